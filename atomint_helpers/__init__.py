@@ -1,0 +1,25 @@
+"""atomint: the runnable companion to Schütt, Gastegger, Tkatchenko & Müller (2019),
+"Quantum-chemical insights from interpretable atomistic neural networks".
+
+Importing the package applies the one compatibility shim schnetpack 2.1.1 needs with torch >= 2.5
+(``T_co`` was renamed ``_T_co`` in ``torch.utils.data.dataloader``); see ../shared/STACK.md.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+
+def _schnetpack_shim() -> None:
+    try:
+        import torch.utils.data.dataloader as _dl
+    except ImportError:  # torch not installed: the data layer still works
+        return
+    if not hasattr(_dl, "T_co") and hasattr(_dl, "_T_co"):
+        _dl.T_co = _dl._T_co
+
+
+_schnetpack_shim()
+
+
+class AtomintError(Exception):
+    """Base class of every error atomint raises for bad input; its message says what to do."""
