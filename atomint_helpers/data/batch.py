@@ -38,6 +38,7 @@ from .paths import cache_dir
 
 Z_KEY, R_KEY, IDX_M, N_ATOMS = "_atomic_numbers", "_positions", "_idx_m", "_n_atoms"
 IDX_I, IDX_J, OFFSETS, CELL = "_idx_i", "_idx_j", "_offsets", "_cell"
+ACSF_KEY = "_acsf"
 
 
 def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -174,6 +175,9 @@ class AtomsData:
     targets: dict[str, np.ndarray] = field(default_factory=dict)
     ids: np.ndarray | None = None
     cells: np.ndarray | None = None
+    #: optional precomputed per-atom descriptors [n_atoms, F] (BP's symmetry functions), sliced into
+    #: every batch as ``_acsf``
+    atom_features: np.ndarray | None = None
 
     def __post_init__(self):
         self._Z = torch.as_tensor(np.asarray(self.Z, dtype=np.int64))
@@ -207,6 +211,8 @@ class AtomsData:
             out[OFFSETS] = torch.from_numpy(p.shifts[pidx])
         else:
             out[OFFSETS] = torch.zeros(len(pidx), 3)
+        if self.atom_features is not None:
+            out[ACSF_KEY] = torch.from_numpy(self.atom_features[atoms])
         if self.cells is not None:
             out[CELL] = torch.from_numpy(np.asarray(self.cells[rows], dtype=np.float32))
         for k, v in self.targets.items():

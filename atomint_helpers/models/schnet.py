@@ -1,0 +1,83 @@
+"""SchNet from schnetpack 2.1.1, built from a config; outputs one latent scalar per atom.
+
+We do not re-implement SchNet: the representation is ``schnetpack.representation.SchNet`` with a
+``GaussianRBF`` distance expansion and a ``CosineCutoff``; the per-atom readout is schnetpack's
+``build_mlp`` (n_atom_basis → n_atom_basis/2 → 1, shifted softplus), as in schnetpack's ``Atomwise``.
+
+Messages flow from ``_idx_j`` to ``_idx_i`` (aggregation over ``_idx_i``): an atom that appears only as
+a receiver (a *probe*) feels the molecule but never acts back on it.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from ..data.batch import IDX_I, IDX_J, OFFSETS, R_KEY, Z_KEY
+
+
+def _schnetpack():
+    try:
+        import schnetpack as spk
+    except ModuleNotFoundError:
+        from .. import AtomintError
+
+        raise AtomintError("schnetpack is not installed: `pip install -c constraints.txt --no-deps "
+                           "schnetpack==2.1.1` (see README)") from None
+    return spk
+
+
+@dataclass
+class SchNetConfig:
+    """Hyper-parameters (paper: 128 features, 6 interactions, 5 Å cutoff)."""
+
+    n_atom_basis: int = 64
+    n_interactions: int = 3
+    cutoff: float = 5.0  # Å
+    n_rbf: int = 20
+    n_filters: int | None = None
+    max_z: int = 100
+
+
+class SchNetAtomwise(nn.Module):
+    """schnetpack SchNet + atom-wise MLP: ``forward(batch) -> y`` with ``y`` [n_atoms], one latent scalar per
+    atom (before the head's per-element shift/scale or charge correction)."""
+
+    def __init__(self, config: SchNetConfig | dict | None = None):
+        super().__init__()
+        spk = _schnetpack()
+        cfg = config if isinstance(config, SchNetConfig) else SchNetConfig(**(config or {}))
+        self.config = cfg
+        self.cutoff = float(cfg.cutoff)
+        self.representation = spk.representation.SchNet(
+            n_atom_basis=cfg.n_atom_basis,
+            n_interactions=cfg.n_interactions,
+            radial_basis=spk.nn.GaussianRBF(n_rbf=cfg.n_rbf, cutoff=cfg.cutoff),
+            cutoff_fn=spk.nn.CosineCutoff(cfg.cutoff),
+            n_filters=cfg.n_filters,
+            nuclear_embedding=nn.Embedding(cfg.max_z, cfg.n_atom_basis),
+        )
+        self.readout = spk.nn.build_mlp(n_in=cfg.n_atom_basis, n_out=1, n_layers=2,
+                                        activation=spk.nn.shifted_softplus)
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)
+
+    @property
+    def embedding(self) -> nn.Embedding:
+        """Element embeddings (row Z is the embedding of atomic number Z)."""
+        return self.representation.embedding
+
+    def atom_features(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The learned atom-wise representation x_i [n_atoms, n_atom_basis]."""
+        R = batch[R_KEY]
+        idx_i, idx_j = batch[IDX_I], batch[IDX_J]
+        rij = R[idx_j] - R[idx_i]
+        if OFFSETS in batch:
+            rij = rij + batch[OFFSETS].to(R.dtype)
+        inputs = {Z_KEY: batch[Z_KEY], "_Rij": rij, IDX_I: idx_i, IDX_J: idx_j}
+        return self.representation(inputs)["scalar_representation"]
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.readout(self.atom_features(batch)).squeeze(-1)
