@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.atomint-installed
 export ATOMINT_DATA ?= $(if $(wildcard ../shared/data/qm9/qm9.npz),$(abspath ../shared/data),)
 
-.PHONY: book test env clean-book
+.PHONY: book test env clean-book chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 env: $(STAMP)
 
@@ -22,8 +23,15 @@ $(STAMP): pyproject.toml constraints.txt
 book: $(STAMP)
 	$(PY) -m atomint_helpers.book build
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest -q tests
 
 clean-book:
 	rm -rf _build
+
+# Debian's chromium for the browser test of the built book (tests/test_browser.py); once, on first use.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { echo "make: installing chromium (headless browser for tests/test_browser.py) ..."; \
+	    $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "make: could not install chromium; tests/test_browser.py will fail under CI"

@@ -66,7 +66,7 @@ PROFILES = {
                      bp=dict(n_radial=8, n_angular=3, zetas=(1,), cutoff=5.0, hidden=(32, 32))),
     "cpu": Profile("cpu", full_data=True, n_train=100_000, n_val=10_000, batch_size=100, lr=5e-4,
                    lr_patience=6, early_stop_patience=20, max_epochs=1000,
-                   max_minutes={"bp": 50, "schnet": 150},
+                   max_minutes={"bp": 40, "schnet": 150},
                    schnet=dict(n_atom_basis=64, n_interactions=3, n_rbf=20, cutoff=5.0),
                    bp=dict(n_radial=16, n_angular=2, zetas=(1, 4), cutoff=5.0, hidden=(128, 64))),
     "paper": Profile("paper", full_data=True, n_train=100_000, n_val=10_000, batch_size=32, lr=1e-4,
@@ -243,7 +243,7 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
             opt.step()
             n = len(err)
             tot_loss += float(loss.detach()) * n
-            tot_abs += float(err.abs().sum())
+            tot_abs += float(err.detach().abs().sum())
         epoch += 1
         val = metrics(predict(model, data, rows["val"]), y_val)
         sched.step(val["mae"])

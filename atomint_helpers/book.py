@@ -1,0 +1,370 @@
+"""Build the book: execute the notebooks, collect the scorecard, render with Jupyter Book.
+
+    python -m atomint_helpers.book build [--profile quick|cpu|paper] [--only NOTEBOOK ...] [--skip-execute]
+    python -m atomint_helpers.book freeze [NOTEBOOK ...]
+
+``build`` (what ``make book`` runs):
+
+1. executes every notebook listed in ``_toc.yml`` (in toc order) with papermill into
+   ``_build/notebooks/`` — the committed notebooks in ``notebooks/`` are never modified — passing
+   ``profile``, ``data_dir`` (``$ATOMINT_DATA`` or ``None``), ``models_dir`` (``models``) and ``out_dir``
+   (``_build/results/<profile>``), one progress line per notebook with its wall time;
+2. collects the scorecard rows the notebooks wrote into ``out_dir`` into ``_build/src/_generated/
+   scorecard.md`` (included by the first page) and ``_build/scorecard.json``;
+3. assembles the book sources in ``_build/src/`` (``_config.yml``, ``_toc.yml``, ``book/`` and the
+   executed notebooks) and runs ``jupyter-book build`` on them with Sphinx warnings as errors
+   (``-W --keep-going``); execution is off in ``_config.yml``, the book renders the executed copies;
+4. prints where ``index.html`` is.
+
+Everything goes under ``_build/`` (git-ignored). ``freeze`` re-runs notebooks with the ``quick`` profile
+and writes them back into ``notebooks/`` with their outputs and without volatile metadata: that is the
+committed state nbval compares against (see ``tests/test_notebooks.py``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import AtomintError
+from .notebook import PROFILES, project_root
+
+DEFAULT_BUILD = "_build"
+#: the kernel's own log only says things like "running over TCP without encryption": keep errors only
+KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]
+
+
+# ------------------------------------------------------------------------------------------ toc
+@dataclass(frozen=True)
+class Entry:
+    """One ``file:`` of ``_toc.yml``: its toc name and the source file in the repository."""
+
+    name: str          # as written in the toc, e.g. "notebooks/data"
+    path: Path         # absolute source path, e.g. <root>/notebooks/data.ipynb
+
+    @property
+    def is_notebook(self) -> bool:
+        return self.path.suffix == ".ipynb"
+
+    @property
+    def stem(self) -> str:
+        return self.path.stem
+
+    def rel(self, root: Path) -> Path:
+        return self.path.relative_to(root)
+
+
+def _toc_files(node) -> list[str]:
+    out = []
+    if isinstance(node, dict):
+        for key in ("root", "file"):
+            if isinstance(node.get(key), str):
+                out.append(node[key])
+        for key in ("parts", "chapters", "sections", "subtrees", "entries"):
+            for child in node.get(key) or []:
+                out.extend(_toc_files(child))
+    elif isinstance(node, list):
+        for child in node:
+            out.extend(_toc_files(child))
+    return out
+
+
+def read_toc(root: Path) -> list[Entry]:
+    """The toc's files in reading order, each resolved to an existing ``.ipynb`` or ``.md``."""
+    import yaml
+
+    toc_path = root / "_toc.yml"
+    if not toc_path.is_file():
+        raise AtomintError(f"no _toc.yml in {root}: run this from the atomint repository")
+    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
+    entries = []
+    for name in _toc_files(toc):
+        base = root / name
+        cands = [base] if base.suffix in (".ipynb", ".md") else [base.with_suffix(".ipynb"), base.with_suffix(".md")]
+        found = [c for c in cands if c.is_file()]
+        if not found:
+            raise AtomintError(f"_toc.yml lists {name!r} but none of {[str(c.relative_to(root)) for c in cands]} "
+                               f"exists")
+        entries.append(Entry(name, found[0]))
+    return entries
+
+
+def select(notebooks: list[Entry], only: list[str] | None, root: Path) -> list[Entry]:
+    if not only:
+        return notebooks
+    chosen = []
+    for want in only:
+        w = want.strip().rstrip("/")
+        hits = [e for e in notebooks
+                if w in (e.stem, e.path.name, e.name, str(e.rel(root))) or Path(w).resolve() == e.path]
+        if not hits:
+            raise AtomintError(f"--only {want!r}: no such notebook in _toc.yml; accepted values: "
+                               + ", ".join(e.stem for e in notebooks))
+        chosen += [h for h in hits if h not in chosen]
+    return chosen
+
+
+# ------------------------------------------------------------------------------------------ execution
+def declared_parameters(path: Path) -> set[str]:
+    import papermill as pm
+
+    return set(pm.inspect_notebook(str(path)).keys())
+
+
+def execute(entry: Entry, out: Path, params: dict, root: Path) -> tuple[bool, float, str]:
+    """Run one notebook with papermill; (ok, seconds, error summary)."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    declared = declared_parameters(entry.path)
+    passed = {k: v for k, v in params.items() if k in declared}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(str(entry.path), str(out), parameters=passed, cwd=str(root), kernel_name="python3",
+                            progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+                            extra_arguments=KERNEL_ARGS)
+    except PapermillExecutionError as e:
+        return False, time.perf_counter() - t0, f"{e.ename}: {' '.join(str(e.evalue).split())}"
+    except Exception as e:  # kernel died, bad notebook JSON, ...
+        return False, time.perf_counter() - t0, f"{type(e).__name__}: {' '.join(str(e).split())}"
+    return True, time.perf_counter() - t0, ""
+
+
+def executed_profile(path: Path) -> str | None:
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    params = (nb.get("metadata", {}).get("papermill") or {}).get("parameters") or {}
+    return params.get("profile")
+
+
+# ------------------------------------------------------------------------------------------ sources
+def assemble_sources(root: Path, build: Path, entries: list[Entry]) -> tuple[Path, list[str]]:
+    """``build/src``: config, toc, ``book/`` and, for each toc notebook, its executed copy (or the
+    committed notebook, with a note, when it has not been executed under ``build``)."""
+    src = build / "src"
+    if src.exists():
+        shutil.rmtree(src)
+    src.mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copyfile(root / name, src / name)
+    if (root / "book").is_dir():
+        shutil.copytree(root / "book", src / "book", ignore=shutil.ignore_patterns("*.ipynb_checkpoints", "__pycache__"))
+    notes = []
+    for e in entries:
+        dest = src / e.rel(root)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not e.is_notebook:
+            if not dest.exists():
+                shutil.copyfile(e.path, dest)
+            continue
+        executed = build / "notebooks" / e.path.name
+        if executed.is_file():
+            shutil.copyfile(executed, dest)
+        else:
+            shutil.copyfile(e.path, dest)
+            notes.append(f"{e.rel(root)} was not executed in this build: rendering its committed (quick) outputs")
+    return src, notes
+
+
+def build_scorecard(build: Path, profile: str, notebooks: list[Entry], src: Path) -> dict:
+    from . import scorecard
+
+    results = build / "results" / profile
+    chapters = scorecard.collect(results, [e.stem for e in notebooks])
+    recorded = {c["chapter"] for c in chapters}
+    missing = [e.stem for e in notebooks if e.stem not in recorded]
+    stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime())
+    info = (f"*Built {stamp} with profile `{profile}`; every value below was computed by the notebook it links "
+            f"to, during this build.*")
+    text = scorecard.to_markdown(chapters, missing=missing, build_info=info)
+    scorecard.write_markdown(src / "_generated" / "scorecard.md", text)
+    summary = {"profile": profile, "built": stamp, "summary": scorecard.summary(chapters),
+               "missing": missing, "chapters": chapters}
+    scorecard._atomic_write_text(build / "scorecard.json", json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+    return summary
+
+
+# ------------------------------------------------------------------------------------------ jupyter-book
+def jupyter_book(src: Path, build: Path, verbose: bool = False) -> tuple[int, str, Path]:
+    """``jupyter-book build src --path-output build.parent -W --keep-going``: html in ``build/html``."""
+    # jupyter-book writes to <path-output>/_build/html, so the build folder must be named _build.
+    html = build / "html"
+    for stale in (build / ".doctrees", html):
+        if stale.exists():
+            shutil.rmtree(stale)
+    args = ["build", str(src), "--path-output", str(build.parent), "--builder", "html", "-W", "--keep-going"]
+    cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", *args]
+    env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
+    proc = subprocess.run(cmd, cwd=str(build.parent), env=env, text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT)
+    log = proc.stdout
+    (build / "jupyter-book.log").write_text(log, encoding="utf-8")
+    if verbose:
+        print(log)
+    return proc.returncode, log, html
+
+
+def _warnings(log: str) -> list[str]:
+    keys = ("WARNING", "ERROR", "Traceback", "Exception", "error:")
+    return [ln for ln in log.splitlines() if any(k in ln for k in keys)]
+
+
+# ------------------------------------------------------------------------------------------ commands
+def cmd_build(args) -> int:
+    root = project_root()
+    build = Path(args.build_dir)
+    build = (build if build.is_absolute() else root / build).resolve()
+    if build.name != "_build":
+        raise AtomintError(f"--build-dir {args.build_dir!r}: the folder must be named _build "
+                           f"(jupyter-book writes its html to <parent>/_build/html)")
+    entries = read_toc(root)
+    notebooks = [e for e in entries if e.is_notebook]
+    chosen = select(notebooks, args.only, root)
+    profile = args.profile
+    results = build / "results" / profile
+    data_dir = os.environ.get("ATOMINT_DATA", "").strip() or None
+    params = {"profile": profile, "data_dir": data_dir, "models_dir": args.models_dir, "out_dir": str(results)}
+    t_all = time.perf_counter()
+    print(f"atomint book: {len(notebooks)} notebook(s) in _toc.yml; profile {profile}; "
+          f"data_dir {data_dir or 'None (auto: cache or embedded sample)'}; output {build}", flush=True)
+
+    failed = []
+    if args.skip_execute:
+        print("  --skip-execute: rendering the notebooks already executed under "
+              f"{build / 'notebooks'} (or the committed ones)", flush=True)
+        for e in notebooks:
+            prof = executed_profile(build / "notebooks" / e.path.name)
+            if prof is not None and prof != profile:
+                print(f"  note: {e.path.name} was executed with profile {prof}, not {profile}", flush=True)
+    else:
+        for i, e in enumerate(chosen, 1):
+            # run into a scratch file: a failed run never replaces the last good executed copy
+            out = build / "notebooks" / e.path.name
+            running = build / "notebooks" / ".running" / e.path.name
+            stale = results / f"{e.stem}.json"
+            if stale.exists():
+                stale.unlink()
+            print(f"[{i}/{len(chosen)}] {e.rel(root)} ... ", end="", flush=True)
+            ok, secs, err = execute(e, running, params, root)
+            if ok:
+                os.replace(running, out)
+                print(f"ok in {secs:.1f} s", flush=True)
+            else:
+                failed_copy = build / "notebooks" / "failed" / e.path.name
+                failed_copy.parent.mkdir(parents=True, exist_ok=True)
+                if running.exists():
+                    os.replace(running, failed_copy)
+                print(f"FAILED after {secs:.1f} s\n      {err}\n      executed cells: {failed_copy}", flush=True)
+                failed.append((e, err))
+    if failed:
+        print(f"atomint book: {len(failed)} notebook(s) failed ({', '.join(e.path.name for e, _ in failed)}); "
+              f"the book was not built. Fix the error above and run again (add --only NAME to re-run one).",
+              file=sys.stderr)
+        return 1
+
+    src, notes = assemble_sources(root, build, entries)
+    for n in notes:
+        print(f"  note: {n}", flush=True)
+    sc = build_scorecard(build, profile, notebooks, src)
+    s = sc["summary"]
+    print(f"scorecard: {s['rows']} rows from {len(sc['chapters'])} chapter(s): {s['holds']} hold, "
+          f"{s['differs']} differ, {s['not_comparable']} not comparable"
+          + (f"; no results yet from {', '.join(sc['missing'])}" if sc["missing"] else ""), flush=True)
+
+    t0 = time.perf_counter()
+    print(f"jupyter-book build {src.relative_to(root) if src.is_relative_to(root) else src} "
+          f"--path-output {build.parent} -W --keep-going ... ", end="", flush=True)
+    rc, log, html = jupyter_book(src, build, verbose=args.verbose)
+    secs = time.perf_counter() - t0
+    if rc != 0 or not (html / "index.html").is_file():
+        print(f"FAILED after {secs:.1f} s (warnings are errors)", flush=True)
+        for ln in (_warnings(log) or log.splitlines()[-40:])[:60]:
+            print("   " + ln, file=sys.stderr)
+        print(f"full log: {build / 'jupyter-book.log'}", file=sys.stderr)
+        return 1
+    print(f"ok in {secs:.1f} s", flush=True)
+    print(f"atomint book: done in {time.perf_counter() - t_all:.1f} s\n"
+          f"open {html / 'index.html'}\n     ({(html / 'index.html').as_uri()})", flush=True)
+    return 0
+
+
+VOLATILE_NB = ("start_time", "end_time", "duration", "input_path", "output_path", "environment_variables",
+               "exception")
+
+
+def freeze_notebook(path: Path, root: Path) -> float:
+    """Run ``path`` with the quick profile and write it back with outputs, minus volatile metadata."""
+    import nbformat
+    import papermill as pm
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / path.name
+        t0 = time.perf_counter()
+        pm.execute_notebook(str(path), str(out), parameters={"profile": "quick"}, cwd=str(root),
+                            kernel_name="python3", progress_bar=False, request_save_on_cell_execute=False,
+                            extra_arguments=KERNEL_ARGS)
+        secs = time.perf_counter() - t0
+        nb = nbformat.read(str(out), as_version=4)
+    pmeta = nb.metadata.get("papermill", {})
+    nb.metadata["papermill"] = {k: v for k, v in pmeta.items() if k not in VOLATILE_NB}
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "papermill-injected-parameters"  # stable id: re-freezing gives no spurious diff
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        for o in cell.get("outputs", []):
+            o.get("metadata", {}).pop("execution", None)
+    nbformat.write(nb, str(path))
+    return secs
+
+
+def cmd_freeze(args) -> int:
+    root = project_root()
+    notebooks = [e for e in read_toc(root) if e.is_notebook]
+    chosen = select(notebooks, args.notebooks, root)
+    for i, e in enumerate(chosen, 1):
+        print(f"[{i}/{len(chosen)}] freezing {e.rel(root)} with profile quick ... ", end="", flush=True)
+        secs = freeze_notebook(e.path, root)
+        size = e.path.stat().st_size
+        print(f"ok in {secs:.1f} s ({size / 1024:.0f} KiB)", flush=True)
+        if size > 1_000_000:
+            print(f"  warning: {e.path.name} is over 1 MB; shrink its figures", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m atomint_helpers.book", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="execute the notebooks and build the HTML book under _build/")
+    b.add_argument("--profile", choices=PROFILES, default="cpu",
+                   help="quick: embedded samples, seconds; cpu (default): full data and committed checkpoints; "
+                        "paper: the paper's hyperparameters")
+    b.add_argument("--only", action="append", metavar="NOTEBOOK",
+                   help="execute only this notebook (stem, file name or path; repeatable); the others are "
+                        "rendered from their last executed copy")
+    b.add_argument("--skip-execute", action="store_true", help="render the notebooks already executed")
+    b.add_argument("--models-dir", default="models", help="checkpoint folder passed to the notebooks")
+    b.add_argument("--build-dir", default=DEFAULT_BUILD, help="output folder, must be named _build (default: ./_build)")
+    b.add_argument("-v", "--verbose", action="store_true", help="show jupyter-book's full output")
+    f = sub.add_parser("freeze", help="re-run notebooks with profile quick and store their outputs in notebooks/")
+    f.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="default: every notebook in _toc.yml")
+    args = ap.parse_args(argv)
+    try:
+        return cmd_build(args) if args.command == "build" else cmd_freeze(args)
+    except AtomintError as e:
+        print(f"atomint book: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

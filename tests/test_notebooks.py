@@ -1,0 +1,147 @@
+"""The book's notebooks: structure, nbval against the committed quick outputs, and bad parameters.
+
+nbval wiring: ``make test`` runs ``pytest -q tests`` (an explicit path, so ``testpaths`` cannot add
+``notebooks/``). :func:`test_nbval` therefore runs ``pytest --nbval-lax notebooks`` in a subprocess:
+every notebook is executed as committed — the committed notebooks are papermill's output for
+``-p profile quick`` (``python -m atomint_helpers.book freeze``), so their injected-parameters cell selects
+the embedded samples — and the outputs of cells marked ``# NBVAL_CHECK_OUTPUT`` must match.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from atomint_helpers import AtomintError
+from atomint_helpers.book import read_toc
+from atomint_helpers.notebook import PROFILES, check_params
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = [e.path for e in read_toc(ROOT) if e.is_notebook]
+PARAMETERS = ("profile", "data_dir", "models_dir", "folds", "out_dir")
+
+
+def _env(**extra) -> dict:
+    env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1", **extra)
+    env.pop("PYTEST_ADDOPTS", None)
+    return env
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _src(cell) -> str:
+    s = cell["source"]
+    return "".join(s) if isinstance(s, list) else s
+
+
+# ------------------------------------------------------------------------------------------ structure
+def test_toc_lists_notebooks():
+    assert NOTEBOOKS, "_toc.yml lists no notebook"
+    assert all(p.parent.name == "notebooks" for p in NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_structure(path):
+    nb = _load(path)
+    cells = nb["cells"]
+    tags = [c.get("metadata", {}).get("tags", []) for c in cells]
+    params = [i for i, t in enumerate(tags) if "parameters" in t]
+    assert len(params) == 1, f"{path.name}: needs exactly one cell tagged 'parameters'"
+    src = _src(cells[params[0]])
+    for name in PARAMETERS:
+        assert f"{name} =" in src, f"{path.name}: parameters cell lacks {name}"
+    assert 'profile = "cpu"' in src, f"{path.name}: the parameters cell's default profile must be cpu"
+    # committed state = papermill -p profile quick: an injected cell right after the parameters
+    injected = params[0] + 1
+    assert "injected-parameters" in tags[injected], (
+        f"{path.name}: not frozen; run `python -m atomint_helpers.book freeze {path.name}`")
+    assert 'profile = "quick"' in _src(cells[injected])
+    first = next(c for c in cells[injected + 1:] if c["cell_type"] == "code")
+    assert "check_params(" in _src(first), f"{path.name}: the first cell after the parameters must call check_params"
+    # committed with outputs, no errors, small
+    outputs = [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    assert outputs, f"{path.name}: committed without outputs"
+    assert not [o for o in outputs if o.get("output_type") == "error"], f"{path.name}: committed with an error"
+    assert any("NBVAL_CHECK_OUTPUT" in _src(c) for c in cells), f"{path.name}: mark the count/table cells"
+    assert path.stat().st_size < 1_000_000, f"{path.name}: over 1 MB"
+    assert "application/vnd.plotly.v1+json" not in path.read_text(encoding="utf-8") or path.stat().st_size < 500_000
+
+
+# ------------------------------------------------------------------------------------------ nbval
+def test_nbval():
+    """Every notebook re-executed as committed (profile quick); checked cells must match."""
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+           "--nbval-cell-timeout", "300", *[str(p.relative_to(ROOT)) for p in NOTEBOOKS]]
+    proc = subprocess.run(cmd, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=900)
+    assert proc.returncode == 0, f"nbval failed ({' '.join(cmd)}):\n{proc.stdout[-6000:]}"
+
+
+# ------------------------------------------------------------------------------------------ bad parameters
+def _papermill_error(tmp_path: Path, *params: str) -> tuple[dict, str]:
+    """Run the data notebook with papermill's CLI; return the error output of the failed cell and stderr."""
+    out = tmp_path / "out.ipynb"
+    cmd = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "data.ipynb"), str(out),
+           "--no-progress-bar", "-p", "out_dir", str(tmp_path / "results"), *params]
+    proc = subprocess.run(cmd, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=300)
+    assert proc.returncode != 0, f"papermill {' '.join(params)} should fail:\n{proc.stdout[-3000:]}"
+    errors = [o for c in _load(out)["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert len(errors) == 1, errors
+    return errors[0], proc.stdout
+
+
+@pytest.mark.parametrize("params, name, words", [
+    (("-p", "profile", "bogus"), "profile", ["'bogus'", "quick", "cpu", "paper"]),
+    (("-p", "data_dir", "/nonexistent/atomint-data"), "data_dir", ["/nonexistent/atomint-data", "does not exist"]),
+], ids=["profile", "data_dir"])
+def test_bad_parameter_papermill(tmp_path, params, name, words):
+    err, log = _papermill_error(tmp_path, *params)
+    assert err["ename"] == "AtomintError"
+    msg = err["evalue"]
+    assert "\n" not in msg, f"not one line: {msg!r}"
+    assert msg.startswith(f"bad parameter {name}="), msg
+    for w in words:
+        assert w in msg, (w, msg)
+    assert f"AtomintError: {msg}" in log  # what the user sees in the terminal
+
+
+def test_check_params_messages(tmp_path):
+    """The validation itself, without a kernel: one line, naming the parameter and what it accepts."""
+    cases = [
+        (dict(profile="bogus"), "profile", "'quick'"),
+        (dict(profile=None), "profile", "'paper'"),
+        (dict(data_dir=str(tmp_path / "missing")), "data_dir", "does not exist"),
+        (dict(data_dir=str(tmp_path)), "data_dir", "holds no QM9"),
+        (dict(models_dir=str(tmp_path / "no-models")), "models_dir", "does not exist"),
+        (dict(folds=[]), "folds", "non-empty list"),
+        (dict(folds=[0, 0]), "folds", "distinct"),
+        (dict(folds=[-1]), "folds", "non-negative"),
+        (dict(folds=3), "folds", "list"),
+        (dict(out_dir=""), "out_dir", "folder path"),
+    ]
+    base = dict(profile="quick", data_dir=None, models_dir=str(tmp_path), folds=[0, 1, 2],
+                out_dir=str(tmp_path / "out"))
+    for override, name, word in cases:
+        with pytest.raises(AtomintError) as ei:
+            check_params(**{**base, **override})
+        msg = str(ei.value)
+        assert "\n" not in msg and msg.startswith(f"bad parameter {name}=") and word in msg, (override, msg)
+
+
+def test_check_params_ok(tmp_path):
+    qm9_dir = tmp_path / "data" / "qm9"
+    qm9_dir.mkdir(parents=True)
+    (qm9_dir / "qm9.npz").write_bytes(b"")
+    for profile in PROFILES:
+        p = check_params(profile=profile, data_dir=str(tmp_path / "data"), models_dir=str(tmp_path),
+                         folds=[2, 0], out_dir="_build/results-test")
+        assert p.profile == profile and p.folds == (2, 0)
+        assert p.out_dir.is_absolute() and p.out_dir.parts[-2:] == ("_build", "results-test")
+        assert p.data_dir == tmp_path / "data"
