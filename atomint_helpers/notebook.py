@@ -144,3 +144,17 @@ def check_params(*, profile="cpu", data_dir=None, models_dir="models", folds=(0,
                         f"are a folder path, e.g. '_build/results'")
 
     return Params(profile, data_path, models_path, tuple(int(f) for f in fold_list), out_path)
+
+
+def check_choice(name: str, values, accepted) -> list:
+    """Validate a list-valued notebook parameter against its accepted values (one-line error otherwise)."""
+    if isinstance(values, str):
+        values = [values]
+    try:
+        values = list(values)
+    except TypeError:
+        values = None
+    if not values or any(v not in accepted for v in values):
+        raise _one_line(f"bad parameter {name}={values!r}: accepted values are a non-empty list of "
+                        + ", ".join(repr(a) for a in accepted))
+    return values

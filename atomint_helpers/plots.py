@@ -243,3 +243,61 @@ def crystal_overview(cr, freq=None):
         _panel_label(ax0, "a")
         _panel_label(ax1, "b")
     return fig
+
+
+# ------------------------------------------------------------------------------------------ Table 1
+def parity_and_errors(evals: dict, *, max_points: int = 20_000):
+    """Per model: predicted vs reference (parity) and the error histogram, for Table 1.
+
+    ``evals`` maps (model, target) to :class:`atomint_helpers.evaluate.Evaluation`.
+    """
+    import numpy as np
+
+    keys = list(evals)
+    fig, axes = _figure(ncols=len(keys), nrows=2, width=3.0 * len(keys), height=5.6, squeeze=False)
+    rng = np.random.default_rng(0)
+    for c, key in enumerate(keys):
+        ev = evals[key]
+        name = {"bp": "BP", "schnet": "SchNet"}[ev.model]
+        err = ev.prediction - ev.reference
+        sel = rng.permutation(len(err))[:max_points]
+        ax = axes[0, c]
+        ax.scatter(ev.reference[sel], ev.prediction[sel], s=2, alpha=0.3, color=MAIN_COLOR, rasterized=True)
+        lo, hi = float(min(ev.reference.min(), ev.prediction.min())), float(max(ev.reference.max(), ev.prediction.max()))
+        ax.plot([lo, hi], [lo, hi], color="0.3", lw=0.8)
+        label = "atomization energy" if ev.target == "energy" else "|μ|"
+        ax.set_xlabel(f"QM9 {label} ({ev.unit})")
+        ax.set_ylabel(f"{name} prediction ({ev.unit})")
+        ax.set_title(f"{name}, {ev.target}: MAE {ev.metrics['mae']:.3g} {ev.unit}")
+        _panel_label(ax, "abcdefgh"[c])
+        lim = float(np.quantile(np.abs(err), 0.995))
+        histogram(axes[1, c], np.clip(err, -lim, lim), bins=80, xlabel=f"error ({ev.unit})",
+                  ylabel="molecules")
+        axes[1, c].axvline(0, color="0.3", lw=0.8)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(logs: dict, *, unit_of=lambda name: ""):
+    """Validation MAE against training wall time (log-log), one panel per target; ``logs`` maps a run
+    name (``model-target-profile-foldK``) to its list of per-epoch rows (``training.read_log``)."""
+    import numpy as np
+
+    targets = sorted({n.split("-")[1] for n in logs})
+    fig, axes = _figure(ncols=len(targets), width=3.6 * len(targets), height=3.0, squeeze=False)
+    for c, target in enumerate(targets):
+        ax = axes[0, c]
+        for name, rows in sorted(logs.items()):
+            if name.split("-")[1] != target or not rows:
+                continue
+            t = np.array([r["wall_s"] for r in rows]) / 60
+            v = np.array([r["val_mae"] for r in rows])
+            ax.plot(t, v, label=name.replace(f"-{target}", ""), lw=1.2)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("training time (min)")
+        ax.set_ylabel(f"validation MAE ({unit_of(target)})")
+        ax.set_title(target)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
