@@ -175,6 +175,18 @@ def assemble_sources(root: Path, build: Path, entries: list[Entry]) -> tuple[Pat
     return src, notes
 
 
+def ship_extra_files(results: Path, src: Path) -> None:
+    """Files the notebooks wrote for the book besides their outputs (the interactive plotly views, too
+    large to live inside a notebook) go to ``src/_extra/notebooks/``, which Sphinx copies verbatim next to
+    the notebook pages (``html_extra_path`` in ``_config.yml``)."""
+    dest = src / "_extra" / "notebooks"
+    dest.mkdir(parents=True, exist_ok=True)
+    extra = results / "interactive"
+    if extra.is_dir():
+        for f in sorted(extra.glob("*.html")):
+            shutil.copyfile(f, dest / f.name)
+
+
 def build_scorecard(build: Path, profile: str, notebooks: list[Entry], src: Path) -> dict:
     from . import scorecard
 
@@ -272,6 +284,7 @@ def cmd_build(args) -> int:
         return 1
 
     src, notes = assemble_sources(root, build, entries)
+    ship_extra_files(results, src)
     for n in notes:
         print(f"  note: {n}", flush=True)
     sc = build_scorecard(build, profile, notebooks, src)
