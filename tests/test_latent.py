@@ -1,0 +1,215 @@
+"""Latent per-atom terms over data sets, fold statistics and the claims table of section 3.1."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from atomint_helpers import AtomintError, scorecard, store
+from atomint_helpers.data.batch import qm9_atoms_data
+from atomint_helpers.data.qm9 import NAMED
+from atomint_helpers.data.splits import save_split, split
+from atomint_helpers.interpret import claims, latent
+from atomint_helpers.models import build
+from atomint_helpers.units import E_ANGSTROM_TO_DEBYE
+
+SMALL = {"schnet": dict(n_atom_basis=16, n_interactions=2, n_rbf=12),
+         "bp": dict(n_radial=6, n_angular=2, zetas=(1, 2), hidden=(16,))}
+COMBOS = [(m, t) for m in ("bp", "schnet") for t in ("energy", "dipole")]
+ROWS = np.arange(120)  # the first molecules of the embedded sample: enough for every statistic
+
+
+def small_model(model: str, target: str, sample, seed: int = 0):
+    """A small model with data-fitted head statistics and perturbed weights (outputs depend on geometry)."""
+    torch.manual_seed(seed)
+    m = build({"model": model, "target": target, "representation": SMALL[model]})
+    m.fit_statistics(qm9_atoms_data(sample), np.arange(200))
+    with torch.no_grad():
+        for p in m.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    return m.eval()
+
+
+def write_checkpoint(folder, model, fold: int, sample) -> None:
+    """A checkpoint folder as the store writes it (weights, config, provenance with sha, split)."""
+    folder.mkdir(parents=True)
+    sha = store.save_weights(folder, model)
+    store.atomic_write_json(folder / store.CONFIG, model.config)
+    store.atomic_write_json(folder / store.PROVENANCE, {"fold": fold, "weights_sha256": sha, "status": "done"})
+    save_split(folder / store.SPLIT, split(60, 20, seed=fold, universe=sample.index), seed=fold)
+
+
+@pytest.fixture(scope="module")
+def models(sample):
+    return {c: small_model(*c, sample) for c in COMBOS}
+
+
+@pytest.mark.parametrize("combo", COMBOS, ids=lambda c: "-".join(c))
+def test_latent_terms_sum_to_the_model_output(models, sample, combo):
+    model = models[combo]
+    df = latent.latent_terms(model, sample, ROWS, batch_size=37)
+    data = qm9_atoms_data(sample, cutoff=model.cutoff)
+    with torch.no_grad():
+        out = model(data.batch(ROWS))
+    assert len(df) == int(out[model.head.outputs[-1]].shape[0])
+    assert list(df["molecule"].unique()) == list(sample.index[ROWS])
+    sums = latent.molecule_sums(df).to_numpy()
+    if combo[1] == "energy":
+        assert df.attrs["unit"] == "kcal/mol" and "atomic_energy" in df
+        np.testing.assert_allclose(sums, out["energy"].double().numpy(), rtol=0, atol=2e-3)
+    else:
+        assert df.attrs["unit"] == "e" and {"charge", "mulliken"} <= set(df.columns)
+        np.testing.assert_allclose(sums, 0, atol=1e-5)  # every molecule is neutral
+        # μ = Σ q_i (r_i − r_COM), from the table's charges alone
+        m = sample.atoms(int(sample.index[ROWS[5]]))
+        q = df.loc[df["molecule"] == sample.index[ROWS[5]], "charge"].to_numpy()
+        com = m.get_center_of_mass()
+        mu = (q[:, None] * (m.positions - com)).sum(0) * E_ANGSTROM_TO_DEBYE
+        np.testing.assert_allclose(mu, out["dipole_vector"][5].double().numpy(), atol=1e-4)
+    # atom index runs 0..n-1 within each molecule, Z and symbols agree with the data
+    first = df[df["molecule"] == sample.index[ROWS[0]]]
+    assert first["atom"].tolist() == list(range(len(first)))
+    assert first["Z"].tolist() == sample.Z[sample.atom_slice(int(ROWS[0]))].tolist()
+
+
+@pytest.mark.parametrize("combo", [("bp", "energy"), ("schnet", "dipole")], ids=lambda c: "-".join(c))
+def test_user_molecules_give_the_same_terms(models, sample, combo):
+    model = models[combo]
+    ids = [NAMED["benzene"], NAMED["toluene"], NAMED["propane"]]
+    col = latent.latent_column(combo[1])
+    from_qm9 = latent.latent_terms(model, sample, sample.rows(ids))
+    from_atoms = latent.latent_terms(model, [sample.atoms(i) for i in ids])
+    assert from_atoms["molecule"].unique().tolist() == [0, 1, 2]
+    np.testing.assert_allclose(from_atoms[col].to_numpy(), from_qm9[col].to_numpy(), atol=1e-4)
+    single = latent.latent_terms(model, sample.atoms(NAMED["toluene"]))
+    np.testing.assert_allclose(single[col].to_numpy(), from_qm9.loc[from_qm9["molecule"] == NAMED["toluene"], col],
+                               atol=1e-4)
+
+
+def test_unknown_element_and_bad_input(models, sample):
+    from ase import Atoms
+
+    model = models[("schnet", "energy")]
+    with pytest.raises(AtomintError, match="Si"):
+        latent.latent_terms(model, [Atoms("SiH4", positions=np.random.default_rng(0).normal(size=(5, 3)) * 1.2)])
+    with pytest.raises(AtomintError, match="latent terms need"):
+        latent.latent_terms(model, "not data")
+    with pytest.raises(AtomintError, match="rows"):
+        latent.latent_terms(model, sample, [len(sample)])
+
+
+def test_fold_distance_is_a_scale_free_wasserstein_distance():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=20_000)
+    assert latent.fold_distance(a, a) == 0
+    iqr = np.subtract(*np.percentile(a, [75, 25]))
+    # a pure shift by d moves all mass by d: W1 = d
+    assert latent.fold_distance(a, a + 0.5) == pytest.approx(0.5 / iqr, rel=1e-6)
+    assert latent.fold_distance(a, a + 0.5, pooled_spread="std") == pytest.approx(0.5 / a.std(ddof=1), rel=1e-6)
+    assert latent.fold_distance(a, a + 0.5, pooled_spread=2.0) == pytest.approx(0.25)
+    b = rng.normal(0.3, 1.2, size=10_000)
+    d = latent.fold_distance(a, b)
+    assert latent.fold_distance(7 * a, 7 * b) == pytest.approx(d)          # unit-free
+    assert latent.fold_distance(a + 100, b + 100) == pytest.approx(d)      # shift-free
+    assert latent.fold_distance(a, b) == pytest.approx(latent.fold_distance(b, a))
+    assert np.isnan(latent.fold_distance([1.0], b))
+    with pytest.raises(AtomintError):
+        latent.fold_distance(a, b, pooled_spread="mad")
+
+
+def test_element_summary_and_fold_statistics():
+    rng = np.random.default_rng(1)
+
+    def frame(shift):
+        sym = np.array(["H"] * 400 + ["C"] * 300 + ["O"] * 50)
+        v = np.where(sym == "H", -60.0, np.where(sym == "C", -140.0, -100.0)) + rng.normal(size=len(sym)) + shift
+        return pd.DataFrame({"molecule": np.arange(len(sym)) // 5, "symbol": sym, "atomic_energy": v})
+
+    frames = {0: frame(0), 1: frame(0), 2: frame(0.5)}
+    s = latent.element_summary(frames[0], "atomic_energy")
+    assert list(s.index) == ["H", "C", "O"]
+    assert s.loc["C", "n"] == 300 and s.loc["H", "mean"] == pytest.approx(-60, abs=0.2)
+    assert s.loc["O", "IQR"] == pytest.approx(s.loc["O", "q75"] - s.loc["O", "q25"])
+    d = latent.fold_distances(frames, ("H", "C", "O"), "atomic_energy")
+    assert (d["pairs"] == 3).all() and (d["mean"] > 0).all()
+    assert d.loc["H", "max"] > 0.2  # the shifted fold
+    md = latent.model_distances(frames, {0: frame(3.0)}, ("H",), "atomic_energy")
+    assert md.loc["H", "pairs"] == 1 and md.loc["H", "mean"] > 1
+    floor = latent.noise_floor(frames[0], ("H", "C"), "atomic_energy")
+    assert (floor < d.loc[["H", "C"], "max"]).all()
+
+
+@pytest.fixture(scope="module")
+def models_dir(tmp_path_factory, sample):
+    """Checkpoints of both models and targets, folds 0 and 1 (fold 2 missing), named like quick ones."""
+    root = tmp_path_factory.mktemp("models")
+    for (m, t) in COMBOS:
+        for fold in (0, 1):
+            write_checkpoint(root / f"{m}-{t}-quick-fold{fold}", small_model(m, t, sample, seed=fold), fold, sample)
+    return root
+
+
+def test_find_folds_reports_missing_and_refuses_none(models_dir):
+    fs = latent.find_folds(models_dir, "energy", "quick", [0, 1, 2])
+    assert fs.folds("bp") == [0, 1] and fs.folds("schnet") == [0, 1]
+    assert fs.missing == ["bp-energy-quick-fold2", "schnet-energy-quick-fold2"]
+    assert "missing (skipped): bp-energy-quick-fold2" in fs.describe()
+    with pytest.raises(AtomintError) as ei:
+        latent.find_folds(models_dir, "energy", "cpu", [0, 1])
+    msg = str(ei.value)
+    assert "\n" not in msg and "bp-energy-cpu-fold0" in msg and "schnet-energy-cpu-fold1" in msg
+
+
+def test_claims_table_is_computed(models_dir, sample, tmp_path):
+    rows = ROWS
+    energies = latent.study(models_dir, "energy", "quick", [0, 1, 2], sample, rows=rows)
+    charges = latent.study(models_dir, "dipole", "quick", [0, 1, 2], sample, rows=rows)
+    assert energies.n_molecules == len(rows) and energies.models() == ["bp", "schnet"]
+    flipped = latent.orient_charges(charges)
+    for by in charges.frames.values():
+        for df in by.values():  # oriented: positive correlation with Mulliken
+            assert np.corrcoef(df["charge"], df["mulliken"])[0, 1] >= 0
+    assert set(flipped) <= {f.name for by in charges.fold_set.folders.values() for f in by.values()}
+
+    for quick in (True, False):
+        e_rows = claims.energy_claims(energies, quick=quick)
+        q_rows = claims.charge_claims(charges, energies, quick=quick)
+        assert len(e_rows) == 2 and len(q_rows) == 2
+        for r in e_rows + q_rows:
+            assert set(r) == set(scorecard.FIELDS)
+            assert (r["holds"] is None) if quick else isinstance(r["holds"], bool)
+            assert any(ch.isdigit() for ch in r["atomint"])  # numbers, computed
+        table = claims.as_table(e_rows + q_rows)
+        assert list(table.columns) == ["paper", "atomint", "verdict", "note"]
+    # the verdict follows the numbers: claim 1 holds iff SchNet's IQR is smaller for all four elements
+    w = claims.width_table(energies)
+    assert e_rows[0]["holds"] == bool((w["SchNet IQR"] < w["BP IQR"]).all())
+    t = claims.conservation_table(charges, energies)
+    assert q_rows[1]["holds"] == bool(t.loc["mean", "BP vs SchNet, charge"] < t.loc["mean", "BP vs SchNet, energy"])
+    # one fold only: the fold claims cannot be decided
+    one = latent.study(models_dir, "energy", "quick", [0], sample, rows=rows)
+    r2 = claims.claim_rare_elements_vary(one, quick=False)
+    assert r2["holds"] is None and "≥ 2 folds" in r2["note"]
+    assert claims.charge_claims(charges, None, quick=False)[0]["holds"] is None
+    # paragraphs and scorecard
+    assert "SchNet's interquartile range" in claims.energy_paragraph(energies, quick=False)
+    assert "BP and SchNet are" in claims.charge_paragraph(charges, energies, quick=False)
+    mt = latent.mulliken_table(charges)
+    assert set(mt["element"]) >= {"H", "C", "N", "O", "all"} and mt["Pearson r"].abs().max() <= 1
+    assert "Mulliken" in claims.mulliken_paragraph(mt, flipped)
+    path = scorecard.record(tmp_path, "charges", q_rows + claims.mulliken_rows(mt, quick=False))
+    doc = json.loads(path.read_text())
+    assert len(doc["rows"]) == 4
+
+
+def test_checkpoint_terms_are_cached_by_weights(models_dir, sample):
+    folder = models_dir / "schnet-energy-quick-fold0"
+    a = latent.checkpoint_terms(folder, sample, ROWS[:30])
+    b = latent.checkpoint_terms(folder, sample, ROWS[:30])  # from the cache
+    pd.testing.assert_frame_equal(a, b)
+    assert a.attrs["checkpoint"] == folder.name and a.attrs["fold"] == 0
+    cached = list((latent._cache_path(folder, sample, ROWS[:30])).parent.glob(f"{folder.name}-*"))
+    assert cached
+    arr = latent.per_atom_array(a, sample)
+    assert np.isfinite(arr).sum() == len(a)
