@@ -87,7 +87,7 @@ def fit(model, data, rows: dict, prof, folder: Path, *, devices="auto", accelera
                                         save_top_k=1, save_last=True)
     stop = pl.callbacks.EarlyStopping(monitor="val_mae", mode="min", patience=prof.early_stop_patience)
     timer = pl.callbacks.Timer(duration={"minutes": max_minutes}) if max_minutes else None
-    logger = pl.loggers.CSVLogger(folder, name="lightning_logs", version=0)
+    logger = pl.loggers.CSVLogger(folder, name="lightning_logs")  # a new version per (resumed) fit
     trainer = pl.Trainer(max_epochs=prof.max_epochs, accelerator=accelerator, devices=devices, logger=logger,
                          callbacks=[c for c in (best, stop, timer) if c is not None],
                          enable_progress_bar=progress, enable_model_summary=False, deterministic=False,
@@ -101,21 +101,25 @@ def fit(model, data, rows: dict, prof, folder: Path, *, devices="auto", accelera
         state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
         model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
         store.save_weights(folder, model)
-    return _read_lightning_log(folder / "lightning_logs" / "version_0" / "metrics.csv"), wall
+    return _read_lightning_logs(folder / "lightning_logs"), wall
 
 
-def _read_lightning_log(path: Path) -> list[dict]:
+def _read_lightning_logs(root: Path) -> list[dict]:
+    """Per-epoch rows from every fit's ``metrics.csv`` (a resumed fit continues the epoch count; a later
+    fit's row for an epoch replaces an earlier one)."""
     import pandas as pd
 
-    if not path.is_file():
-        return []
-    t = pd.read_csv(path)
-    rows = []
-    for epoch, g in t.groupby("epoch"):
-        last = g.ffill().iloc[-1]
-        rows.append({"epoch": int(epoch) + 1, "wall_s": math.nan, "lr": math.nan,
-                     "train_loss": float(last.get("train_loss_epoch", math.nan)),
-                     "train_mae": float(last.get("train_mae_epoch", math.nan)),
-                     "val_mae": float(last.get("val_mae", math.nan)),
-                     "val_rmse": float(np.sqrt(last.get("val_mse", math.nan)))})
-    return rows
+    rows: dict[int, dict] = {}
+    versions = sorted(root.glob("version_*/metrics.csv"), key=lambda p: int(p.parent.name.split("_")[1]))
+    for path in versions:
+        t = pd.read_csv(path)
+        if "epoch" not in t:
+            continue
+        for epoch, g in t.groupby("epoch"):
+            last = g.ffill().iloc[-1]
+            rows[int(epoch) + 1] = {"epoch": int(epoch) + 1, "wall_s": math.nan, "lr": math.nan,
+                                    "train_loss": float(last.get("train_loss_epoch", math.nan)),
+                                    "train_mae": float(last.get("train_mae_epoch", math.nan)),
+                                    "val_mae": float(last.get("val_mae", math.nan)),
+                                    "val_rmse": float(np.sqrt(last.get("val_mse", math.nan)))}
+    return [rows[k] for k in sorted(rows)]

@@ -132,3 +132,23 @@ def test_bad_profile_and_target():
         train("bp", "energy", profile="fast")
     with pytest.raises(AtomintError, match="unknown target 'gap'"):
         train("bp", "gap", profile="quick")
+
+
+def test_paper_profile_path_runs_through_lightning(tmp_path, monkeypatch):
+    """The `paper` profile trains through PyTorch Lightning (here on the quick data, 2 epochs, CPU) and
+    writes the same checkpoint format; a re-run resumes from Lightning's last.ckpt instead of restarting."""
+    import dataclasses
+
+    from atomint_helpers import training
+
+    lit = dataclasses.replace(training.PROFILES["quick"], lightning=True, max_epochs=2)
+    monkeypatch.setitem(training.PROFILES, "quick", lit)
+    folder = train("bp", "energy", fold=0, profile="quick", models_dir=tmp_path, progress=False)
+    assert (folder / "lightning" / "last.ckpt").is_file()
+    prov = store.provenance(folder)
+    assert prov["epochs"] == 2 and prov["metrics"]["test"]["n"] == 800
+    assert [r["epoch"] for r in read_log(folder)] == [1, 2]
+    model = store.load_model(folder)  # best weights in atomint's format, weights_only=True
+    assert model.config["model"] == "bp"
+    train("bp", "energy", fold=0, profile="quick", models_dir=tmp_path, progress=False)
+    assert store.provenance(folder)["epochs"] == 2
