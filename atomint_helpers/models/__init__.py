@@ -3,13 +3,19 @@
 ``build(config)`` returns an :class:`AtomisticModel`: a representation that gives one latent scalar
 per atom (Behler–Parrinello or schnetpack's SchNet) and a head that turns those scalars into the
 molecular property **and** its latent per-atom terms (``energy`` + ``atomic_energies`` in kcal/mol, or
-``dipole_moment``/``dipole_vector`` in Debye + ``partial_charges`` in e).
+``dipole_moment``/``dipole_vector`` in Debye + ``partial_charges`` in e, or — for Materials Project
+crystals, target ``crystals`` — ``formation_energy`` + ``atomic_energies`` in eV/atom, a mean rather
+than a sum; see :mod:`.heads`).
 
 A config is a plain dict (stored as ``config.json`` beside every checkpoint)::
 
-    {"model": "schnet" | "bp", "target": "energy" | "dipole",
+    {"model": "schnet" | "bp", "target": "energy" | "dipole" | "crystals",
      "elements": [1, 6, 7, 8, 9],
      "representation": {...SchNetConfig or BPConfig fields...}}
+
+``elements`` lists the atomic numbers the model was trained for (QM9: H, C, N, O, F; crystals: the 87
+elements of the Materials Project set); :meth:`AtomisticModel.check_elements` refuses any other element
+with an :class:`~atomint_helpers.AtomintError` naming it, since its SchNet embedding row was never trained.
 """
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ from torch import nn
 
 from .. import AtomintError
 from ..data.batch import IDX_I, IDX_J, IDX_M, N_ATOMS, OFFSETS, R_KEY, Z_KEY
-from .heads import HEADS, DipoleHead, EnergyHead
+from .heads import HEADS, DipoleHead, EnergyHead, FormationEnergyHead
 
 MODELS = ("bp", "schnet")
 TARGETS = tuple(HEADS)
@@ -48,6 +54,9 @@ class AtomisticModel(nn.Module):
         config = copy.deepcopy(config)
         if config.get("target") not in HEADS:
             raise AtomintError(f"unknown target {config.get('target')!r}; accepted: {', '.join(TARGETS)}")
+        if config["target"] == "crystals" and config.get("model") == "bp":
+            raise AtomintError("target 'crystals' (formation energy per atom of periodic structures) is built for "
+                               "SchNet only; use model 'schnet'")
         elements = tuple(int(z) for z in config.get("elements", DEFAULT_ELEMENTS))
         config["elements"] = list(elements)
         self.representation = _representation(config.get("model"), config.get("representation", {}), elements)
@@ -81,7 +90,7 @@ class AtomisticModel(nn.Module):
             bad = sorted({chemical_symbols[int(z)] if 0 < int(z) < len(chemical_symbols) else str(int(z))
                           for z in Z[~ok].tolist()})
             have = ", ".join(chemical_symbols[z] for z in self.config["elements"])
-            kind = "a network" if self.config["model"] == "bp" else "a trained embedding"
+            kind = "network" if self.config["model"] == "bp" else "trained embedding"
             raise AtomintError(f"this {self.config['model']} model has no {kind} for element(s) "
                                f"{', '.join(bad)} (it knows {have})")
 
@@ -124,7 +133,8 @@ class AtomisticModel(nn.Module):
         res = {}
         for k, v in out.items():
             v = v.detach().cpu().double().numpy()
-            res[k] = float(v[0]) if k in ("energy", "dipole_moment") else (v[0] if k == "dipole_vector" else v)
+            scalar = k in ("energy", "dipole_moment", "formation_energy")
+            res[k] = float(v[0]) if scalar else (v[0] if k == "dipole_vector" else v)
         return res
 
 
@@ -155,4 +165,5 @@ def build(config: dict) -> AtomisticModel:
     return AtomisticModel(config)
 
 
-__all__ = ["AtomisticModel", "build", "atoms_to_batch", "EnergyHead", "DipoleHead", "MODELS", "TARGETS"]
+__all__ = ["AtomisticModel", "build", "atoms_to_batch", "EnergyHead", "DipoleHead", "FormationEnergyHead", "MODELS",
+           "TARGETS"]

@@ -14,6 +14,17 @@ Dipole head — ``μ = Σ_i q_i (r_i − r_COM)`` (e·Å, reported in Debye; 1 e
     ``correct_charges``). Neutrality makes μ independent of the origin, so the centre of mass is a
     convention that only matters for charged systems. The model is trained on |μ| (``dipole_moment``),
     as in the paper, and also outputs ``dipole_vector`` and ``partial_charges`` (e).
+
+Formation-energy head (crystals, Fig. 7) — ``E_f = (1/N) Σ_i e_i`` with ``e_i = b_{Z_i} + s · y_i`` (eV/atom).
+    The Materials Project target is intensive (formation energy per atom), so the crystal's value is the
+    **mean**, not the sum, of the latent atomic contributions; a supercell therefore gets the same value
+    as its unit cell. The per-element shifts ``b_Z`` are the least-squares fit of the training formation
+    energies to the composition fractions (E_f ≈ Σ_Z x_Z b_Z with x_Z = n_Z / N, which sum to one, so no
+    intercept is needed); elements absent from the training split keep ``b_Z = 0``. ``s`` is the standard
+    deviation of that fit's residual (not divided by √N as for the extensive energy: the atoms of a
+    crystal are symmetry-equivalent in large groups, so their deviations are far from independent).
+    ``atomic_energies`` (eV/atom) are the latent ``e_i``; their mean per crystal equals
+    ``formation_energy`` exactly (same index_add, divided by N).
 """
 from __future__ import annotations
 
@@ -101,4 +112,42 @@ class DipoleHead(nn.Module):
         return {"dipole_moment": torch.linalg.vector_norm(mu, dim=1), "dipole_vector": mu, "partial_charges": q}
 
 
-HEADS = {"energy": EnergyHead, "dipole": DipoleHead}
+class FormationEnergyHead(nn.Module):
+    """``formation_energy`` (eV/atom, intensive) and ``atomic_energies`` (eV/atom) from latent scalars:
+    the crystal's value is the mean of its atomic contributions (see the module docstring)."""
+
+    target = "formation_energy"
+    outputs = ("formation_energy", "atomic_energies")
+    unit = "eV/atom"
+
+    def __init__(self, max_z: int = 100):
+        super().__init__()
+        self.register_buffer("shift", torch.zeros(max_z + 1, dtype=torch.float64))
+        self.register_buffer("scale", torch.ones((), dtype=torch.float64))
+
+    @torch.no_grad()
+    def fit(self, Z: np.ndarray, offsets: np.ndarray, formation_energy: np.ndarray) -> None:
+        """Per-element shifts by least squares on composition fractions; scale = residual std."""
+        Z = np.asarray(Z, dtype=np.int64)
+        n_atoms = np.diff(offsets)
+        n_cr = len(n_atoms)
+        owner = np.repeat(np.arange(n_cr), n_atoms)
+        elements = np.unique(Z)
+        frac = np.zeros((n_cr, len(elements)))
+        np.add.at(frac, (owner, np.searchsorted(elements, Z)), 1.0)
+        frac /= n_atoms[:, None]
+        e = np.asarray(formation_energy, dtype=np.float64)
+        b, *_ = np.linalg.lstsq(frac, e, rcond=None)
+        resid = e - frac @ b
+        self.shift.zero_()
+        self.shift[torch.as_tensor(elements)] = torch.as_tensor(b, dtype=torch.float64)
+        self.scale.fill_(float(np.std(resid)) or 1.0)
+
+    def forward(self, batch: dict[str, torch.Tensor], y: torch.Tensor) -> dict[str, torch.Tensor]:
+        e_i = self.shift.to(y.dtype)[batch[Z_KEY]] + self.scale.to(y.dtype) * y
+        n = batch[N_ATOMS]
+        return {"formation_energy": molecule_sum(e_i, batch[IDX_M], len(n)) / n.to(y.dtype),
+                "atomic_energies": e_i}
+
+
+HEADS = {"energy": EnergyHead, "dipole": DipoleHead, "crystals": FormationEnergyHead}
