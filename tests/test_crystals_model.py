@@ -30,7 +30,11 @@ TOL = 1e-7
 
 @pytest.fixture(scope="module")
 def crystals():
-    return load_crystals(quiet=True).clean()
+    """The embedded sample (what the quick profile trains on), whatever ATOMINT_DATA says."""
+    from atomint_helpers.data.crystals import read_npz
+    from atomint_helpers.data.paths import SAMPLE_DIR
+
+    return read_npz(SAMPLE_DIR / "mp_sample.npz", "sample").clean()
 
 
 @pytest.fixture(scope="module")
