@@ -35,20 +35,11 @@ import torch
 
 from .. import AtomintError
 from .paths import cache_dir
+from .qm9 import ranges  # noqa: F401  (re-exported: batches and models slice with it)
 
 Z_KEY, R_KEY, IDX_M, N_ATOMS = "_atomic_numbers", "_positions", "_idx_m", "_n_atoms"
 IDX_I, IDX_J, OFFSETS, CELL = "_idx_i", "_idx_j", "_offsets", "_cell"
 ACSF_KEY = "_acsf"
-
-
-def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s + n)`` for each (s, n), without a Python loop."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    begin = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    return np.arange(total, dtype=np.int64) + np.repeat(np.asarray(starts, dtype=np.int64) - begin, lengths)
 
 
 @dataclass

@@ -83,11 +83,11 @@ class Crystals:
                 f"{len(self.elements)} elements from {self.source} ({self.path}){note}")
 
     def subset(self, rows) -> "Crystals":
-        from .qm9 import _ranges
+        from .qm9 import ranges
 
         rows = np.asarray(rows, dtype=np.int64)
         off = self.offsets
-        atom_rows = _ranges(off[rows], self.arrays["n_atoms"][rows].astype(np.int64))
+        atom_rows = ranges(off[rows], self.arrays["n_atoms"][rows].astype(np.int64))
         out = {k: v[rows] for k, v in self.arrays.items() if k not in ("Z", "frac")}
         out["Z"], out["frac"] = self.arrays["Z"][atom_rows], self.arrays["frac"][atom_rows]
         return Crystals(out, self.source, self.path, self.sha256)

@@ -154,7 +154,7 @@ class QM9:
         rows = np.asarray(rows, dtype=np.int64)
         o = self.arrays["offsets"]
         n = (o[rows + 1] - o[rows])
-        atom_rows = _ranges(o[rows], n)
+        atom_rows = ranges(o[rows], n)
         out = {k: self.arrays[k][atom_rows] for k in ATOM_KEYS}
         out.update({k: self.arrays[k][rows] for k in MOL_KEYS if k in self.arrays})
         out["offsets"] = np.concatenate([[0], np.cumsum(n)]).astype(np.int64)
@@ -196,8 +196,8 @@ class QM9:
         return at
 
 
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenation of ``arange(s, s+n)`` for each (s, n), vectorized."""
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(s, s + n)`` for each (s, n), without a Python loop."""
     lengths = np.asarray(lengths, dtype=np.int64)
     total = int(lengths.sum())
     if total == 0:
