@@ -189,30 +189,43 @@ def _periodic_position(z: int) -> tuple[int, int]:
     raise ValueError(f"no periodic-table position for Z={z}")
 
 
-def periodic_table(ax, values: dict, *, label: str = "", log: bool = True, cmap: str = "viridis",
-                   max_z: int = 94):
-    """Colour each element of a periodic table by ``values[Z]``; elements without a value are outlined."""
+def periodic_table(ax, values: dict, *, label: str = "", scale: str = "log", cmap: str | None = None,
+                   highlight=(), max_z: int = 94, fontsize: float = 5.5):
+    """Colour each element of a periodic table by ``values[Z]``; elements without a value are outlined.
+
+    ``scale``: ``"log"`` (positive counts), ``"linear"``, or ``"diverging"`` (a signed value on a
+    red-blue scale centred on zero). Elements in ``highlight`` are framed in black."""
     import matplotlib.colors as mcolors
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
     from ase.data import chemical_symbols
 
-    vals = {int(k): float(v) for k, v in values.items() if v is not None and float(v) > 0}
-    vmin, vmax = (min(vals.values()), max(vals.values())) if vals else (1.0, 10.0)
-    norm = mcolors.LogNorm(vmin=max(vmin, 1e-9), vmax=max(vmax, vmin * 1.0001)) if log else \
-        mcolors.Normalize(vmin=vmin, vmax=vmax)
-    cm = plt.get_cmap(cmap)
+    if scale not in ("log", "linear", "diverging"):
+        raise ValueError(f"unknown scale {scale!r}; accepted: log, linear, diverging")
+    vals = {int(k): float(v) for k, v in values.items() if v is not None and np.isfinite(float(v))}
+    if scale == "log":
+        vals = {k: v for k, v in vals.items() if v > 0}
+    if scale == "diverging":
+        m = max((abs(v) for v in vals.values()), default=1.0) or 1.0
+        norm, cmap = mcolors.Normalize(vmin=-m, vmax=m), cmap or "RdBu_r"
+    else:
+        vmin, vmax = (min(vals.values()), max(vals.values())) if vals else (1.0, 10.0)
+        norm = mcolors.LogNorm(vmin=max(vmin, 1e-9), vmax=max(vmax, vmin * 1.0001)) if scale == "log" else \
+            mcolors.Normalize(vmin=vmin, vmax=vmax)
+    cm = plt.get_cmap(cmap or "viridis")
+    highlight = {int(z) for z in highlight}
     for z in range(1, max_z + 1):
         r, c = _periodic_position(z)
         if z in vals:
             rgba = cm(norm(vals[z]))
-            ax.add_patch(Rectangle((c, -r), 0.92, -0.92, facecolor=rgba, edgecolor="none"))
+            edge, lw = ("black", 0.9) if z in highlight else ("none", 0.0)
+            ax.add_patch(Rectangle((c, -r), 0.92, -0.92, facecolor=rgba, edgecolor=edge, linewidth=lw))
             lum = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
             tc = "black" if lum > 0.55 else "white"
         else:
             ax.add_patch(Rectangle((c, -r), 0.92, -0.92, facecolor="none", edgecolor="#bbbbbb", linewidth=0.5))
             tc = "#999999"
-        ax.text(c + 0.46, -r - 0.46, chemical_symbols[z], ha="center", va="center", fontsize=5.5, color=tc)
+        ax.text(c + 0.46, -r - 0.46, chemical_symbols[z], ha="center", va="center", fontsize=fontsize, color=tc)
     ax.set_xlim(-0.2, 18.1)
     ax.set_ylim(-10.1, 0.2)
     ax.set_aspect("equal")
@@ -464,37 +477,9 @@ def embedding_pc1_table(values: dict, label: str = "embedding projected on PC1",
     """Periodic-table heat map of a signed value per element (e.g. every element's embedding projected
     onto the main-group PC1); a diverging scale centred on zero, elements without a value outlined, and
     the elements in ``highlight`` (those the PCA was fitted on) framed in black."""
-    import matplotlib.colors as mcolors
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
-    from ase.data import chemical_symbols
-
-    vals = {int(k): float(v) for k, v in values.items() if v is not None and np.isfinite(v)}
-    m = max((abs(v) for v in vals.values()), default=1.0) or 1.0
-    norm = mcolors.Normalize(vmin=-m, vmax=m)
-    cm = plt.get_cmap("RdBu_r")
-    highlight = {int(z) for z in highlight}
     with paper_style():
         fig, ax = _figure(width=7.6, height=4.4)
-        for z in range(1, 95):
-            r, c = _periodic_position(z)
-            if z in vals:
-                rgba = cm(norm(vals[z]))
-                edge, lw = ("black", 0.9) if z in highlight else ("none", 0.0)
-                ax.add_patch(Rectangle((c, -r), 0.92, -0.92, facecolor=rgba, edgecolor=edge, linewidth=lw))
-                lum = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
-                tc = "black" if lum > 0.5 else "white"
-            else:
-                ax.add_patch(Rectangle((c, -r), 0.92, -0.92, facecolor="none", edgecolor="#bbbbbb", linewidth=0.5))
-                tc = "#999999"
-            ax.text(c + 0.46, -r - 0.46, chemical_symbols[z], ha="center", va="center", fontsize=6, color=tc)
-        ax.set_xlim(-0.2, 18.1)
-        ax.set_ylim(-10.1, 0.2)
-        ax.set_aspect("equal")
-        ax.axis("off")
-        cb = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cm), ax=ax, fraction=0.025, pad=0.01)
-        cb.set_label(label, fontsize=7)
-        cb.ax.tick_params(labelsize=6)
+        periodic_table(ax, values, label=label, scale="diverging", highlight=highlight, fontsize=6)
     return fig
 
 

@@ -52,6 +52,29 @@ def atomic_torch_save(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the ``.<name>.tmp<pid>`` files a killed writer left in ``folder`` (those of processes that
+    are no longer running); the real files are untouched, since writes only ever replace them whole."""
+    removed = []
+    for tmp in Path(folder).glob(".*.tmp*"):
+        pid = tmp.name.rsplit(".tmp", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and _process_alive(int(pid)):
+            continue
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def safe_torch_load(path: Path):
     """``torch.load(weights_only=True)`` with errors that name the file."""
     path = Path(path)
@@ -149,22 +172,27 @@ def list_checkpoints(models_dir: str | os.PathLike = "models") -> list[Path]:
 def write_index(models_dir: str | os.PathLike = "models") -> Path:
     """``models/INDEX.md``: every checkpoint with its profile, training size, wall time and test metrics."""
     root = Path(models_dir)
-    rows = ["| checkpoint | model | target | profile | fold | n_train | epochs | wall time | test MAE | test RMSE | status |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| checkpoint | model | target | profile | fold | n_train | epochs | wall time | best val MAE | test MAE "
+            "| test RMSE | status |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for folder in list_checkpoints(root):
         try:
             c, p = read_json(folder / CONFIG), read_json(folder / PROVENANCE)
         except AtomintError:
             continue
         t = p.get("metrics", {}).get("test", {})
+        v = p.get("metrics", {}).get("val", {})
         unit = p.get("unit", "")
+        val = f"{v['mae']:.4g} {unit}" if "mae" in v else "—"
         mae = f"{t['mae']:.4g} {unit}" if "mae" in t else "—"
         rmse = f"{t['rmse']:.4g} {unit}" if "rmse" in t else "—"
         rows.append(f"| `{folder.name}` | {c['model']} | {c['target']} | {p.get('profile', '?')} | {p.get('fold', '?')} "
                     f"| {p.get('n_train', '?'):,} | {p.get('epochs', '?')} | {p.get('wall_time_s', 0) / 60:.1f} min "
-                    f"| {mae} | {rmse} | {p.get('status', '?')} |")
-    text = ("# Committed checkpoints\n\nWritten by `atomint_helpers.store.write_index`; metrics on the held-out "
-            "QM9 test split of each model's fold (energies in kcal/mol, dipoles in Debye).\n\n"
+                    f"| {val} | {mae} | {rmse} | {p.get('status', '?')} |")
+    text = ("# Committed checkpoints\n\nWritten by `atomint_helpers.store.write_index`. Test metrics are on the "
+            "held-out test split of each run's fold: QM9 molecules for the `energy` (kcal/mol) and `dipole` "
+            "(Debye) runs, Materials Project crystals for the `mp` runs (formation energy, eV/atom). A run "
+            "still `training` has no test metrics yet; its best validation MAE so far is shown.\n\n"
             + "\n".join(rows) + "\n")
     path = root / "INDEX.md"
     atomic_write_bytes(path, text.encode())

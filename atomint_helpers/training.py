@@ -245,6 +245,7 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
     budget_min = max_minutes if max_minutes is not None else prof.max_minutes.get(model_name)
     folder = Path(models_dir) / (name or run_name(model_name, target, profile, fold))
     folder.mkdir(parents=True, exist_ok=True)
+    store.remove_stale_temporaries(folder)  # left by a writer killed mid-write
 
     from .models import build
 

@@ -152,3 +152,17 @@ def test_paper_profile_path_runs_through_lightning(tmp_path, monkeypatch):
     assert model.config["model"] == "bp"
     train("bp", "energy", fold=0, profile="quick", models_dir=tmp_path, progress=False)
     assert store.provenance(folder)["epochs"] == 2
+
+
+def test_stale_temporaries_of_killed_writers_are_removed(tmp_path):
+    from atomint_helpers import store
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".weights.pt.tmp{dead.pid}"
+    live = tmp_path / f".state.pt.tmp{os.getppid()}"  # a running writer (our parent process) keeps its file
+    for p in (stale, live):
+        p.write_bytes(b"partial")
+    (tmp_path / "weights.pt").write_bytes(b"whole")
+    assert store.remove_stale_temporaries(tmp_path) == [stale]
+    assert not stale.exists() and live.exists() and (tmp_path / "weights.pt").read_bytes() == b"whole"

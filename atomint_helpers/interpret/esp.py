@@ -28,23 +28,13 @@ from .grid import check_points, outside_vdw
 UNITS = {"eV": 1.0, "kcal/mol": EV_TO_KCAL_MOL}
 
 
-def _check_dipole_model(model):
-    from ..models import AtomisticModel
-
-    if not isinstance(model, AtomisticModel):
-        raise AtomintError(f"the ESP needs an atomint model (atomint_helpers.store.load_model), got "
-                           f"{type(model).__name__}")
-    if model.config.get("target") != "dipole":
-        name = getattr(model, "checkpoint", None)
-        raise AtomintError(f"the ESP needs the latent charges of a dipole model; {name or 'this model'} predicts "
-                           f"{model.config.get('target')!r}")
-
-
 def latent_charges(model, atoms) -> np.ndarray:
     """The dipole model's latent partial charges of ``atoms`` (e, float64, sum 0)."""
     from ..data.xyz import check_molecule
 
-    _check_dipole_model(model)
+    from ..models import require_target
+
+    require_target(model, "dipole", "the ESP (latent charges)")
     check_molecule(atoms, "molecule")
     return np.asarray(model.predict(atoms)["partial_charges"], dtype=np.float64)
 

@@ -84,15 +84,9 @@ def probe_number(probe) -> int:
 
 
 def _check_model(model, what: str = "the probe potential"):
-    from ..models import AtomisticModel
+    from ..models import require_target
 
-    if not isinstance(model, AtomisticModel):
-        raise AtomintError(f"{what} needs an atomint model (atomint_helpers.store.load_model), got "
-                           f"{type(model).__name__}")
-    if model.config.get("target") != "energy":
-        name = getattr(model, "checkpoint", None)
-        raise AtomintError(f"{what} needs an energy model; {name or 'this model'} predicts "
-                           f"{model.config.get('target')!r}")
+    require_target(model, "energy", what)
 
 
 def _check_probe_element(model, z: int) -> None:

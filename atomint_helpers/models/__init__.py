@@ -138,6 +138,18 @@ class AtomisticModel(nn.Module):
         return res
 
 
+def require_target(model, target: str, what: str) -> None:
+    """Raise a clear error unless ``model`` is an atomint model trained on ``target``; ``what`` names the
+    quantity that needs it (e.g. "the ESP"), so the message says why the model does not fit."""
+    if not isinstance(model, AtomisticModel):
+        raise AtomintError(f"{what} needs an atomint model (atomint_helpers.store.load_model), got "
+                           f"{type(model).__name__}")
+    if model.config.get("target") != target:
+        name = getattr(model, "checkpoint", None)
+        raise AtomintError(f"{what} needs {'an' if target[0] in 'aeiou' else 'a'} {target} model; "
+                           f"{name or 'this model'} predicts {model.config.get('target')!r}")
+
+
 def atoms_to_batch(atoms, cutoff: float, dtype=torch.float32) -> dict[str, torch.Tensor]:
     """A one-structure batch from ``ase.Atoms`` (periodic when ``atoms.pbc`` is set)."""
     from ..data.batch import molecule_pairs, periodic_pairs

@@ -41,6 +41,23 @@ def molecule_sum(values: torch.Tensor, idx_m: torch.Tensor, n_molecules: int) ->
     return out.index_add(0, idx_m, values)
 
 
+def element_composition_fit(Z, offsets, y, *, per_atom: bool):
+    """Least-squares per-element reference values: ``y ≈ Σ_e c_e b_e`` with ``c_e`` the count of element
+    ``e`` in each structure (``per_atom=False``, extensive ``y``) or its fraction (``per_atom=True``,
+    intensive ``y``). Returns ``(elements, b, residuals, n_atoms)``."""
+    Z = np.asarray(Z, dtype=np.int64)
+    n_atoms = np.diff(offsets)
+    owner = np.repeat(np.arange(len(n_atoms)), n_atoms)
+    elements = np.unique(Z)
+    comp = np.zeros((len(n_atoms), len(elements)))
+    np.add.at(comp, (owner, np.searchsorted(elements, Z)), 1.0)
+    if per_atom:
+        comp /= n_atoms[:, None]
+    y = np.asarray(y, dtype=np.float64)
+    b, *_ = np.linalg.lstsq(comp, y, rcond=None)
+    return elements, b, y - comp @ b, n_atoms
+
+
 class EnergyHead(nn.Module):
     """``energy`` (kcal/mol) and ``atomic_energies`` (kcal/mol) from latent scalars."""
 
@@ -56,15 +73,7 @@ class EnergyHead(nn.Module):
     @torch.no_grad()
     def fit(self, Z: np.ndarray, offsets: np.ndarray, energy: np.ndarray) -> None:
         """Per-element shifts by least squares on element counts; scale = residual std per atom."""
-        Z = np.asarray(Z, dtype=np.int64)
-        n_mol = len(offsets) - 1
-        mol = np.repeat(np.arange(n_mol), np.diff(offsets))
-        elements = np.unique(Z)
-        counts = np.zeros((n_mol, len(elements)))
-        np.add.at(counts, (mol, np.searchsorted(elements, Z)), 1.0)
-        b, *_ = np.linalg.lstsq(counts, np.asarray(energy, dtype=np.float64), rcond=None)
-        resid = energy - counts @ b
-        n_atoms = np.diff(offsets)
+        elements, b, resid, n_atoms = element_composition_fit(Z, offsets, energy, per_atom=False)
         self.shift.zero_()
         self.shift[torch.as_tensor(elements)] = torch.as_tensor(b, dtype=torch.float64)
         self.scale.fill_(float(np.std(resid / np.sqrt(n_atoms))) or 1.0)
@@ -128,17 +137,7 @@ class FormationEnergyHead(nn.Module):
     @torch.no_grad()
     def fit(self, Z: np.ndarray, offsets: np.ndarray, formation_energy: np.ndarray) -> None:
         """Per-element shifts by least squares on composition fractions; scale = residual std."""
-        Z = np.asarray(Z, dtype=np.int64)
-        n_atoms = np.diff(offsets)
-        n_cr = len(n_atoms)
-        owner = np.repeat(np.arange(n_cr), n_atoms)
-        elements = np.unique(Z)
-        frac = np.zeros((n_cr, len(elements)))
-        np.add.at(frac, (owner, np.searchsorted(elements, Z)), 1.0)
-        frac /= n_atoms[:, None]
-        e = np.asarray(formation_energy, dtype=np.float64)
-        b, *_ = np.linalg.lstsq(frac, e, rcond=None)
-        resid = e - frac @ b
+        elements, b, resid, _ = element_composition_fit(Z, offsets, formation_energy, per_atom=True)
         self.shift.zero_()
         self.shift[torch.as_tensor(elements)] = torch.as_tensor(b, dtype=torch.float64)
         self.scale.fill_(float(np.std(resid)) or 1.0)
