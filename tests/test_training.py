@@ -154,6 +154,21 @@ def test_paper_profile_path_runs_through_lightning(tmp_path, monkeypatch):
     assert store.provenance(folder)["epochs"] == 2
 
 
+def test_crystal_paper_profile_runs_through_lightning(tmp_path, monkeypatch):
+    """Crystals (periodic pairs, formation energy per atom) take the same Lightning path as QM9."""
+    import dataclasses
+
+    from atomint_helpers import training
+
+    lit = dataclasses.replace(training.CRYSTAL_PROFILES["quick"], lightning=True, max_epochs=1)
+    monkeypatch.setitem(training.CRYSTAL_PROFILES, "quick", lit)
+    folder = train("schnet", "crystals", fold=0, profile="quick", models_dir=tmp_path, progress=False)
+    assert folder.name == "schnet-mp-quick-fold0" and (folder / "lightning" / "last.ckpt").is_file()
+    prov = store.provenance(folder)
+    assert prov["epochs"] == 1 and prov["unit"] == "eV/atom" and prov["metrics"]["test"]["n"] == 200
+    assert np.isfinite(prov["metrics"]["test"]["mae"])
+
+
 def test_stale_temporaries_of_killed_writers_are_removed(tmp_path):
     from atomint_helpers import store
 
