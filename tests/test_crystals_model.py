@@ -218,3 +218,19 @@ def test_train_crystals_quick_end_to_end(tmp_path, crystals):
     out = model.predict(crystals.atoms(0))
     assert isinstance(out["formation_energy"], float)
     assert out["formation_energy"] == pytest.approx(float(np.mean(out["atomic_energies"])), abs=1e-6)
+
+
+def test_filters_by_unique_distance_equal_schnetpack_forward_on_crystals(model, crystals, small_rows, monkeypatch):
+    """Periodic pairs (an atom with its own images, several images of one neighbour): the training forward
+    that evaluates the filters once per distinct distance equals schnetpack's own SchNet forward."""
+    from atomint_helpers.models.schnet import SchNetAtomwise
+
+    data = crystal_atoms_data(crystals.subset(small_rows), cutoff=model.cutoff)
+    b = data.batch(np.arange(len(small_rows)))
+    b = {k: (v.double() if v.is_floating_point() else v) for k, v in b.items()}
+    outs = []
+    for shared in (False, True):
+        monkeypatch.setattr(SchNetAtomwise, "share_filters_by_distance", shared)
+        with torch.no_grad():
+            outs.append(model(b)["atomic_energies"])
+    assert torch.equal(outs[0], outs[1])

@@ -159,3 +159,28 @@ def test_energy_head_shifts_fit_element_counts(data):
                                    weights=(np.asarray(data.Z) == z).astype(float)) for z in (1, 6, 7, 8, 9)], 1)
     resid = data.targets["energy"] - counts @ shift[[1, 6, 7, 8, 9]]
     assert abs(resid.mean()) < 1.0
+
+
+@pytest.mark.parametrize("target", ["energy", "dipole"])
+def test_schnet_filters_by_unique_distance_equal_schnetpack_forward(models, data, target, monkeypatch):
+    """The training forward (filters once per distinct distance) gives schnetpack's own SchNet outputs and
+    parameter gradients (molecules here; crystals in test_crystals_model.py)."""
+    from atomint_helpers.models.schnet import SchNetAtomwise
+
+    model = models[("schnet", target)]
+    b = data.batch(np.arange(40))
+
+    def run(shared):
+        monkeypatch.setattr(SchNetAtomwise, "share_filters_by_distance", shared)
+        model.zero_grad()
+        out = model(b)[model.target_key]
+        out.sum().backward()
+        return out.detach().clone(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    ref, g_ref = run(False)
+    fast, g_fast = run(True)
+    assert torch.equal(ref, fast)  # the same arithmetic per pair: bit-identical outputs
+    assert len(g_ref) == len(g_fast)
+    for a, c in zip(g_ref, g_fast):
+        torch.testing.assert_close(a, c, rtol=1e-9, atol=1e-12)
+    model.zero_grad()

@@ -76,8 +76,34 @@ class SchNetAtomwise(nn.Module):
         rij = R[idx_j] - R[idx_i]
         if OFFSETS in batch:
             rij = rij + batch[OFFSETS].to(R.dtype)
-        inputs = {Z_KEY: batch[Z_KEY], "_Rij": rij, IDX_I: idx_i, IDX_J: idx_j}
-        return self.representation(inputs)["scalar_representation"]
+        rep = self.representation
+        if rij.requires_grad or len(rep.electronic_embeddings) or not self.share_filters_by_distance:
+            inputs = {Z_KEY: batch[Z_KEY], "_Rij": rij, IDX_I: idx_i, IDX_J: idx_j}
+            return rep(inputs)["scalar_representation"]
+        return self._features_by_unique_distance(batch[Z_KEY], rij, idx_i, idx_j)
+
+    #: evaluate each interaction's filter network once per distinct distance (see below)
+    share_filters_by_distance: bool = True
+
+    def _features_by_unique_distance(self, Z, rij, idx_i, idx_j) -> torch.Tensor:
+        """schnetpack's ``SchNet.forward`` and ``SchNetInteraction.forward`` with the same modules and
+        arithmetic, except that the filters ``W(d) · f_cut(d)`` — a function of the distance only — are
+        computed once per distinct distance and gathered to the pairs. Every molecular pair (i, j) has its
+        mirror (j, i) at a bit-identical distance, so this halves the filter-network work, which dominates
+        a SchNet training step on a CPU. Used when positions need no gradient (energy and |μ| training,
+        inference); with forces (``rij.requires_grad``) schnetpack's own forward runs."""
+        rep = self.representation
+        d = torch.linalg.vector_norm(rij, dim=1)
+        d_unique, pair_of = torch.unique(d, return_inverse=True)
+        f = rep.radial_basis(d_unique)
+        rcut = rep.cutoff_fn(d_unique)[:, None]
+        x = rep.embedding(Z)
+        for inter in rep.interactions:
+            h = inter.in2f(x)
+            w = (inter.filter_network(f) * rcut).index_select(0, pair_of)  # backward: index_add, not index_put
+            m = torch.zeros_like(h).index_add_(0, idx_i, h.index_select(0, idx_j) * w)
+            x = x + inter.f2out(m)
+        return x
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.readout(self.atom_features(batch)).squeeze(-1)
