@@ -124,17 +124,27 @@ def _resolve(model, ds_or_data):
 
 
 # ------------------------------------------------------------------------------------------ terms
+def other_runnable_tasks() -> float:
+    """How many other tasks compete for the cores right now: the kernel's count of runnable tasks
+    (``/proc/loadavg``, field 4, minus this one) where available, else the 1-minute load average."""
+    try:
+        with open("/proc/loadavg") as f:
+            return max(int(f.read().split()[3].split("/")[0]) - 1, 0)
+    except (OSError, ValueError, IndexError):
+        try:
+            return os.getloadavg()[0]
+        except (AttributeError, OSError):  # no load average on this platform
+            return 0.0
+
+
 @contextlib.contextmanager
 def inference_threads():
-    """Evaluate with one torch thread while the machine is oversubscribed (1-minute load average ≥ the
+    """Evaluate with one torch thread while the cores are taken by other work (other runnable tasks ≥ the
     number of cores), else with torch's setting. On a busy 2-core machine, OpenMP threads that wait for each
     other made these forward passes 2–17× slower than one thread (bench/RESULTS.md); the results are the
     same. The previous setting is restored afterwards."""
     n = torch.get_num_threads()
-    try:
-        busy = os.getloadavg()[0] >= (os.cpu_count() or 1)
-    except (AttributeError, OSError):  # no load average on this platform
-        busy = False
+    busy = other_runnable_tasks() >= (os.cpu_count() or 1)
     if busy and n > 1:
         torch.set_num_threads(1)
     try:
