@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import AtomintError
+from .arrayset import ArraySet
 from .checksums import recorded_checksum, sha256_file, write_checksum
 from .paths import SAMPLE_DIR, cache_dir, data_root, find_file
 
@@ -37,30 +38,15 @@ def _hint() -> str:
 
 
 @dataclass
-class Crystals:
+class Crystals(ArraySet):
     """Periodic structures as concatenated arrays: structure ``s`` owns atoms ``offsets[s]:offsets[s+1]``.
 
     ``Z`` atomic numbers, ``frac`` fractional coordinates, ``cell`` [S,3,3] lattice vectors as rows (Å),
     ``e_form`` formation energy per atom (eV/atom), ``mp_id`` Materials Project ids.
     """
 
-    arrays: dict[str, np.ndarray]
-    source: str
-    path: Path
-    sha256: str = ""
-
     def __len__(self) -> int:
         return len(self.arrays["n_atoms"])
-
-    def __getattr__(self, key):
-        arrays = self.__dict__.get("arrays")
-        if arrays is not None and key in arrays:
-            return arrays[key]
-        raise AttributeError(key)
-
-    @property
-    def is_sample(self) -> bool:
-        return self.source == "sample"
 
     @property
     def offsets(self) -> np.ndarray:

@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import AtomintError
 from ..units import convert_energy
+from .arrayset import ArraySet
 from .checksums import recorded_checksum, sha256_file
 from .paths import SAMPLE_DIR, cache_dir, data_root, find_file
 
@@ -92,32 +93,19 @@ def verify_checksum(path: Path) -> str:
 
 
 @dataclass
-class QM9:
+class QM9(ArraySet):
     """QM9 molecules as concatenated arrays (see module docstring).
 
     ``source`` says where they came from: ``'path'``, ``'ATOMINT_DATA'``, ``'qm9pack cache'`` or
     ``'sample'``; ``sha256`` is the data file's checksum (recorded in every model's provenance).
     """
 
-    arrays: dict[str, np.ndarray]
-    source: str
-    path: Path
-    sha256: str = ""
     _row_of: dict = field(default_factory=dict, repr=False)
 
-    # -------------------------------------------------------------- basic views
+    # -------------------------------------------------------------- basic views (arrays as attributes:
+    # ds.Z, ds.R, ds.U0, ...; see ArraySet)
     def __len__(self) -> int:
         return len(self.arrays["index"])
-
-    def __getattr__(self, key):  # arrays as attributes: ds.Z, ds.R, ds.U0, ...
-        arrays = self.__dict__.get("arrays")
-        if arrays is not None and key in arrays:
-            return arrays[key]
-        raise AttributeError(key)
-
-    @property
-    def is_sample(self) -> bool:
-        return self.source == "sample"
 
     @property
     def n_atoms_total(self) -> int:

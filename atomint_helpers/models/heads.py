@@ -58,29 +58,39 @@ def element_composition_fit(Z, offsets, y, *, per_atom: bool):
     return elements, b, y - comp @ b, n_atoms
 
 
-class EnergyHead(nn.Module):
-    """``energy`` (kcal/mol) and ``atomic_energies`` (kcal/mol) from latent scalars."""
-
-    target = "energy"
-    outputs = ("energy", "atomic_energies")
-    unit = "kcal/mol"
+class _ElementShiftHead(nn.Module):
+    """Shared part of the energy heads: ``e_i = shift[Z_i] + scale · y_i`` with per-element shifts and one
+    scale fitted from the training data before training (buffers ``shift`` and ``scale``)."""
 
     def __init__(self, max_z: int = 100):
         super().__init__()
         self.register_buffer("shift", torch.zeros(max_z + 1, dtype=torch.float64))
         self.register_buffer("scale", torch.ones((), dtype=torch.float64))
 
+    def _set(self, elements: np.ndarray, shifts: np.ndarray, scale: float) -> None:
+        self.shift.zero_()
+        self.shift[torch.as_tensor(elements)] = torch.as_tensor(shifts, dtype=torch.float64)
+        self.scale.fill_(float(scale) or 1.0)
+
+    def atomic_energies(self, batch: dict[str, torch.Tensor], y: torch.Tensor) -> torch.Tensor:
+        return self.shift.to(y.dtype)[batch[Z_KEY]] + self.scale.to(y.dtype) * y
+
+
+class EnergyHead(_ElementShiftHead):
+    """``energy`` (kcal/mol) and ``atomic_energies`` (kcal/mol) from latent scalars."""
+
+    target = "energy"
+    outputs = ("energy", "atomic_energies")
+    unit = "kcal/mol"
+
     @torch.no_grad()
     def fit(self, Z: np.ndarray, offsets: np.ndarray, energy: np.ndarray) -> None:
         """Per-element shifts by least squares on element counts; scale = residual std per atom."""
         elements, b, resid, n_atoms = element_composition_fit(Z, offsets, energy, per_atom=False)
-        self.shift.zero_()
-        self.shift[torch.as_tensor(elements)] = torch.as_tensor(b, dtype=torch.float64)
-        self.scale.fill_(float(np.std(resid / np.sqrt(n_atoms))) or 1.0)
+        self._set(elements, b, np.std(resid / np.sqrt(n_atoms)))
 
     def forward(self, batch: dict[str, torch.Tensor], y: torch.Tensor) -> dict[str, torch.Tensor]:
-        Z = batch[Z_KEY]
-        e_i = self.shift.to(y.dtype)[Z] + self.scale.to(y.dtype) * y
+        e_i = self.atomic_energies(batch, y)
         n_mol = len(batch[N_ATOMS])
         return {"energy": molecule_sum(e_i, batch[IDX_M], n_mol), "atomic_energies": e_i}
 
@@ -121,7 +131,7 @@ class DipoleHead(nn.Module):
         return {"dipole_moment": torch.linalg.vector_norm(mu, dim=1), "dipole_vector": mu, "partial_charges": q}
 
 
-class FormationEnergyHead(nn.Module):
+class FormationEnergyHead(_ElementShiftHead):
     """``formation_energy`` (eV/atom, intensive) and ``atomic_energies`` (eV/atom) from latent scalars:
     the crystal's value is the mean of its atomic contributions (see the module docstring)."""
 
@@ -129,21 +139,14 @@ class FormationEnergyHead(nn.Module):
     outputs = ("formation_energy", "atomic_energies")
     unit = "eV/atom"
 
-    def __init__(self, max_z: int = 100):
-        super().__init__()
-        self.register_buffer("shift", torch.zeros(max_z + 1, dtype=torch.float64))
-        self.register_buffer("scale", torch.ones((), dtype=torch.float64))
-
     @torch.no_grad()
     def fit(self, Z: np.ndarray, offsets: np.ndarray, formation_energy: np.ndarray) -> None:
         """Per-element shifts by least squares on composition fractions; scale = residual std."""
         elements, b, resid, _ = element_composition_fit(Z, offsets, formation_energy, per_atom=True)
-        self.shift.zero_()
-        self.shift[torch.as_tensor(elements)] = torch.as_tensor(b, dtype=torch.float64)
-        self.scale.fill_(float(np.std(resid)) or 1.0)
+        self._set(elements, b, np.std(resid))
 
     def forward(self, batch: dict[str, torch.Tensor], y: torch.Tensor) -> dict[str, torch.Tensor]:
-        e_i = self.shift.to(y.dtype)[batch[Z_KEY]] + self.scale.to(y.dtype) * y
+        e_i = self.atomic_energies(batch, y)
         n = batch[N_ATOMS]
         return {"formation_energy": molecule_sum(e_i, batch[IDX_M], len(n)) / n.to(y.dtype),
                 "atomic_energies": e_i}
