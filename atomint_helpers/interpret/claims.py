@@ -310,16 +310,17 @@ def energy_paragraph(study, quick: bool) -> str:
         same = "the same conclusion" if (len(nt) == n) == (len(narrow) == n) else "a different conclusion"
         out.append(f"Restricted to each checkpoint's own test molecules, SchNet is narrower for {len(nt)} of {n} "
                    f"elements — {same}.")
-    if min(study.n_folds(m) for m in study.models()) >= 2:
+    multi = [m for m in study.models() if study.n_folds(m) >= 2]
+    if multi:
         d = fold_distance_table(study, noise=True)
-        for m in ("BP", "SchNet"):
-            col = d[m]
+        for m in multi:
+            col = d[MODEL_LABELS[m]]
             rank = int(col.rank(ascending=False)["O"]) if "O" in col else None
-            out.append(f"From fold to fold, {m}'s distributions move most for {col.idxmax()} (W1/IQR = "
-                       f"{col.max():.3f}) and least for {col.idxmin()} ({col.min():.3f}); oxygen ranks {rank} of "
-                       f"{len(col)}.")
-        floor = d[[c for c in d.columns if c.endswith("noise floor")]].to_numpy().max()
-        dist = d[["BP", "SchNet"]].to_numpy()
+            out.append(f"From fold to fold ({study.n_folds(m)} folds), {MODEL_LABELS[m]}'s distributions move most "
+                       f"for {col.idxmax()} (W1/IQR = {col.max():.3f}) and least for {col.idxmin()} ({col.min():.3f}); "
+                       f"oxygen ranks {rank} of {len(col)}.")
+        floor = d[[f"{MODEL_LABELS[m]} noise floor" for m in multi]].to_numpy().max()
+        dist = d[[MODEL_LABELS[m] for m in multi]].to_numpy()
         if np.nanmin(dist) > floor:
             out.append(f"Two random halves of the same molecules differ by at most {floor:.3f}, below every "
                        f"fold-to-fold distance: the folds differ because the models do, not because of sampling.")
@@ -328,8 +329,10 @@ def energy_paragraph(study, quick: bool) -> str:
             out.append(f"Two random halves of the same molecules differ by up to {floor:.3f}; {k} of the "
                        f"{dist.size} fold-to-fold distances {'is' if k == 1 else 'are'} no larger, so "
                        f"{'that difference is' if k == 1 else 'those differences are'} within sampling noise.")
-    else:
-        out.append("With a single fold per model the fold-to-fold variation cannot be measured in this run.")
+    single = [MODEL_LABELS[m] for m in study.models() if study.n_folds(m) < 2]
+    if single:
+        out.append(f"{_list(single)} {'has' if len(single) == 1 else 'have'} a single fold in this run, so "
+                   f"{'its' if len(single) == 1 else 'their'} fold-to-fold variation cannot be measured.")
     return " ".join(x for x in out if x)
 
 
@@ -344,14 +347,17 @@ def charge_paragraph(charges, energies, quick: bool) -> str:
         out.append("No energy checkpoints were found, so charges cannot be compared with energies here.")
         return " ".join(x for x in out if x)
     t = conservation_table(charges, energies)
-    if min(charges.n_folds(m) for m in charges.models()) >= 2 and min(energies.n_folds(m) for m in energies.models()) >= 2:
-        for m in ("BP", "SchNet"):
-            q, e = t.loc["mean", f"{m} folds, charge"], t.loc["mean", f"{m} folds, energy"]
-            rel = "smaller" if q < e else "larger"
-            out.append(f"For {m}, the fold-to-fold distance of the charges (W1/IQR = {q:.3f}, mean over H, C, N, O) "
-                       f"is {rel} than that of the energies ({e:.3f}), a factor {e / q:.2f}.")
-    else:
-        out.append("With a single fold per model the fold-to-fold comparison cannot be made in this run.")
+    both = [m for m in ("bp", "schnet") if charges.n_folds(m) >= 2 and energies.n_folds(m) >= 2]
+    for m in both:
+        m = MODEL_LABELS[m]
+        q, e = t.loc["mean", f"{m} folds, charge"], t.loc["mean", f"{m} folds, energy"]
+        rel = "smaller" if q < e else "larger"
+        out.append(f"For {m}, the fold-to-fold distance of the charges (W1/IQR = {q:.3f}, mean over H, C, N, O) "
+                   f"is {rel} than that of the energies ({e:.3f}), a factor {e / q:.2f}.")
+    rest = [MODEL_LABELS[m] for m in ("bp", "schnet") if m not in both]
+    if rest:
+        out.append(f"{_list(rest)} {'lacks' if len(rest) == 1 else 'lack'} two folds of both targets in this run, so "
+                   f"the fold-to-fold comparison cannot be made for {'it' if len(rest) == 1 else 'them'}.")
     q, e = t.loc["mean", "BP vs SchNet, charge"], t.loc["mean", "BP vs SchNet, energy"]
     rel = "closer" if q < e else "further apart"
     per = ", ".join(f"{el} {t.loc[el, 'BP vs SchNet, charge']:.2f} vs {t.loc[el, 'BP vs SchNet, energy']:.2f}"
