@@ -243,6 +243,8 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
         max_epochs = prof.max_epochs[model_name] if isinstance(prof.max_epochs, dict) else prof.max_epochs
     prof = replace(prof, max_epochs=int(max_epochs))
     budget_min = max_minutes if max_minutes is not None else prof.max_minutes.get(model_name)
+    if budget_min is not None:  # provenance records the budget in effect (a --max-minutes overrides the profile's)
+        prof = replace(prof, max_minutes={**prof.max_minutes, model_name: float(budget_min)})
     folder = Path(models_dir) / (name or run_name(model_name, target, profile, fold))
     folder.mkdir(parents=True, exist_ok=True)
     store.remove_stale_temporaries(folder)  # left by a writer killed mid-write
