@@ -234,3 +234,25 @@ def test_filters_by_unique_distance_equal_schnetpack_forward_on_crystals(model, 
         with torch.no_grad():
             outs.append(model(b)["atomic_energies"])
     assert torch.equal(outs[0], outs[1])
+
+
+def test_embedding_std_scales_the_initial_embeddings_only():
+    """``embedding_std`` rescales SchNet's N(0, 1) embedding draw without consuming random numbers, so every
+    other initial weight is the same; the rebuilt initialisation (embeddings analysis) follows it."""
+    from atomint_helpers.interpret.embeddings import initial_embeddings
+
+    base = {"model": "schnet", "target": "crystals", "elements": list(CRYSTAL_ELEMENTS), "representation": SMALL}
+    scaled = {**base, "representation": {**SMALL, "embedding_std": 0.1}}
+    torch.manual_seed(3)
+    a = build(base).state_dict()
+    torch.manual_seed(3)
+    b = build(scaled).state_dict()
+    for k in a:
+        if k.endswith("embedding.weight"):
+            assert torch.allclose(b[k], 0.1 * a[k], rtol=1e-6, atol=0)
+        else:
+            assert torch.equal(a[k], b[k]), k
+    emb = b["representation.representation.embedding.weight"].double().numpy()
+    assert np.array_equal(initial_embeddings(scaled, 3), emb)
+    with pytest.raises(AtomintError, match="embedding_std"):
+        build({**base, "representation": {**SMALL, "embedding_std": 0.0}})

@@ -17,7 +17,8 @@ the elements are ordered from light to heavy. This module turns each reading int
 * :func:`clustering_scores` — silhouette by group and nearest-neighbour group agreement, in any space
   (the PC plane, or the full embedding space).
 * :func:`random_baseline` — the same scores for untrained embeddings drawn exactly as the model's own
-  initialisation (``torch.nn.Embedding``: N(0, 1) entries), for several seeds; and
+  initialisation (``torch.nn.Embedding``: N(0, 1) entries, times the model's ``embedding_std`` if set —
+  the scores are scale-free, so the factor does not change them), for several seeds; and
   :func:`initial_embeddings` rebuilds the very initialisation a checkpoint started from (the training
   seed is stored in its provenance), so the learned displacement ``W_trained − W_init`` can be scored
   too. Together they make "learned, not imposed" a measured difference.
@@ -115,14 +116,20 @@ def initial_embeddings(config: dict, seed: int) -> np.ndarray:
     return embedding_matrix(model)
 
 
-def random_embeddings(max_z: int, dim: int, seed: int) -> np.ndarray:
-    """An untrained embedding drawn like SchNet's (``torch.nn.Embedding(max_z, dim)``: N(0, 1))."""
+def random_embeddings(max_z: int, dim: int, seed: int, std: float = 1.0) -> np.ndarray:
+    """An untrained embedding drawn like SchNet's (``torch.nn.Embedding(max_z, dim)``: N(0, 1), times
+    ``std``: the model config's ``embedding_std``)."""
     import torch
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
         w = torch.nn.Embedding(int(max_z), int(dim)).weight
-    return w.detach().double().numpy().copy()
+    return w.detach().double().numpy() * float(std)
+
+
+def init_std(model) -> float:
+    """The scale of a SchNet model's initial embeddings (its config's ``embedding_std``, default 1)."""
+    return float(model.config.get("representation", {}).get("embedding_std") or 1.0)
 
 
 def trained_elements(model, seed: int, config: dict | None = None) -> np.ndarray:
@@ -296,15 +303,16 @@ def permutation_p(X: np.ndarray, groups, n_perm: int = 2000, seed: int = 0) -> f
     return float((hits + 1) / (n_perm + 1))
 
 
-def random_baseline(Z, dim: int, max_z: int, seeds=RANDOM_SEEDS):
-    """Clustering scores of untrained embeddings (SchNet's N(0, 1) initialisation), one row per seed."""
+def random_baseline(Z, dim: int, max_z: int, seeds=RANDOM_SEEDS, std: float = 1.0):
+    """Clustering scores of untrained embeddings (SchNet's N(0, 1) initialisation times ``std``), one row
+    per seed."""
     import pandas as pd
 
     Z = np.asarray(Z, dtype=np.int64)
     groups = [group_of(z) for z in Z]
     rows = []
     for s in seeds:
-        W = random_embeddings(max_z, dim, s)
+        W = random_embeddings(max_z, dim, s, std)
         rows.append({"seed": int(s), **clustering_scores(W[Z], groups)})
     return pd.DataFrame(rows).set_index("seed")
 
@@ -318,7 +326,7 @@ def learned_vs_random(model, Z, seed: int | None = None, seeds=RANDOM_SEEDS):
     Z = np.asarray(Z, dtype=np.int64)
     groups = [group_of(z) for z in Z]
     W = embedding_matrix(model)
-    base = random_baseline(Z, W.shape[1], W.shape[0], seeds)
+    base = random_baseline(Z, W.shape[1], W.shape[0], seeds, init_std(model))
     rows = {"trained embeddings": clustering_scores(W[Z], groups)}
     if seed is not None:
         W0 = initial_embeddings(model.config, seed)
@@ -396,7 +404,7 @@ def fig7(model, seed: int, seeds=RANDOM_SEEDS, n_perm: int = 2000) -> Fig7:
     plane = {**clustering_scores(pca.coords, groups), "chance": chance_nn_agreement(groups),
              "p": permutation_p(pca.coords, groups, n_perm=n_perm, seed=0)}
     table, base = learned_vs_random(model, Z, seed=seed, seeds=seeds)
-    rand_ev = [embedding_pca(Z, random_embeddings(W.shape[0], W.shape[1], s)[Z]).explained_percent for s in seeds]
+    rand_ev = [embedding_pca(Z, random_embeddings(W.shape[0], W.shape[1], s, init_std(model))[Z]).explained_percent for s in seeds]
     return Fig7(Z, symbols(sorted(set(all_main.tolist()) - set(Z.tolist()))), pca,
                 {g: group_ordering(pca, g) for g in (1, 2, 15)}, hydrogen_apart(pca), plane, table, base,
                 len(list(seeds)), float(np.mean(rand_ev)))
@@ -486,7 +494,7 @@ def scorecard_rows(f: Fig7, prov: dict, quick: bool) -> list[dict]:
                               f"space, trained vs random initialisation",
                      "paper": None, "atomint": round(tr[key], 3), "unit": "",
                      "holds": verdict(tr[key] > rmax[key]),
-                     "note": why if quick else (f"random N(0,1) embeddings like SchNet's init, {n} seeds: mean "
+                     "note": why if quick else (f"random embeddings drawn like the model's init, {n} seeds: mean "
                                                 f"{f.baseline[key].mean():.3f}, max {rmax[key]:.3f}; holds if the "
                                                 f"trained value exceeds every seed")})
     return rows

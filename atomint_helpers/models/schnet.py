@@ -38,6 +38,10 @@ class SchNetConfig:
     n_rbf: int = 20
     n_filters: int | None = None
     max_z: int = 100
+    #: standard deviation of the initial element embeddings; None = torch's N(0, 1) (schnetpack's default).
+    #: A small value (e.g. 0.1, the scale of a linear layer on one-hot element vectors) lets what training
+    #: learns dominate the embeddings sooner than the random start.
+    embedding_std: float | None = None
 
 
 class SchNetAtomwise(nn.Module):
@@ -58,11 +62,21 @@ class SchNetAtomwise(nn.Module):
             n_filters=cfg.n_filters,
             nuclear_embedding=nn.Embedding(cfg.max_z, cfg.n_atom_basis),
         )
+        if cfg.embedding_std is not None:
+            if not cfg.embedding_std > 0:
+                from .. import AtomintError
+
+                raise AtomintError(f"embedding_std must be positive, got {cfg.embedding_std!r}")
+            with torch.no_grad():  # rescale the N(0, 1) draw: no extra random numbers, the rest of the init unchanged
+                self.representation.embedding.weight.mul_(float(cfg.embedding_std))
         self.readout = spk.nn.build_mlp(n_in=cfg.n_atom_basis, n_out=1, n_layers=2,
                                         activation=spk.nn.shifted_softplus)
 
     def config_dict(self) -> dict:
-        return asdict(self.config)
+        d = asdict(self.config)
+        if d["embedding_std"] is None:  # the default; configs written before the option existed lack it
+            del d["embedding_std"]
+        return d
 
     @property
     def embedding(self) -> nn.Embedding:
