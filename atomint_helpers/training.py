@@ -287,8 +287,13 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
             model.fit_statistics(data, rows["train"])
     elif state_path.is_file():  # resume
         st = store.safe_torch_load(state_path)
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["optimizer"])
+        try:
+            model.load_state_dict(st["model"])
+            opt.load_state_dict(st["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise AtomintError(f"{state_path} cannot resume this model: it was written for different parameters "
+                               f"(an older atomint version?); delete {folder} to train from scratch or pass "
+                               f"another --name ({type(e).__name__}: {str(e).splitlines()[0]})") from None
         sched.load_state_dict(st["scheduler"])
         epoch, best_val, best_epoch = int(st["epoch"]), float(st["best_val"]), int(st["best_epoch"])
         wall, done = float(st["wall_s"]), bool(st["done"])

@@ -184,3 +184,26 @@ def test_schnet_filters_by_unique_distance_equal_schnetpack_forward(models, data
     for a, c in zip(g_ref, g_fast):
         torch.testing.assert_close(a, c, rtol=1e-9, atol=1e-12)
     model.zero_grad()
+
+
+def test_dipole_head_starts_from_electronegativity_and_loads_old_checkpoints(data):
+    """The element charge offsets start on the chemical side (H > 0 > C > N > O > F, from Pauling
+    electronegativity), keep every molecule neutral, and a state dict written before they existed loads
+    with zero offsets (what such a model was trained with)."""
+    from atomint_helpers.models.heads import DipoleHead
+
+    torch.manual_seed(0)
+    model = build({"model": "schnet", "target": "dipole", "representation": SMALL["schnet"]})
+    model.fit_statistics(data, np.arange(len(data)))  # all sample molecules: H, C, N, O and F
+    c = model.head.element_charge.detach()
+    assert c[1] > 0 and c[6] == 0 and 0 > c[7] > c[8] > c[9]
+    b = data.batch(np.arange(20))
+    with torch.no_grad():
+        q = model(b)["partial_charges"].double()
+    sums = torch.zeros(20, dtype=torch.float64).index_add(0, b["_idx_m"], q)
+    assert sums.abs().max() < 1e-5
+    old = {k: v for k, v in model.state_dict().items() if not k.endswith("element_charge")}
+    fresh = build(model.config)
+    fresh.load_state_dict(old)
+    assert torch.equal(fresh.head.element_charge.detach(), torch.zeros_like(c))
+    assert isinstance(fresh.head, DipoleHead)

@@ -93,6 +93,20 @@ def test_finished_run_is_not_retrained(quick_bp, tmp_path):
     assert len(read_log(copy / quick_bp.name)) == 4
 
 
+def test_resume_from_a_state_for_other_parameters_is_named(quick_bp, tmp_path):
+    """A training state written for a different parameter set (e.g. by an older atomint) gives a clear
+    error naming the file, not an optimizer traceback."""
+    copy = tmp_path / "m"
+    shutil.copytree(quick_bp.parent, copy)
+    state_path = copy / quick_bp.name / store.STATE
+    st = torch.load(state_path, weights_only=True)
+    st["done"] = False
+    st["optimizer"]["param_groups"][0]["params"] = st["optimizer"]["param_groups"][0]["params"][:-1]
+    torch.save(st, state_path)
+    with pytest.raises(AtomintError, match=r"state.pt cannot resume this model"):
+        train("bp", "energy", fold=0, profile="quick", models_dir=copy, progress=False, max_epochs=6)
+
+
 @pytest.mark.parametrize("damage,match", [
     ("missing_weights", r"weights.pt is missing"),
     ("truncated_weights", r"weights.pt does not match provenance.json"),

@@ -95,8 +95,25 @@ class EnergyHead(_ElementShiftHead):
         return {"energy": molecule_sum(e_i, batch[IDX_M], n_mol), "atomic_energies": e_i}
 
 
+#: Pauling electronegativities of common elements of organic molecules, for the starting charges below
+PAULING = {1: 2.20, 3: 0.98, 5: 2.04, 6: 2.55, 7: 3.04, 8: 3.44, 9: 3.98, 11: 0.93, 14: 1.90, 15: 2.19,
+           16: 2.58, 17: 3.16, 35: 2.96, 53: 2.66}
+#: starting charge per unit of electronegativity below carbon's (e per Pauling unit): H +0.07, N −0.10,
+#: O −0.18, F −0.29 e
+CHARGE_PER_PAULING = 0.2
+
+
 class DipoleHead(nn.Module):
-    """``dipole_moment`` |μ| (Debye), ``dipole_vector`` (Debye) and ``partial_charges`` (e)."""
+    """``dipole_moment`` |μ| (Debye), ``dipole_vector`` (Debye) and ``partial_charges`` (e).
+
+    ``q_i = c[Z_i] + scale · y_i``, then shifted so that every molecule is neutral. The per-element
+    offsets ``c`` are trainable parameters that start from electronegativity
+    (``CHARGE_PER_PAULING · (χ_C − χ_Z)``). The loss sees only |μ|, which is unchanged when every charge
+    flips sign, and a network can also settle in a frustrated mixture (one element's charges with one
+    sign convention, another's with the other): a cpu BP run (fold 2) trained that way to a train MAE of
+    0.20 D against 0.04 D for the other folds. Starting every element on the chemical side removes both.
+    Checkpoints written before the offsets existed load with ``c = 0``, which is what they were trained with.
+    """
 
     target = "dipole_moment"
     outputs = ("dipole_moment", "dipole_vector", "partial_charges")
@@ -111,19 +128,31 @@ class DipoleHead(nn.Module):
         masses[:n] = torch.as_tensor(atomic_masses[:n], dtype=torch.float64)
         self.register_buffer("masses", masses)
         self.register_buffer("scale", torch.ones((), dtype=torch.float64))
+        self.element_charge = nn.Parameter(torch.zeros(max_z + 1))
 
     @torch.no_grad()
     def fit(self, Z: np.ndarray, offsets: np.ndarray, dipole_moment: np.ndarray) -> None:
-        """Charge scale from the data: |μ| / (e·Å) per atom, so initial charges are O(0.1 e)."""
+        """Charge scale from the data: |μ| / (e·Å) per atom, so initial charges are O(0.1 e); the element
+        offsets start from electronegativity (elements without a tabulated value start at 0)."""
         n_atoms = np.diff(offsets)
         scale = np.sqrt(np.mean((np.asarray(dipole_moment) / E_ANGSTROM_TO_DEBYE) ** 2 / n_atoms))
         self.scale.fill_(float(scale) or 1.0)
+        self.element_charge.zero_()
+        for z in np.unique(np.asarray(Z, dtype=np.int64)):
+            if int(z) in PAULING and z < len(self.element_charge):
+                self.element_charge[int(z)] = CHARGE_PER_PAULING * (PAULING[6] - PAULING[int(z)])
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        key = prefix + "element_charge"
+        if key not in state_dict:  # a checkpoint from before the offsets: trained without them (zeros)
+            state_dict[key] = torch.zeros_like(self.element_charge)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, batch: dict[str, torch.Tensor], y: torch.Tensor) -> dict[str, torch.Tensor]:
         Z, R, idx_m = batch[Z_KEY], batch[R_KEY], batch[IDX_M]
         n_mol = len(batch[N_ATOMS])
         n_atoms = batch[N_ATOMS].to(y.dtype)
-        q = self.scale.to(y.dtype) * y
+        q = self.element_charge.to(y.dtype)[Z] + self.scale.to(y.dtype) * y
         q = q - (molecule_sum(q, idx_m, n_mol) / n_atoms)[idx_m]  # Σ_i q_i = 0 per molecule
         m = self.masses.to(R.dtype)[Z]
         com = molecule_sum(m[:, None] * R, idx_m, n_mol) / molecule_sum(m, idx_m, n_mol)[:, None]
