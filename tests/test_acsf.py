@@ -358,3 +358,47 @@ def test_standardizer_zero_mean_unit_std_per_element(qm9):
     assert bool((state["std"][5] == 1).all()) and not state["mean"][5].any()
     with pytest.raises(ValueError, match=r"Cl \(Z=17\)"):
         scaler.fit([(torch.tensor([17]), torch.zeros(1, acsf.n_features))])
+
+
+def test_standardizer_clip_keeps_inputs_in_the_training_range(qm9):
+    """``clip=True``: features are clamped to each element's training range before standardizing. A feature
+    that never varied in training (here every F-related term: the fit sees no fluorine neighbours) stays at
+    its training constant, standardized 0, instead of (value - 0) / eps ~ 10^5; inside the range nothing
+    changes."""
+    acsf = ACSF()
+    mols = [molecule(qm9, m) for m in range(2000)]
+    has_f = [9 in set(np.asarray(m[0]).tolist()) for m in mols]
+    train = [m for m, f in zip(mols, has_f) if not f][:60]
+    test = [m for m, f in zip(mols, has_f) if f][:10]
+    assert len(test) == 10
+    b_train = batch(train, dtype=torch.float64, shuffle=None)
+    b_test = batch(test, dtype=torch.float64, shuffle=None)
+    with torch.no_grad():
+        G_train, G_test = features(acsf, b_train), features(acsf, b_test)
+    plain = FeatureStandardizer(acsf.n_features, max_z=9).fit([(b_train["Z"], G_train)])
+    clipped = FeatureStandardizer(acsf.n_features, max_z=9, clip=True).fit([(b_train["Z"], G_train)])
+    # on the training atoms themselves the two agree exactly
+    torch.testing.assert_close(clipped(b_train["Z"], G_train), plain(b_train["Z"], G_train), rtol=0, atol=0)
+    # the range is the training min / max per element and feature
+    for z in (1, 6):
+        sel = b_train["Z"] == z
+        torch.testing.assert_close(clipped.low[z], G_train[sel].min(0).values)
+        torch.testing.assert_close(clipped.high[z], G_train[sel].max(0).values)
+    # a fluorine-containing molecule: without clipping its F features blow up, with clipping they cannot
+    Zt = b_test["Z"]
+    seen = (Zt == 1) | (Zt == 6) | (Zt == 7) | (Zt == 8)
+    assert float(plain(Zt, G_test)[seen].abs().max()) > 1e4
+    S = clipped(Zt, G_test)[seen]
+    bound = ((torch.maximum(clipped.high[Zt[seen]] - clipped.mean[Zt[seen]],
+                            clipped.mean[Zt[seen]] - clipped.low[Zt[seen]])) / clipped.std[Zt[seen]])
+    assert bool((S.abs() <= bound + 1e-9).all())
+    f_cols = torch.tensor(["[F" in n or "-F]" in n for n in acsf.feature_names()])
+    assert bool((S[:, f_cols] == 0).all())  # constant (zero) in training → standardized 0
+    # the bounds travel in the state_dict; a standardizer without clip keeps the old two buffers
+    assert set(clipped.state_dict()) == {"mean", "std", "low", "high"}
+    assert set(plain.state_dict()) == {"mean", "std"}
+    fresh = FeatureStandardizer(acsf.n_features, max_z=9, clip=True)
+    fresh.load_state_dict(clipped.state_dict())
+    torch.testing.assert_close(fresh(Zt, G_test), clipped(Zt, G_test))
+    # unseen elements (F here) have no bounds
+    assert bool(torch.isinf(clipped.low[9]).all()) and bool(torch.isinf(clipped.high[9]).all())

@@ -56,6 +56,7 @@ import torch
 
 from .. import AtomintError
 from ..data.batch import IDX_I, IDX_J, IDX_M, N_ATOMS, OFFSETS, R_KEY, Z_KEY
+from ..models.schnet import gaussians
 from .grid import check_points
 
 DEFAULT_CHUNK_MB = 64.0
@@ -236,7 +237,7 @@ class ProbePotential:
         idx_i, idx_j = b[IDX_I], b[IDX_J]
         rij = self.R[idx_j] - self.R[idx_i] + b[OFFSETS].to(self.dtype)
         d = torch.norm(rij, dim=1)
-        f, rcut = rep.radial_basis(d), rep.cutoff_fn(d)
+        f, rcut = gaussians(rep, d), rep.cutoff_fn(d)
         x = rep.embedding(b[Z_KEY])
         self._h = []  # in2f(x_mol^(l)) per interaction layer: what the probes receive
         for inter in rep.interactions:
@@ -325,7 +326,7 @@ class ProbePotential:
             for l, inter in enumerate(rep.interactions):
                 x = x + inter.f2out(agg[:, l * F:(l + 1) * F])
             return self.model.representation.readout(x).squeeze(-1)
-        f, rcut = rep.radial_basis(d), rep.cutoff_fn(d)
+        f, rcut = gaussians(rep, d), rep.cutoff_fn(d)
         for inter, h in zip(rep.interactions, self._h):
             msg = _filter(inter, f, rcut)       # W_l(d_pj) · fc(d_pj)        [pairs, filters]
             msg.mul_(h.index_select(0, jm))    # ⊙ in2f(x_mol^(l))_j

@@ -28,6 +28,9 @@ class BPConfig:
     centered: bool = False
     weighted: bool = False
     hidden: tuple[int, ...] = field(default_factory=lambda: (128, 128))
+    #: clamp each feature to its training range before standardizing (``FeatureStandardizer(clip=True)``).
+    #: Off by default so configs written before the option existed load unchanged.
+    clip_features: bool = False
 
 
 def ssp(x: torch.Tensor) -> torch.Tensor:
@@ -59,11 +62,15 @@ class BehlerParrinello(nn.Module):
         self.cutoff = float(cfg.cutoff)
         self.acsf = ACSF(elements=cfg.elements, n_radial=cfg.n_radial, n_angular=cfg.n_angular, zetas=cfg.zetas,
                          cutoff=cfg.cutoff, centered=cfg.centered, weighted=cfg.weighted)
-        self.standardize = FeatureStandardizer(self.acsf.n_features, max_z=max(cfg.elements))
+        self.standardize = FeatureStandardizer(self.acsf.n_features, max_z=max(cfg.elements),
+                                               clip=cfg.clip_features)
         self.nets = nn.ModuleDict({str(z): ElementNet(self.acsf.n_features, cfg.hidden) for z in cfg.elements})
 
     def config_dict(self) -> dict:
-        return asdict(self.config)
+        d = asdict(self.config)
+        if not d["clip_features"]:  # the default; configs written before the option existed lack it
+            del d["clip_features"]
+        return d
 
     def descriptors(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         offsets = batch.get(OFFSETS)
