@@ -244,7 +244,7 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
         prof = CRYSTAL_PROFILES[prof.name]
     if threads or prof.threads:
         torch.set_num_threads(int(threads or prof.threads))
-    torch.set_flush_denormal(True)  # as on import (atomint_helpers/__init__.py), in case a library reset it
+    torch.set_flush_denormal(True)  # main thread only; models.schnet.gaussians covers torch's worker threads
     seed = fold if seed is None else seed
     if max_epochs is None:
         max_epochs = prof.max_epochs[model_name] if isinstance(prof.max_epochs, dict) else prof.max_epochs

@@ -49,8 +49,8 @@ def gaussians(rep, d: torch.Tensor) -> torch.Tensor:
 
     Far Gaussians give exp(-γ (d - μ_k)²) below float32's smallest normal number (1.2e-38): denormals, on
     which x86 arithmetic is ~100x slower. The CPU's flush-to-zero flag (``torch.set_flush_denormal``) is
-    per thread and misses torch's worker threads: with 2 threads a SchNet 64×3 training step ran at about
-    half speed. Zeroing them here is what a flush-to-zero CPU computes, in every thread. float64 has none.
+    per thread and misses torch's worker threads: with 2 threads a SchNet 64×3 training step ran at 0.5–0.65
+    of its speed (bench/RESULTS.md). Zeroing them here is what a flush-to-zero CPU computes, in every thread. float64 has none.
     """
     f = rep.radial_basis(d)
     return f.masked_fill(f < torch.finfo(f.dtype).tiny, 0.0)
