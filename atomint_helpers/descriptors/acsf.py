@@ -596,9 +596,10 @@ class FeatureStandardizer(nn.Module):
             if G.shape != (Z.shape[0], self.n_features):
                 raise ValueError(f"expected features of shape ({Z.shape[0]}, {self.n_features}), got {tuple(G.shape)}")
             n_b = torch.bincount(Z, minlength=n_z).to(torch.float64)
-            index = Z.unsqueeze(-1).expand_as(G)
-            low.scatter_reduce_(0, index, G, reduce="amin")
-            high.scatter_reduce_(0, index, G, reduce="amax")
+            if self.clip:  # the training range, only where it is used
+                index = Z.unsqueeze(-1).expand_as(G)
+                low.scatter_reduce_(0, index, G, reduce="amin")
+                high.scatter_reduce_(0, index, G, reduce="amax")
             sum_b = torch.zeros_like(mean).index_add_(0, Z, G)
             mean_b = sum_b / n_b.clamp_min(1).unsqueeze(-1)
             m2_b = torch.zeros_like(m2).index_add_(0, Z, (G - mean_b.index_select(0, Z)) ** 2)
