@@ -5,7 +5,9 @@ atomint: neighbour pairs precomputed once for the whole dataset, batches built b
 schnetpack stock: ``ASEAtomsData`` (ASE database) with the ``ASENeighborList`` and ``CastTo32`` transforms
 applied per molecule, ``AtomsLoader`` (its collate), ``PairwiseDistances`` + ``SchNet`` + ``Atomwise``
 inside a ``NeuralNetworkPotential`` — what schnetpack's QM9 recipe does. Each pipeline runs with the CPU's
-default denormal handling (what schnetpack gets) and with denormals flushed to zero (what atomint sets).
+default denormal handling (what schnetpack gets) and with denormals flushed to zero (what atomint sets);
+atomint also runs with its interaction blocks through torch.compile, as the ``cpu`` profile trains
+(``SchNetAtomwise.compile_interactions``; the one-off compilation is timed apart).
 
 Both train the same SchNet size with Adam on the same 2,000 embedded QM9 molecules (atomization energy,
 kcal/mol) for the same number of steps; molecules per second over whole epochs (data loading included).
@@ -14,7 +16,8 @@ kcal/mol) for the same number of steps; molecules per second over whole epochs (
 
 ``--crystals``: instead, atomint's crystal SchNet (``cpu`` profile size) on 320 random structures of the
 embedded Materials Project sample, batches of 32, with schnetpack's own forward vs atomint's filters once
-per distinct distance (``SchNetAtomwise.share_filters_by_distance``), alternated twice in one process.
+per distinct distance (``SchNetAtomwise.share_filters_by_distance``) vs the same compiled, alternated twice
+in one process.
 """
 from __future__ import annotations
 
@@ -37,12 +40,18 @@ from atomint_helpers.models import build
 SIZE = dict(n_atom_basis=64, n_interactions=3, n_rbf=20, cutoff=5.0)
 
 
-def ours(ds, epochs, batch, seed=0):
+def ours(ds, epochs, batch, seed=0, compiled=False):
     data = qm9_atoms_data(ds, cutoff=SIZE["cutoff"])
     torch.manual_seed(seed)
     model = build({"model": "schnet", "target": "energy", "representation": SIZE})
     model.fit_statistics(data, np.arange(len(ds)))
     opt = torch.optim.Adam(model.parameters(), lr=5e-4)
+    if compiled:  # as the cpu profile trains; the one-off compilation is timed apart, not in the rate
+        model.representation.compile_interactions()
+        t0 = time.perf_counter()
+        b = data.batch(np.arange(batch))
+        ((model(b)["energy"] - b["energy"].float()) ** 2).mean().backward()
+        print(f"torch.compile of the interaction blocks (first step): {time.perf_counter() - t0:.0f} s")
     n = 0
     t0 = time.perf_counter()
     for ep in range(epochs):
@@ -97,20 +106,29 @@ def crystals(epochs: int, seed: int = 0) -> None:
     torch.manual_seed(seed)
     model = build({"model": "schnet", "target": "crystals", "elements": list(CRYSTAL_ELEMENTS), "representation": size})
     model.fit_statistics(data, np.arange(len(rows)))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     batches = [data.batch(np.arange(i, min(i + 32, len(rows)))) for i in range(0, len(rows), 32)]
     print(f"crystal SchNet {size}, {len(rows)} structures, {len(batches[0]['_idx_i']) / 32:.0f} pairs per structure")
-    for shared in (False, True, False, True):
-        SchNetAtomwise.share_filters_by_distance = shared
+    compiled = build({"model": "schnet", "target": "crystals", "elements": list(CRYSTAL_ELEMENTS),
+                      "representation": size})
+    compiled.load_state_dict(model.state_dict())
+    compiled.representation.compile_interactions()
+    t0 = time.perf_counter()
+    b = batches[0]
+    ((compiled(b)["formation_energy"] - b["formation_energy"].float()) ** 2).mean().backward()
+    print(f"torch.compile of the interaction blocks (first step): {time.perf_counter() - t0:.0f} s")
+    for mode in ("schnetpack forward", "filters per distinct distance", "the same, compiled") * 2:
+        SchNetAtomwise.share_filters_by_distance = mode != "schnetpack forward"
+        net = compiled if mode == "the same, compiled" else model
+        opt = torch.optim.Adam(net.parameters(), lr=1e-4)
         t0 = time.perf_counter()
         for _ in range(epochs):
             for b in batches:
                 opt.zero_grad()
-                loss = ((model(b)["formation_energy"] - b["formation_energy"].float()) ** 2).mean()
+                loss = ((net(b)["formation_energy"] - b["formation_energy"].float()) ** 2).mean()
                 loss.backward()
                 opt.step()
         rate = epochs * len(rows) / (time.perf_counter() - t0)
-        print(f"{'filters per distinct distance' if shared else 'schnetpack forward':30s} {rate:8.1f} structures/s")
+        print(f"{mode:30s} {rate:8.1f} structures/s")
     SchNetAtomwise.share_filters_by_distance = True
 
 
@@ -138,11 +156,15 @@ def main():
             os.makedirs(work := os.path.join(tmp, f"flush{int(flush)}"))
             rates["stock", flush] = stock(ds, a.epochs, a.batch, work)
             rates["atomint", flush] = ours(ds, a.epochs, a.batch)
+        rates["atomint compiled", True] = ours(ds, a.epochs, a.batch, compiled=True)  # the cpu profile's setting
     torch.set_flush_denormal(False)
     for (name, flush), r in rates.items():
         print(f"{name + ' pipeline,':18s} denormals {'flushed' if flush else 'default'}: {r:8.0f} molecules/s")
-    print(f"ratio atomint (flushed, as it trains) / stock (default, as schnetpack runs): "
-          f"{rates['atomint', True] / rates['stock', False]:5.2f}x")
+    print(f"ratio atomint compiled (flushed, as the cpu profile trains) / stock (default, as schnetpack runs): "
+          f"{rates['atomint compiled', True] / rates['stock', False]:5.2f}x")
+    print(f"ratio atomint compiled / atomint eager, both flushed: "
+          f"{rates['atomint compiled', True] / rates['atomint', True]:5.2f}x")
+    print(f"ratio atomint eager (flushed) / stock (default): {rates['atomint', True] / rates['stock', False]:5.2f}x")
     print(f"ratio atomint / stock, both flushed:  {rates['atomint', True] / rates['stock', True]:5.2f}x")
     print(f"ratio atomint / stock, both default:  {rates['atomint', False] / rates['stock', False]:5.2f}x")
 

@@ -1,4 +1,7 @@
 """Models: invariances and equivariances, exact sums of latent terms, batch = single, unknown elements."""
+import copy
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -207,3 +210,65 @@ def test_dipole_head_starts_from_electronegativity_and_loads_old_checkpoints(dat
     fresh.load_state_dict(old)
     assert torch.equal(fresh.head.element_charge.detach(), torch.zeros_like(c))
     assert isinstance(fresh.head, DipoleHead)
+
+
+def _schnet_outputs_and_grads(model, b):
+    model.zero_grad()
+    out = model(b)["energy"]
+    out.sum().backward()
+    return out.detach().clone(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+
+def test_compiled_schnet_interactions_equal_schnetpack_forward(data, monkeypatch):
+    """``compile_interactions`` (torch.compile, used by the cpu profile's training) gives schnetpack's own
+    SchNet outputs and parameter gradients to float32 rounding, and stays right when the batch size
+    changes (dynamic shapes, no stale specialisation)."""
+    import shutil
+
+    from atomint_helpers.models.schnet import SchNetAtomwise
+
+    if shutil.which("g++") is None and shutil.which("c++") is None:
+        pytest.skip("no C++ compiler: torch.compile's CPU backend needs one (make env installs build-essential)")
+    torch.manual_seed(0)
+    model = build({"model": "schnet", "target": "energy", "representation": SMALL["schnet"]})
+    model.fit_statistics(data, np.arange(300))
+    eager = copy.deepcopy(model)
+    assert model.representation.compile_interactions()
+    monkeypatch.setattr(SchNetAtomwise, "share_filters_by_distance", True)
+    for rows in (np.arange(40), np.arange(100, 117)):
+        b = data.batch(rows)
+        monkeypatch.setattr(eager.representation, "share_filters_by_distance", False)  # schnetpack's forward
+        ref, g_ref = _schnet_outputs_and_grads(eager, b)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # a fallback to eager would not test the compiled path
+            out, g = _schnet_outputs_and_grads(model, b)
+        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-3)  # kcal/mol, outputs of order 10^3
+        assert len(g) == len(g_ref)
+        for a, c in zip(g, g_ref):
+            torch.testing.assert_close(a, c, rtol=1e-4, atol=1e-4 * float(c.abs().max()))
+
+
+def test_compile_failure_falls_back_to_eager_with_a_warning(data, monkeypatch):
+    """Where torch.compile cannot build (e.g. no C++ compiler), training warns once and runs eagerly."""
+    torch.manual_seed(0)
+    model = build({"model": "schnet", "target": "energy", "representation": SMALL["schnet"]})
+    model.fit_statistics(data, np.arange(300))
+    b = data.batch(np.arange(30))
+    with torch.no_grad():
+        ref = model(b)["energy"]
+
+    def broken_compile(fn, **kwargs):
+        def run(*args):
+            raise RuntimeError("InductorError: C++ compiler not found")
+        return run
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    model.representation.compile_interactions()
+    with pytest.warns(RuntimeWarning, match="torch.compile failed .*C\\+\\+ compiler not found"):
+        with torch.no_grad():
+            out = model(b)["energy"]
+    assert torch.equal(out, ref)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # warned once; now eager
+        with torch.no_grad():
+            assert torch.equal(model(b)["energy"], ref)
