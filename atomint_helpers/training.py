@@ -63,7 +63,9 @@ class Profile:
     bp: dict = field(default_factory=dict)
     threads: int | None = None
     lightning: bool = False
-    #: SchNet's interaction blocks through torch.compile (``SchNetAtomwise.compile_interactions``)
+    #: SchNet's interaction blocks through torch.compile (``SchNetAtomwise.compile_interactions``) when the
+    #: run uses one torch thread: on a 2-core CPU a 64×3 training step ran 1.75× faster than eager with 1
+    #: thread, but 0.59× with 2 (inductor's parallel scatter loops), so with more threads it stays eager
     compile: bool = False
 
 
@@ -310,7 +312,13 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
         epoch, best_val, best_epoch, wall, done, log = 0, math.inf, 0, 0.0, False, []
     attach_descriptors(model, data)
     if prof.compile and model_name == "schnet" and not prof.lightning:
-        model.representation.compile_interactions()
+        if torch.get_num_threads() == 1:
+            model.representation.compile_interactions()
+        else:  # provenance records what ran
+            prof = replace(prof, compile=False)
+            print(f"atomint: {torch.get_num_threads()} torch threads: SchNet runs without torch.compile, whose kernels "
+                  f"were slower than eager with 2 threads (0.59x) and faster with 1 (1.75x) on a 2-core CPU "
+                  f"(bench/RESULTS.md); to use it, train folds side by side with --threads 1", file=sys.stderr)
     t_data = time.time() - t_data
     key = model.target_key
     y_val = np.asarray(data.targets[key])[rows["val"]]

@@ -147,7 +147,8 @@ class SchNetAtomwise(nn.Module):
 
         A SchNet step on a CPU is memory-bound on the [n_pairs × n_filters] tensors of the gather → filter
         product → scatter chain; inductor fuses it into loops that never write them out, which made a
-        64×3 training step ~1.5× faster on 2 cores (``bench/train_throughput.py``). The first call compiles
+        64×3 training step 1.75× faster on one thread of a 2-core CPU, but 0.59× as fast with 2 threads
+        (``bench/train_throughput.py``; training compiles only on one thread). The first call compiles
         (a few minutes on 2 cores, once per process; graphs are cached on disk). Results agree with the eager
         forward to float rounding, not bit for bit. Where compiling fails (no C++ compiler) it warns once and
         stays eager. Returns False when torch.compile is unavailable."""
