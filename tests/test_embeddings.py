@@ -138,3 +138,15 @@ def test_errors_are_named(tmp_path):
     with pytest.raises(AtomintError, match="SchNet models only"):
         em.embedding_matrix(build({"model": "bp", "target": "energy",
                                    "representation": dict(n_radial=4, n_angular=1, zetas=(1,), hidden=(8,))}))
+
+
+def test_one_swapped_pair_of_five_meets_the_ordering_criterion():
+    """Li, Na, K, Cs, Rb along a line: one neighbouring pair out of order, Spearman ρ = 0.9 exactly (scipy
+    computes 0.8999999999999998), which the criterion |ρ| ≥ 0.9 is meant to accept; two swaps (ρ = 0.8) not."""
+    Z = np.array([3, 11, 19, 37, 55])
+    for pos, rho in (([0.0, 1.0, 2.0, 4.0, 3.0], 0.9), ([1.0, 0.0, 2.0, 4.0, 3.0], 0.8)):
+        coords = np.stack([np.asarray(pos), 0.1 * np.asarray(pos) ** 2], axis=1)
+        pca = em.EmbeddingPCA(Z, coords, np.array([0.6, 0.2]), np.eye(2), np.zeros(2))
+        r = em.group_ordering(pca, 1)
+        assert r["abs_rho"] == rho
+        assert (r["abs_rho"] >= em.ORDER_MIN_RHO) == (rho >= 0.9)
