@@ -37,7 +37,7 @@ chromium:
 	  echo "make: could not install chromium; tests/test_browser.py will fail under CI"
 
 # A C++ compiler for torch.compile's CPU backend (the cpu profile compiles SchNet's interaction blocks,
-# ~2x faster training; without one, training warns and runs eagerly). Once, on first use.
+# 1.75x faster per step on one thread; without one, training warns and runs eagerly). Once, on first use.
 cxx:
 	@command -v g++ >/dev/null 2>&1 || command -v c++ >/dev/null 2>&1 || \
 	  { echo "make: installing g++ (C++ compiler for torch.compile) ..."; \
