@@ -115,6 +115,58 @@ def table1(models_dir, profile: str, ds, fold: int = 0):
     return pd.DataFrame(rows), evals, missing
 
 
+def across_folds(models_dir, profile: str, folds) -> tuple:
+    """The recorded test errors of every model on every fold, and their spread.
+
+    Read from each checkpoint's ``provenance.json`` (``metrics.test``, written when its training finished,
+    on its whole test split), so no weights are loaded. A fold still training has no test metrics yet and
+    is listed with ``None`` and its status.
+
+    Returns ``(per_fold, spread)``: one row per model, target and fold; and per model and target the
+    number of finished folds, the mean, sample standard deviation (ddof = 1; ``NaN`` for one fold),
+    smallest and largest test MAE, in kcal/mol (energy) or Debye (dipole).
+    """
+    import pandas as pd
+
+    rows = []
+    for target in ("energy", "dipole"):
+        for model in ("bp", "schnet"):
+            for fold in folds:
+                folder = Path(models_dir) / f"{model}-{target}-{profile}-fold{fold}"
+                if not (folder / store.CONFIG).is_file():
+                    continue
+                p = store.provenance(folder)
+                test = p.get("metrics", {}).get("test")
+                rows.append({"target": target, "model": MODEL_NAMES[model], "unit": UNITS[target], "fold": fold,
+                             "MAE": test["mae"] if test else None, "RMSE": test["rmse"] if test else None,
+                             "n test": test["n"] if test else None, "epochs": p.get("epochs"),
+                             "status": p.get("status")})
+    if not rows:
+        raise AtomintError(f"no {profile} checkpoints for folds {list(folds)} in {models_dir}")
+    per_fold = pd.DataFrame(rows)
+    done = per_fold.dropna(subset=["MAE"]).astype({"MAE": float})
+    keys = ["target", "model", "unit"]
+    spread = (done.groupby(keys, sort=False)["MAE"]
+              .agg(folds="count", **{"mean MAE": "mean", "std MAE": "std", "min MAE": "min", "max MAE": "max"})
+              .reset_index())
+    spread["paper MAE"] = [PAPER_TABLE1[(_model_key(m), t)][0] for t, m in zip(spread["target"], spread["model"])]
+    return per_fold, spread
+
+
+def schnet_better_on_folds(per_fold, target: str) -> tuple[list[int], list[int]]:
+    """Folds on which both models of ``target`` have finished, and those among them on which SchNet's
+    recorded test MAE is below BP's (the ordering of Table 1, fold by fold; same fold = same split)."""
+    done = per_fold[(per_fold["target"] == target) & per_fold["MAE"].notna()]
+    mae = done.pivot(index="fold", columns="model", values="MAE").dropna()
+    both = [int(f) for f in mae.index] if {MODEL_NAMES["bp"], MODEL_NAMES["schnet"]} <= set(mae.columns) else []
+    better = [f for f in both if mae.loc[f, MODEL_NAMES["schnet"]] < mae.loc[f, MODEL_NAMES["bp"]]]
+    return both, better
+
+
+def _model_key(name: str) -> str:
+    return next(k for k, v in MODEL_NAMES.items() if v == name)
+
+
 def _cli_evaluate(args) -> int:
     from .data.qm9 import load_qm9
 

@@ -195,3 +195,29 @@ def test_stale_temporaries_of_killed_writers_are_removed(tmp_path):
     (tmp_path / "weights.pt").write_bytes(b"whole")
     assert store.remove_stale_temporaries(tmp_path) == [stale]
     assert not stale.exists() and live.exists() and (tmp_path / "weights.pt").read_bytes() == b"whole"
+
+
+def test_fold_spread_reads_recorded_test_errors(tmp_path):
+    """Table 1's fold comparison: recorded test MAEs per fold, their spread, unfinished folds left out of it,
+    and the SchNet-vs-BP ordering compared fold by fold."""
+    from atomint_helpers.evaluate import across_folds, schnet_better_on_folds
+
+    recorded = {("bp", 0): 0.5, ("bp", 1): 0.6, ("bp", 2): 0.7, ("schnet", 0): 0.4, ("schnet", 1): 0.65,
+                ("schnet", 2): None}  # SchNet fold 2 still training
+    for (model, fold), mae in recorded.items():
+        d = tmp_path / f"{model}-energy-cpu-fold{fold}"
+        d.mkdir()
+        store.atomic_write_json(d / store.CONFIG, {"model": model, "target": "energy"})
+        metrics = {"val": {"mae": 1.0}} | ({"test": {"mae": mae, "rmse": 2 * mae, "n": 20831}} if mae else {})
+        store.atomic_write_json(d / store.PROVENANCE, {"metrics": metrics, "epochs": 9,
+                                                "status": "training" if mae is None else "stopped: max_epochs=9"})
+    per_fold, spread = across_folds(tmp_path, "cpu", [0, 1, 2])
+    assert len(per_fold) == 6 and per_fold["MAE"].isna().sum() == 1
+    bp, schnet = (spread[spread["model"] == m].iloc[0] for m in ("Behler–Parrinello", "SchNet"))
+    assert bp["folds"] == 3 and bp["mean MAE"] == pytest.approx(0.6) and bp["std MAE"] == pytest.approx(0.1)
+    assert bp["paper MAE"] == 0.77 and schnet["paper MAE"] == 0.35
+    assert schnet["folds"] == 2 and schnet["mean MAE"] == pytest.approx(0.525) and schnet["max MAE"] == 0.65
+    assert schnet_better_on_folds(per_fold, "energy") == ([0, 1], [0])
+    assert schnet_better_on_folds(per_fold, "dipole") == ([], [])
+    with pytest.raises(AtomintError, match="no paper checkpoints"):
+        across_folds(tmp_path, "paper", [0, 1, 2])
