@@ -132,12 +132,14 @@ def across_folds(models_dir, profile: str, folds) -> tuple:
     for target in ("energy", "dipole"):
         for model in ("bp", "schnet"):
             for fold in folds:
-                folder = Path(models_dir) / f"{model}-{target}-{profile}-fold{fold}"
-                if not (folder / store.CONFIG).is_file():
+                try:
+                    folder = find_checkpoint(models_dir, model, target, profile, fold)
+                except AtomintError:
                     continue
                 p = store.provenance(folder)
                 test = p.get("metrics", {}).get("test")
-                rows.append({"target": target, "model": MODEL_NAMES[model], "unit": UNITS[target], "fold": fold,
+                rows.append({"target": target, "model": MODEL_NAMES[model], "unit": UNITS[target],
+                             "paper MAE": PAPER_TABLE1[(model, target)][0], "fold": fold,
                              "MAE": test["mae"] if test else None, "RMSE": test["rmse"] if test else None,
                              "n test": test["n"] if test else None, "epochs": p.get("epochs"),
                              "status": p.get("status")})
@@ -145,11 +147,9 @@ def across_folds(models_dir, profile: str, folds) -> tuple:
         raise AtomintError(f"no {profile} checkpoints for folds {list(folds)} in {models_dir}")
     per_fold = pd.DataFrame(rows)
     done = per_fold.dropna(subset=["MAE"]).astype({"MAE": float})
-    keys = ["target", "model", "unit"]
-    spread = (done.groupby(keys, sort=False)["MAE"]
+    spread = (done.groupby(["target", "model", "unit", "paper MAE"], sort=False)["MAE"]
               .agg(folds="count", **{"mean MAE": "mean", "std MAE": "std", "min MAE": "min", "max MAE": "max"})
               .reset_index())
-    spread["paper MAE"] = [PAPER_TABLE1[(_model_key(m), t)][0] for t, m in zip(spread["target"], spread["model"])]
     return per_fold, spread
 
 
@@ -161,10 +161,6 @@ def schnet_better_on_folds(per_fold, target: str) -> tuple[list[int], list[int]]
     both = [int(f) for f in mae.index] if {MODEL_NAMES["bp"], MODEL_NAMES["schnet"]} <= set(mae.columns) else []
     better = [f for f in both if mae.loc[f, MODEL_NAMES["schnet"]] < mae.loc[f, MODEL_NAMES["bp"]]]
     return both, better
-
-
-def _model_key(name: str) -> str:
-    return next(k for k, v in MODEL_NAMES.items() if v == name)
 
 
 def _cli_evaluate(args) -> int:
