@@ -213,3 +213,56 @@ def test_checkpoint_terms_are_cached_by_weights(models_dir, sample):
     assert cached
     arr = latent.per_atom_array(a, sample)
     assert np.isfinite(arr).sum() == len(a)
+
+
+def test_neighbour_counts_match_rdkit_connectivity(sample):
+    """Bonds from the geometry, vectorized, against RDKit's connect-the-dots on the same molecules."""
+    from rdkit import Chem
+    from rdkit.Chem import rdDetermineBonds
+
+    from atomint_helpers.interpret.rings import _xyz_block
+
+    rows = np.arange(300)
+    nb = latent.neighbour_counts(sample, rows, chunk=64)  # several chunks
+    off, Z, R = (np.asarray(sample.arrays[k]) for k in ("offsets", "Z", "R"))
+    ref = []
+    for i in rows:
+        mol = Chem.MolFromXYZBlock(_xyz_block(Z[off[i]:off[i + 1]], R[off[i]:off[i + 1]]))
+        rdDetermineBonds.DetermineConnectivity(mol)
+        ref += [a.GetDegree() for a in mol.GetAtoms()]
+    ref = np.array(ref)
+    assert len(nb) == len(ref) == off[300]
+    assert (nb == ref).mean() > 0.999  # a bond length at the threshold may round either way
+    atoms = np.arange(off[300])
+    assert (nb[Z[atoms] == 1] == 1).all()  # every hydrogen has one neighbour
+
+
+def test_sign_agreement_finds_a_group_on_the_mirror_solution(sample):
+    """Charges equal to Mulliken agree everywhere; flipping only the terminal N (nitrile-like) atoms of
+    one fold shows up as that group's agreement dropping to 0, and the paragraph names it."""
+    rows = np.arange(len(sample))
+    off = np.asarray(sample.arrays["offsets"])
+    n = np.diff(off)
+    atoms = np.arange(off[-1])
+    Z = np.asarray(sample.arrays["Z"])
+    mull = np.asarray(sample.arrays["mulliken"], dtype=np.float64)
+    base = pd.DataFrame({"row": np.repeat(rows, n), "atom": atoms - np.repeat(off[:-1], n),
+                         "symbol": pd.Categorical(np.array(["", "H", "", "", "", "", "C", "N", "O", "F"])[Z]),
+                         "charge": mull, "mulliken": mull})
+    nb = latent.neighbour_counts(sample)
+    terminal_n = (Z == 7) & (nb == 1)
+    assert terminal_n.sum() >= 20
+    mirrored = base.copy()
+    mirrored.loc[terminal_n, "charge"] *= -1
+    tab = latent.sign_agreement({"schnet": {0: base, 1: mirrored}}, sample)
+    sel = np.abs(mull) >= 0.1
+    per_fold = tab.groupby("fold")["atoms"].sum()
+    assert (per_fold <= sel.sum()).all() and (per_fold >= 0.99 * sel.sum()).all()  # only rare groups dropped
+    by = tab.set_index(["fold", "element", "neighbours"])["agree"]
+    assert by.loc[(1, "N", 1)] == 0.0
+    assert (by.drop(index=(1, "N", 1)) == 1.0).all()
+    text = claims.sign_paragraph(tab)
+    assert "SchNet fold 1" in text and "N atoms with 1 bonded neighbour" in text
+    assert "fold 0 gives" not in text
+    with pytest.raises(AtomintError, match="Mulliken"):
+        latent.sign_agreement({"bp": {0: base.drop(columns="mulliken")}}, sample)

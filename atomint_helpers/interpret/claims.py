@@ -220,6 +220,35 @@ def mulliken_paragraph(table, flipped: list[str]) -> str:
     return " ".join(parts)
 
 
+def sign_paragraph(table, gap: float = 0.2) -> str:
+    """'What we see' text for :func:`~atomint_helpers.interpret.latent.sign_agreement`, from the numbers:
+    groups (element, number of neighbours) in which one fold's agreement with the Mulliken sign lies at
+    least ``gap`` below the best fold of the same model (a local mirror solution), and groups in which
+    every checkpoint disagrees with Mulliken for most atoms."""
+    if table.empty:
+        return "No group of atoms is large enough to compare."
+    parts = []
+    for (model, el, nb), g in table.groupby(["model", "element", "neighbours"], sort=False):
+        best = g["agree"].max()
+        for _, r in g[g["agree"] <= best - gap].iterrows():
+            parts.append(f"{model} fold {r['fold']} gives only {r['agree']:.0%} of its {el} atoms with {nb} bonded "
+                         f"neighbour{'s' if nb != 1 else ''} the Mulliken sign ({r['atoms']:,} atoms), against "
+                         f"{best:.0%} for the best {model} fold: that run settled on the mirror solution for this "
+                         f"kind of atom only, which |μ| alone does not rule out")
+    mostly_opposite = table.groupby(["element", "neighbours"])["agree"].max()
+    mostly_opposite = mostly_opposite[mostly_opposite < 0.5]
+    text = ("; ".join(parts) + ". ") if parts else (
+        f"No fold departs from the other folds of its model by {gap:.0%} or more in any group: wherever the "
+        f"folds agree with Mulliken's sign, they do so together. ")
+    if len(mostly_opposite):
+        groups = ", ".join(f"{el} with {nb} neighbour{'s' if nb != 1 else ''}" for el, nb in mostly_opposite.index)
+        text += (f"In every checkpoint, most atoms of these groups carry the sign opposite to Mulliken's: {groups}.")
+    else:
+        lo = table["agree"].min()
+        text += f"Over all checkpoints and groups, the agreement ranges from {lo:.0%} to {table['agree'].max():.0%}."
+    return text
+
+
 # ------------------------------------------------------------------------------------------ rings
 def ring_share(scored) -> float:
     """Mean ring score (kcal/mol) over all rings of one model's scored table."""

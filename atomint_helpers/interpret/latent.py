@@ -524,6 +524,72 @@ def orient_charges(st: "Study") -> list[str]:
     return flipped
 
 
+#: bonds from the geometry: atoms i and j are bonded when |r_i − r_j| ≤ COV_FACTOR (r_cov,i + r_cov,j),
+#: with ase's covalent radii; 1.3 is the factor of RDKit's ``rdDetermineBonds.DetermineConnectivity``
+COV_FACTOR = 1.3
+
+
+def neighbour_counts(ds, rows=None, chunk: int = 2000) -> np.ndarray:
+    """Number of covalently bonded neighbours of every atom of the molecules ``rows`` of ``ds`` (default:
+    all), in the atom order of :func:`latent_terms`. Bonds from the geometry (see :data:`COV_FACTOR`),
+    computed on padded distance matrices, ``chunk`` molecules at a time (no per-molecule Python)."""
+    from ase.data import covalent_radii
+
+    off = np.asarray(ds.arrays["offsets"], dtype=np.int64)
+    rows = np.arange(len(off) - 1) if rows is None else np.asarray(rows, dtype=np.int64)
+    Z_all, R_all = np.asarray(ds.arrays["Z"]), np.asarray(ds.arrays["R"], dtype=np.float64)
+    out = []
+    for start in range(0, len(rows), chunk):
+        r = rows[start:start + chunk]
+        n = off[r + 1] - off[r]
+        if not len(r):
+            continue
+        slot = np.arange(n.max())
+        mask = slot[None] < n[:, None]                          # [M, A]
+        idx = np.where(mask, off[r][:, None] + slot[None], 0)
+        R, rc = R_all[idx], covalent_radii[Z_all[idx]]          # [M, A, 3], [M, A] (Å)
+        d = np.linalg.norm(R[:, :, None] - R[:, None], axis=-1)  # [M, A, A]
+        bonded = (d <= COV_FACTOR * (rc[:, :, None] + rc[:, None])) & mask[:, :, None] & mask[:, None]
+        bonded &= ~np.eye(len(slot), dtype=bool)[None]
+        out.append(bonded.sum(-1)[mask])
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+
+
+def sign_agreement(frames: Mapping[str, Mapping[int, object]], ds, min_abs: float = 0.1, min_atoms: int = 20):
+    """How often a latent charge has the sign of QM9's Mulliken charge, per checkpoint, element and number
+    of bonded neighbours (:func:`neighbour_counts`).
+
+    A global sign flip (:func:`orient_charges`) fixes the mirror ambiguity of |μ| for a whole checkpoint,
+    but a training run can also settle on the mirror solution for one kind of atom only, e.g. terminal N
+    (one neighbour, as in nitriles) positive where Mulliken puts it negative. Only atoms with
+    |Mulliken| ≥ ``min_abs`` (e) count, and only groups of at least ``min_atoms`` such atoms are kept.
+    ``frames``: ``{model: {fold: latent_terms table with charge and mulliken}}`` (e.g. ``Study.frames``).
+    Columns: model, fold, element, neighbours, atoms, agree (fraction with the Mulliken sign)."""
+    import pandas as pd
+
+    rows, counts = [], {}
+    for m, by in frames.items():
+        for k, df in by.items():
+            if "mulliken" not in df:
+                raise AtomintError("sign_agreement needs QM9's Mulliken charges (a 'mulliken' column)")
+            key = tuple(pd.unique(df["row"].to_numpy()))
+            if key not in counts:
+                counts[key] = neighbour_counts(ds, np.asarray(key))
+            nb = counts[key]
+            if len(nb) != len(df):
+                raise AtomintError(f"{len(df)} latent terms for {len(nb)} atoms of the same molecules")
+            sel = np.abs(df["mulliken"].to_numpy()) >= min_abs
+            agree = np.sign(df["charge"].to_numpy()) == np.sign(df["mulliken"].to_numpy())
+            t = pd.DataFrame({"element": df["symbol"].astype(str).to_numpy()[sel], "neighbours": nb[sel],
+                              "agree": agree[sel]})
+            g = t.groupby(["element", "neighbours"]).agg(atoms=("agree", "size"), agree=("agree", "mean")).reset_index()
+            g.insert(0, "fold", k)
+            g.insert(0, "model", MODEL_LABELS.get(m, m))
+            rows.append(g[g["atoms"] >= min_atoms])
+    cols = ["model", "fold", "element", "neighbours", "atoms", "agree"]
+    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+
+
 def mulliken_table(st: "Study", elements: Iterable[str] = ("H", "C", "N", "O", "F")):
     """Per model and element: Pearson r between latent and Mulliken charges (fold-mean), the latent and
     Mulliken means, and the least-squares slope of latent on Mulliken; plus an ``all`` row."""
