@@ -223,7 +223,7 @@ def test_neighbour_counts_match_rdkit_connectivity(sample):
     from atomint_helpers.interpret.rings import _xyz_block
 
     rows = np.arange(300)
-    nb = latent.neighbour_counts(sample, rows, chunk=64)  # several chunks
+    nb = latent.neighbour_counts(sample, rows)
     off, Z, R = (np.asarray(sample.arrays[k]) for k in ("offsets", "Z", "R"))
     ref = []
     for i in rows:

@@ -529,30 +529,26 @@ def orient_charges(st: "Study") -> list[str]:
 COV_FACTOR = 1.3
 
 
-def neighbour_counts(ds, rows=None, chunk: int = 2000) -> np.ndarray:
+def neighbour_counts(ds, rows=None) -> np.ndarray:
     """Number of covalently bonded neighbours of every atom of the molecules ``rows`` of ``ds`` (default:
-    all), in the atom order of :func:`latent_terms`. Bonds from the geometry (see :data:`COV_FACTOR`),
-    computed on padded distance matrices, ``chunk`` molecules at a time (no per-molecule Python)."""
+    all), in the atom order of :func:`latent_terms`. Bonds from the geometry (see :data:`COV_FACTOR`): the
+    candidate pairs come from :func:`~atomint_helpers.data.batch.molecule_pairs` (vectorized, no
+    per-molecule Python) within the longest bond any two present elements can form."""
     from ase.data import covalent_radii
 
     off = np.asarray(ds.arrays["offsets"], dtype=np.int64)
     rows = np.arange(len(off) - 1) if rows is None else np.asarray(rows, dtype=np.int64)
-    Z_all, R_all = np.asarray(ds.arrays["Z"]), np.asarray(ds.arrays["R"], dtype=np.float64)
-    out = []
-    for start in range(0, len(rows), chunk):
-        r = rows[start:start + chunk]
-        n = off[r + 1] - off[r]
-        if not len(r):
-            continue
-        slot = np.arange(n.max())
-        mask = slot[None] < n[:, None]                          # [M, A]
-        idx = np.where(mask, off[r][:, None] + slot[None], 0)
-        R, rc = R_all[idx], covalent_radii[Z_all[idx]]          # [M, A, 3], [M, A] (Å)
-        d = np.linalg.norm(R[:, :, None] - R[:, None], axis=-1)  # [M, A, A]
-        bonded = (d <= COV_FACTOR * (rc[:, :, None] + rc[:, None])) & mask[:, :, None] & mask[:, None]
-        bonded &= ~np.eye(len(slot), dtype=bool)[None]
-        out.append(bonded.sum(-1)[mask])
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+    n = off[rows + 1] - off[rows]
+    atoms = ranges(off[rows], n)
+    if not len(atoms):
+        return np.zeros(0, dtype=np.int64)
+    R = np.asarray(ds.arrays["R"], dtype=np.float64)[atoms]
+    rc = covalent_radii[np.asarray(ds.arrays["Z"])[atoms]]  # Å
+    longest = float(np.nextafter(COV_FACTOR * 2 * rc.max(), np.inf))  # molecule_pairs keeps d < cutoff
+    pairs = molecule_pairs(R, np.concatenate([[0], np.cumsum(n)]), longest)
+    i, j = pairs.idx_i.astype(np.int64), pairs.idx_j.astype(np.int64)
+    bonded = np.linalg.norm(R[i] - R[j], axis=1) <= COV_FACTOR * (rc[i] + rc[j])
+    return np.bincount(i[bonded], minlength=len(atoms))
 
 
 def sign_agreement(frames: Mapping[str, Mapping[int, object]], ds, min_abs: float = 0.1, min_atoms: int = 20):
