@@ -6,7 +6,6 @@ result says so through ``on_sample`` and ``n``).
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 

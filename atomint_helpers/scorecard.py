@@ -20,11 +20,11 @@ import datetime as _dt
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from . import AtomintError
+from .io import atomic_write_text
 
 FIELDS = ("claim", "paper", "atomint", "unit", "holds", "note")
 SCHEMA_VERSION = 1
@@ -79,20 +79,7 @@ def normalize_row(row: Mapping[str, Any], i: int = 0) -> dict:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write_text(path, text)
 
 
 def record(out_dir: str | os.PathLike, chapter: str, rows: Iterable[Mapping[str, Any]],

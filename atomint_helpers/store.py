@@ -25,54 +25,11 @@ from pathlib import Path
 import torch
 
 from . import AtomintError
-from .data.checksums import sha256_file
+from .io import (atomic_torch_save, atomic_write_bytes, atomic_write_json,  # noqa: F401  (re-exported)
+                 remove_stale_temporaries, sha256_file)
 
 WEIGHTS, CONFIG, PROVENANCE, LOG, SPLIT, STATE = ("weights.pt", "config.json", "provenance.json", "log.csv",
                                                   "split.npz", "state.pt")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_write_json(path: Path, obj) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
-
-
-def atomic_torch_save(obj, path: Path) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def remove_stale_temporaries(folder: Path) -> list[Path]:
-    """Delete the ``.<name>.tmp<pid>`` files a killed writer left in ``folder`` (those of processes that
-    are no longer running); the real files are untouched, since writes only ever replace them whole."""
-    removed = []
-    for tmp in Path(folder).glob(".*.tmp*"):
-        pid = tmp.name.rsplit(".tmp", 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and _process_alive(int(pid)):
-            continue
-        tmp.unlink(missing_ok=True)
-        removed.append(tmp)
-    return removed
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def safe_torch_load(path: Path):

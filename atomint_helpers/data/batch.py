@@ -25,7 +25,6 @@ keyed by a content hash of positions, cells and cutoff.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -34,12 +33,11 @@ import numpy as np
 import torch
 
 from .. import AtomintError
+from ..io import atomic_path
+from ..properties import (ACSF_KEY, CELL, IDX_I, IDX_J, IDX_M, N_ATOMS, OFFSETS,  # noqa: F401  (re-exported)
+                          R_KEY, Z_KEY)
 from .paths import cache_dir
 from .qm9 import ranges  # noqa: F401  (re-exported: batches and models slice with it)
-
-Z_KEY, R_KEY, IDX_M, N_ATOMS = "_atomic_numbers", "_positions", "_idx_m", "_n_atoms"
-IDX_I, IDX_J, OFFSETS, CELL = "_idx_i", "_idx_j", "_offsets", "_cell"
-ACSF_KEY = "_acsf"
 
 
 @dataclass
@@ -146,10 +144,9 @@ def cached_pairs(R_or_frac: np.ndarray, offsets: np.ndarray, cutoff: float, cell
             path.unlink(missing_ok=True)
     pairs = (molecule_pairs(R_or_frac, offsets, cutoff) if cell is None
              else periodic_pairs(R_or_frac, cell, offsets, cutoff))
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}.npz")
     extra = {} if pairs.shifts is None else {"shifts": pairs.shifts}
-    np.savez(tmp, idx_i=pairs.idx_i, idx_j=pairs.idx_j, ptr=pairs.ptr, cutoff=np.float64(cutoff), **extra)
-    os.replace(tmp, path)
+    with atomic_path(path, ".npz") as tmp:
+        np.savez(tmp, idx_i=pairs.idx_i, idx_j=pairs.idx_j, ptr=pairs.ptr, cutoff=np.float64(cutoff), **extra)
     return pairs
 
 

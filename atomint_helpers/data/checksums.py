@@ -1,17 +1,10 @@
 """sha256 of data files, with recorded checksums beside them (``<file>.sha256``)."""
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+from ..io import atomic_write_text, sha256_file  # noqa: F401  (sha256_file re-exported)
 
 
 def checksum_path(path: str | os.PathLike) -> Path:
@@ -20,10 +13,7 @@ def checksum_path(path: str | os.PathLike) -> Path:
 
 def write_checksum(path: str | os.PathLike, digest: str) -> None:
     """Record ``digest`` in ``<path>.sha256`` (atomic write)."""
-    p = checksum_path(path)
-    tmp = p.with_name(p.name + f".tmp{os.getpid()}")
-    tmp.write_text(f"{digest}  {Path(path).name}\n")
-    os.replace(tmp, p)
+    atomic_write_text(checksum_path(path), f"{digest}  {Path(path).name}\n")
 
 
 def recorded_checksum(path: str | os.PathLike) -> str | None:

@@ -9,13 +9,13 @@ full set, so a model trained on full QM9 can be evaluated on the sample's test m
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 
 import numpy as np
 
 from .. import AtomintError
+from ..io import atomic_path
 
 
 def split(n_train: int = 100_000, n_val: int = 10_000, seed: int = 0,
@@ -42,10 +42,8 @@ def split_hash(parts: dict[str, np.ndarray]) -> str:
 
 def save_split(path: str | os.PathLike, parts: dict[str, np.ndarray], seed: int) -> None:
     """Write the split (npz of id arrays + seed) atomically."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, seed=np.int64(seed), **{k: np.asarray(v, dtype=np.int64) for k, v in parts.items()})
-    os.replace(tmp, path)
+    with atomic_path(path, ".npz") as tmp:
+        np.savez_compressed(tmp, seed=np.int64(seed), **{k: np.asarray(v, dtype=np.int64) for k, v in parts.items()})
 
 
 def load_split(path: str | os.PathLike) -> dict[str, np.ndarray]:

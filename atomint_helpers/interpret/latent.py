@@ -29,7 +29,9 @@ import numpy as np
 import torch
 
 from .. import AtomintError
+from ..io import atomic_path
 from ..data.batch import ACSF_KEY, AtomsData, molecule_pairs, periodic_pairs, ranges
+from ..data.bonds import COV_FACTOR, neighbour_counts  # noqa: F401  (re-exported)
 
 #: per target: (model output key, table column, unit, words (plural))
 LATENT = {
@@ -343,10 +345,8 @@ def checkpoint_terms(folder, ds, rows=None, *, cache: bool = True, batch_size: i
         data = _qm9_data(ds, model.cutoff)
         values, _ = latent_values(model, data, sel, batch_size)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.npy")
-            np.save(tmp, values)
-            os.replace(tmp, path)
+            with atomic_path(path, ".npy") as tmp:
+                np.save(tmp, values)
     df = latent_terms(model, ds, sel, values=values)
     prov = store.provenance(folder)
     df.attrs.update(checkpoint=folder.name, model=model.config["model"], fold=int(prov.get("fold", -1)))
@@ -522,33 +522,6 @@ def orient_charges(st: "Study") -> list[str]:
                 flipped.append(st.fold_set.folders[m][k].name)
     st.flipped = flipped
     return flipped
-
-
-#: bonds from the geometry: atoms i and j are bonded when |r_i − r_j| ≤ COV_FACTOR (r_cov,i + r_cov,j),
-#: with ase's covalent radii; 1.3 is the factor of RDKit's ``rdDetermineBonds.DetermineConnectivity``
-COV_FACTOR = 1.3
-
-
-def neighbour_counts(ds, rows=None) -> np.ndarray:
-    """Number of covalently bonded neighbours of every atom of the molecules ``rows`` of ``ds`` (default:
-    all), in the atom order of :func:`latent_terms`. Bonds from the geometry (see :data:`COV_FACTOR`): the
-    candidate pairs come from :func:`~atomint_helpers.data.batch.molecule_pairs` (vectorized, no
-    per-molecule Python) within the longest bond any two present elements can form."""
-    from ase.data import covalent_radii
-
-    off = np.asarray(ds.arrays["offsets"], dtype=np.int64)
-    rows = np.arange(len(off) - 1) if rows is None else np.asarray(rows, dtype=np.int64)
-    n = off[rows + 1] - off[rows]
-    atoms = ranges(off[rows], n)
-    if not len(atoms):
-        return np.zeros(0, dtype=np.int64)
-    R = np.asarray(ds.arrays["R"], dtype=np.float64)[atoms]
-    rc = covalent_radii[np.asarray(ds.arrays["Z"])[atoms]]  # Å
-    longest = float(np.nextafter(COV_FACTOR * 2 * rc.max(), np.inf))  # molecule_pairs keeps d < cutoff
-    pairs = molecule_pairs(R, np.concatenate([[0], np.cumsum(n)]), longest)
-    i, j = pairs.idx_i.astype(np.int64), pairs.idx_j.astype(np.int64)
-    bonded = np.linalg.norm(R[i] - R[j], axis=1) <= COV_FACTOR * (rc[i] + rc[j])
-    return np.bincount(i[bonded], minlength=len(atoms))
 
 
 def sign_agreement(frames: Mapping[str, Mapping[int, object]], ds, min_abs: float = 0.1, min_atoms: int = 20):

@@ -22,12 +22,11 @@ oxygen and shares at least two atoms with the scored carbon ring (ring informati
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import numpy as np
 
 from .. import AtomintError
+from ..io import atomic_path
 
 MOTIFS = {"F": "[F]", "alkyne": "C#C", "OH": "[OX2;H1]", "NH": "[#7;!H0]"}
 MOTIF_LABELS = {"F": "F", "alkyne": "C≡C", "OH": "OH", "NH": "NH", "fused_O5": "fused O-5-ring"}
@@ -180,10 +179,8 @@ def rings_cached(ds):
         except Exception:  # a broken cache entry is recomputed, never trusted
             pass
     df = find_rings(ds)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}.csv.gz")
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path, ".csv.gz") as tmp:
+        df.to_csv(tmp, index=False)
     return df
 
 

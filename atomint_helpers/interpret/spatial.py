@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import AtomintError
+from ..io import atomic_path
 
 CUBE_PADDING = 3.0  # Å
 
@@ -54,16 +55,9 @@ def _safe(name: str) -> str:
 
 
 def _atomic_path(path: Path, write) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return Path(path)
 
 
 def write_cube(path, atoms, grid, data, comment: str) -> Path:

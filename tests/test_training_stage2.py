@@ -1,0 +1,110 @@
+"""The cpu profile's second stage (cosine schedule + weight average), the restart screening of dipole runs,
+the per-epoch Mulliken sign log, and resuming a finished run with more epochs."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from atomint_helpers import AtomintError, store
+from atomint_helpers.data.bonds import mulliken_sign_groups
+from atomint_helpers.training import (WeightAverage, _adopt_candidate, cosine_lr, read_log, read_signs,
+                                      screen_restarts, train)
+
+EXT = {"schnet": {"from_epoch": 2, "lr": 1e-3, "ema_decay": 0.9}}
+
+
+def test_cosine_lr_runs_from_the_stage_lr_to_min_lr():
+    ext = {"from_epoch": 100, "lr": 2e-4}
+    assert cosine_lr(ext, 100, 300, 1e-6) == pytest.approx(2e-4)
+    assert cosine_lr(ext, 200, 300, 1e-6) == pytest.approx(1e-6 + 0.5 * (2e-4 - 1e-6))
+    assert cosine_lr(ext, 300, 300, 1e-6) == pytest.approx(1e-6)
+    lrs = [cosine_lr(ext, e, 300, 1e-6) for e in range(100, 301)]
+    assert all(a >= b for a, b in zip(lrs, lrs[1:]))  # never rises
+
+
+def test_weight_average_is_the_exponential_moving_average():
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(3, 2)
+    w0 = [p.detach().clone() for p in lin.parameters()]
+    ema = WeightAverage(lin, decay=0.75)
+    with torch.no_grad():
+        for p in lin.parameters():
+            p.add_(1.0)
+    ema.update()  # shadow = 0.75 w0 + 0.25 (w0 + 1) = w0 + 0.25
+    for s, w in zip(ema.shadow, w0):
+        assert torch.allclose(s, w + 0.25)
+    with ema.applied():
+        for p, w in zip(lin.parameters(), w0):
+            assert torch.allclose(p, w + 0.25)
+    for p, w in zip(lin.parameters(), w0):  # the trained weights come back
+        assert torch.allclose(p, w + 1.0)
+    with pytest.raises(AtomintError, match="does not fit"):
+        WeightAverage(torch.nn.Linear(4, 2), 0.9, ema.shadow)
+
+
+def test_stage2_resumed_equals_uninterrupted_and_keeps_the_average(tmp_path):
+    """Epochs 1–2 as stage 1, 3–4 in stage 2; killing after epoch 3 and resuming gives the same weights,
+    the learning rate follows the cosine, and the saved best weights are the weight average."""
+    kw = dict(fold=0, profile="quick", progress=False, threads=1, overrides={"extend": EXT})
+    a = train("schnet", "energy", models_dir=tmp_path / "a", max_epochs=4, **kw)
+    train("schnet", "energy", models_dir=tmp_path / "b", max_epochs=3, **kw)
+    b = train("schnet", "energy", models_dir=tmp_path / "b", max_epochs=4, **kw)
+    wa = torch.load(a / store.WEIGHTS, weights_only=True)
+    wb = torch.load(b / store.WEIGHTS, weights_only=True)
+    for k in wa:  # one code path run twice: identical
+        assert torch.equal(wa[k], wb[k]), k
+    log = read_log(a)
+    assert [r["lr"] for r in log[2:]] == pytest.approx([cosine_lr(EXT["schnet"], e, 4, 1e-6) for e in (2, 3)])
+    st = store.safe_torch_load(a / store.STATE)
+    assert "ema" in st
+    best = store.provenance(a)["best_epoch"]
+    if best == 4:  # the saved weights are the average, not the raw weights of the last step
+        trained = [v for k, v in st["model"].items() if k in dict(store.load_model(a).named_parameters())]
+        assert any(not torch.equal(s, t) for s, t in zip(st["ema"], trained))
+
+
+def test_finished_run_trains_the_extra_epochs_when_resumed_with_more(tmp_path):
+    f = train("bp", "energy", 0, "quick", tmp_path, max_epochs=2, progress=False)
+    assert len(read_log(f)) == 2
+    train("bp", "energy", 0, "quick", tmp_path, max_epochs=3, progress=False)
+    assert [r["epoch"] for r in read_log(f)] == [1, 2, 3]
+    assert store.provenance(f)["epochs"] == 3
+
+
+def test_mulliken_sign_groups_find_a_flipped_group():
+    rng = np.random.default_rng(0)
+    Z = np.array([7] * 40 + [7] * 40 + [6] * 50 + [1] * 5)
+    nb = np.array([1] * 40 + [3] * 40 + [4] * 50 + [1] * 5)
+    mull = rng.uniform(0.15, 0.5, len(Z)) * np.where(Z == 7, -1, 1)
+    q = mull.copy()
+    assert all(g[3] == 1.0 for g in mulliken_sign_groups(q, mull, Z, nb))
+    q[:40] *= -1  # only the terminal N on the mirror solution
+    groups = mulliken_sign_groups(q, mull, Z, nb)
+    assert groups[0][:3] == (7, 1, 40) and groups[0][3] == 0.0
+    assert all(g[3] == 1.0 for g in groups[1:])
+    assert (1, 1) not in {g[:2] for g in groups}  # fewer than min_atoms H: left out
+
+
+def test_restart_screening_chooses_the_lowest_validation_and_records_every_candidate(tmp_path):
+    ov = {"restarts": {"schnet": {"dipole": {"candidates": 2, "epochs": 1}}}}
+    f = train("schnet", "dipole", 1, "quick", tmp_path, max_epochs=2, progress=False, threads=1, overrides=ov)
+    rec = store.read_json(f / "restarts.json")
+    assert [c["seed"] for c in rec["candidates"]] == [1, 1001]
+    best = min(rec["candidates"], key=lambda c: c["best_val_mae"])
+    assert rec["chosen"] == best["seed"] and store.provenance(f)["seed"] == best["seed"]
+    assert store.provenance(f)["restarts"]["chosen"] == rec["chosen"]
+    # the run continues the chosen candidate: its first epoch is the candidate's
+    assert read_log(f)[0]["val_mae"] == pytest.approx(best["val_mae"][0])
+    assert {r["epoch"] for r in read_signs(f)} == {1, 2}
+    # a screening already recorded is not run again
+    assert screen_restarts("schnet", "dipole", 1, "quick", tmp_path, overrides=ov) == rec
+
+
+def test_a_run_of_another_seed_is_not_silently_continued(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / store.STATE).write_bytes(b"x")
+    store.atomic_write_json(folder / store.PROVENANCE, {"seed": 2})
+    with pytest.raises(AtomintError, match="chose seed 1002"):
+        _adopt_candidate(folder, {"chosen": 1002})
