@@ -76,12 +76,7 @@ def evaluate_checkpoint(folder, ds) -> Evaluation:
                       ds.is_sample or len(present) < len(test_ids), store.provenance(folder))
 
 
-def find_checkpoint(models_dir, model: str, target: str, profile: str, fold: int = 0) -> Path:
-    folder = Path(models_dir) / f"{model}-{target}-{profile}-fold{fold}"
-    if not (folder / store.CONFIG).is_file():
-        raise AtomintError(f"no checkpoint {folder.name} in {models_dir} (see models/INDEX.md, or train it: "
-                           f"atomint train --model {model} --target {target} --profile {profile} --fold {fold})")
-    return folder
+find_checkpoint = store.find_checkpoint
 
 
 def table1(models_dir, profile: str, ds, fold: int = 0):
@@ -98,7 +93,7 @@ def table1(models_dir, profile: str, ds, fold: int = 0):
             try:
                 folder = find_checkpoint(models_dir, model, target, profile, fold)
             except AtomintError:
-                missing.append(f"{model}-{target}-{profile}-fold{fold}")
+                missing.append(store.run_name(model, target, profile, fold))
                 continue
             ev = evaluate_checkpoint(folder, ds)
             evals[(model, target)] = ev

@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -82,10 +83,11 @@ def save_weights(folder: Path, model) -> str:
     return sha256_file(folder / WEIGHTS)
 
 
-def load_model(folder: str | os.PathLike, verify: bool = True):
+def load_model(folder: str | os.PathLike, verify: bool = True, orient: bool = True):
     """Rebuild a model from a checkpoint folder and load its best weights (``weights_only=True``).
 
     With ``verify``, the weights' sha256 must match ``provenance.json`` (a tampered file is refused).
+    With ``orient``, a dipole model's charge sign is fixed (:func:`orient_charges`).
     """
     from .models import build
 
@@ -114,11 +116,143 @@ def load_model(folder: str | os.PathLike, verify: bool = True):
                            f"{str(e).splitlines()[0][:200]}") from None
     model.eval()
     model.checkpoint = folder
+    if orient and config["target"] == "dipole":
+        orient_charges(model)
     return model
+
+
+#: molecules of the embedded QM9 sample on which a dipole checkpoint's charge sign is fixed
+ORIENT_MOLECULES = 300
+
+
+def orient_charges(model) -> tuple[int, str]:
+    """Fix the sign of a dipole model's latent charges, once, at load: +1 or −1 and why.
+
+    A dipole model is trained on |μ| only, which does not change when every charge changes sign: which of
+    the two mirror solutions a run ends in is chance. The sign is chosen so that the charges correlate
+    positively with QM9's Mulliken charges (Pearson r) over the first :data:`ORIENT_MOLECULES` molecules of
+    the embedded sample, the same molecules for every checkpoint. It is applied inside the model
+    (``head.charge_sign``: charges and μ's direction flip, |μ| does not) and recorded as
+    ``model.charge_sign`` and ``model.charge_sign_reason``, so the charges, ESP and explain chapters and
+    the calculator all see one sign per checkpoint."""
+    import numpy as np
+
+    from .data.batch import qm9_atoms_data
+    from .data.qm9 import load_sample
+
+    ds = load_sample()
+    rows = np.arange(min(ORIENT_MOLECULES, len(ds)))
+    data = qm9_atoms_data(ds, cutoff=model.cutoff)
+    model.head.charge_sign = 1.0
+    with torch.no_grad():
+        q = torch.cat([model(b)["partial_charges"] for b in data.batches(rows, 100)]).double().numpy()
+    off = np.asarray(ds.arrays["offsets"], dtype=np.int64)
+    mulliken = np.asarray(ds.arrays["mulliken"], dtype=np.float64)[off[rows[0]]:off[rows[-1] + 1]]
+    r = float(np.corrcoef(q, mulliken)[0, 1]) if np.std(q) > 0 else 0.0
+    sign = -1 if r < 0 else 1
+    model.head.charge_sign = float(sign)
+    model.charge_sign = sign
+    model.charge_sign_reason = (f"Pearson r with Mulliken {r:+.2f} on the first {len(rows)} sample molecules"
+                                + (": charges flipped" if sign < 0 else ""))
+    return sign, model.charge_sign_reason
 
 
 def provenance(folder: str | os.PathLike) -> dict:
     return read_json(Path(folder) / PROVENANCE)
+
+
+# ------------------------------------------------------------------------------------------ names and finding
+def run_name(model: str, target: str, profile: str, fold: int) -> str:
+    """The folder name of a run: ``<model>-<target>-<profile>-fold<k>`` (crystals: ``<model>-mp-…``)."""
+    if target == "crystals":
+        return f"{model}-mp-{profile}-fold{fold}"
+    return f"{model}-{target}-{profile}-fold{fold}"
+
+
+def train_command(model: str, target: str, profile: str, fold: int) -> str:
+    return f"atomint train --model {model} --target {target} --profile {profile} --fold {fold}"
+
+
+def is_checkpoint(folder: Path) -> bool:
+    """A folder with a config and best weights (a run may still be training)."""
+    return (Path(folder) / CONFIG).is_file() and (Path(folder) / WEIGHTS).is_file()
+
+
+def find_checkpoint(models_dir, model: str, target: str, profile: str, fold: int = 0) -> Path:
+    """The folder of one run, or a one-line AtomintError naming it and the command that trains it."""
+    folder = Path(models_dir) / run_name(model, target, profile, fold)
+    if not is_checkpoint(folder):
+        raise AtomintError(f"no checkpoint {folder.name} in {models_dir} (see models/INDEX.md, or train it: "
+                           f"{train_command(model, target, profile, fold)}; profile 'quick' trains in seconds)")
+    return folder
+
+
+@dataclass
+class FoldSet:
+    """The checkpoints of one target and profile: ``folders[model][fold]``, what is missing and what is
+    still training (its best weights so far are used)."""
+
+    target: str
+    profile: str
+    folders: dict[str, dict[int, Path]]
+    missing: list[str]
+    in_progress: list[str] = field(default_factory=list)
+
+    def folds(self, model: str) -> list[int]:
+        return sorted(self.folders.get(model, {}))
+
+    def describe(self) -> str:
+        from .properties import MODEL_LABELS
+
+        lines = []
+        for m, by_fold in self.folders.items():
+            lines.append(f"{MODEL_LABELS.get(m, m)} {self.target}: folds {', '.join(map(str, sorted(by_fold)))} "
+                         f"({', '.join(p.name for p in by_fold.values())})")
+        if self.missing:
+            lines.append(f"missing (skipped): {', '.join(self.missing)}")
+        if self.in_progress:
+            lines.append(f"still training (best weights so far): {', '.join(self.in_progress)}")
+        return "\n".join(lines)
+
+
+def find_folds(models_dir, target: str, profile: str, folds, models=("bp", "schnet")) -> FoldSet:
+    """The wanted folds' checkpoint folders; a one-line AtomintError naming the missing checkpoints if
+    some model has none of them."""
+    models_dir = Path(models_dir)
+    folders: dict[str, dict[int, Path]] = {}
+    missing, running = [], []
+    for m in models:
+        folders[m] = {}
+        for k in folds:
+            f = models_dir / run_name(m, target, profile, int(k))
+            if not is_checkpoint(f):
+                missing.append(f.name)
+                continue
+            folders[m][int(k)] = f
+            try:
+                if str(provenance(f).get("status", "")).startswith("training"):
+                    running.append(f.name)
+            except AtomintError:
+                pass
+    empty = [m for m in models if not folders[m]]
+    if empty:
+        names = [run_name(m, target, profile, k) for m in empty for k in folds]
+        raise AtomintError(f"no checkpoint of {', '.join(empty)} for target {target!r}, profile {profile!r} "
+                           f"in {models_dir}: missing {', '.join(names)} (train one with "
+                           f"`{train_command(empty[0], target, profile, list(folds)[0])}`, or use profile 'quick')")
+    return FoldSet(target, profile, folders, missing, running)
+
+
+def load_first(models_dir, model: str, target: str, profile: str, folds=(0,)):
+    """:func:`load_model` of the first of ``folds`` whose checkpoint exists."""
+    for k in folds:
+        if is_checkpoint(Path(models_dir) / run_name(model, target, profile, k)):
+            return load_model(Path(models_dir) / run_name(model, target, profile, k))
+    names = [run_name(model, target, profile, k) for k in folds]
+    raise AtomintError(f"missing checkpoint {Path(models_dir) / names[0]}"
+                       + (f" (and {', '.join(names[1:])})" if len(names) > 1 else "")
+                       + f": train it with `{train_command(model, target, profile, folds[0])}` or run with "
+                         f"profile='quick'")
 
 
 def list_checkpoints(models_dir: str | os.PathLike = "models") -> list[Path]:

@@ -141,10 +141,7 @@ CRYSTAL_PROFILES = {
 CRYSTAL_ELEMENTS = tuple(z for z in range(1, 95) if z not in (10, 18, 84, 85, 86, 87, 88))
 
 
-def run_name(model: str, target: str, profile: str, fold: int) -> str:
-    if target == "crystals":
-        return f"{model}-mp-{profile}-fold{fold}"
-    return f"{model}-{target}-{profile}-fold{fold}"
+run_name = store.run_name  # where notebooks and scripts found it before store.py owned run names
 
 
 def get_profile(name: str) -> Profile:

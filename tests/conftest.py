@@ -8,10 +8,58 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _user_cache() -> Path:
+    """atomint's cache folder as the user's environment names it, read before any test isolates
+    ``ATOMINT_CACHE`` (see ``_isolated_cache``); nothing is created."""
+    from atomint_helpers.data.paths import cache_dir
+
+    return cache_dir(create=False)
+
+
+USER_CACHE = _user_cache()
+
+
 def full_data_dir() -> Path | None:
     env = os.environ.get("ATOMINT_DATA")
     if env and (Path(env) / "qm9" / "qm9.npz").is_file():
         return Path(env)
+    return None
+
+
+def _full_or_none(npz: Path):
+    """The full QM9 read from ``npz``, or None when it is missing, unreadable or not all 130,831 molecules
+    (a cache may hold a smaller conversion, e.g. from a test archive)."""
+    from atomint_helpers import AtomintError
+    from atomint_helpers.data.qm9 import N_MOLECULES_FULL, read_npz
+
+    if not npz.is_file():
+        return None
+    try:
+        ds = read_npz(npz, "qm9pack cache")
+    except AtomintError as e:
+        warnings.warn(f"ignoring {npz} for the full-QM9 tests: {e}", stacklevel=2)
+        return None
+    return ds if len(ds) == N_MOLECULES_FULL else None
+
+
+def find_full_qm9(user_cache: Path | None = USER_CACHE, convert_into: Path | None = None):
+    """The full QM9 for the tests, from the first place that has it: ``ATOMINT_DATA``; the user's atomint
+    cache (``<cache>/qm9/qm9.npz``, made by ``load_qm9`` from qm9pack or by ``atomint data fetch``); or,
+    with ``convert_into``, a conversion of the installed ``qm9pack`` package into that folder (~15 s).
+    None when none of these has it."""
+    from atomint_helpers.data.qm9 import load_qm9, qm9pack_cache
+
+    d = full_data_dir()
+    if d is not None:
+        return load_qm9(d)
+    if user_cache is not None:
+        ds = _full_or_none(Path(user_cache) / "qm9" / "qm9.npz")
+        if ds is not None:
+            return ds
+    if convert_into is not None:
+        npz = qm9pack_cache(convert_if_missing=True, out_dir=Path(convert_into))
+        if npz is not None:
+            return _full_or_none(npz)
     return None
 
 
@@ -23,15 +71,15 @@ def sample():
 
 
 @pytest.fixture(scope="session")
-def full_qm9():
-    d = full_data_dir()
-    if d is None:
+def full_qm9(tmp_path_factory):
+    ds = find_full_qm9(USER_CACHE, convert_into=tmp_path_factory.getbasetemp() / "full-qm9")
+    if ds is None:
         if os.environ.get("CI"):
-            pytest.fail("CI must set ATOMINT_DATA to a folder with the full QM9 (qm9/qm9.npz)")
-        pytest.skip("full QM9 not available (set ATOMINT_DATA)")
-    from atomint_helpers.data.qm9 import load_qm9
-
-    return load_qm9(d)
+            pytest.fail("CI must provide the full QM9: set ATOMINT_DATA to a folder with qm9/qm9.npz, or install "
+                        "qm9pack==1.0.3")
+        pytest.skip(f"full QM9 not available (set ATOMINT_DATA, or install qm9pack==1.0.3, or fill {USER_CACHE}/qm9 "
+                    f"with `atomint data fetch`)")
+    return ds
 
 
 @pytest.fixture(autouse=True)

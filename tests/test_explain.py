@@ -1,5 +1,4 @@
 """``atomint explain``: per-atom table of a molecule from an xyz file, CSV output, one-line errors."""
-import importlib.util
 import os
 import subprocess
 import sys
@@ -12,7 +11,7 @@ import torch
 
 from atomint_helpers import store
 from atomint_helpers.data.batch import qm9_atoms_data
-from atomint_helpers.data.qm9 import NAMED
+from atomint_helpers.data.qm9 import NAMED, SYMBOLS
 from atomint_helpers.models import build
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,8 +119,61 @@ def test_bad_inputs_give_one_line_errors(checkpoints, toluene_xyz, tmp_path):
     _one_line_error(run_cli(tmp_path / "missing.xyz", "--model", model), "missing.xyz")
 
 
-def test_spatial_options_need_the_spatial_module(checkpoints, toluene_xyz, tmp_path):
-    if importlib.util.find_spec("atomint_helpers.interpret.spatial") is not None:
-        pytest.skip("atomint_helpers.interpret.spatial exists: its own tests cover --probe/--esp/--cube")
-    p = run_cli(toluene_xyz, "--model", checkpoints[("schnet", "energy")], "--esp", "--cube", tmp_path / "cube")
-    _one_line_error(p, "need atomint_helpers.interpret.spatial")
+def test_spatial_outputs_from_the_command_line(checkpoints, toluene_xyz, tmp_path):
+    """``--esp --cube DIR --spacing`` writes the ESP cube and PNG of the dipole model; what can go wrong with
+    these options (a non-positive spacing, a file of several molecules) ends in one line."""
+    from atomint_helpers.interpret.spatial import read_cube
+
+    dipole = checkpoints[("bp", "dipole")]
+    out = tmp_path / "cube"
+    p = run_cli(toluene_xyz, "--model", dipole, "--esp", "--cube", out, "--spacing", "0.8", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    cubes, pngs = sorted(out.glob("*.cube")), sorted(out.glob("*.png"))
+    assert len(cubes) == 1 and len(pngs) == 1 and cubes[0].name.endswith("-esp.cube")
+    assert f"wrote {cubes[0]}" in p.stdout and f"wrote {pngs[0]}" in p.stdout
+    data, atoms, _, spacing = read_cube(cubes[0])
+    assert len(atoms) == 15 and spacing == pytest.approx(0.8, abs=1e-6) and np.isfinite(data).all()
+    assert not list(out.glob(".*tmp*"))  # atomic writes leave no temporaries
+
+    _one_line_error(run_cli(toluene_xyz, "--model", dipole, "--esp", "--cube", tmp_path / "c0", "--spacing", "0",
+                            cwd=tmp_path), "--spacing must be a positive length")
+    two = tmp_path / "two.xyz"
+    two.write_text(toluene_xyz.read_text() * 2)
+    _one_line_error(run_cli(two, "--model", dipole, "--esp", "--cube", tmp_path / "c2", cwd=tmp_path),
+                    "one molecule", "holds 2")
+    assert not (tmp_path / "c0").exists() and not (tmp_path / "c2").exists()
+
+
+def _fortran(x: float) -> str:
+    m, e = f"{x:.8e}".split("e")
+    return f"{m}*^{int(e)}"
+
+
+def test_explain_reads_qm9s_own_xyz_file(checkpoints, sample, tmp_path):
+    """A ``dsgdb9nsd_*.xyz`` file as QM9 ships it (property line, Mulliken column, ``*^`` exponents,
+    frequency / SMILES / InChI lines after the atoms) is explained like a plain xyz file of that molecule."""
+    from atomint_helpers.data.convert import SCALARS
+
+    idx = NAMED["toluene"]
+    row = int(sample.rows([idx])[0])
+    s = sample.atom_slice(row)
+    props = "\t".join(_fortran(float(sample.arrays[name][row])) for name, *_ in SCALARS)
+    lines = [str(s.stop - s.start), f"gdb {idx}\t{props}\t"]
+    for k, (z, r, q) in enumerate(zip(sample.Z[s], sample.R[s], sample.mulliken[s])):
+        x = _fortran(float(r[0])) if k == 0 else f"{float(r[0]):.10f}"
+        lines.append(f"{SYMBOLS[int(z)]}\t{x}\t{float(r[1]):.10f}\t{float(r[2]):.10f}\t"
+                     f"{_fortran(float(q))}")
+    lines += ["\t".join(f"{f:.4f}" for f in np.linspace(50.0, 3200.0, 39)),
+              "Cc1ccccc1\tCc1ccccc1", "InChI=1S/C7H8/c1-7-5-3-2-4-6-7/h2-6H,1H3\tInChI=1S/C7H8/c1-7-5-3-2-4-6-7/h2-6H,1H3"]
+    path = tmp_path / f"dsgdb9nsd_{idx:06d}.xyz"
+    path.write_text("\n".join(lines) + "\n")
+
+    csv = tmp_path / "qm9.csv"
+    p = run_cli(path, "--model", checkpoints[("schnet", "energy")], "--csv", csv)
+    assert p.returncode == 0, p.stderr
+    assert "C7H8, 15 atoms" in p.stdout.splitlines()[0]
+    t = pd.read_csv(csv)
+    np.testing.assert_allclose(t[["x_A", "y_A", "z_A"]].to_numpy(), sample.R[s], rtol=0, atol=1e-6)
+    model = store.load_model(checkpoints[("schnet", "energy")])
+    e = model.predict(sample.atoms(idx))["energy"]
+    assert t["schnet-energy-test:atomic_energy_kcal_mol"].sum() == pytest.approx(e, abs=1e-2)

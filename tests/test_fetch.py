@@ -1,7 +1,10 @@
 """`atomint data fetch` against local file:// URLs of archives in the original formats."""
 import hashlib
 import io
+import os
+import subprocess
 import tarfile
+import time
 
 import numpy as np
 import pytest
@@ -11,6 +14,7 @@ from atomint_helpers.cli import main
 from atomint_helpers.data import fetch
 from atomint_helpers.data.convert import SCALARS
 from atomint_helpers.data.crystals import load_crystals, read_npz as read_crystals
+from atomint_helpers.data.paths import host_tag
 from atomint_helpers.data.qm9 import SYMBOLS, load_qm9, uncharacterized_indices
 
 FREQ_LINE = "1.0 2.0 3.0"
@@ -110,3 +114,126 @@ def test_fetch_crystals_from_file_url(tmp_path):
     assert np.array_equal(got.Z, ref.Z)
     assert np.allclose(got.positions, ref.positions, atol=1e-4)
     assert np.allclose(got.e_form, ref.e_form)
+
+
+# ------------------------------------------------------------------------------------ robustness
+def _dead_pid() -> int:
+    """The id of a process that has ended (and been reaped)."""
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+def _one_line(capsys, *words):
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("atomint: error: ") and "\n" not in err and "Traceback" not in err, err
+    for w in words:
+        assert w in err, (w, err)
+    return err
+
+
+def test_download_larger_than_the_limit_is_refused(tmp_path):
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * 5000)
+    out = tmp_path / "out"
+    with pytest.raises(AtomintError, match="larger than the limit|more than the limit") as e:
+        fetch.download(big.as_uri(), out / "big.bin", max_bytes=1000)
+    assert "\n" not in str(e.value) and "nothing was kept" in str(e.value)
+    assert list(out.iterdir()) == []
+    assert fetch.download(big.as_uri(), out / "big.bin", max_bytes=5000).stat().st_size == 5000  # at the limit
+    with pytest.raises(AtomintError, match="limit"):
+        fetch.fetch_qm9(big.as_uri(), tmp_path / "q", max_bytes=1000)
+    assert list((tmp_path / "q").iterdir()) == []  # no partial file, no work folder
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_endless_download_stops_at_the_limit(tmp_path, capsys):
+    """A source without a size (``file:///dev/zero`` once wrote 2.2 GB in 8 s) stops at the limit."""
+    out = tmp_path / "out"
+    with pytest.raises(AtomintError, match="larger than the limit"):
+        fetch.download("file:///dev/zero", out / "x.tar.bz2", max_bytes=3 << 20)
+    assert list(out.iterdir()) == []
+    assert 86_000_000 * 5 < fetch.MAX_DOWNLOAD_BYTES < 2_200_000_000  # generous for QM9, stops /dev/zero early
+
+
+def test_fetch_removes_temporaries_of_killed_runs(qm9_archive, tmp_path):
+    """What a killed fetch or conversion left (named with its process id) is removed by the next fetch;
+    temporaries of running processes and the user's own files stay."""
+    path, rows = qm9_archive
+    out = tmp_path / "data"
+    out.mkdir()
+    dead, alive, host = _dead_pid(), os.getppid(), host_tag()
+    stale = [out / f"qm9.npz.tmp{dead}", out / f"qm9_smiles.csv.gz.tmp{dead}", out / f"qm9.npz.sha256.tmp{dead}",
+             out / f"dsgdb9nsd.xyz.tar.bz2.pid{dead}@{host}.k2j_x9.part"]
+    work = out / f".fetch-{dead}@{host}-abc123"  # a killed fetch's work folder, with its partial download
+    work.mkdir()
+    (work / f"dsgdb9nsd.xyz.tar.bz2.pid{dead}@{host}.q1w2e3.part").write_bytes(b"partial")
+    old_foreign = out / f".fetch-{dead}@elsewhere-old123"  # another machine's, untouched for two days
+    old_foreign.mkdir()
+    kept = [out / f"qm9.npz.tmp{alive}", out / f"notes.txt.tmp{dead}", out / "mine.part",
+            out / f"dsgdb9nsd.xyz.tar.bz2.pid{alive}@{host}.a1.part",
+            out / f".fetch-{dead}@elsewhere-new123"]  # another machine's, maybe running: kept for a day
+    for p in stale + kept:
+        p.write_bytes(b"partial")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(old_foreign, (two_days_ago, two_days_ago))
+    fetch.fetch_qm9(path.as_uri(), out)
+    assert not any(p.exists() for p in stale) and not work.exists() and not old_foreign.exists()
+    assert all(p.exists() for p in kept)
+    assert len(load_qm9(out)) == len(rows)
+    assert [p.name for p in out.glob(".fetch-*")] == [f".fetch-{dead}@elsewhere-new123"]
+
+
+def test_download_deletes_its_temporary_when_the_rename_fails(tmp_path, monkeypatch):
+    src = tmp_path / "a.bin"
+    src.write_bytes(b"abc")
+    out = tmp_path / "out"
+    real = os.replace
+
+    def refuse(a, b, *args, **kwargs):
+        if str(a).endswith(".part"):
+            raise PermissionError(13, "Permission denied", str(a), None, str(b))
+        return real(a, b, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(AtomintError, match=r"cannot write .*a\.bin: permission denied"):
+        fetch.download(src.as_uri(), out / "a.bin")
+    assert list(out.iterdir()) == []
+
+
+def test_fetch_dir_that_is_a_file_or_holds_a_folder(qm9_archive, tmp_path, capsys):
+    path, _ = qm9_archive
+    afile = tmp_path / "mol.xyz"
+    afile.write_text("keep me")
+    assert main(["data", "fetch", "--url", path.as_uri(), "--dir", str(afile)]) == 2
+    _one_line(capsys, str(afile), "is a file, but a folder is expected")
+    assert main(["data", "fetch", "--url", path.as_uri(), "--dir", str(afile / "sub")]) == 2
+    _one_line(capsys, str(afile), "is a file, but a folder is expected")
+    assert afile.read_text() == "keep me"
+    out = tmp_path / "out"
+    (out / "qm9.npz").mkdir(parents=True)
+    assert main(["data", "fetch", "--url", path.as_uri(), "--dir", str(out)]) == 2
+    _one_line(capsys, str(out / "qm9.npz"), "is a folder, but a file is expected")
+    assert main(["data", "fetch", "--crystals", "--url", path.as_uri(), "--dir", str(afile)]) == 2
+    _one_line(capsys, "is a file, but a folder is expected")
+
+
+def test_fetch_into_a_read_only_folder(qm9_archive, tmp_path, capsys, monkeypatch):
+    path, _ = qm9_archive
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    if os.geteuid() != 0:  # root writes anyway: then the refusal is simulated below only
+        ro.chmod(0o500)
+        try:
+            assert main(["data", "fetch", "--url", path.as_uri(), "--dir", str(ro)]) == 2
+            _one_line(capsys, str(ro), "permission denied")
+        finally:
+            ro.chmod(0o700)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", kwargs.get("dir"))
+
+    monkeypatch.setattr(fetch.tempfile, "mkdtemp", refuse)
+    assert main(["data", "fetch", "--url", path.as_uri(), "--dir", str(ro)]) == 2
+    _one_line(capsys, str(ro), "permission denied", "choose a folder you can write to")
+    assert list(ro.iterdir()) == []

@@ -182,10 +182,14 @@ def test_schnet_filters_by_unique_distance_equal_schnetpack_forward(models, data
 
     ref, g_ref = run(False)
     fast, g_fast = run(True)
-    assert torch.equal(ref, fast)  # the same arithmetic per pair: bit-identical outputs
+    # Two code paths (filters per distinct distance vs per pair): the same formula, but vectorised kernels may
+    # round a value differently depending on where it sits in a tensor, so compare to float32 rounding of the
+    # float32 positions, with the absolute tolerance scaled to the outputs (dipoles ~1 D, energies ~10^3).
+    torch.testing.assert_close(fast, ref, rtol=1e-5, atol=1e-6 * float(ref.abs().max()))
     assert len(g_ref) == len(g_fast)
-    for a, c in zip(g_ref, g_fast):
-        torch.testing.assert_close(a, c, rtol=1e-9, atol=1e-12)
+    g_scale = max(float(c.abs().max()) for c in g_ref)  # some gradients vanish analytically (e.g. a bias the
+    for a, c in zip(g_fast, g_ref):                   # charge neutralisation cancels): scale to the largest
+        torch.testing.assert_close(a, c, rtol=1e-5, atol=1e-6 * g_scale)
     model.zero_grad()
 
 
@@ -267,7 +271,7 @@ def test_compile_failure_falls_back_to_eager_with_a_warning(data, monkeypatch):
     with pytest.warns(RuntimeWarning, match="torch.compile failed .*C\\+\\+ compiler not found"):
         with torch.no_grad():
             out = model(b)["energy"]
-    assert torch.equal(out, ref)
+    assert torch.equal(out, ref)  # the fallback runs the very eager code that made ref: bit identity holds
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # warned once; now eager
         with torch.no_grad():

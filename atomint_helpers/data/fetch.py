@@ -27,50 +27,107 @@ import urllib.request
 from pathlib import Path
 
 from .. import AtomintError
-from .paths import cache_dir
+from .paths import cache_dir, ensure_targets, part_prefix, remove_stale_temporaries, work_dir_prefix, writing
 
 QM9_URL = "https://ndownloader.figshare.com/files/3195389"  # dsgdb9nsd.xyz.tar.bz2 (QM9, figshare)
 MP_URL = ("https://github.com/kdmsit/crysxpp/archive/"
           "b12e52b8db9fd0cfff28fece39e1756cb96182e2.tar.gz")  # CGCNN MP set, crysxpp data/ folder
 
+#: Largest download accepted, in bytes (1 GiB). Generous for the real archives — QM9's
+#: ``dsgdb9nsd.xyz.tar.bz2`` is about 86 MB and the crysxpp snapshot (about 37,000 small CIF text files)
+#: far less than this — while a wrong URL (an endless stream, a disk image) stops early, with nothing
+#: kept. :func:`download`, :func:`fetch_qm9` and :func:`fetch_crystals` take ``max_bytes`` to change it.
+MAX_DOWNLOAD_BYTES = 1 << 30
 
-def download(url: str, dest: Path, sha256: str | None = None, chunk: int = 1 << 20) -> Path:
-    """Download ``url`` to ``dest`` atomically; with ``sha256``, refuse (and delete) a mismatching file."""
+QM9_ARCHIVE = "dsgdb9nsd.xyz.tar.bz2"
+QM9_OUTPUTS = ("qm9_smiles.csv.gz", "qm9.npz.sha256", "qm9.npz")  # npz last: it marks completion
+MP_ARCHIVE = "crystals.tar.gz"
+MP_OUTPUTS = ("mp.npz.sha256", "mp.npz")
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):,.0f} MiB" if n >= 1 << 20 else f"{n:,} bytes"
+
+
+def download(url: str, dest: Path, sha256: str | None = None, chunk: int = 1 << 20,
+             max_bytes: int | None = MAX_DOWNLOAD_BYTES) -> Path:
+    """Download ``url`` to ``dest`` atomically; with ``sha256``, refuse (and delete) a mismatching file.
+
+    More than ``max_bytes`` (None: no limit) stops the download with a one-line error, and so does a
+    server that announces a larger size; nothing is kept. The partial file is
+    ``<dest>.pid<pid>@<host>.<random>.part`` beside ``dest``; a killed download's is removed by the next one."""
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name + ".", suffix=".part")
+    ensure_targets(dest.parent, [dest.name])
+    remove_stale_temporaries(dest.parent, [dest.name])
+    with writing(dest.parent, "write into"):
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=part_prefix(dest.name), suffix=".part")
     h = hashlib.sha256()
+    too_big = (f"refusing to download {url}: it is larger than the limit of {_mib(max_bytes or 0)} "
+               f"(atomint_helpers.data.fetch.MAX_DOWNLOAD_BYTES); check the URL; nothing was kept")
     try:
         with os.fdopen(fd, "wb") as out:
             try:
-                with urllib.request.urlopen(url, timeout=60) as r:
-                    while block := r.read(chunk):
-                        out.write(block)
-                        h.update(block)
+                r = urllib.request.urlopen(url, timeout=60)
             except (OSError, ValueError) as e:
                 raise AtomintError(f"could not download {url}: {e}") from None
+            with r:
+                size = r.headers.get("Content-Length") if getattr(r, "headers", None) is not None else None
+                if max_bytes is not None and size and size.isdigit() and int(size) > max_bytes:
+                    raise AtomintError(too_big.replace("it is larger", f"it announces {_mib(int(size))}, more"))
+                n = 0
+                while True:
+                    try:
+                        block = r.read(chunk)
+                    except (OSError, ValueError) as e:
+                        raise AtomintError(f"could not download {url}: {e}") from None
+                    if not block:
+                        break
+                    n += len(block)
+                    if max_bytes is not None and n > max_bytes:
+                        raise AtomintError(too_big)
+                    with writing(tmp):
+                        out.write(block)
+                    h.update(block)
         if sha256 is not None and h.hexdigest() != sha256.lower():
             raise AtomintError(f"checksum mismatch for {url}: sha256 {h.hexdigest()}, expected {sha256}; "
                                f"nothing was kept")
-        os.replace(tmp, dest)
+        with writing(dest):
+            os.replace(tmp, dest)
         return dest
     finally:
-        if os.path.exists(tmp):
+        try:
             os.unlink(tmp)
+        except OSError:  # renamed (done) or already gone
+            pass
+
+
+def _work_dir(out_dir: Path) -> Path:
+    """A fresh ``.fetch-<pid>@<host>-<random>`` folder in ``out_dir`` (removed at the end, or by the next fetch
+    if this process is killed)."""
+    with writing(out_dir, "write into"):
+        return Path(tempfile.mkdtemp(dir=out_dir, prefix=work_dir_prefix()))
+
+
+def _move_into(work: Path, out_dir: Path, names) -> None:
+    for name in names:
+        with writing(out_dir / name):
+            os.replace(work / name, out_dir / name)
 
 
 def fetch_qm9(url: str = QM9_URL, out_dir: str | os.PathLike | None = None, sha256: str | None = None,
-              keep_archive: bool = False) -> Path:
+              keep_archive: bool = False, max_bytes: int | None = MAX_DOWNLOAD_BYTES) -> Path:
     """Download QM9's original xyz archive, verify, convert to ``out_dir/qm9.npz`` (default: the cache
     folder that :func:`~atomint_helpers.data.qm9.load_qm9` reads). Returns the npz path."""
     from . import convert
     from .qm9 import KNOWN_SHA256, N_MOLECULES_FULL, uncharacterized_indices
 
     out_dir = Path(out_dir) if out_dir else cache_dir() / "qm9"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=out_dir, prefix=".fetch-"))
+    names = QM9_OUTPUTS + ((QM9_ARCHIVE,) if keep_archive else ())
+    ensure_targets(out_dir, names)
+    remove_stale_temporaries(out_dir, names + (QM9_ARCHIVE,))
+    work = _work_dir(out_dir)
     try:
-        archive = download(url, work / "dsgdb9nsd.xyz.tar.bz2", sha256)
+        archive = download(url, work / QM9_ARCHIVE, sha256, max_bytes=max_bytes)
         print(f"atomint: downloaded {url}; converting ...", file=sys.stderr, flush=True)
         npz = convert.convert(convert.read_xyz_tar(archive), work, exclude=uncharacterized_indices())
         import numpy as np
@@ -81,10 +138,9 @@ def fetch_qm9(url: str = QM9_URL, out_dir: str | os.PathLike | None = None, sha2
         if n == N_MOLECULES_FULL and digest not in KNOWN_SHA256:
             print(f"atomint: note — the converted file (sha256 {digest}) differs byte-wise from the published "
                   f"qm9pack conversion", file=sys.stderr)
-        for name in ("qm9_smiles.csv.gz", "qm9.npz.sha256", "qm9.npz"):  # npz last: it marks completion
-            os.replace(work / name, out_dir / name)
+        _move_into(work, out_dir, QM9_OUTPUTS)
         if keep_archive:
-            os.replace(archive, out_dir / archive.name)
+            _move_into(work, out_dir, [QM9_ARCHIVE])
         print(f"atomint: QM9 ({n:,} molecules) written to {out_dir / 'qm9.npz'}", file=sys.stderr)
         return out_dir / "qm9.npz"
     finally:
@@ -92,27 +148,29 @@ def fetch_qm9(url: str = QM9_URL, out_dir: str | os.PathLike | None = None, sha2
 
 
 def fetch_crystals(url: str = MP_URL, out_dir: str | os.PathLike | None = None,
-                   sha256: str | None = None) -> Path:
+                   sha256: str | None = None, max_bytes: int | None = MAX_DOWNLOAD_BYTES) -> Path:
     """Download the CGCNN-format Materials Project set (a tar of a folder with ``id_prop.csv`` and CIFs),
     verify, convert to ``out_dir/mp.npz`` (default: the cache folder ``load_crystals`` reads)."""
     from .crystals import convert_cgcnn_folder
 
     out_dir = Path(out_dir) if out_dir else cache_dir() / "mp"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=out_dir, prefix=".fetch-"))
+    ensure_targets(out_dir, MP_OUTPUTS)
+    remove_stale_temporaries(out_dir, MP_OUTPUTS + (MP_ARCHIVE,))
+    work = _work_dir(out_dir)
     try:
-        archive = download(url, work / "crystals.tar.gz", sha256)
+        archive = download(url, work / MP_ARCHIVE, sha256, max_bytes=max_bytes)
         try:
             with tarfile.open(archive, "r:*") as tf:
-                tf.extractall(work / "src", filter="data")
+                with writing(work / "src", "unpack the archive into"):
+                    tf.extractall(work / "src", filter="data")
         except tarfile.TarError as e:
             raise AtomintError(f"{url}: not a readable tar archive ({e})") from None
         found = sorted((work / "src").rglob("id_prop.csv"))
         if not found:
             raise AtomintError(f"{url}: the archive holds no id_prop.csv (CGCNN format expected)")
-        npz = convert_cgcnn_folder(found[0].parent, work)
-        for name in ("mp.npz.sha256", "mp.npz"):
-            os.replace(work / name, out_dir / name)
+        with writing(work, "write into"):
+            npz = convert_cgcnn_folder(found[0].parent, work)
+        _move_into(work, out_dir, MP_OUTPUTS)
         return out_dir / npz.name
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -31,7 +31,7 @@ from .. import AtomintError
 from ..units import convert_energy
 from .arrayset import ArraySet
 from .checksums import recorded_checksum, sha256_file
-from .paths import SAMPLE_DIR, cache_dir, data_root, find_file
+from .paths import SAMPLE_DIR, cache_dir, data_root, ensure_targets, find_file, remove_stale_temporaries
 
 N_MOLECULES_FULL = 130_831
 N_UNCHARACTERIZED = 3_054
@@ -212,19 +212,27 @@ def read_npz(path: str | os.PathLike, source: str = "path", verify: bool = True)
 
 
 def qm9pack_cache(convert_if_missing: bool = True, out_dir: Path | None = None) -> Path | None:
-    """Path of the qm9pack-converted ``qm9.npz`` in the cache, converting it (once, ~1–2 min) if asked."""
+    """Path of the qm9pack-converted ``qm9.npz`` in the cache, converting it (once, ~15 s–2 min) if asked.
+
+    Temporaries a killed conversion left in the folder are removed; a file where the folder should be, a
+    folder where ``qm9.npz`` should be, or a folder that cannot be written give one-line errors (before
+    converting)."""
+    from . import convert
+
     out_dir = Path(out_dir) if out_dir else cache_dir() / "qm9"
+    if out_dir.is_file():
+        raise AtomintError(f"{out_dir} is a file, but a folder is expected (where qm9.npz is written)")
+    remove_stale_temporaries(out_dir, convert.OUTPUT_NAMES)
     npz = out_dir / "qm9.npz"
     if npz.is_file():
         return npz
     if not convert_if_missing:
         return None
-    from . import convert
-
     try:
         paths = convert.qm9pack_csv_paths()
     except AtomintError:
         return None
+    ensure_targets(out_dir, convert.OUTPUT_NAMES)
     print(f"atomint: converting QM9 from the installed qm9pack package into {out_dir} (once) ...",
           file=sys.stderr, flush=True)
     convert.convert(convert.read_qm9pack(paths), out_dir, exclude=uncharacterized_indices())

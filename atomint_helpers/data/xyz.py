@@ -1,8 +1,11 @@
 """Reading a user's molecules from xyz files, strictly, with errors that say what is wrong and where.
 
 Accepts the plain xyz format (atom count, comment line, ``symbol x y z`` lines in Å; several frames
-one after another) and QM9's extended variant (extra columns such as Mulliken charges, Fortran
-exponents ``1.2*^-6``). Atomic numbers may stand in place of symbols.
+one after another) and QM9's own ``dsgdb9nsd_NNNNNN.xyz`` files: the property line ``gdb <index> …``,
+atom lines with a fifth column (the Mulliken charge), Fortran exponents such as ``1.2*^-6``, and after
+the atoms three more lines — harmonic frequencies, SMILES (GDB-17 and relaxed) and InChI — which are
+read into ``atoms.info`` (``qm9_index``, ``smiles``, ``inchi``) rather than taken for the next molecule.
+Atomic numbers may stand in place of symbols.
 """
 from __future__ import annotations
 
@@ -64,22 +67,52 @@ def parse_xyz(text: str, name: str = "<xyz>") -> list:
             raise AtomintError(f"{name}, frame at line {k + 1}: non-finite coordinates")
         at = Atoms(numbers=Z, positions=pos)
         at.info["comment"] = comment
-        frames.append(at)
         k += 2 + n
+        if _is_qm9_trailer(comment, lines, k):
+            head = comment.split()
+            if len(head) > 1 and head[1].isdigit():
+                at.info["qm9_index"] = int(head[1])
+            at.info["smiles"] = lines[k + 1].split()[0]
+            at.info["inchi"] = lines[k + 2].split()[0]
+            k += 3
+        frames.append(at)
     if not frames:
         raise AtomintError(f"{name}: no molecule found (empty xyz file)")
     return frames
 
 
+def _is_number(token: str) -> bool:
+    try:
+        float(token.replace("*^", "e"))
+    except ValueError:
+        return False
+    return True
+
+
+def _is_qm9_trailer(comment: str, lines: list[str], k: int) -> bool:
+    """Whether ``lines[k:k + 3]`` are the frequency, SMILES and InChI lines that end a molecule in QM9's
+    extended xyz format (whose property line, ``comment``, starts with ``gdb``)."""
+    head = comment.split()
+    if not head or head[0] != "gdb" or k + 2 >= len(lines):
+        return False
+    freqs, smiles, inchi = lines[k].split(), lines[k + 1].split(), lines[k + 2].split()
+    return (all(_is_number(t) for t in freqs) and len(smiles) >= 1 and len(inchi) >= 1
+            and inchi[0].startswith("InChI="))
+
+
 def read_xyz(path: str | os.PathLike) -> list:
     """Frames of an xyz file; a clear error for a missing, empty or malformed file."""
     path = Path(path)
+    if path.is_dir():
+        raise AtomintError(f"{path} is a folder, but an xyz file is expected")
     if not path.is_file():
         raise AtomintError(f"xyz file {path} does not exist")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise AtomintError(f"{path}: not a text file (xyz expected)") from None
+    except OSError as e:
+        raise AtomintError(f"cannot read {path}: {e.strerror or e}") from None
     return parse_xyz(text, str(path))
 
 

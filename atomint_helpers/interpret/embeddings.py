@@ -343,12 +343,9 @@ def learned_vs_random(model, Z, seed: int | None = None, seeds=RANDOM_SEEDS):
 # ------------------------------------------------------------------------------------------ checkpoints
 def checkpoint_folder(models_dir, profile: str, fold: int = 0) -> Path:
     """``models_dir/schnet-mp-<profile>-fold<fold>``, or a one-line AtomintError naming it and how to train it."""
-    folder = Path(models_dir) / f"schnet-mp-{profile}-fold{fold}"
-    if not (folder / "config.json").is_file():
-        raise AtomintError(f"no crystal checkpoint {folder}: Fig. 7 needs SchNet trained on the Materials Project — "
-                           f"run `atomint train --model schnet --target crystals --profile {profile} --fold {fold}` "
-                           f"(or use profile='quick')")
-    return folder
+    from .. import store
+
+    return store.find_checkpoint(models_dir, "schnet", "crystals", profile, fold)
 
 
 def load_checkpoint(models_dir, profile: str, fold: int = 0):

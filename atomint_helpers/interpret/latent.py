@@ -236,61 +236,7 @@ def molecule_sums(df, column: str | None = None):
 
 
 # ------------------------------------------------------------------------------------------ checkpoints
-@dataclass
-class FoldSet:
-    """The checkpoints of one target and profile: ``folders[model][fold]`` and what is missing."""
-
-    target: str
-    profile: str
-    folders: dict[str, dict[int, Path]]
-    missing: list[str]
-    in_progress: list[str] = field(default_factory=list)
-
-    def folds(self, model: str) -> list[int]:
-        return sorted(self.folders.get(model, {}))
-
-    def describe(self) -> str:
-        lines = []
-        for m, by_fold in self.folders.items():
-            lines.append(f"{MODEL_LABELS.get(m, m)} {self.target}: folds {', '.join(map(str, sorted(by_fold)))} "
-                         f"({', '.join(p.name for p in by_fold.values())})")
-        if self.missing:
-            lines.append(f"missing (skipped): {', '.join(self.missing)}")
-        if self.in_progress:
-            lines.append(f"still training (best weights so far): {', '.join(self.in_progress)}")
-        return "\n".join(lines)
-
-
-def find_folds(models_dir, target: str, profile: str, folds: Iterable[int],
-               models: Iterable[str] = MODEL_ORDER) -> FoldSet:
-    """The wanted folds' checkpoint folders; an :class:`AtomintError` (one line, naming the missing
-    checkpoints) if some model has none of them."""
-    from .. import store
-
-    models_dir = Path(models_dir)
-    folders: dict[str, dict[int, Path]] = {}
-    missing, running = [], []
-    for m in models:
-        folders[m] = {}
-        for k in folds:
-            f = models_dir / f"{m}-{target}-{profile}-fold{int(k)}"
-            if (f / store.CONFIG).is_file() and (f / store.WEIGHTS).is_file():
-                folders[m][int(k)] = f
-                try:
-                    if str(store.provenance(f).get("status", "")).startswith("training"):
-                        running.append(f.name)
-                except AtomintError:
-                    pass
-            else:
-                missing.append(f.name)
-    empty = [m for m in models if not folders[m]]
-    if empty:
-        names = [f"{m}-{target}-{profile}-fold{k}" for m in empty for k in folds]
-        raise AtomintError(f"no checkpoint of {', '.join(empty)} for target {target!r}, profile {profile!r} "
-                           f"in {models_dir}: missing {', '.join(names)} (train one with `atomint train --model "
-                           f"{empty[0]} --target {target} --profile {profile} --fold {list(folds)[0]}`, or use "
-                           f"profile 'quick')")
-    return FoldSet(target, profile, folders, missing, running)
+from ..store import FoldSet, find_folds  # noqa: E402,F401  (store owns finding; re-exported for old callers)
 
 
 def _cache_path(folder: Path, ds, rows: np.ndarray | None) -> Path:
@@ -302,6 +248,7 @@ def _cache_path(folder: Path, ds, rows: np.ndarray | None) -> Path:
 
     wsha = sha256_file(Path(folder) / store.WEIGHTS)[:16]
     dsha = (ds.sha256 or "nosha")[:16]
+    wsha += "-oriented"  # charges carry the sign fixed at load (store.orient_charges), unlike older entries
     which = "all" if rows is None else hashlib.sha256(np.ascontiguousarray(rows, dtype=np.int64).tobytes()).hexdigest()[:12]
     return cache_dir() / "latent" / f"{Path(folder).name}-{wsha}-{dsha}-{len(ds)}-{which}.npy"
 

@@ -26,20 +26,10 @@ CUBE_PADDING = 3.0  # Å
 
 
 def load_checkpoint(models_dir, model: str, target: str, profile: str, folds=(0,)):
-    """``store.load_model`` of the first fold in ``folds`` whose checkpoint exists (with its weights)."""
-    from ..store import WEIGHTS, load_model
+    """Deprecated name of :func:`atomint_helpers.store.load_first`."""
+    from ..store import load_first
 
-    models_dir = Path(models_dir)
-    tried = []
-    for k in folds:
-        folder = models_dir / f"{model}-{target}-{profile}-fold{k}"
-        if (folder / WEIGHTS).is_file():
-            return load_model(folder)
-        tried.append(folder.name)
-    raise AtomintError(f"missing checkpoint {models_dir / tried[0]}"
-                       + (f" (and {', '.join(tried[1:])})" if len(tried) > 1 else "")
-                       + f": train it with `atomint train --model {model} --target {target} --profile {profile} "
-                         f"--fold {folds[0]}` or run with profile='quick'")
+    return load_first(models_dir, model, target, profile, folds)
 
 
 def model_label(model, i: int = 0) -> str:

@@ -118,6 +118,9 @@ class DipoleHead(nn.Module):
     target = "dipole_moment"
     outputs = ("dipole_moment", "dipole_vector", "partial_charges")
     unit = "D"
+    #: +1 or −1, multiplies the charges (and so μ's direction, never |μ|); set when a checkpoint is loaded
+    #: (``store.load_model``) so that every chapter and tool sees a checkpoint's charges with one sign
+    charge_sign: float = 1.0
 
     def __init__(self, max_z: int = 100):
         super().__init__()
@@ -154,6 +157,8 @@ class DipoleHead(nn.Module):
         n_atoms = batch[N_ATOMS].to(y.dtype)
         q = self.element_charge.to(y.dtype)[Z] + self.scale.to(y.dtype) * y
         q = q - (molecule_sum(q, idx_m, n_mol) / n_atoms)[idx_m]  # Σ_i q_i = 0 per molecule
+        if self.charge_sign != 1.0:
+            q = self.charge_sign * q
         m = self.masses.to(R.dtype)[Z]
         com = molecule_sum(m[:, None] * R, idx_m, n_mol) / molecule_sum(m, idx_m, n_mol)[:, None]
         mu = molecule_sum(q[:, None] * (R - com[idx_m]), idx_m, n_mol) * E_ANGSTROM_TO_DEBYE

@@ -1,0 +1,219 @@
+"""An ASE calculator for atomint checkpoints: one fold, or an ensemble of folds.
+
+::
+
+    from atomint_helpers.calculator import AtomintCalculator
+    atoms.calc = AtomintCalculator("schnet-energy-cpu")        # every models/schnet-energy-cpu-fold<k>
+    atoms.get_potential_energy()      # eV: the model's ATOMIZATION energy (QM9 U0 minus atom references)
+    atoms.get_forces()                # eV/Å, −∂E/∂r by autograd through the model
+    atoms.calc.get_potential_energies(atoms)   # eV, latent atomic energies E_i (Σ_i E_i = energy)
+    atoms.calc.atom_table()           # pandas: per atom mean, std across folds, large_spread flag
+
+ASE units throughout: energies in eV (1 kcal/mol = ``ase.units.kcal / ase.units.mol`` eV), forces in
+eV/Å, charges in e, the dipole moment in e·Å (1 D = ``ase.units.Debye`` e·Å). Energy checkpoints
+implement ``energy``, ``free_energy`` (the same number), ``energies`` and ``forces``; dipole checkpoints
+``charges`` and ``dipole``. Any other property raises ASE's ``PropertyNotImplementedError``.
+
+Ensembles: with several folds, ``results`` hold the fold **mean** and ``results_std`` (also stored in
+``results`` as ``"<name>_std"``) the standard deviation across folds (ddof = 1); one fold has no std.
+
+Charge sign: a dipole model is trained on |μ|, which does not change when every charge flips sign, so a
+checkpoint may have learned the mirror solution. The sign is fixed when the checkpoint is loaded
+(``store.orient_charges``: positive correlation with QM9's Mulliken charges on fixed sample molecules),
+the same sign every chapter of the book uses; ``charge_signs`` records ±1 per folder.
+
+Large spread: ``atom_table`` flags an atom whose std across folds exceeds ``SPREAD_FACTOR`` (3) × the
+*typical* std of its element, defined as the median per-atom std of that element over the first
+``N_REFERENCE`` (200) molecules of the embedded QM9 sample (``load_sample()``), computed once per
+calculator (elements absent there use the median over all reference atoms).
+
+Smoothness: SchNet energies are smooth in the positions. BP checkpoints with ``clip_features`` clamp every
+symmetry function to its training range, so their energy has kinks (forces jump) where a feature reaches a
+bound; finite differences across such a point agree with the forces only to ~1e-3 eV/Å even in float64.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import torch
+from ase.calculators.calculator import Calculator, all_changes
+from ase.units import Debye, kcal, mol
+
+from . import AtomintError
+
+KCAL_MOL_IN_EV = kcal / mol  # 1 kcal/mol in eV
+DEBYE_IN_E_ANGSTROM = Debye  # 1 D in e·Å
+SPREAD_FACTOR = 3.0
+N_REFERENCE = 200
+_FOLD = re.compile(r"^(?P<name>.+)-fold(?P<k>\d+)$")
+#: per target: implemented ASE properties, latent per-atom ASE key, table column stem, unit
+_TARGETS = {"energy": (("energy", "free_energy", "energies", "forces"), "energies", "atomic_energy", "eV"),
+            "dipole": (("charges", "dipole"), "charges", "charge", "e")}
+
+
+def resolve_folders(models, models_dir: str | os.PathLike = "models") -> list[Path]:
+    """Checkpoint folders for ``models``: one folder, a list of folders, or a name ``<model>-<target>-<profile>``
+    matched to every ``<models_dir>/<name>-fold<k>`` (sorted by k). One-line AtomintError if nothing matches."""
+    if isinstance(models, (list, tuple)):
+        if not models:
+            raise AtomintError("AtomintCalculator needs at least one checkpoint folder")
+        return [Path(m) for m in models]
+    p = Path(models)
+    if p.is_dir():
+        return [p]
+    root = Path(models_dir)
+    name = str(models)
+    folds = []
+    if root.is_dir() and os.sep not in name:
+        for q in root.iterdir():
+            m = _FOLD.match(q.name)
+            if q.is_dir() and m and m["name"] == name:
+                folds.append((int(m["k"]), q))
+        if (root / name).is_dir() and not folds:
+            return [root / name]
+    if folds:
+        return [q for _, q in sorted(folds)]
+    have = sorted({_FOLD.match(q.name)["name"] for q in root.iterdir() if q.is_dir() and _FOLD.match(q.name)}) \
+        if root.is_dir() else []
+    raise AtomintError(f"no checkpoint folder or fold set {name!r} in {root}/; available: "
+                       f"{', '.join(have) if have else 'none'}")
+
+
+def _fold_stats(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Mean over axis 0 and std (ddof=1) when there are ≥ 2 folds, else None."""
+    return stack.mean(axis=0), (stack.std(axis=0, ddof=1) if len(stack) >= 2 else None)
+
+
+class AtomintCalculator(Calculator):
+    """ASE calculator of one atomint checkpoint or an ensemble of folds (see the module docstring).
+
+    ``models``: a checkpoint folder, a list of folders (same model and target), or a name such as
+    ``"schnet-energy-cpu"`` resolved to all ``<models_dir>/<name>-fold<k>``. ``dtype``: ``torch.float32``
+    (as trained) or ``torch.float64`` (smoother finite differences and optimisations).
+
+    The energy is the model's **atomization energy** (QM9 U0 minus B3LYP atom references) in eV, not a total
+    electronic energy; energy differences between geometries of one molecule are physical.
+    """
+
+    default_parameters: dict = {}
+
+    def __init__(self, models, models_dir: str | os.PathLike = "models", dtype: torch.dtype = torch.float32,
+                 **kwargs):
+        super().__init__(**kwargs)
+        from .store import load_model
+
+        self.folders = resolve_folders(models, models_dir)
+        if dtype not in (torch.float32, torch.float64):
+            raise AtomintError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        self.models = [load_model(f) for f in self.folders]
+        if dtype == torch.float64:
+            self.models = [m.double() for m in self.models]
+        self.dtype = dtype
+        kinds = {(m.config["model"], m.config["target"]) for m in self.models}
+        if len(kinds) > 1:
+            raise AtomintError(f"an ensemble needs checkpoints of one model and target; got "
+                               f"{', '.join(sorted('-'.join(k) for k in kinds))}")
+        self.model_name, self.target = kinds.pop()
+        if self.target not in _TARGETS:
+            raise AtomintError(f"AtomintCalculator handles energy and dipole checkpoints of molecules; "
+                               f"{self.folders[0]} predicts {self.target!r}")
+        self.implemented_properties = list(_TARGETS[self.target][0])
+        self.charge_signs = {str(f): int(getattr(m, "charge_sign", 1)) for f, m in zip(self.folders, self.models)}
+        self._signs = [1] * len(self.models)  # applied inside each model at load
+        self._typical: dict[str, float] | None = None
+
+    # ------------------------------------------------------------------ model evaluation
+    def _evaluate(self, model, sign: int, atoms, forces: bool) -> dict[str, np.ndarray]:
+        """One fold's outputs for ``atoms`` in ASE units (eV, eV/Å, e, e·Å)."""
+        from .data.batch import R_KEY
+        from .models import atoms_to_batch
+
+        batch = atoms_to_batch(atoms, model.cutoff, dtype=self.dtype)
+        if forces:
+            batch[R_KEY].requires_grad_(True)
+        with torch.set_grad_enabled(forces):
+            out = model(batch)
+        if self.target == "energy":
+            e = out["energy"].sum()
+            res = {"energy": e.detach().double().numpy() * KCAL_MOL_IN_EV,
+                   "energies": out["atomic_energies"].detach().double().numpy() * KCAL_MOL_IN_EV}
+            if forces:
+                (g,) = torch.autograd.grad(e, batch[R_KEY])
+                res["forces"] = -g.double().numpy() * KCAL_MOL_IN_EV
+            return res
+        return {"charges": sign * out["partial_charges"].detach().double().numpy(),
+                "dipole": sign * out["dipole_vector"][0].detach().double().numpy() * DEBYE_IN_E_ANGSTROM}
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        """Fold mean of every property of this target into ``results`` and fold std into ``"<name>_std"``."""
+        super().calculate(atoms, properties, system_changes)
+        forces = self.target == "energy" and "forces" in properties
+        folds = [self._evaluate(m, s, self.atoms, forces) for m, s in zip(self.models, self._signs)]
+        for key in folds[0]:
+            mean, std = _fold_stats(np.stack([f[key] for f in folds]))
+            self.results[key] = float(mean) if mean.ndim == 0 else mean
+            if std is not None:
+                self.results[f"{key}_std"] = float(std) if std.ndim == 0 else std
+        if self.target == "energy":
+            self.results["free_energy"] = self.results["energy"]
+
+    @property
+    def results_std(self) -> dict:
+        """Std across folds (ddof=1) of the last results, same keys and units; empty for one fold."""
+        return {k[:-4]: v for k, v in self.results.items() if k.endswith("_std")}
+
+    # ------------------------------------------------------------------ per-atom table
+    def typical_std(self) -> dict[str, float]:
+        """Median per-atom fold std of the latent term per element symbol (eV or e) over the first
+        ``N_REFERENCE`` molecules of the embedded QM9 sample; cached. Empty for a single fold."""
+        if self._typical is None:
+            self._typical = {} if len(self.models) < 2 else self._reference_spread()
+        return self._typical
+
+    @torch.no_grad()
+    def _reference_spread(self) -> dict[str, float]:
+        from ase.data import chemical_symbols
+
+        from .data.batch import R_KEY, AtomsData, molecule_pairs
+        from .data.qm9 import load_sample
+
+        ds = load_sample().subset(np.arange(N_REFERENCE))
+        Z, R, off = ds.arrays["Z"].astype(np.int64), ds.arrays["R"], ds.arrays["offsets"]
+        terms = []
+        for model, sign in zip(self.models, self._signs):
+            batch = AtomsData(Z, R, off, molecule_pairs(R, off, model.cutoff)).batch(np.arange(len(ds)))
+            batch[R_KEY] = batch[R_KEY].to(self.dtype)
+            out = model(batch)
+            t = out["atomic_energies"] * KCAL_MOL_IN_EV if self.target == "energy" else sign * out["partial_charges"]
+            terms.append(t.double().numpy())
+        std = np.stack(terms).std(axis=0, ddof=1)
+        typical = {chemical_symbols[z]: float(np.median(std[Z == z])) for z in np.unique(Z)}
+        typical["*"] = float(np.median(std))
+        return typical
+
+    def atom_table(self, atoms=None):
+        """One row per atom: ``index``, ``element``, ``x``, ``y``, ``z`` (Å), the latent term's fold mean and
+        std (``atomic_energy_eV``/``atomic_energy_std_eV`` or ``charge_e``/``charge_std_e``), the element's
+        typical std (``typical_std_<unit>``) and ``large_spread`` (std > 3 × typical; False for one fold)."""
+        import pandas as pd
+
+        atoms = atoms if atoms is not None else self.atoms
+        if atoms is None:
+            raise AtomintError("atom_table needs a molecule: pass atoms or calculate one first")
+        _, key, stem, unit = _TARGETS[self.target]
+        mean = np.asarray(self.get_property(key, atoms))
+        std = self.results.get(f"{key}_std", np.full(len(mean), np.nan))
+        symbols = atoms.get_chemical_symbols()
+        typical = self.typical_std()
+        ref = np.array([typical.get(s, typical.get("*", np.nan)) for s in symbols])
+        pos = np.asarray(atoms.positions, dtype=np.float64)
+        return pd.DataFrame({"index": np.arange(len(atoms)), "element": symbols, "x": pos[:, 0], "y": pos[:, 1],
+                             "z": pos[:, 2], f"{stem}_{unit}": mean, f"{stem}_std_{unit}": std,
+                             f"typical_std_{unit}": ref,
+                             "large_spread": np.nan_to_num(std, nan=0.0) > SPREAD_FACTOR * np.nan_to_num(ref, nan=np.inf)})
+
+    def __repr__(self) -> str:
+        return f"AtomintCalculator({self.model_name}-{self.target}, {len(self.folders)} fold(s))"

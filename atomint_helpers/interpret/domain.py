@@ -1,0 +1,211 @@
+"""Is a molecule inside what the models were trained on? Plain-language warnings, and SMILES → 3D.
+
+:func:`domain_warnings` says where a model extrapolates beyond QM9 (B3LYP/6-31G(2df,p) equilibrium
+geometries of molecules with at most 9 heavy atoms of C, N, O, F, plus H):
+
+* elements other than H, C, N, O, F, and periodic cells;
+* more than 9 heavy (non-H) atoms;
+* an interatomic distance (any pair, bonded or not) shorter than the shortest distance of that element
+  pair anywhere in QM9: :data:`QM9_MIN_DISTANCE`, computed once from the full QM9 (130,831 molecules,
+  ``qm9.npz`` sha256 ``32fbcf35…``) with :func:`qm9_min_distances` and rounded *down* to 0.1 mÅ, so no QM9
+  molecule triggers it. (The embedded 2,000-molecule sample has larger minima — a subset can only
+  raise them — which would make a sample-based bound stricter than QM9 itself.)
+* for Behler–Parrinello checkpoints that store their training range of every symmetry function
+  (``clip_features``: buffers ``low``/``high`` of the feature standardizer): the number of atoms with a
+  symmetry function outside that range (the network clamps it, i.e. extrapolates);
+* a geometry from :func:`smiles_to_atoms` (a force-field geometry, not B3LYP).
+
+:func:`smiles_to_atoms` builds a molecule from SMILES with RDKit (explicit H, ETKDG embedding with a fixed
+seed, MMFF94 optimisation) and returns it with that force-field warning.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .. import AtomintError
+
+QM9_ELEMENTS = (1, 6, 7, 8, 9)
+MAX_HEAVY_ATOMS = 9
+#: shortest distance (Å) of every element pair over all atom pairs of the full QM9, rounded down to 1e-4 Å
+QM9_MIN_DISTANCE = {("H", "H"): 1.5133, ("H", "C"): 1.0609, ("H", "N"): 1.0022, ("H", "O"): 0.9586,
+                    ("H", "F"): 2.0552, ("C", "C"): 1.1974, ("C", "N"): 1.1517, ("C", "O"): 1.1725,
+                    ("C", "F"): 1.2969, ("N", "N"): 1.1722, ("N", "O"): 1.2101, ("N", "F"): 2.1806,
+                    ("O", "O"): 2.151, ("O", "F"): 2.136, ("F", "F"): 2.1486}
+GEOMETRY_INFO_KEY = "geometry_warning"
+SMILES_SEED = 20190101
+
+
+def qm9_min_distances(ds) -> np.ndarray:
+    """[10, 10] table (Å, symmetric; inf where a pair never occurs) of the shortest distance of each element
+    pair over all atom pairs of the molecules of a QM9 set ``ds`` — how :data:`QM9_MIN_DISTANCE` was made.
+    Vectorized per molecule size (one [m, n, n] distance tensor per chunk)."""
+    Z, R = np.asarray(ds.arrays["Z"], dtype=np.int64), np.asarray(ds.arrays["R"], dtype=np.float64)
+    off = np.asarray(ds.arrays["offsets"], dtype=np.int64)
+    n_atoms, best = np.diff(off), np.full((10, 10), np.inf)
+    for n in np.unique(n_atoms):
+        mols = np.flatnonzero(n_atoms == n)
+        for c in range(0, len(mols), 20_000):
+            g = off[mols[c:c + 20_000]][:, None] + np.arange(n)
+            p, z = R[g], Z[g]
+            d = np.sqrt(((p[:, :, None] - p[:, None]) ** 2).sum(-1))
+            d[:, np.arange(n), np.arange(n)] = np.inf
+            a, b = np.minimum(z[:, :, None], z[:, None]), np.maximum(z[:, :, None], z[:, None])
+            np.minimum.at(best, (a.ravel(), b.ravel()), d.ravel())
+    return np.minimum(best, best.T)
+
+
+def _bound_table() -> np.ndarray:
+    from ase.data import atomic_numbers
+
+    t = np.full((10, 10), 0.0)
+    for (a, b), d in QM9_MIN_DISTANCE.items():
+        t[atomic_numbers[a], atomic_numbers[b]] = t[atomic_numbers[b], atomic_numbers[a]] = d
+    return t
+
+
+def _short_distances(atoms) -> list[str]:
+    from ase.data import chemical_symbols
+
+    Z = np.asarray(atoms.numbers, dtype=np.int64)
+    i, j = np.triu_indices(len(Z), k=1)
+    ok = np.isin(Z[i], QM9_ELEMENTS) & np.isin(Z[j], QM9_ELEMENTS)
+    i, j = i[ok], j[ok]
+    if not len(i):
+        return []
+    pos = np.asarray(atoms.positions, dtype=np.float64)
+    d = np.linalg.norm(pos[i] - pos[j], axis=1)
+    bound = _bound_table()[Z[i], Z[j]]
+    short = np.flatnonzero(d < bound)
+    if not len(short):
+        return []
+    parts = []
+    for k in short[np.argsort(d[short] / bound[short])][:5]:  # the worst first
+        a, b = sorted((int(i[k]), int(j[k])), key=lambda t: (-Z[t], t))
+        parts.append(f"{chemical_symbols[Z[a]]}{a}–{chemical_symbols[Z[b]]}{b} {d[k]:.3f} Å "
+                     f"(QM9 shortest {bound[k]:.3f} Å)")
+    more = f" and {len(short) - 5} more" if len(short) > 5 else ""
+    return [f"{len(short)} interatomic distance(s) are shorter than any of that element pair in QM9: "
+            f"{'; '.join(parts)}{more}. The models never saw atoms this close; their predictions there "
+            f"are extrapolations."]
+
+
+def _loaded_models(models) -> list[tuple[str, object]]:
+    """(label, AtomisticModel) for a calculator, model, folder, fold-set name, or a list of these."""
+    from ..calculator import AtomintCalculator, resolve_folders
+    from ..models import AtomisticModel
+    from ..store import load_model
+
+    if models is None:
+        return []
+    items = models if isinstance(models, (list, tuple)) else [models]
+    out = []
+    for m in items:
+        if isinstance(m, AtomintCalculator):
+            out += [(f.name, mod) for f, mod in zip(m.folders, m.models)]
+        elif isinstance(m, AtomisticModel):
+            out.append((Path(getattr(m, "checkpoint", "model")).name, m))
+        elif isinstance(m, (str, os.PathLike)):
+            out += [(f.name, load_model(f)) for f in resolve_folders(m)]
+        else:
+            raise AtomintError(f"domain_warnings: cannot read a model from {type(m).__name__}")
+    return out
+
+
+def _acsf_out_of_range(atoms, model) -> int | None:
+    """Atoms with a symmetry function outside the BP model's stored training range (None: no range stored)."""
+    import torch
+
+    from ..models import atoms_to_batch
+
+    rep = getattr(model, "representation", None)
+    std = getattr(rep, "standardize", None)
+    if model.config.get("model") != "bp" or std is None or not hasattr(std, "low"):
+        return None
+    Z = np.asarray(atoms.numbers, dtype=np.int64)
+    if not np.all(model.known_elements.numpy()[np.clip(Z, 0, len(model.known_elements) - 1)]) or Z.max() > std.max_z:
+        return None  # unknown elements are reported separately
+    with torch.no_grad():
+        batch = atoms_to_batch(atoms, model.cutoff, dtype=torch.float64)
+        G = rep.descriptors(batch).double()
+    Zt = torch.as_tensor(Z)
+    low, high = std.low.double()[Zt], std.high.double()[Zt]
+    tol = 1e-5 * torch.clamp((high - low).abs().nan_to_num(posinf=1.0), min=1.0)
+    out = ((G < low - tol) | (G > high + tol)).any(dim=1)
+    return int(out.sum())
+
+
+def domain_warnings(atoms, models=None) -> list[str]:
+    """Plain-language warnings (one sentence-group per string) that the models extrapolate on ``atoms``.
+
+    ``models``: None (only the QM9 checks), an :class:`~atomint_helpers.calculator.AtomintCalculator`, an
+    :class:`~atomint_helpers.models.AtomisticModel`, a checkpoint folder or fold-set name, or a list of
+    these (needed for the BP symmetry-function range check). Empty list: nothing found. See the module
+    docstring for the checks and where their bounds come from."""
+    from ase.data import chemical_symbols
+
+    Z = np.asarray(atoms.numbers, dtype=np.int64)
+    warn = []
+    if atoms.info.get(GEOMETRY_INFO_KEY):
+        warn.append(str(atoms.info[GEOMETRY_INFO_KEY]))
+    other = sorted({chemical_symbols[z] for z in Z if z not in QM9_ELEMENTS})
+    if other:
+        warn.append(f"element(s) {', '.join(other)} do not occur in QM9 (H, C, N, O, F only): the models have "
+                    f"nothing trained for them.")
+    if np.any(atoms.pbc):
+        warn.append("the structure is periodic; QM9 holds isolated molecules only.")
+    heavy = int((Z > 1).sum())
+    if heavy > MAX_HEAVY_ATOMS:
+        warn.append(f"{heavy} heavy (non-hydrogen) atoms: QM9 molecules have at most {MAX_HEAVY_ATOMS}, so the "
+                    f"models extrapolate to a larger molecule than any they were trained on.")
+    warn += _short_distances(atoms)
+    for label, model in _loaded_models(models):
+        n = _acsf_out_of_range(atoms, model)
+        if n:
+            warn.append(f"{label}: {n} of {len(Z)} atoms have symmetry functions outside the range seen in "
+                        f"training; the network clamps them, i.e. extrapolates for these atoms.")
+    return warn
+
+
+def smiles_to_atoms(smiles: str, seed: int = SMILES_SEED):
+    """``(atoms, warning)``: a 3D molecule (Å, explicit hydrogens) from SMILES — RDKit parse, ETKDGv3 embedding
+    with a fixed ``seed``, MMFF94 optimisation (UFF if MMFF94 lacks parameters) — and the plain-language
+    warning that this is a force-field geometry, not the B3LYP geometry the models were trained on (also
+    stored in ``atoms.info['geometry_warning']``, which :func:`domain_warnings` repeats)."""
+    from ase import Atoms
+    from rdkit import Chem, RDLogger
+    from rdkit.Chem import AllChem
+
+    RDLogger.DisableLog("rdApp.*")
+    try:
+        mol = Chem.MolFromSmiles(str(smiles)) if str(smiles).strip() else None
+    finally:
+        RDLogger.EnableLog("rdApp.*")
+    if mol is None:
+        raise AtomintError(f"RDKit cannot parse the SMILES {smiles!r}")
+    mol = Chem.AddHs(mol)
+    params = AllChem.ETKDGv3()
+    params.randomSeed = int(seed)
+    if AllChem.EmbedMolecule(mol, params) != 0:
+        params.useRandomCoords = True
+        if AllChem.EmbedMolecule(mol, params) != 0:
+            raise AtomintError(f"RDKit could not embed the SMILES {smiles!r} in 3D")
+    if AllChem.MMFFHasAllMoleculeParams(mol):
+        AllChem.MMFFOptimizeMolecule(mol, maxIters=2000)
+        ff = "MMFF94"
+    else:
+        AllChem.UFFOptimizeMolecule(mol, maxIters=2000)
+        ff = "UFF"
+    atoms = Atoms(numbers=[a.GetAtomicNum() for a in mol.GetAtoms()],
+                  positions=mol.GetConformer().GetPositions())
+    charge = Chem.GetFormalCharge(mol)
+    warning = (f"the geometry of {smiles} is a force-field ({ff}) geometry from RDKit, not a B3LYP/6-31G(2df,p) "
+               f"geometry like those the models were trained on: bond lengths and angles differ slightly, which "
+               f"shifts the predicted energies and charges beyond the models' test errors.")
+    if charge:
+        warning += f" Its net formal charge is {charge:+d}; QM9 holds neutral molecules only."
+    atoms.info[GEOMETRY_INFO_KEY] = warning
+    atoms.info["smiles"] = str(smiles)
+    return atoms, warning
