@@ -12,7 +12,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 env: $(STAMP) cxx
 
 # torch first and alone (CPU wheel), then everything else constrained to the tested stack,
-# then schnetpack 2.1.1 without its (sympy-clashing) dependency pins — see ../shared/STACK.md.
+# then schnetpack 2.1.1 without its (sympy-clashing) dependency pins — see ARCHITECTURE.md.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q torch==2.13.0

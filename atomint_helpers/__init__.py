@@ -2,7 +2,7 @@
 "Quantum-chemical insights from interpretable atomistic neural networks".
 
 Importing the package applies the one compatibility shim schnetpack 2.1.1 needs with torch >= 2.5
-(``T_co`` was renamed ``_T_co`` in ``torch.utils.data.dataloader``); see ../shared/STACK.md.
+(``T_co`` was renamed ``_T_co`` in ``torch.utils.data.dataloader``); see ARCHITECTURE.md ("Environment").
 """
 from __future__ import annotations
 

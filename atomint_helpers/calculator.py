@@ -34,8 +34,6 @@ bound; finite differences across such a point agree with the forces only to ~1e-
 from __future__ import annotations
 
 import os
-import re
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -43,43 +41,15 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.units import Debye, kcal, mol
 
 from . import AtomintError
+from .store import resolve_folders  # noqa: F401  (re-exported)
 
 KCAL_MOL_IN_EV = kcal / mol  # 1 kcal/mol in eV
 DEBYE_IN_E_ANGSTROM = Debye  # 1 D in e·Å
 SPREAD_FACTOR = 3.0
 N_REFERENCE = 200
-_FOLD = re.compile(r"^(?P<name>.+)-fold(?P<k>\d+)$")
 #: per target: implemented ASE properties, latent per-atom ASE key, table column stem, unit
 _TARGETS = {"energy": (("energy", "free_energy", "energies", "forces"), "energies", "atomic_energy", "eV"),
             "dipole": (("charges", "dipole"), "charges", "charge", "e")}
-
-
-def resolve_folders(models, models_dir: str | os.PathLike = "models") -> list[Path]:
-    """Checkpoint folders for ``models``: one folder, a list of folders, or a name ``<model>-<target>-<profile>``
-    matched to every ``<models_dir>/<name>-fold<k>`` (sorted by k). One-line AtomintError if nothing matches."""
-    if isinstance(models, (list, tuple)):
-        if not models:
-            raise AtomintError("AtomintCalculator needs at least one checkpoint folder")
-        return [Path(m) for m in models]
-    p = Path(models)
-    if p.is_dir():
-        return [p]
-    root = Path(models_dir)
-    name = str(models)
-    folds = []
-    if root.is_dir() and os.sep not in name:
-        for q in root.iterdir():
-            m = _FOLD.match(q.name)
-            if q.is_dir() and m and m["name"] == name:
-                folds.append((int(m["k"]), q))
-        if (root / name).is_dir() and not folds:
-            return [root / name]
-    if folds:
-        return [q for _, q in sorted(folds)]
-    have = sorted({_FOLD.match(q.name)["name"] for q in root.iterdir() if q.is_dir() and _FOLD.match(q.name)}) \
-        if root.is_dir() else []
-    raise AtomintError(f"no checkpoint folder or fold set {name!r} in {root}/; available: "
-                       f"{', '.join(have) if have else 'none'}")
 
 
 def _fold_stats(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

@@ -9,6 +9,8 @@ import contextlib
 
 import numpy as np
 
+from .data.elements import GROUP_NAMES, periodic_position
+
 #: rc settings shared by every figure (Springer-chapter look: thin axes, 8–9 pt type, no top/right spines).
 PAPER_RC = {
     "font.family": "DejaVu Sans",
@@ -157,38 +159,6 @@ def qm9_distributions(ds):
 
 
 # ------------------------------------------------------------------------------------------ crystals
-def _periodic_position(z: int) -> tuple[int, int]:
-    """(row, column) of element ``z`` in an 18-column periodic table; lanthanides and actinides go to
-    rows 8 and 9 (row 7 is left empty as a gap)."""
-    z = int(z)
-    if z == 1:
-        return 0, 0
-    if z == 2:
-        return 0, 17
-    for start, row in ((3, 1), (11, 2)):
-        if start <= z < start + 2:
-            return row, z - start
-        if start + 2 <= z < start + 8:
-            return row, z - (start + 2) + 12
-    if 19 <= z <= 36:
-        return 3, z - 19
-    if 37 <= z <= 54:
-        return 4, z - 37
-    if z in (55, 56):
-        return 5, z - 55
-    if 57 <= z <= 71:
-        return 8, z - 57 + 2
-    if 72 <= z <= 86:
-        return 5, z - 72 + 3
-    if z in (87, 88):
-        return 6, z - 87
-    if 89 <= z <= 103:
-        return 9, z - 89 + 2
-    if 104 <= z <= 118:
-        return 6, z - 104 + 3
-    raise ValueError(f"no periodic-table position for Z={z}")
-
-
 def periodic_table(ax, values: dict, *, label: str = "", scale: str = "log", cmap: str | None = None,
                    highlight=(), max_z: int = 94, fontsize: float = 5.5):
     """Colour each element of a periodic table by ``values[Z]``; elements without a value are outlined.
@@ -215,7 +185,7 @@ def periodic_table(ax, values: dict, *, label: str = "", scale: str = "log", cma
     cm = plt.get_cmap(cmap or "viridis")
     highlight = {int(z) for z in highlight}
     for z in range(1, max_z + 1):
-        r, c = _periodic_position(z)
+        r, c = periodic_position(z)
         if z in vals:
             rgba = cm(norm(vals[z]))
             edge, lw = ("black", 0.9) if z in highlight else ("none", 0.0)
@@ -448,7 +418,6 @@ def embedding_pca_scatter(pca, title: str | None = None):
     """Fig. 7: the two leading principal components of the main-group element embeddings, each point
     labelled by its element and coloured by its group, a thin line joining each group from light to heavy
     (:class:`~atomint_helpers.interpret.embeddings.EmbeddingPCA`)."""
-    from .interpret.embeddings import GROUP_NAMES
 
     with paper_style():
         fig, ax = _figure(width=5.6, height=4.4)

@@ -1,4 +1,4 @@
-"""Checkpoints: one folder per trained model (see ``../shared/DESIGN.md``).
+"""Checkpoints: one folder per trained model (see ARCHITECTURE.md).
 
 ::
 
@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from . import AtomintError
 from .io import (atomic_torch_save, atomic_write_bytes, atomic_write_json,  # noqa: F401  (re-exported)
                  remove_stale_temporaries, sha256_file)
 
+_FOLD = re.compile(r"^(?P<name>.+)-fold(?P<k>\d+)$")
 WEIGHTS, CONFIG, PROVENANCE, LOG, SPLIT, STATE = ("weights.pt", "config.json", "provenance.json", "log.csv",
                                                   "split.npz", "state.pt")
 
@@ -178,10 +180,12 @@ def is_checkpoint(folder: Path) -> bool:
     return (Path(folder) / CONFIG).is_file() and (Path(folder) / WEIGHTS).is_file()
 
 
-def find_checkpoint(models_dir, model: str, target: str, profile: str, fold: int = 0) -> Path:
-    """The folder of one run, or a one-line AtomintError naming it and the command that trains it."""
+def find_checkpoint(models_dir, model: str, target: str, profile: str, fold: int = 0,
+                    need_weights: bool = False) -> Path:
+    """The folder of one run (with ``need_weights``, only once it has best weights), or a one-line
+    AtomintError naming it and the command that trains it."""
     folder = Path(models_dir) / run_name(model, target, profile, fold)
-    if not is_checkpoint(folder):
+    if not ((folder / CONFIG).is_file() and (not need_weights or (folder / WEIGHTS).is_file())):
         raise AtomintError(f"no checkpoint {folder.name} in {models_dir} (see models/INDEX.md, or train it: "
                            f"{train_command(model, target, profile, fold)}; profile 'quick' trains in seconds)")
     return folder
@@ -253,6 +257,34 @@ def load_first(models_dir, model: str, target: str, profile: str, folds=(0,)):
                        + (f" (and {', '.join(names[1:])})" if len(names) > 1 else "")
                        + f": train it with `{train_command(model, target, profile, folds[0])}` or run with "
                          f"profile='quick'")
+
+
+def resolve_folders(models, models_dir: str | os.PathLike = "models") -> list[Path]:
+    """Checkpoint folders for ``models``: one folder, a list of folders, or a name ``<model>-<target>-<profile>``
+    matched to every ``<models_dir>/<name>-fold<k>`` (sorted by k). One-line AtomintError if nothing matches."""
+    if isinstance(models, (list, tuple)):
+        if not models:
+            raise AtomintError("this needs at least one checkpoint folder")
+        return [Path(m) for m in models]
+    p = Path(models)
+    if p.is_dir():
+        return [p]
+    root = Path(models_dir)
+    name = str(models)
+    folds = []
+    if root.is_dir() and os.sep not in name:
+        for q in root.iterdir():
+            m = _FOLD.match(q.name)
+            if q.is_dir() and m and m["name"] == name:
+                folds.append((int(m["k"]), q))
+        if (root / name).is_dir() and not folds:
+            return [root / name]
+    if folds:
+        return [q for _, q in sorted(folds)]
+    have = sorted({_FOLD.match(q.name)["name"] for q in root.iterdir() if q.is_dir() and _FOLD.match(q.name)}) \
+        if root.is_dir() else []
+    raise AtomintError(f"no checkpoint folder or fold set {name!r} in {root}/; available: "
+                       f"{', '.join(have) if have else 'none'}")
 
 
 def list_checkpoints(models_dir: str | os.PathLike = "models") -> list[Path]:

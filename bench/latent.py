@@ -15,7 +15,7 @@ Checkpoint: ``models/<model>-energy-cpu-fold0`` if it exists (possibly still tra
 so far, which does not change the cost), else ``models/<model>-energy-quick-fold0`` (a smaller network,
 so faster; the output says which).
 
-Run: ``ATOMINT_DATA=/work/shared/data .venv/bin/python bench/latent.py``.
+Run: ``ATOMINT_DATA=<folder holding qm9/qm9.npz> .venv/bin/python bench/latent.py``.
 """
 from __future__ import annotations
 

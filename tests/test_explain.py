@@ -136,7 +136,7 @@ def test_spatial_outputs_from_the_command_line(checkpoints, toluene_xyz, tmp_pat
     assert not list(out.glob(".*tmp*"))  # atomic writes leave no temporaries
 
     _one_line_error(run_cli(toluene_xyz, "--model", dipole, "--esp", "--cube", tmp_path / "c0", "--spacing", "0",
-                            cwd=tmp_path), "--spacing must be a positive length")
+                            cwd=tmp_path), "--spacing", "0.01–2 Å")
     two = tmp_path / "two.xyz"
     two.write_text(toluene_xyz.read_text() * 2)
     _one_line_error(run_cli(two, "--model", dipole, "--esp", "--cube", tmp_path / "c2", cwd=tmp_path),

@@ -8,7 +8,7 @@ import torch
 
 from atomint_helpers import AtomintError, store
 from atomint_helpers.data.bonds import mulliken_sign_groups
-from atomint_helpers.training import (WeightAverage, _adopt_candidate, cosine_lr, read_log, read_signs,
+from atomint_helpers.training import (WeightAverage, adopt_candidate, cosine_lr, read_log, read_signs,
                                       screen_restarts, train)
 
 EXT = {"schnet": {"from_epoch": 2, "lr": 1e-3, "ema_decay": 0.9}}
@@ -107,4 +107,4 @@ def test_a_run_of_another_seed_is_not_silently_continued(tmp_path):
     (folder / store.STATE).write_bytes(b"x")
     store.atomic_write_json(folder / store.PROVENANCE, {"seed": 2})
     with pytest.raises(AtomintError, match="chose seed 1002"):
-        _adopt_candidate(folder, {"chosen": 1002})
+        adopt_candidate(folder, {"chosen": 1002})

@@ -1,6 +1,6 @@
 """Neighbour pairs precomputed once per dataset, and batches built by slicing arrays.
 
-The batch format (shared by BP and SchNet, see ``../shared/DESIGN.md``) uses schnetpack's
+The batch format (shared by BP and SchNet, see ARCHITECTURE.md) uses schnetpack's
 ``properties`` keys so schnetpack modules accept our batches directly:
 
 =================  =========================  ==========================================================

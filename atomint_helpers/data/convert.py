@@ -1,6 +1,6 @@
 """Convert QM9 from its original sources into atomint's ``qm9.npz`` layout.
 
-Two sources are read (adapted from ``../shared/data/qm9/make_qm9.py``, numpy only):
+Two sources are read (numpy only):
 
 * the PyPI package ``qm9pack`` 1.0.3 (R. Ramakrishnan, QM9's first author), whose wheel ships the
   130,831 consistency-checked molecules as CSV (``qm9pack/data/qm9_part{1,2,3}.csv``);

@@ -1,7 +1,7 @@
 """Materials Project crystals with DFT formation energy per atom (eV/atom), for Fig. 7.
 
 36,737 periodic structures over 87 elements (MP snapshot of about 2018, the CGCNN formation-energy
-set; Jain et al., APL Mater. 1, 011002 (2013); CC BY 4.0). See ``../shared/data/mp/README.md``.
+set; Jain et al., APL Mater. 1, 011002 (2013); CC BY 4.0).
 
 Where the data come from (:func:`load_crystals`): an explicit path, ``$ATOMINT_DATA/mp/mp.npz``, the
 cache filled by ``atomint data fetch --crystals`` (CGCNN-format CIFs + ``id_prop.csv``, converted with

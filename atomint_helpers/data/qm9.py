@@ -37,7 +37,7 @@ N_MOLECULES_FULL = 130_831
 N_UNCHARACTERIZED = 3_054
 MAX_INDEX = 133_885
 
-#: sha256 of the published conversions (``../shared/data/qm9/README.md``); the converter reproduces
+#: sha256 of the published conversions; the converter reproduces
 #: ``qm9.npz`` byte for byte from qm9pack 1.0.3.
 KNOWN_SHA256 = {
     "32fbcf352e44a90127dac75d87f702d604db2a5bda6e152e3a57480eaaa16ab9": "qm9.npz (qm9pack 1.0.3)",

@@ -1,4 +1,4 @@
-"""Everything that reads a trained model (see ``../shared/DESIGN.md``).
+"""Everything that reads a trained model (see ARCHITECTURE.md).
 
 * :mod:`.latent`  — per-atom latent energies / charges over a data set, fold and model statistics
 * :mod:`.rings`   — 6-membered carbon rings and their summed atomic energies (RDKit)

@@ -94,16 +94,15 @@ def _short_distances(atoms) -> list[str]:
 
 def _loaded_models(models) -> list[tuple[str, object]]:
     """(label, AtomisticModel) for a calculator, model, folder, fold-set name, or a list of these."""
-    from ..calculator import AtomintCalculator, resolve_folders
     from ..models import AtomisticModel
-    from ..store import load_model
+    from ..store import load_model, resolve_folders
 
     if models is None:
         return []
     items = models if isinstance(models, (list, tuple)) else [models]
     out = []
     for m in items:
-        if isinstance(m, AtomintCalculator):
+        if hasattr(m, "folders") and hasattr(m, "models"):  # an AtomintCalculator
             out += [(f.name, mod) for f, mod in zip(m.folders, m.models)]
         elif isinstance(m, AtomisticModel):
             out.append((Path(getattr(m, "checkpoint", "model")).name, m))

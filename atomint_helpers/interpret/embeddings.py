@@ -36,12 +36,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import AtomintError
+from ..data.elements import (GROUP_NAMES, MAIN_GROUPS, group_of,  # noqa: F401  (re-exported)
+                             main_group_elements, period_of, symbols)
 
-#: the main groups (IUPAC numbering); hydrogen is counted in group 1
-MAIN_GROUPS = (1, 2, 13, 14, 15, 16, 17, 18)
-GROUP_NAMES = {1: "1 (H, alkali metals)", 2: "2 (alkaline earths)", 13: "13 (boron group)",
-               14: "14 (carbon group)", 15: "15 (pnictogens)", 16: "16 (chalcogens)", 17: "17 (halogens)",
-               18: "18 (noble gases)"}
 #: SchNet's Materials Project formation-energy error: 0.035 eV/atom, Schütt et al., "SchNet – a deep
 #: learning architecture for molecules and materials", J. Chem. Phys. 148, 241722 (2018), trained on a
 #: larger MP snapshot than the 36,733 crystals used here (the value as listed by benchmark tables; the
@@ -49,48 +46,9 @@ GROUP_NAMES = {1: "1 (H, alkali metals)", 2: "2 (alkaline earths)", 13: "13 (bor
 PUBLISHED_MP_MAE = 0.035
 #: the paper's Fig. 7: the two leading components explain about 20 % of the embeddings' variance
 PAPER_EXPLAINED_PERCENT = 20.0
-_PERIOD_ENDS = (2, 10, 18, 36, 54, 86, 118)
 #: seeds of the untrained baseline embeddings: disjoint from the fold seeds (0, 1, 2, …) that training
 #: uses, so no baseline draw is a checkpoint's own initialisation
 RANDOM_SEEDS = range(1000, 1020)
-
-
-def period_of(z: int) -> int:
-    """Period (row) of element ``z`` (1–7)."""
-    z = int(z)
-    if not 1 <= z <= 118:
-        raise AtomintError(f"no element with atomic number {z}")
-    return next(i + 1 for i, end in enumerate(_PERIOD_ENDS) if z <= end)
-
-
-def group_of(z: int) -> int | None:
-    """IUPAC group (1–18) of element ``z``; ``None`` for the lanthanides and actinides (f block,
-    La–Lu and Ac–Lr)."""
-    z, p = int(z), period_of(z)
-    if p == 1:
-        return 1 if z == 1 else 18
-    start = _PERIOD_ENDS[p - 2] + 1
-    k = z - start
-    if p in (2, 3):
-        return k + 1 if k < 2 else k + 11
-    if p in (4, 5):
-        return k + 1
-    if k < 2:
-        return k + 1
-    if k < 17:  # La…Lu / Ac…Lr
-        return None
-    return k - 14 + 1
-
-
-def main_group_elements(elements) -> np.ndarray:
-    """The elements (atomic numbers, sorted) of groups 1, 2, 13–18 among ``elements``."""
-    return np.array(sorted(int(z) for z in elements if group_of(z) in MAIN_GROUPS), dtype=np.int64)
-
-
-def symbols(Z) -> list[str]:
-    from ase.data import chemical_symbols
-
-    return [chemical_symbols[int(z)] for z in Z]
 
 
 # ------------------------------------------------------------------------------------------ embeddings

@@ -41,30 +41,40 @@ def _labels(folders: list[Path]) -> list[str]:
 def explain(frames: list, models: list, labels: list[str] | None = None):
     """``(table, predictions)`` for molecules (``ase.Atoms``) under models.
 
+    ``models``: per label a model, or a list of models (the folds of one model and target: an ensemble,
+    reported as the fold mean with its standard deviation, ddof = 1).
     ``table``: one row per atom — ``frame`` (molecule number in the file), ``index``, ``element``,
-    ``x_A``, ``y_A``, ``z_A`` and per model ``<label>:atomic_energy_kcal_mol`` or ``<label>:charge_e``.
-    ``predictions``: one dict per (frame, model) with the molecular output."""
+    ``x_A``, ``y_A``, ``z_A`` and per label ``<label>:atomic_energy_kcal_mol`` or ``<label>:charge_e``
+    (plus ``…_std`` for an ensemble). ``predictions``: one dict per (frame, label) with the molecular
+    output (and ``*_std`` for an ensemble)."""
     import pandas as pd
     from ase.data import chemical_symbols
 
     labels = labels or [f"model{i}" for i in range(len(models))]
+    sets = [m if isinstance(m, (list, tuple)) else [m] for m in models]
     parts, preds = [], []
     for k, atoms in enumerate(frames):
         pos = np.asarray(atoms.positions, dtype=np.float64)
         t = pd.DataFrame({"frame": k, "index": np.arange(len(atoms)),
                           "element": [chemical_symbols[int(z)] for z in atoms.numbers],
                           "x_A": pos[:, 0], "y_A": pos[:, 1], "z_A": pos[:, 2]})
-        for label, model in zip(labels, models):
-            out = model.predict(atoms)
-            target = model.config["target"]
-            if target == "energy":
-                t[f"{label}:{_HEADERS[target][2]}"] = out["atomic_energies"]
-                preds.append({"frame": k, "model": label, "target": target, "energy": out["energy"],
-                              "n_atoms": len(atoms)})
-            else:
-                t[f"{label}:{_HEADERS[target][2]}"] = out["partial_charges"]
-                preds.append({"frame": k, "model": label, "target": target, "dipole_moment": out["dipole_moment"],
-                              "dipole_vector": np.asarray(out["dipole_vector"]).tolist(), "n_atoms": len(atoms)})
+        for label, folds in zip(labels, sets):
+            target = folds[0].config["target"]
+            outs = [m.predict(atoms) for m in folds]
+            latent, mol = (("atomic_energies", ("energy",)) if target == "energy"
+                           else ("partial_charges", ("dipole_moment", "dipole_vector")))
+            terms = np.stack([np.asarray(o[latent], dtype=np.float64) for o in outs])
+            col = f"{label}:{_HEADERS[target][2]}"
+            t[col] = terms.mean(0)
+            if len(folds) > 1:
+                t[col + "_std"] = terms.std(0, ddof=1)
+            p = {"frame": k, "model": label, "target": target, "n_atoms": len(atoms), "folds": len(folds)}
+            for key in mol:
+                vals = np.stack([np.asarray(o[key], dtype=np.float64) for o in outs])
+                p[key] = vals.mean(0).tolist() if vals.ndim > 1 else float(vals.mean())
+                if len(folds) > 1:
+                    p[key + "_std"] = vals.std(0, ddof=1).tolist() if vals.ndim > 1 else float(vals.std(ddof=1))
+            preds.append(p)
         parts.append(t)
     return pd.concat(parts, ignore_index=True), preds
 
@@ -72,13 +82,16 @@ def explain(frames: list, models: list, labels: list[str] | None = None):
 def _prediction_line(p: dict) -> str:
     from ..units import EV_TO_KCAL_MOL
 
+    folds = f" (mean of {p['folds']} folds)" if p.get("folds", 1) > 1 else ""
     if p["target"] == "energy":
         e = p["energy"]
-        return (f"{p['model']}: atomization energy {e:,.2f} kcal/mol ({e / EV_TO_KCAL_MOL:,.3f} eV) "
-                f"= Σ of {p['n_atoms']} atomic energies E_i")
+        spread = f" ± {p['energy_std']:,.2f}" if "energy_std" in p else ""
+        return (f"{p['model']}: atomization energy {e:,.2f}{spread} kcal/mol ({e / EV_TO_KCAL_MOL:,.3f} eV) "
+                f"= Σ of {p['n_atoms']} atomic energies E_i{folds}")
     x, y, z = p["dipole_vector"]
-    return (f"{p['model']}: dipole moment |μ| = {p['dipole_moment']:.3f} D, μ = ({x:+.3f}, {y:+.3f}, {z:+.3f}) D "
-            f"(centre of mass) = Σ q_i r_i over {p['n_atoms']} partial charges q_i")
+    spread = f" ± {p['dipole_moment_std']:.3f}" if "dipole_moment_std" in p else ""
+    return (f"{p['model']}: dipole moment |μ| = {p['dipole_moment']:.3f}{spread} D, μ = ({x:+.3f}, {y:+.3f}, "
+            f"{z:+.3f}) D (centre of mass) = Σ q_i r_i over {p['n_atoms']} partial charges q_i{folds}")
 
 
 def format_table(t, labels: list[str], models: list) -> str:
@@ -86,12 +99,16 @@ def format_table(t, labels: list[str], models: list) -> str:
     cols = ["index", "element", "x_A", "y_A", "z_A"]
     heads = ["atom", "el", "x (Å)", "y (Å)", "z (Å)"]
     for label, m in zip(labels, models):
+        m = m[0] if isinstance(m, (list, tuple)) else m
         sym, unit, col = _HEADERS[m.config["target"]]
         cols.append(f"{label}:{col}")
         heads.append(f"{sym} {label} ({unit})")
+        if f"{label}:{col}_std" in t:
+            cols.append(f"{label}:{col}_std")
+            heads.append(f"± ({unit})")
     fmt = {"x_A": "{:.4f}", "y_A": "{:.4f}", "z_A": "{:.4f}"}
     for c in cols[5:]:
-        fmt[c] = "{:.3f}" if c.endswith("kcal_mol") else "{:+.4f}"
+        fmt[c] = "{:.3f}" if "kcal_mol" in c else ("{:.4f}" if c.endswith("_std") else "{:+.4f}")
     body = [[str(v) if c not in fmt else fmt[c].format(v) for c, v in zip(cols, row)]
             for row in t[cols].itertuples(index=False)]
     widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(heads)]
@@ -111,71 +128,3 @@ def write_csv(t, path) -> Path:
     t.to_csv(buf, index=False, float_format="%.6f")
     atomic_write_bytes(path, buf.getvalue().encode("utf-8"))
     return path
-
-
-def _spatial_writer():
-    """``write_spatial`` of :mod:`atomint_helpers.interpret.spatial`, imported only when asked for."""
-    try:
-        from .spatial import write_spatial
-    except ImportError as e:
-        if isinstance(e, ModuleNotFoundError) and not (e.name or "").endswith("interpret.spatial"):
-            raise
-        raise AtomintError("spatial outputs (--probe/--esp/--cube) need atomint_helpers.interpret.spatial") from None
-    return write_spatial
-
-
-def _spatial(args, write_spatial, frames, models) -> list[Path]:
-    if len(frames) != 1:
-        raise AtomintError(f"spatial outputs (--probe/--esp/--cube) need an xyz file with one molecule; "
-                           f"{args.xyz} holds {len(frames)}")
-    spacing = DEFAULT_SPACING if args.spacing is None else float(args.spacing)
-    if not spacing > 0:
-        raise AtomintError(f"--spacing must be a positive length in Å, got {args.spacing}")
-    out_dir = Path(args.cube) if args.cube else Path(f"{Path(args.xyz).stem}-spatial")
-    return list(write_spatial(frames[0], models, out_dir, args.probe, bool(args.esp), spacing))
-
-
-def _cli_explain(args) -> int:
-    from .. import store
-    from ..data.xyz import check_molecule, read_xyz
-
-    spatial = bool(args.probe or args.esp or args.cube)
-    write_spatial = _spatial_writer() if spatial else None
-    frames = read_xyz(args.xyz)
-    for k, atoms in enumerate(frames):
-        check_molecule(atoms, f"{args.xyz}" + (f", molecule {k + 1}" if len(frames) > 1 else ""))
-    folders = [Path(m) for m in args.model]
-    models = [store.load_model(f) for f in folders]
-    labels = _labels(folders)
-    t, preds = explain(frames, models, labels)
-    for k, atoms in enumerate(frames):
-        head = f"{args.xyz}" + (f" (molecule {k + 1} of {len(frames)})" if len(frames) > 1 else "")
-        print(f"{head}: {atoms.get_chemical_formula()}, {len(atoms)} atoms")
-        for p in preds:
-            if p["frame"] == k:
-                print("  " + _prediction_line(p))
-        print(format_table(t[t["frame"] == k], labels, models))
-    if any(m.config["target"] == "dipole" for m in models):
-        print("note: dipole models are trained on |μ| only, so the overall sign of their charges (and of μ) is "
-              "the model's convention")
-    if args.csv:
-        print(f"wrote {write_csv(t, args.csv)}")
-    if spatial:
-        for path in _spatial(args, write_spatial, frames, models):
-            print(f"wrote {path}")
-    return 0
-
-
-def add_cli(sub) -> None:
-    p = sub.add_parser("explain", help="per-atom latent energies / charges of a molecule (xyz file)",
-                       description=__doc__.split("\n\n")[0])
-    p.add_argument("xyz", help="xyz file (Å); several molecules one after another are fine")
-    p.add_argument("--model", action="append", required=True, metavar="CHECKPOINT",
-                   help="checkpoint folder, e.g. models/schnet-energy-cpu-fold0 (repeatable)")
-    p.add_argument("--csv", metavar="FILE", help="also write the per-atom table as CSV")
-    p.add_argument("--probe", metavar="SYMBOL", help="probe element for the local chemical potential (e.g. C)")
-    p.add_argument("--esp", action="store_true", help="electrostatic potential of the latent charges")
-    p.add_argument("--cube", metavar="DIR", help="folder for cube files and PNG cuts (default: <xyz stem>-spatial)")
-    p.add_argument("--spacing", type=float, default=None, metavar="Å",
-                   help=f"grid spacing of the spatial outputs in Å (default {DEFAULT_SPACING})")
-    p.set_defaults(func=_cli_explain)

@@ -3,7 +3,7 @@ r"""Local chemical potential: the latent energy of a probe atom placed anywhere 
 A probe atom of element ``probe`` (carbon in the paper) at position ``r`` *feels* the molecule but does
 not act back on it: it is an extra atom that appears only as a **receiver** in the neighbour pairs
 (``idx_i = probe``, ``idx_j = molecule atom``, never the reverse), and probes never see each other
-(``../shared/DESIGN.md``). The local chemical potential is the probe's latent atomic energy
+(ARCHITECTURE.md). The local chemical potential is the probe's latent atomic energy
 
     Ω_probe(r) = E_probe(r) = shift[Z_probe] + scale · y_probe(r)      (kcal/mol)
 

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from .. import AtomintError
-from ..data.batch import IDX_I, IDX_J, IDX_M, N_ATOMS, OFFSETS, R_KEY, Z_KEY
+from ..properties import IDX_I, IDX_J, IDX_M, N_ATOMS, OFFSETS, R_KEY, Z_KEY
 from .heads import HEADS, DipoleHead, EnergyHead, FormationEnergyHead
 
 MODELS = ("bp", "schnet")

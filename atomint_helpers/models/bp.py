@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from ..data.batch import ACSF_KEY, IDX_I, IDX_J, OFFSETS, R_KEY, Z_KEY
+from ..properties import ACSF_KEY, IDX_I, IDX_J, OFFSETS, R_KEY, Z_KEY
 from ..descriptors.acsf import ACSF, FeatureStandardizer
 
 

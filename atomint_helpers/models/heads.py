@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.batch import IDX_M, N_ATOMS, R_KEY, Z_KEY
+from ..properties import IDX_M, N_ATOMS, R_KEY, Z_KEY
 from ..units import E_ANGSTROM_TO_DEBYE
 
 

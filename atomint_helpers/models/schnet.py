@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from ..data.batch import IDX_I, IDX_J, OFFSETS, R_KEY, Z_KEY
+from ..properties import IDX_I, IDX_J, OFFSETS, R_KEY, Z_KEY
 
 
 def _schnetpack():

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import store
+from .. import store
 
 
 def _lightning():

@@ -1,0 +1,149 @@
+"""``atomint explain``: what trained models say about your molecules, atom by atom.
+
+::
+
+    atomint explain mol.sdf [--model schnet-energy-cpu] [--model models/bp-dipole-cpu-fold0] [--csv atoms.csv]
+                    [--png mol.png] [--probe C] [--esp] [--cube DIR] [--spacing 0.25]
+    atomint explain --smiles "CC(=O)Oc1ccccc1C(=O)O"
+
+reads every molecule of a file ASE reads (xyz — QM9's own ``dsgdb9nsd_*.xyz`` included —, extxyz, sdf, pdb,
+cif, …; several molecules give one block each) or embeds a SMILES with RDKit, and prints each model's
+molecular prediction with its unit and a table with one row per atom: index, element, x, y, z (Å) and the
+latent term of every model — the atomic energy E_i (kcal/mol, Σ E_i = the atomization energy) or the
+partial charge q_i (e, μ = Σ q_i r_i). A ``--model`` is a checkpoint folder or a name such as
+``schnet-energy-cpu``, which means every fold found: then the table shows the fold mean and its spread
+(standard deviation). Without ``--model``: ``schnet-energy-cpu`` and ``schnet-dipole-cpu``. Warnings say
+where a model extrapolates (more than nine heavy atoms, atoms closer than in QM9, BP symmetry functions
+outside their training range, a force-field geometry). ``--csv`` writes the table (one row per atom, a
+``frame`` column per molecule), ``--png`` a 2D depiction coloured by the first model's latent term.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .. import AtomintError, store
+from ..calculator import resolve_folders
+from ..data.xyz import check_molecule, read_xyz
+from ..depict import depict_latent
+from ..interpret.domain import domain_warnings, smiles_to_atoms
+from ..interpret.explain import DEFAULT_SPACING, _labels, _prediction_line, explain, format_table, write_csv
+from ..exports import write_spatial
+from .args import grid_spacing
+
+DEFAULT_MODELS = ("schnet-energy-cpu", "schnet-dipole-cpu")
+
+
+def read_molecules(path: str) -> list:
+    """Every molecule of a file: atomint's xyz reader for ``.xyz`` (one-line errors, QM9's format), ASE's
+    readers for any other format."""
+    p = Path(path)
+    if p.suffix.lower() == ".xyz":
+        return read_xyz(p)
+    if not p.is_file():
+        raise AtomintError(f"{path} is not a file")
+    import ase.io
+
+    try:
+        frames = ase.io.read(p, index=":")
+    except Exception as e:  # ase raises many kinds for unreadable input
+        first = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+        raise AtomintError(f"cannot read {path} as a molecule file ({first}); give a format ASE reads, e.g. "
+                           f".xyz, .extxyz, .sdf, .pdb, .cif") from None
+    frames = frames if isinstance(frames, list) else [frames]
+    if not frames:
+        raise AtomintError(f"{path} holds no molecule")
+    return frames
+
+
+def _model_sets(specs, models_dir) -> tuple[list[list[Path]], list[str]]:
+    if not specs:
+        specs = [n for n in DEFAULT_MODELS if any(Path(models_dir).glob(f"{n}-fold*"))]
+        if not specs:
+            raise AtomintError(f"no --model given and no {' or '.join(DEFAULT_MODELS)} checkpoints in {models_dir}: "
+                               f"pass --model FOLDER or a name like schnet-energy-quick")
+    sets = [resolve_folders(s, models_dir) for s in specs]
+    return sets, _labels([Path(str(s)) for s in specs])
+
+
+def _cli_explain(args) -> int:
+    if bool(args.structure) == bool(args.smiles):
+        raise AtomintError("give a molecule file or --smiles (one of the two)")
+    if args.smiles:
+        atoms, _ = smiles_to_atoms(args.smiles)  # its warning comes back through domain_warnings
+        frames, source = [atoms], f"SMILES {args.smiles}"
+    else:
+        frames, source = read_molecules(args.structure), args.structure
+    for k, atoms in enumerate(frames):
+        check_molecule(atoms, source + (f", molecule {k + 1}" if len(frames) > 1 else ""))
+    sets, labels = _model_sets(args.model, args.models_dir)
+    models = [[store.load_model(f) for f in folders] for folders in sets]
+    t, preds = explain(frames, models, labels)
+    for k, atoms in enumerate(frames):
+        head = source + (f" (molecule {k + 1} of {len(frames)})" if len(frames) > 1 else "")
+        print(f"{head}: {atoms.get_chemical_formula()}, {len(atoms)} atoms")
+        for w in dict.fromkeys(domain_warnings(atoms, [m for ms in models for m in ms])):
+            print(f"atomint: warning: {w}", file=sys.stderr)
+        for p in preds:
+            if p["frame"] == k:
+                print("  " + _prediction_line(p))
+        print(format_table(t[t["frame"] == k], labels, models))
+    if any(ms[0].config["target"] == "dipole" for ms in models):
+        print("note: dipole models are trained on |μ| only; each checkpoint's charge sign was fixed when it was "
+              "loaded (positive correlation with QM9's Mulliken charges)")
+    if args.csv:
+        print(f"wrote {write_csv(t, args.csv)}")
+    if args.png:
+        print("\n".join(f"wrote {p}" for p in _pictures(args.png, frames, t, labels[0], models[0])))
+    if args.probe or args.esp or args.cube:
+        if len(frames) != 1:
+            raise AtomintError(f"spatial outputs (--probe/--esp/--cube) need one molecule; {source} holds "
+                               f"{len(frames)}")
+        spacing = DEFAULT_SPACING if args.spacing is None else args.spacing
+        stem = Path(args.structure).stem if args.structure else "smiles"
+        out_dir = Path(args.cube) if args.cube else Path(f"{stem}-spatial")
+        for path in write_spatial(frames[0], [ms[0] for ms in models], out_dir, args.probe, bool(args.esp), spacing):
+            print(f"wrote {path}")
+    return 0
+
+
+def _pictures(png: str, frames, t, label: str, models) -> list[Path]:
+    """One depiction per molecule. Energies are shown as E_i − b_Z, the atom's energy relative to its
+    element's least-squares energy over the training molecules (the energy head's shift, fold mean), so
+    the colours say which atoms are more (blue) or less (red) stable than their element's average in QM9;
+    charges as they are, around zero."""
+    import numpy as np
+
+    target = models[0].config["target"]
+    col = f"{label}:{'atomic_energy_kcal_mol' if target == 'energy' else 'charge_e'}"
+    out = []
+    for k, atoms in enumerate(frames):
+        values = t.loc[t["frame"] == k, col].to_numpy()
+        if target == "energy":
+            shift = np.mean([m.head.shift.double().numpy()[atoms.numbers] for m in models], axis=0)
+            values, what, unit = values - shift, "E_i − b_Z", "kcal/mol"
+        else:
+            what, unit = "q_i", "e"
+        path = Path(png) if len(frames) == 1 else Path(png).with_name(f"{Path(png).stem}-{k + 1}{Path(png).suffix}")
+        out.append(depict_latent(atoms, values, f"{what}, {label}", unit, path, reference=0.0))
+    return out
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("explain", help="per-atom latent energies / charges of your molecules",
+                       description=__doc__.split("\n\n")[0])
+    p.add_argument("structure", nargs="?", help="molecule file: xyz (Å), extxyz, sdf, pdb, cif, … (several "
+                   "molecules one after another are fine)")
+    p.add_argument("--smiles", help="a SMILES instead of a file (RDKit embedding + MMFF geometry, not B3LYP)")
+    p.add_argument("--model", action="append", metavar="CHECKPOINT|NAME",
+                   help="checkpoint folder (models/schnet-energy-cpu-fold0) or a name meaning every fold "
+                        f"(schnet-energy-cpu); repeatable; default: {', '.join(DEFAULT_MODELS)}")
+    p.add_argument("--models-dir", default="models", help="where names are looked up (default: models)")
+    p.add_argument("--csv", metavar="FILE", help="also write the per-atom table as CSV")
+    p.add_argument("--png", metavar="FILE", help="a 2D depiction coloured by the first model's latent term")
+    p.add_argument("--probe", metavar="SYMBOL", help="probe element for the local chemical potential (e.g. C)")
+    p.add_argument("--esp", action="store_true", help="electrostatic potential of the latent charges")
+    p.add_argument("--cube", metavar="DIR", help="folder for cube files and PNG cuts (default: <stem>-spatial)")
+    p.add_argument("--spacing", type=grid_spacing, default=None, metavar="Å",
+                   help=f"grid spacing of the spatial outputs in Å (default {DEFAULT_SPACING})")
+    p.set_defaults(func=_cli_explain)

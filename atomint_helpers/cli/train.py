@@ -1,0 +1,34 @@
+"""``atomint train``: train (or resume) one model into its checkpoint folder."""
+from __future__ import annotations
+
+from ..properties import TARGETS
+from ..training import PROFILES, train
+from .args import fold_number, positive_int, positive_minutes
+
+
+def _cli_train(args) -> int:
+    train(args.model, args.target, args.fold, args.profile, args.models_dir, args.data_dir,
+          max_minutes=args.max_minutes, max_epochs=args.max_epochs, threads=args.threads,
+          progress=not args.quiet, name=args.name, devices=args.devices)
+    return 0
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("train", help="train (or resume) a model; see `atomint train -h`")
+    p.add_argument("--model", required=True, choices=["bp", "schnet"])
+    p.add_argument("--target", required=True, choices=list(TARGETS))
+    p.add_argument("--fold", type=fold_number, default=0, help="fold = split seed (default 0)")
+    p.add_argument("--profile", default="quick", choices=list(PROFILES))
+    p.add_argument("--models-dir", default="models")
+    p.add_argument("--data-dir", default=None,
+                   help="folder with qm9/qm9.npz or mp/mp.npz (default: ATOMINT_DATA, cache)")
+    p.add_argument("--max-minutes", type=positive_minutes, default=None,
+                   help="total training wall time over all resumes (default: the profile's)")
+    p.add_argument("--max-epochs", type=positive_int, default=None)
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+    p.add_argument("--name", default=None,
+                   help="checkpoint folder name (default model-target-profile-foldK; crystals: "
+                        "schnet-mp-profile-foldK)")
+    p.add_argument("--devices", default="auto", help="paper profile (Lightning): GPUs/processes, e.g. 4")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cli_train)

@@ -1,0 +1,53 @@
+"""Training: profiles, runs that resume, the epoch loop, the second stage and restart screening.
+
+=================  ====================================================================================
+``profiles``       Profile, the quick/cpu/paper settings, the crystal profiles
+``inputs``         the data set of a profile, a fold's split, BP's precomputed descriptors
+``loop``           predictions, metrics, the epoch log (``log.csv``)
+``stage2``         weight average, cosine schedule, the Mulliken sign log of dipole runs (``signs.csv``)
+``restarts``       restart screening (which seed a dipole run starts from)
+``run``            :func:`train`: one run into its checkpoint folder, resumable, with provenance
+``lightning``      the ``paper`` profile through PyTorch Lightning
+=================  ====================================================================================
+
+
+``atomint train --model {bp,schnet} --target {energy,dipole} --fold K --profile {quick,cpu,paper}``
+
+* ``quick``  — seconds on the embedded sample; what tests, CI and nbval use.
+* ``cpu``    — full QM9, 100,000 training molecules, sized for a 2-core CPU (the committed checkpoints).
+* ``paper``  — the paper's setting (SchNet 128×6), meant for a GPU; run through PyTorch Lightning so
+  that several GPUs (DDP) work without code changes (``--devices N``).
+
+``atomint train --model schnet --target crystals --fold K --profile {quick,cpu,paper}`` trains SchNet with
+periodic boundary conditions on the Materials Project formation energies (eV/atom, Fig. 7) into
+``schnet-mp-<profile>-fold<K>``; see :data:`CRYSTAL_PROFILES`. The crystal split is drawn over the
+``src_index`` ids of the cleaned set (``Crystals.clean()``: the 4 unphysical entries dropped), so it is
+the same whichever copy of the data is loaded.
+
+The loss is the mean squared error in the paper's units (kcal/mol for energies, Debye for |μ|);
+Adam with the learning rate halved when the validation MAE stops improving, early stopping on the
+validation MAE, and the best weights kept. A run writes its folder after every epoch, atomically, so
+interrupting it (Ctrl-C, kill) and re-running the same command continues from the last finished epoch
+and ends with the same weights as an uninterrupted run (shuffling is seeded per epoch).
+"""
+from __future__ import annotations
+
+from ..properties import TARGETS
+from ..store import run_name
+from .inputs import (attach_descriptors, crystal_rows, crystal_split, fold_split, load_crystal_data,
+                     load_training_data)
+from .loop import LOG_FIELDS, metrics, predict, read_log, write_log
+from .profiles import CRYSTAL_ELEMENTS, CRYSTAL_PROFILES, PROFILES, Profile, get_profile, resolve
+from .restarts import RESTARTS, adopt_candidate, candidate_seeds, screen_restarts
+from .run import Run, train
+from .stage2 import SignMonitor, WeightAverage, cosine_lr, read_signs, write_signs
+
+#: per target: the model output trained on, and its unit (from ``properties.TARGETS``)
+TARGET_KEYS = {k: t.key for k, t in TARGETS.items()}
+UNITS = {k: t.unit for k, t in TARGETS.items()}
+
+__all__ = ["CRYSTAL_ELEMENTS", "CRYSTAL_PROFILES", "LOG_FIELDS", "PROFILES", "RESTARTS", "TARGET_KEYS", "UNITS",
+           "Profile", "Run", "SignMonitor", "WeightAverage", "adopt_candidate", "attach_descriptors",
+           "candidate_seeds", "cosine_lr", "crystal_rows", "crystal_split", "fold_split", "get_profile",
+           "load_crystal_data", "load_training_data", "metrics", "predict", "read_log", "read_signs", "resolve",
+           "run_name", "screen_restarts", "train", "write_log", "write_signs"]

@@ -1,0 +1,76 @@
+"""What a run trains on: the data set of a profile, a fold's split, and BP's precomputed descriptors."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .. import AtomintError
+from ..data.batch import AtomsData, qm9_atoms_data
+from ..data.splits import split
+from .profiles import Profile
+
+
+def load_training_data(profile: Profile, cutoff: float, data_dir=None):
+    """(QM9, AtomsData) for a profile: the embedded sample for ``quick``, the full QM9 otherwise."""
+    from ..data.qm9 import load_qm9, load_sample
+
+    ds = load_sample() if not profile.full_data else load_qm9(data_dir, allow_sample=False)
+    return ds, qm9_atoms_data(ds, cutoff=cutoff)
+
+
+def fold_split(profile: Profile, fold: int, ds) -> dict[str, np.ndarray]:
+    """The fold's split, on the full 130,831 ids (so sample molecules keep their full-data split) or,
+    for ``quick``, on the sample's ids."""
+    universe = None if profile.full_data else ds.index
+    return split(profile.n_train, profile.n_val, seed=fold, universe=universe)
+
+
+def load_crystal_data(profile: Profile, cutoff: float, data_dir=None):
+    """(Crystals, AtomsData) for a profile: the cleaned embedded sample for ``quick``, the cleaned full
+    Materials Project set otherwise (never silently the sample)."""
+    from ..data import crystals as _c
+    from ..data.batch import crystal_atoms_data
+    from ..data.paths import SAMPLE_DIR
+
+    if profile.full_data:
+        cr = _c.load_crystals(data_dir, allow_sample=False)
+    else:
+        cr = _c.read_npz(SAMPLE_DIR / "mp_sample.npz", "sample")
+    cr = cr.clean()
+    return cr, crystal_atoms_data(cr, cutoff=cutoff)
+
+
+def crystal_split(profile: Profile, fold: int, cr) -> dict[str, np.ndarray]:
+    """The fold's split of a cleaned crystal set, as ``src_index`` ids (the source's CIF numbers)."""
+    return split(profile.n_train, profile.n_val, seed=fold, universe=np.asarray(cr.arrays["src_index"]))
+
+
+def crystal_rows(cr, ids) -> np.ndarray:
+    """Array rows of the ``src_index`` ids in a crystal set (an error names ids it does not hold)."""
+    src = np.asarray(cr.arrays["src_index"], dtype=np.int64)
+    ids = np.asarray(ids, dtype=np.int64)
+    order = np.argsort(src, kind="stable")
+    pos = np.clip(np.searchsorted(src[order], ids), 0, max(len(src) - 1, 0))
+    found = src[order][pos] == ids if len(src) else np.zeros(len(ids), bool)
+    if not np.all(found):
+        raise AtomintError(f"{int((~found).sum())} crystal ids (src_index) are not in {cr.describe()}, "
+                           f"e.g. {ids[~found][:5].tolist()}")
+    return order[pos]
+
+
+def attach_descriptors(model, data: AtomsData, batch_size: int = 1000) -> None:
+    """BP: compute the (fixed) symmetry functions of every atom once and let batches slice them."""
+    if model.config["model"] != "bp":
+        return
+    rep = model.representation
+    feats = np.empty((len(data.Z), rep.acsf.n_features), dtype=np.float32)
+    with torch.no_grad():
+        for rows in np.array_split(np.arange(len(data)), max(1, math.ceil(len(data) / batch_size))):
+            b = data.batch(rows)
+            from ..data.batch import ranges
+
+            atoms = ranges(np.asarray(data.offsets)[rows], data.n_atoms[rows])
+            feats[atoms] = rep.descriptors(b).numpy()
+    data.atom_features = feats

@@ -1,0 +1,84 @@
+"""Restart screening: which seed a run starts from, by the same rule for every fold."""
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from .. import AtomintError, store
+from ..io import atomic_path
+from .loop import read_log
+from .profiles import get_profile
+
+
+RESTARTS = "restarts.json"
+
+
+def candidate_seeds(fold: int, n: int) -> list[int]:
+    """The seeds a restart screening tries for a fold: the fold's own seed first, then fold + 1000·k."""
+    return [fold + 1000 * k for k in range(n)]
+
+
+def screen_restarts(model_name: str, target: str, fold: int, profile: str, models_dir, data_dir=None,
+                    threads: int | None = None, progress: bool = True, overrides: dict | None = None) -> dict:
+    """Pick the starting seed of a run by a short screening, the same rule for every fold.
+
+    A dipole model learns its charges from |μ| only, and |μ| is unchanged when the charges of one kind of
+    atom change sign together with a compensating rearrangement elsewhere: a run can settle in such a
+    local "mirror" solution and stay there (schnet-dipole-cpu-fold2 gave terminal N the non-Mulliken sign
+    for all 100 epochs of its first training, and lagged from epoch 1). The rule: train
+    ``candidates`` runs with the seeds :func:`candidate_seeds` for ``epochs`` epochs each and keep the
+    one with the **lowest validation MAE** reached within them; test molecules are never looked at. Every
+    candidate's curve is recorded in ``<run>/restarts.json``; candidates train in ``<run>/restarts/``.
+    A run folder that already trained the first candidate's seed (the fold's own) for at least
+    ``epochs`` epochs counts as that candidate, read from its log. Returns the record."""
+    prof = replace(get_profile(profile), **(overrides or {}))
+    spec = prof.restarts.get(model_name, {}).get(target)
+    if not spec:
+        raise AtomintError(f"the {profile} profile screens no restarts for {model_name} {target}")
+    folder = Path(models_dir) / store.run_name(model_name, target, profile, fold)
+    record_path = folder / RESTARTS
+    if record_path.is_file():
+        record = store.read_json(record_path)
+        if record.get("chosen") is not None:
+            return record
+    n_ep = int(spec["epochs"])
+    record = {"rule": f"lowest validation MAE within the first {n_ep} epochs, over seeds "
+                      f"{candidate_seeds(fold, int(spec['candidates']))}", "epochs": n_ep, "candidates": []}
+    own = read_log(folder) if (folder / store.STATE).is_file() else []
+    for s in candidate_seeds(fold, int(spec["candidates"])):
+        if s == fold and len(own) >= n_ep and store.read_json(folder / store.PROVENANCE).get("seed") == s:
+            rows, where = own[:n_ep], str(folder.name)
+        else:
+            from .run import train
+
+            sub = train(model_name, target, fold, profile, folder / "restarts", data_dir, max_epochs=n_ep,
+                        threads=threads, progress=progress, name=f"seed{s}", seed=s,
+                        overrides={**(overrides or {}), "restarts": {}, "extend": {}})
+            rows, where = read_log(sub)[:n_ep], f"{folder.name}/restarts/seed{s}"
+        record["candidates"].append({"seed": s, "folder": where, "val_mae": [r["val_mae"] for r in rows],
+                                     "best_val_mae": min(r["val_mae"] for r in rows)})
+    best = min(record["candidates"], key=lambda c: c["best_val_mae"])
+    record["chosen"] = best["seed"]
+    store.atomic_write_json(record_path, record)
+    if progress:
+        print(f"atomint: {folder.name}: restart screening chose seed {best['seed']} "
+              f"(best val MAE {best['best_val_mae']:.4g} within {n_ep} epochs; "
+              + ", ".join(f"seed {c['seed']}: {c['best_val_mae']:.4g}" for c in record["candidates"]) + ")",
+              file=sys.stderr)
+    return record
+
+
+def adopt_candidate(folder: Path, record: dict) -> None:
+    """Start a run from the screening's chosen candidate: copy its state, weights, log and sign log."""
+    src = folder / "restarts" / f"seed{record['chosen']}"
+    if (folder / store.STATE).is_file():
+        if store.read_json(folder / store.PROVENANCE).get("seed") != record["chosen"]:
+            raise AtomintError(f"the restart screening chose seed {record['chosen']} for {folder.name}, but the "
+                               f"folder holds a run of another seed; move it away to train the chosen one")
+        return
+    for f in (store.STATE, store.WEIGHTS, store.LOG, "signs.csv"):
+        if (src / f).is_file():
+            with atomic_path(folder / f) as tmp:
+                shutil.copyfile(src / f, tmp)

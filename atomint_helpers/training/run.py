@@ -1,0 +1,358 @@
+"""One run: train or resume a model into its checkpoint folder (``atomint train``).
+
+``atomint train --model {bp,schnet} --target {energy,dipole} --fold K --profile {quick,cpu,paper}``
+
+* ``quick``  — seconds on the embedded sample; what tests, CI and nbval use.
+* ``cpu``    — full QM9, 100,000 training molecules, sized for a 2-core CPU (the committed checkpoints).
+* ``paper``  — the paper's setting (SchNet 128×6), meant for a GPU; run through PyTorch Lightning so
+  that several GPUs (DDP) work without code changes (``--devices N``).
+
+``atomint train --model schnet --target crystals --fold K --profile {quick,cpu,paper}`` trains SchNet with
+periodic boundary conditions on the Materials Project formation energies (eV/atom, Fig. 7) into
+``schnet-mp-<profile>-fold<K>``; see :data:`CRYSTAL_PROFILES`. The crystal split is drawn over the
+``src_index`` ids of the cleaned set (``Crystals.clean()``: the 4 unphysical entries dropped), so it is
+the same whichever copy of the data is loaded.
+
+The loss is the mean squared error in the paper's units (kcal/mol for energies, Debye for |μ|);
+Adam with the learning rate halved when the validation MAE stops improving, early stopping on the
+validation MAE, and the best weights kept. A run writes its folder after every epoch, atomically, so
+interrupting it (Ctrl-C, kill) and re-running the same command continues from the last finished epoch
+and ends with the same weights as an uninterrupted run (shuffling is seeded per epoch).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import AtomintError, store
+from ..data.splits import save_split, split_hash
+from ..properties import TARGETS
+from .inputs import (attach_descriptors, crystal_rows, crystal_split, fold_split, load_crystal_data,
+                     load_training_data)
+from .loop import metrics, predict, read_log, write_log
+from .profiles import CRYSTAL_ELEMENTS, Profile, resolve
+from .restarts import RESTARTS, adopt_candidate, screen_restarts
+from .stage2 import SignMonitor, WeightAverage, cosine_lr, read_signs, write_signs
+
+@dataclass
+class Run:
+    """One run's state between epochs: what ``state.pt``, ``log.csv`` and ``provenance.json`` hold."""
+
+    folder: Path
+    prof: Profile
+    model: object
+    ds: object
+    data: object
+    parts: dict
+    rows: dict
+    fold: int
+    seed: int
+    epoch: int = 0
+    best_val: float = math.inf
+    best_epoch: int = 0
+    wall: float = 0.0
+    done: bool = False
+    log: list = field(default_factory=list)
+    signs: list = field(default_factory=list)
+    ema: WeightAverage | None = None
+    data_s: float | None = None
+
+    @property
+    def model_name(self) -> str:
+        return self.model.config["model"]
+
+    @property
+    def target(self) -> str:
+        return self.model.config["target"]
+
+    @property
+    def stage2(self) -> dict | None:
+        return self.prof.extend.get(self.model_name)
+
+    def in_stage2(self) -> bool:
+        return self.stage2 is not None and self.epoch >= int(self.stage2["from_epoch"])
+
+    def stop_reason(self) -> str | None:
+        prof = self.prof
+        if prof.lightning:  # Lightning decided when to stop (max_epochs, early stopping or the time budget)
+            return "PyTorch Lightning fit ended (max_epochs, early stopping or time budget)"
+        if self.epoch >= prof.max_epochs:
+            return f"max_epochs={prof.max_epochs}"
+        if (self.epoch - self.best_epoch >= prof.early_stop_patience and self.best_epoch > 0
+                and not self.in_stage2()):
+            return f"early stopping (no improvement for {prof.early_stop_patience} epochs)"
+        budget = prof.max_minutes.get(self.model_name)
+        if budget is not None and self.wall >= budget * 60:
+            return f"time budget {budget} min"
+        return None
+
+    def save_state(self, opt, sched) -> None:
+        store.atomic_torch_save({"model": self.model.state_dict(), "optimizer": opt.state_dict(),
+                                 "scheduler": sched.state_dict(), "epoch": self.epoch, "best_val": self.best_val,
+                                 "best_epoch": self.best_epoch, "wall_s": self.wall, "done": False,
+                                 **({"ema": self.ema.shadow} if self.ema is not None else {})},
+                                self.folder / store.STATE)
+
+    def write_provenance(self, status: str, test: dict | None = None) -> None:
+        folder, model, prof, parts, ds = self.folder, self.model, self.prof, self.parts, self.ds
+        best_row = next((r for r in self.log if r["epoch"] == self.best_epoch), None)
+        restarts = store.read_json(folder / RESTARTS) if (folder / RESTARTS).is_file() else None
+        prov = {
+            "model": self.model_name, "target": self.target, "unit": TARGETS[self.target].unit,
+            "profile": prof.name,
+            "profile_settings": {k: v for k, v in asdict(prof).items() if k not in ("schnet", "bp")},
+            "fold": self.fold, "seed": self.seed, "restarts": restarts, "n_train": int(len(parts["train"])),
+            "n_val": int(len(parts["val"])), "n_test": int(len(parts["test"])), "split_sha256": split_hash(parts),
+            "data": {"source": ds.source, "sha256": ds.sha256, "n_molecules": len(ds)},
+            "epochs": self.epoch, "best_epoch": self.best_epoch, "wall_time_s": round(self.wall, 1),
+            "status": status, "git_commit": store.git_commit(), **store.environment(),
+            "n_parameters": int(sum(p.numel() for p in model.parameters())),
+            "weights_sha256": (store.sha256_file(folder / store.WEIGHTS) if (folder / store.WEIGHTS).is_file()
+                               else None),
+            "metrics": {"val": {"mae": best_row["val_mae"], "rmse": best_row["val_rmse"]} if best_row else {}},
+        }
+        if self.target == "crystals":
+            from ..data.crystals import BAD_ENTRIES
+
+            prov["data"] = {"source": ds.source, "sha256": ds.sha256, "n_structures": len(ds),
+                            "dropped": list(BAD_ENTRIES), "cutoff": model.cutoff,
+                            "split_ids": "src_index (the source's data/<i>.cif number) of the cleaned set"}
+        if self.data_s is not None:
+            prov["data_preparation_s"] = round(self.data_s, 1)
+        if test is not None:
+            prov["metrics"]["test"] = test
+        store.atomic_write_json(folder / store.PROVENANCE, prov)
+
+
+def _check_choice(model_name: str, target: str) -> None:
+    if target not in TARGETS:
+        raise AtomintError(f"unknown target {target!r}; accepted: {', '.join(TARGETS)}")
+    if model_name not in ("bp", "schnet"):
+        raise AtomintError(f"unknown model {model_name!r}; accepted: bp, schnet")
+    if target == "crystals" and model_name != "schnet":
+        raise AtomintError("target 'crystals' (Materials Project formation energies) is trained with SchNet "
+                           "only: use --model schnet")
+
+
+def _build_model(folder: Path, model_name: str, target: str, prof: Profile, seed: int):
+    """The model of a run, freshly initialised with ``seed``; its config is written (or checked)."""
+    from ..models import build
+
+    config = {"model": model_name, "target": target,
+              "elements": list(CRYSTAL_ELEMENTS) if target == "crystals" else [1, 6, 7, 8, 9],
+              "representation": copy.deepcopy(getattr(prof, model_name))}
+    torch.manual_seed(seed)
+    model = build(config)
+    config = json.loads(json.dumps(model.config))  # as stored (tuples become lists)
+    if (folder / store.CONFIG).is_file() and store.read_json(folder / store.CONFIG) != config:
+        raise AtomintError(f"{folder} holds a run with a different config; choose another --name or delete it")
+    store.atomic_write_json(folder / store.CONFIG, config)
+    return model
+
+
+def _load_data(prof: Profile, fold: int, target: str, cutoff: float, data_dir):
+    """``(ds, data, parts, rows)``: the data set, its batchable arrays, the split's ids and array rows."""
+    if target == "crystals":
+        ds, data = load_crystal_data(prof, cutoff, data_dir)
+        parts = crystal_split(prof, fold, ds)
+        return ds, data, parts, {k: crystal_rows(ds, v) for k, v in parts.items()}
+    ds, data = load_training_data(prof, cutoff, data_dir)
+    parts = fold_split(prof, fold, ds)
+    return ds, data, parts, {k: ds.rows(v) for k, v in parts.items()}
+
+
+def _restore(run: Run, opt, sched) -> None:
+    """Continue from ``state.pt`` when there is one, else fit the heads' statistics on the training set."""
+    path = run.folder / store.STATE
+    if not path.is_file():
+        run.model.fit_statistics(run.data, run.rows["train"])
+        return
+    st = store.safe_torch_load(path)
+    run.epoch, run.best_val, run.best_epoch = int(st["epoch"]), float(st["best_val"]), int(st["best_epoch"])
+    run.wall, run.done = float(st["wall_s"]), bool(st["done"])
+    if run.prof.lightning:  # Lightning resumes from its own last.ckpt
+        run.log = read_log(run.folder)
+        if not run.done:
+            run.model.fit_statistics(run.data, run.rows["train"])
+        return
+    try:
+        run.model.load_state_dict(st["model"])
+        opt.load_state_dict(st["optimizer"])
+    except (RuntimeError, ValueError, KeyError) as e:
+        raise AtomintError(f"{path} cannot resume this model: it was written for different parameters "
+                           f"(an older atomint version?); delete {run.folder} to train from scratch or pass "
+                           f"another --name ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+    sched.load_state_dict(st["scheduler"])
+    if run.stage2 and st.get("ema") is not None:
+        run.ema = WeightAverage(run.model, run.stage2["ema_decay"], st["ema"])
+    run.log = [r for r in read_log(run.folder) if r["epoch"] <= run.epoch]
+    run.signs = [r for r in read_signs(run.folder) if r["epoch"] <= run.epoch]
+    print(f"atomint: resuming {run.folder.name} after epoch {run.epoch} ({run.wall / 60:.1f} min trained)",
+          file=sys.stderr)
+
+
+def _maybe_compile(run: Run) -> None:
+    prof = run.prof
+    if not (prof.compile and run.model_name == "schnet" and not prof.lightning):
+        return
+    if torch.get_num_threads() == 1:
+        run.model.representation.compile_interactions()
+        return
+    run.prof = replace(prof, compile=False)  # provenance records what ran
+    print(f"atomint: {torch.get_num_threads()} torch threads: SchNet runs without torch.compile, whose kernels "
+          f"were slower than eager with 2 threads (0.59x) and faster with 1 (1.75x) on a 2-core CPU "
+          f"(bench/RESULTS.md); to use it, train folds side by side with --threads 1", file=sys.stderr)
+
+
+def _fit_lightning(run: Run, progress: bool, devices) -> None:
+    """The paper profile: the same model and loss through PyTorch Lightning."""
+    from .lightning import fit as lightning_fit
+
+    budget = run.prof.max_minutes.get(run.model_name)
+    left = None if budget is None else max(budget - run.wall / 60, 0.1)
+    log, wall = lightning_fit(run.model, run.data, run.rows, run.prof, run.folder, max_minutes=left,
+                              progress=progress, seed=run.seed, devices=devices)
+    run.log, run.wall, run.epoch = log, run.wall + wall, len(log)
+    best_row = min(log, key=lambda r: r["val_mae"]) if log else None
+    run.best_epoch = best_row["epoch"] if best_row else 0
+    write_log(run.folder, log)
+    store.atomic_torch_save({"epoch": run.epoch, "best_val": best_row["val_mae"] if best_row else math.inf,
+                             "best_epoch": run.best_epoch, "wall_s": run.wall, "done": False},
+                            run.folder / store.STATE)
+
+
+def _train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool) -> None:
+    """One epoch: the optimizer steps, validation (on the weight average in stage 2), the best weights,
+    the logs and the state, in that order."""
+    from tqdm import tqdm
+
+    model, prof, rows, key = run.model, run.prof, run.rows, run.model.target_key
+    model.train()
+    t0 = time.time()
+    stage2 = run.in_stage2()
+    if stage2:
+        if run.ema is None:
+            run.ema = WeightAverage(model, run.stage2["ema_decay"])
+        for g in opt.param_groups:
+            g["lr"] = cosine_lr(run.stage2, run.epoch, prof.max_epochs, prof.min_lr)
+    tot_loss = tot_abs = 0.0
+    bar = tqdm(run.data.batches(rows["train"], prof.batch_size, shuffle=True, seed=run.seed * 100_003 + run.epoch),
+               total=math.ceil(len(rows["train"]) / prof.batch_size), desc=f"{run.folder.name} epoch {run.epoch + 1}",
+               disable=not progress, leave=False, mininterval=1.0 if sys.stderr.isatty() else 60.0, file=sys.stderr)
+    for b in bar:
+        opt.zero_grad(set_to_none=True)
+        pred = model(b)[key]
+        err = pred - b[key].to(pred.dtype)
+        loss = (err ** 2).mean()
+        loss.backward()
+        opt.step()
+        if run.ema is not None:
+            run.ema.update()
+        tot_loss += float(loss.detach()) * len(err)
+        tot_abs += float(err.detach().abs().sum())
+    run.epoch += 1
+    with run.ema.applied() if run.ema is not None else contextlib.nullcontext():  # validate and keep the average
+        val = metrics(predict(model, run.data, rows["val"]), y_val)
+        if val["mae"] < run.best_val:
+            run.best_val, run.best_epoch = val["mae"], run.epoch
+            store.save_weights(run.folder, model)
+        groups = monitor.groups(model) if monitor is not None else []
+    if not stage2:
+        sched.step(val["mae"])
+    run.wall += time.time() - t0
+    row = {"epoch": run.epoch, "wall_s": run.wall, "lr": opt.param_groups[0]["lr"],
+           "train_loss": tot_loss / len(rows["train"]), "train_mae": tot_abs / len(rows["train"]),
+           "val_mae": val["mae"], "val_rmse": val["rmse"]}
+    run.log.append(row)
+    run.signs += [dict(zip(SignMonitor.FIELDS, (run.epoch, _symbol(z), nb, n, round(a, 4)))) for z, nb, n, a in groups]
+    if progress:
+        worst = f", Mulliken sign {_symbol(groups[0][0])}{groups[0][1]} {groups[0][3]:.0%}" if groups else ""
+        print(f"{run.folder.name} epoch {run.epoch}: train MAE {row['train_mae']:.4f}, val MAE {val['mae']:.4f} "
+              f"{TARGETS[run.target].unit} (best {run.best_val:.4f} @ {run.best_epoch}), lr {row['lr']:.2e}{worst}, "
+              f"{run.wall / 60:.1f} min", file=sys.stderr, flush=True)
+    write_log(run.folder, run.log)
+    if monitor is not None:
+        write_signs(run.folder, run.signs)
+    run.save_state(opt, sched)
+    run.write_provenance("training")
+
+
+def _finish(run: Run, reason: str, models_dir, progress: bool) -> None:
+    """Evaluate the best weights on the held-out test split; record the stop and whether it can resume."""
+    best = store.load_model(run.folder, verify=False)  # data.atom_features (fixed symmetry functions) still apply
+    key = best.target_key
+    test = metrics(predict(best, run.data, run.rows["test"]), np.asarray(run.data.targets[key])[run.rows["test"]])
+    resumable = run.prof.lightning or not reason.startswith(("early", "max_epochs", "finished"))
+    status = f"stopped: {reason}" + (" (resumable with a larger --max-minutes)" if resumable else "")
+    run.write_provenance(status, test)
+    state_path = run.folder / store.STATE
+    st = store.safe_torch_load(state_path)
+    st["done"] = not resumable
+    store.atomic_torch_save(st, state_path)
+    store.write_index(models_dir)
+    if progress:
+        what = "structures" if run.target == "crystals" else "molecules"
+        print(f"atomint: {run.folder.name}: {status}; test MAE {test['mae']:.4f} {TARGETS[run.target].unit}, "
+              f"RMSE {test['rmse']:.4f} on {test['n']:,} {what}", file=sys.stderr)
+
+
+def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", models_dir="models",
+          data_dir=None, max_minutes: float | None = None, max_epochs: int | None = None, threads: int | None = None,
+          progress: bool = True, name: str | None = None, seed: int | None = None,
+          devices="auto", overrides: dict | None = None) -> Path:
+    """Train (or resume) one model; returns its checkpoint folder. See the module docstring.
+
+    ``overrides``: Profile fields to replace (pilots of a recipe; recorded in provenance)."""
+    _check_choice(model_name, target)
+    prof = resolve(profile, model_name, target, overrides, max_epochs, max_minutes)
+    if threads or prof.threads:
+        torch.set_num_threads(int(threads or prof.threads))
+    torch.set_flush_denormal(True)  # main thread only; models.schnet.gaussians covers torch's worker threads
+    folder = Path(models_dir) / (name or store.run_name(model_name, target, profile, fold))
+    folder.mkdir(parents=True, exist_ok=True)
+    store.remove_stale_temporaries(folder)  # left by a writer killed mid-write
+    screening = None
+    if seed is None and name is None and prof.restarts.get(model_name, {}).get(target):
+        screening = screen_restarts(model_name, target, fold, profile, models_dir, data_dir, threads, progress,
+                                    overrides)
+        seed = int(screening["chosen"])
+    seed = fold if seed is None else seed
+    model = _build_model(folder, model_name, target, prof, seed)
+
+    t_data = time.time()
+    ds, data, parts, rows = _load_data(prof, fold, target, model.cutoff, data_dir)
+    save_split(folder / store.SPLIT, parts, fold)  # the split's seed is the fold
+    if screening is not None:
+        adopt_candidate(folder, screening)
+    run = Run(folder, prof, model, ds, data, parts, rows, fold, seed)
+    opt = torch.optim.Adam(model.parameters(), lr=prof.lr)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=prof.lr_factor,
+                                                       patience=prof.lr_patience, min_lr=prof.min_lr)
+    _restore(run, opt, sched)
+    attach_descriptors(model, data)
+    _maybe_compile(run)
+    run.data_s = time.time() - t_data
+    y_val = np.asarray(data.targets[model.target_key])[rows["val"]]
+    monitor = (SignMonitor(ds, data, rows["val"]) if target == "dipole" and "mulliken" in getattr(ds, "arrays", {})
+               else None)
+    if prof.lightning and not run.done:
+        _fit_lightning(run, progress, devices)
+    while (reason := run.stop_reason()) is None:
+        _train_epoch(run, opt, sched, monitor, y_val, progress)
+    _finish(run, reason, models_dir, progress)
+    return folder
+
+
+def _symbol(z: int) -> str:
+    from ase.data import chemical_symbols
+
+    return chemical_symbols[int(z)]

@@ -1,0 +1,99 @@
+"""The layering of ARCHITECTURE.md, read from the code's own imports (module level and inside functions),
+so a later change cannot quietly make analysis train, drawing analyse, or the models depend on a checkpoint
+store. Also: no module of the package, test or notebook points at files outside the repository."""
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "atomint_helpers"
+
+#: room -> rooms it must never import (a room is a top-level module or subpackage of atomint_helpers)
+FORBIDDEN = {
+    "properties": {"data", "descriptors", "models", "store", "training", "interpret", "report", "plots", "cli",
+                   "calculator", "exports", "depict", "book", "notebook"},
+    "io": {"data", "descriptors", "models", "store", "training", "interpret", "report", "plots", "cli",
+           "calculator", "exports", "depict", "book", "notebook"},
+    "data": {"descriptors", "models", "store", "training", "interpret", "report", "plots", "cli", "calculator",
+             "exports", "depict", "book", "notebook"},
+    "descriptors": {"models", "store", "training", "interpret", "report", "plots", "cli", "calculator", "exports"},
+    "models": {"store", "training", "interpret", "report", "plots", "cli", "calculator", "exports", "book"},
+    "store": {"training", "interpret", "report", "plots", "cli", "calculator", "exports", "book", "notebook"},
+    "training": {"interpret", "report", "plots", "cli", "calculator", "exports", "book", "notebook"},
+    "interpret": {"training", "report", "plots", "cli", "calculator", "exports", "book", "notebook", "depict"},
+    "calculator": {"training", "interpret", "report", "plots", "cli", "exports", "book"},
+    "plots": {"interpret", "training", "report", "store", "models", "cli", "calculator", "exports"},
+    "depict": {"interpret", "training", "report", "store", "cli", "exports"},
+    "report": {"training", "cli", "exports", "book"},
+    "exports": {"training", "report", "cli", "book"},
+}
+
+
+def _room(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every atomint_helpers module ``path`` imports, resolved from relative imports."""
+    rel = path.relative_to(ROOT).with_suffix("").parts
+    package = list(rel if path.name == "__init__.py" else rel[:-1])
+    if package and package[-1] == "__init__":
+        package = package[:-1]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+                out |= {target} if node.module else {f"{target}.{a.name}" for a in node.names}
+            elif node.module:
+                out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+    return {m for m in out if m == "atomint_helpers" or m.startswith("atomint_helpers.")}
+
+
+def test_resolver_reads_relative_imports(tmp_path):
+    assert "atomint_helpers.store" in imports_of(PKG / "training" / "run.py")
+    assert "atomint_helpers.data.batch" in imports_of(PKG / "interpret" / "latent.py")
+
+
+@pytest.mark.parametrize("path", sorted(PKG.rglob("*.py")), ids=lambda p: str(p.relative_to(PKG)))
+def test_layers(path):
+    mod = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    room = _room(mod)
+    bad = sorted(m for m in imports_of(path) if _room(m) in FORBIDDEN.get(room, set()))
+    assert not bad, f"{path.relative_to(ROOT)} ({room}) imports {bad}: against ARCHITECTURE.md's layers"
+
+
+def test_only_the_entry_point_imports_the_cli():
+    users = [p for p in PKG.rglob("*.py") if "cli" not in p.relative_to(PKG).parts
+             and any(_room(m) == "cli" for m in imports_of(p))]
+    assert not users, users
+
+
+def test_nothing_points_outside_the_repository():
+    hits = []
+    files = [*PKG.rglob("*.py"), *(ROOT / "tests").glob("*.py"), *(ROOT / "notebooks").glob("*.ipynb"),
+             *(ROOT / "book").glob("*.md"), ROOT / "README.md", ROOT / "ARCHITECTURE.md"]
+    for p in files:
+        text = p.read_text()
+        if p.suffix == ".ipynb":
+            text = "".join("".join(c.get("source", "")) for c in json.loads(text)["cells"])
+        if p == Path(__file__):
+            continue
+        if "../shared" in text or "/work/" in text:
+            hits.append(str(p.relative_to(ROOT)))
+    assert not hits, f"references to files outside the repository in {hits}"
+
+
+def test_no_module_is_longer_than_the_limit():
+    """One concept per module: none of the package's modules past ~400 lines (the ones still over it are
+    listed, so the list can only shrink)."""
+    still_long = {"descriptors/acsf.py", "interpret/latent.py", "interpret/embeddings.py", "interpret/probe.py",
+                  "plots.py", "report/claims.py"}
+    long_ = {str(p.relative_to(PKG)) for p in PKG.rglob("*.py") if len(p.read_text().splitlines()) > 420}
+    assert long_ <= still_long, f"new modules over 420 lines: {sorted(long_ - still_long)}"
