@@ -96,3 +96,35 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
         tmp.unlink(missing_ok=True)
         removed.append(tmp)
     return removed
+
+
+LOCK = ".lock"
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike, what: str = "run"):
+    """Hold an exclusive lock on ``folder`` (``fcntl.flock`` on ``<folder>/.lock``, which holds the pid) for
+    the duration: a second process gets a one-line AtomintError naming the holder. The kernel releases the
+    lock when its process ends, however it ends, so a killed run never leaves a stale lock behind."""
+    import fcntl
+
+    path = Path(folder) / LOCK
+    try:
+        f = open(path, "a+")
+    except OSError as e:
+        raise _fs_error(path, e) from None
+    try:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise AtomintError(f"{folder} is in use by {holder} (a {what} writes there); wait for it to end or "
+                               f"stop it, or choose another folder") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"process {os.getpid()}")
+        f.flush()
+        yield
+    finally:
+        f.close()

@@ -78,6 +78,10 @@ def _cli_explain(args) -> int:
         check_molecule(atoms, source + (f", molecule {k + 1}" if len(frames) > 1 else ""))
     sets, labels = _model_sets(args.model, args.models_dir)
     models = [[store.load_model(f) for f in folders] for folders in sets]
+    for folders, ms in zip(sets, models):
+        if ms[0].config["target"] not in ("energy", "dipole"):
+            raise AtomintError(f"{folders[0]} predicts {ms[0].config['target']!r}; atomint explain reads molecules "
+                               f"with energy and dipole models (targets energy, dipole)")
     t, preds = explain(frames, models, labels)
     for k, atoms in enumerate(frames):
         head = source + (f" (molecule {k + 1} of {len(frames)})" if len(frames) > 1 else "")

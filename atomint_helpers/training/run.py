@@ -35,6 +35,7 @@ import torch
 
 from .. import AtomintError, store
 from ..data.splits import save_split, split_hash
+from ..io import folder_lock
 from ..properties import TARGETS
 from .inputs import (attach_descriptors, crystal_rows, crystal_split, fold_split, load_crystal_data,
                      load_training_data)
@@ -318,8 +319,18 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
         torch.set_num_threads(int(threads or prof.threads))
     torch.set_flush_denormal(True)  # main thread only; models.schnet.gaussians covers torch's worker threads
     folder = Path(models_dir) / (name or store.run_name(model_name, target, profile, fold))
-    folder.mkdir(parents=True, exist_ok=True)
-    store.remove_stale_temporaries(folder)  # left by a writer killed mid-write
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise AtomintError(f"cannot create the run folder {folder}: {e.strerror}") from None
+    with folder_lock(folder, "training run"):
+        store.remove_stale_temporaries(folder)  # left by a writer killed mid-write
+        return _train_locked(folder, model_name, target, fold, profile, models_dir, data_dir, prof, threads,
+                             progress, name, seed, devices, overrides)
+
+
+def _train_locked(folder, model_name, target, fold, profile, models_dir, data_dir, prof, threads, progress, name,
+                  seed, devices, overrides) -> Path:
     screening = None
     if seed is None and name is None and prof.restarts.get(model_name, {}).get(target):
         screening = screen_restarts(model_name, target, fold, profile, models_dir, data_dir, threads, progress,

@@ -1,0 +1,50 @@
+"""Time to accuracy of the committed SchNet ``cpu`` runs: the first epoch at which each run's validation MAE
+reached 0.50 kcal/mol (energy) or 0.040 D (dipole), with the wall time its log recorded (on a shared
+2-core machine: two runs side by side plus tests and book builds), and the same epochs priced on one
+idle core from the training throughputs measured side by side in bench/train_throughput.py (atomint
+compiled vs schnetpack's stock pipeline, 1 torch thread; bench/RESULTS.md). Reads logs only.
+
+    python bench/time_to_accuracy.py [--models-dir models] [--pilots bench/pilots]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+THRESHOLDS = {"energy": 0.50, "dipole": 0.040}
+#: molecules/s on one torch thread, bench/train_throughput.py on an idle machine (bench/RESULTS.md)
+THROUGHPUT = {"atomint (compiled)": 1010.0, "schnetpack stock": 142.0}
+N_TRAIN = 100_000
+
+
+def first_reaching(log: Path, threshold: float):
+    rows = list(csv.DictReader(open(log)))
+    for r in rows:
+        if float(r["val_mae"]) <= threshold:
+            return int(r["epoch"]), float(r["wall_s"]), len(rows)
+    return None, None, len(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models-dir", default="models")
+    ap.add_argument("--pilots", default="bench/pilots")
+    args = ap.parse_args()
+    logs = sorted(Path(args.models_dir).glob("schnet-*-cpu-fold*/log.csv")) + sorted(Path(args.pilots).glob("*/log.csv"))
+    heads = ["run", "target", "epochs logged", "first epoch ≤ target", "logged wall (min)",
+             *(f"{k}, idle core (min)" for k in THROUGHPUT)]
+    print("| " + " | ".join(heads) + " |\n|" + "---|" * len(heads))
+    for log in logs:
+        run = log.parent.name
+        target = "energy" if "-energy-" in run else "dipole" if "-dipole-" in run else None
+        if target is None:
+            continue
+        ep, wall, n = first_reaching(log, THRESHOLDS[target])
+        est = [f"{ep * N_TRAIN / v / 60:.0f}" if ep else "—" for v in THROUGHPUT.values()]
+        print(f"| {run} | {THRESHOLDS[target]} {'kcal/mol' if target == 'energy' else 'D'} | {n} | "
+              f"{ep or 'not yet'} | {f'{wall / 60:.0f}' if wall else '—'} | " + " | ".join(est) + " |")
+
+
+if __name__ == "__main__":
+    main()
