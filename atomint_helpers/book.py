@@ -12,8 +12,11 @@
 2. collects the scorecard rows the notebooks wrote into ``out_dir`` into ``_build/src/_generated/
    scorecard.md`` (included by the first page) and ``_build/scorecard.json``;
 3. assembles the book sources in ``_build/src/`` (``_config.yml``, ``_toc.yml``, ``book/`` and the
-   executed notebooks) and runs ``jupyter-book build`` on them with Sphinx warnings as errors
-   (``-W --keep-going``); execution is off in ``_config.yml``, the book renders the executed copies;
+   executed notebooks, each prepared for reading by :func:`prepare_for_render`: the chapter's setup cells
+   hidden, nbval markers and the build machine's paths taken out; MathJax from the installed
+   ``sphinx-mathjax-offline`` package, so equations render offline) and runs ``jupyter-book build`` on
+   them with Sphinx warnings as errors (``-W --keep-going``); execution is off in ``_config.yml``, the
+   book renders the executed copies;
 4. prints where ``index.html`` is.
 
 Everything goes under ``_build/`` (git-ignored). ``freeze`` re-runs notebooks with the ``quick`` profile
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -146,8 +150,167 @@ def executed_profile(path: Path) -> str | None:
     return params.get("profile")
 
 
+# ------------------------------------------------------------------------------------------ rendering
+#: tags that already decide how a cell is shown: a cell carrying one is left as its author tagged it
+VISIBILITY_TAGS = {"remove-cell", "remove-input", "remove-output", "hide-cell", "hide-input", "hide-output"}
+#: nbval's markers (``# NBVAL_CHECK_OUTPUT`` ...): a comment line for the test, not for the reader
+NBVAL_LINE = re.compile(r"^[ \t]*#[ \t]*NBVAL_[A-Z_]+\b[^\n]*(\n|$)", re.M)
+TEXT_MIMES = ("text/plain", "text/html", "text/markdown", "text/latex")
+
+
+def _source(cell: dict) -> str:
+    s = cell.get("source", "")
+    return "".join(s) if isinstance(s, list) else s
+
+
+def _tag(cell: dict, tag: str) -> None:
+    tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+    if not VISIBILITY_TAGS & set(tags):
+        tags.append(tag)
+
+
+def _replace_in_outputs(cell: dict, replacements: list[tuple[str, str]]) -> None:
+    def fix(text):
+        joined = "".join(text) if isinstance(text, list) else text
+        for old, new in replacements:
+            joined = joined.replace(old, new)
+        return joined
+
+    for out in cell.get("outputs", []):
+        if "text" in out:
+            out["text"] = fix(out["text"])
+        for mime in TEXT_MIMES:
+            if mime in out.get("data", {}):
+                out["data"][mime] = fix(out["data"][mime])
+        if out.get("output_type") == "error":
+            out["traceback"] = [fix(t) for t in out.get("traceback", [])]
+
+
+def path_replacements(root: Path, data_dir: str | os.PathLike | None = None,
+                      build: Path | None = None) -> list[tuple[str, str]]:
+    """Absolute paths of the build machine, as the reader should see them: relative to the repository
+    (``/home/me/atomint/atomint_helpers/...`` -> ``atomint_helpers/...``, a ``--build-dir`` elsewhere ->
+    ``_build``) or named by their variable (``$ATOMINT_DATA/qm9/qm9.npz``, ``~/.cache/...``). Longest
+    first, so nested folders are replaced before their parents."""
+    reps = []
+    if build is not None:
+        reps.append((str(build.resolve()), DEFAULT_BUILD))
+    if data_dir:
+        reps.append((str(Path(data_dir).expanduser().resolve()) + os.sep, "$ATOMINT_DATA/"))
+    reps.append((str(root.resolve()) + os.sep, ""))
+    home = str(Path.home())
+    if len(home) > 1:  # the cache (~/.cache/atomint) and anything else under the home folder
+        reps.append((home + os.sep, "~/"))
+    return sorted(reps, key=lambda kv: -len(kv[0]))
+
+
+def prepare_for_render(nb: dict, replacements: list[tuple[str, str]] = ()) -> dict:
+    """An executed notebook made ready for the page (the committed notebooks are never touched).
+
+    * The chapter's **setup** — the code cells from the ``parameters`` cell up to the first Markdown cell
+      after it — is plumbing: the ``parameters`` cell, papermill's ``injected-parameters`` cell and the
+      ``check_params(...)`` cell are removed from the page (``remove-cell``; ``remove-input`` if the cell
+      printed something); the remaining setup cells (imports, loading) keep their printed output but
+      fold their code away (``hide-input``).
+    * A code cell whose only outputs are Markdown (a "What we see" paragraph) shows the prose, with its
+      code folded away (``hide-input``).
+    * nbval's marker comments (``# NBVAL_CHECK_OUTPUT``) are deleted from the code shown.
+    * ``replacements`` (see :func:`path_replacements`) rewrite the build machine's paths in the outputs.
+
+    A cell that already carries a ``remove-*`` or ``hide-*`` tag keeps it and gets no other.
+    """
+    cells = nb.get("cells", [])
+    tags = [c.get("metadata", {}).get("tags", []) for c in cells]
+    start = next((i for i, t in enumerate(tags) if "parameters" in t), None)
+    if start is not None:
+        for cell in cells[start:]:
+            if cell.get("cell_type") == "markdown":
+                break
+            if cell.get("cell_type") != "code":
+                continue
+            t = cell.get("metadata", {}).get("tags", [])
+            plumbing = ("parameters" in t or "injected-parameters" in t or "check_params(" in _source(cell))
+            if plumbing:
+                _tag(cell, "remove-input" if cell.get("outputs") else "remove-cell")
+            else:
+                _tag(cell, "hide-input")
+    for cell in cells:
+        if cell.get("cell_type") != "code":
+            continue
+        src = _source(cell)
+        if "NBVAL_" in src:
+            cell["source"] = NBVAL_LINE.sub("", src)
+        outs = cell.get("outputs", [])
+        if outs and all(o.get("output_type") in ("display_data", "execute_result")
+                        and "text/markdown" in o.get("data", {}) for o in outs):
+            _tag(cell, "hide-input")
+        if replacements:
+            _replace_in_outputs(cell, list(replacements))
+    return nb
+
+
+MATHJAX_DIST = "sphinx-mathjax-offline"
+#: what the book loads (``mathjax_path`` in ``_config.yml``) and the folders it may load on demand
+#: (TeX extensions autoloaded by a macro, the menu, accessibility); CommonHTML's fonts are not needed
+MATHJAX_FILES = ("tex-svg.js", "input", "output/svg", "ui", "a11y", "adaptors", "sre")
+
+
+def mathjax_source() -> Path:
+    """The MathJax 3 ``es5`` folder shipped by the ``sphinx-mathjax-offline`` package (a ``book`` extra)."""
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution(MATHJAX_DIST)
+    except metadata.PackageNotFoundError:
+        raise AtomintError(f"the book needs MathJax offline: pip install {MATHJAX_DIST} (it is in the 'book' extra: "
+                           f"pip install -c constraints.txt -e '.[book]')") from None
+    path = Path(str(dist.locate_file(f"{MATHJAX_DIST}/static/mathjax")))
+    if not (path / "tex-svg.js").is_file():
+        raise AtomintError(f"{MATHJAX_DIST} is installed but {path / 'tex-svg.js'} is missing; reinstall it")
+    return path
+
+
+def ship_mathjax(src: Path) -> Path:
+    """MathJax into ``src/_extra/_static/mathjax/``: Sphinx copies ``_extra`` verbatim into the html root
+    (``html_extra_path``), so the pages load ``_static/mathjax/tex-svg.js`` (``mathjax_path``) from disk,
+    never from a CDN — the book is read offline. (Not ``src/_static``: Jupyter Book would add every
+    ``.js`` file found there to every page.)"""
+    origin = mathjax_source()
+    dest = src / "_extra" / "_static" / "mathjax"
+    if dest.exists():
+        shutil.rmtree(dest)
+    for name in MATHJAX_FILES:
+        s = origin / name
+        if s.is_dir():
+            shutil.copytree(s, dest / name)
+        elif s.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(s, dest / name)
+    return dest / "tex-svg.js"
+
+
+#: the book's own style sheet; Jupyter Book adds every .css file in the sources' _static/ to every page
+STYLESHEET = """\
+/* atomint: written by atomint_helpers.book at build time */
+/* a narrower "Contents" column leaves the chapters' tables and figures more room */
+:root { --pst-sidebar-secondary: 14rem; }
+/* printed lines (which data, which checkpoints) wrap instead of hiding behind a scroll bar */
+div.cell_output div.output.stream pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+/* the notebooks' tables are dense: a slightly smaller type fits their columns into the text column */
+div.cell_output table { font-size: 0.875em; }
+"""
+
+
+def write_stylesheet(src: Path) -> Path:
+    path = src / "_static" / "atomint.css"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(STYLESHEET, encoding="utf-8")
+    return path
+
+
 # ------------------------------------------------------------------------------------------ sources
-def assemble_sources(root: Path, build: Path, entries: list[Entry]) -> tuple[Path, list[str]]:
+def assemble_sources(root: Path, build: Path, entries: list[Entry],
+                     replacements: list[tuple[str, str]] | None = None) -> tuple[Path, list[str]]:
     """``build/src``: config, toc, ``book/`` and, for each toc notebook, its executed copy (or the
     committed notebook, with a note, when it has not been executed under ``build``)."""
     src = build / "src"
@@ -167,11 +330,12 @@ def assemble_sources(root: Path, build: Path, entries: list[Entry]) -> tuple[Pat
                 shutil.copyfile(e.path, dest)
             continue
         executed = build / "notebooks" / e.path.name
-        if executed.is_file():
-            shutil.copyfile(executed, dest)
-        else:
-            shutil.copyfile(e.path, dest)
+        if not executed.is_file():
+            executed = e.path
             notes.append(f"{e.rel(root)} was not executed in this build: rendering its committed (quick) outputs")
+        nb = prepare_for_render(json.loads(executed.read_text(encoding="utf-8")),
+                                path_replacements(root) if replacements is None else replacements)
+        dest.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return src, notes
 
 
@@ -187,8 +351,9 @@ def ship_extra_files(results: Path, src: Path) -> None:
             shutil.copyfile(f, dest / f.name)
 
 
-def build_scorecard(build: Path, profile: str, notebooks: list[Entry], src: Path) -> dict:
-    from . import scorecard
+def build_scorecard(build: Path, profile: str, notebooks: list[Entry], src: Path,
+                    replacements: list[tuple[str, str]] | None = None) -> dict:
+    from .report import scorecard
 
     results = build / "results" / profile
     chapters = scorecard.collect(results, [e.stem for e in notebooks])
@@ -198,6 +363,8 @@ def build_scorecard(build: Path, profile: str, notebooks: list[Entry], src: Path
     info = (f"*Built {stamp} with profile `{profile}`; every value below was computed by the notebook it links "
             f"to, during this build.*")
     text = scorecard.to_markdown(chapters, missing=missing, build_info=info)
+    for old, new in replacements or ():  # the rows' context may name data files by their path
+        text = text.replace(old, new)
     scorecard.write_markdown(src / "_generated" / "scorecard.md", text)
     summary = {"profile": profile, "built": stamp, "summary": scorecard.summary(chapters),
                "missing": missing, "chapters": chapters}
@@ -283,11 +450,14 @@ def cmd_build(args) -> int:
               file=sys.stderr)
         return 1
 
-    src, notes = assemble_sources(root, build, entries)
+    paths = path_replacements(root, data_dir, build)
+    src, notes = assemble_sources(root, build, entries, paths)
     ship_extra_files(results, src)
+    ship_mathjax(src)
+    write_stylesheet(src)
     for n in notes:
         print(f"  note: {n}", flush=True)
-    sc = build_scorecard(build, profile, notebooks, src)
+    sc = build_scorecard(build, profile, notebooks, src, paths)
     s = sc["summary"]
     print(f"scorecard: {s['rows']} rows from {len(sc['chapters'])} chapter(s): {s['holds']} hold, "
           f"{s['differs']} differ, {s['not_comparable']} not comparable"

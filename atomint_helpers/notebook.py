@@ -92,9 +92,33 @@ class Params:
         return {"profile": self.profile, **extra}
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as a reader of the book should see it: the message, without the source file and line
+    that Python prints by default (a path of the machine that built the book). atomint's own warnings
+    start with ``atomint:`` and need no category in front."""
+    text = str(message)
+    return f"{text}\n" if text.startswith("atomint:") else f"{category.__name__}: {text}\n"
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
 def check_params(*, profile="cpu", data_dir=None, models_dir="models", folds=(0, 1, 2),
                  out_dir="_build/results", require_models: bool = True) -> Params:
-    """Validate a notebook's parameters; raise a one-line ``AtomintError`` naming the bad one."""
+    """Validate a notebook's parameters; raise a one-line ``AtomintError`` naming the bad one.
+
+    In a notebook kernel (papermill, Jupyter, nbval) it also makes warnings print without their source
+    file and line (:func:`_format_warning`): the executed notebooks become pages of the book."""
+    if _in_kernel():
+        import warnings
+
+        warnings.formatwarning = _format_warning
     root = project_root()
 
     if not isinstance(profile, str) or profile not in PROFILES:

@@ -262,26 +262,37 @@ def parity_and_errors(evals: dict, *, max_points: int = 20_000):
 
 
 def learning_curves(logs: dict, *, unit_of=lambda name: ""):
-    """Validation MAE against training wall time (log-log), one panel per target; ``logs`` maps a run
-    name (``model-target-profile-foldK``) to its list of per-epoch rows (``training.read_log``)."""
+    """Validation MAE against epochs (log y), one panel per target, one colour per model and one line style
+    per fold; the legend (below the panels, never over the data) gives each run's last epoch and the
+    learning rate it ended with, so a reader sees whether a run converged. ``logs`` maps a run name
+    (``model-target-profile-foldK``) to its list of per-epoch rows (``training.read_log``). Epochs, not
+    wall time: the runs shared their cores with other work, so their wall times are not comparable."""
+    import matplotlib.ticker as mticker
     import numpy as np
 
+    colours = {"bp": "#1f77b4", "schnet": "#d62728"}
+    styles = ("-", "--", ":", "-.")
     targets = sorted({n.split("-")[1] for n in logs})
-    fig, axes = _figure(ncols=len(targets), width=3.6 * len(targets), height=3.0, squeeze=False)
+    fig, axes = _figure(ncols=len(targets), width=4.2 * len(targets), height=3.6, squeeze=False)
     for c, target in enumerate(targets):
         ax = axes[0, c]
         for name, rows in sorted(logs.items()):
             if name.split("-")[1] != target or not rows:
                 continue
-            t = np.array([r["wall_s"] for r in rows]) / 60
+            model, fold = name.split("-")[0], name.rsplit("fold", 1)[-1]
+            e = np.array([r["epoch"] for r in rows])
             v = np.array([r["val_mae"] for r in rows])
-            ax.plot(t, v, label=name.replace(f"-{target}", ""), lw=1.2)
-        ax.set_xscale("log")
+            label = f"{name.replace(f'-{target}', '')}: {int(e[-1])} ep., final lr {rows[-1]['lr']:.1e}"
+            ax.plot(e, v, label=label, lw=1.2, color=colours.get(model),
+                    ls=styles[int(fold) % len(styles)] if fold.isdigit() else "-")
         ax.set_yscale("log")
-        ax.set_xlabel("training time (min)")
+        ax.yaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(mticker.NullFormatter())
+        ax.set_xlabel("epoch")
         ax.set_ylabel(f"validation MAE ({unit_of(target)})")
         ax.set_title(target)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=1, frameon=False)
     fig.tight_layout()
     return fig
 

@@ -93,3 +93,21 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def dead_pid() -> int:
+    """The id of a process that has ended (and been reaped)."""
+    import subprocess
+
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+def one_line_stderr(capsys, *words):
+    """The one-line ``atomint: error: …`` a command printed, checked to name ``words``."""
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("atomint: error: ") and "\n" not in err and "Traceback" not in err, err
+    for w in words:
+        assert w in err, (w, err)
+    return err

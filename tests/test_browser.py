@@ -1,22 +1,43 @@
-"""Build the book (profile quick) and look at every page in headless chromium.
+"""Build the book (profile quick) and read every page in headless chromium, as a reader would.
 
-Fails on a Python traceback or error output cell, a broken image (an ``<img>`` whose file is missing,
-checked in the rendered DOM), an empty figure (a PNG that is almost one colour) or a blank page.
-Screenshots of every page go to ``_build/screenshots/`` for a human to look at.
+The book is built once per session with the quick profile into a temporary ``_build`` (the real ``_build``
+is left alone), then every page is opened in one headless chromium, driven over the DevTools protocol on a
+pipe (``--remote-debugging-pipe``) with the network switched off: the book is read offline. Per page, after
+MathJax has typeset:
+
+* it renders (not blank), with no Python traceback or error output and no broken image;
+* no image, script or style sheet is fetched from the internet;
+* math: no raw TeX delimiters (``\\(``, ``\\[``, ``$$``, ``$...\\cmd...$``) in the prose and every math
+  element typeset by MathJax, with no TeX error;
+* no plumbing: no nbval marker in a notebook cell or a chapter's visible text, no Python warning
+  (``UserWarning: ...``), no path of the build machine (the repository, the build folder, the data folder)
+  and no ``_build/...`` path in a cell's output;
+* tables show no raw ``nan``/``None``/``True``/``False`` cells;
+* figures: every PNG is not empty (almost one colour), at least :data:`MIN_FIGURE_WIDTH` px wide, and has
+  a caption or an alt text (not a file name);
+* nothing overflows the content column horizontally.
+
+A problem whose cause lies outside the book's own files (a notebook's code, a helper module) is listed in
+:data:`KNOWN` with that cause: its check is reported as ``xfail`` naming it (tracked, not hidden), any
+other problem fails. Screenshots of every page (full length) go to ``_build/screenshots/``.
 
 Skips when chromium is missing, unless ``CI`` is set: then it fails. Chromium: ``apt-get install -y
-chromium`` (Debian), or point ``ATOMINT_CHROMIUM`` at the browser binary.
+chromium`` (Debian; ``make chromium``), or point ``ATOMINT_CHROMIUM`` at the browser binary.
 """
 from __future__ import annotations
 
+import base64
+import fcntl
 import hashlib
 import json
 import os
 import re
+import select
 import shutil
 import subprocess
 import sys
-from html.parser import HTMLParser
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -28,10 +49,40 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--hide-scrollbars", "--mute-audio")
+VIEWPORT = (1280, 1000)
+MAX_SHOT_HEIGHT = 16000
+MIN_FIGURE_WIDTH = 600
 TRACEBACK_MARKERS = ("Traceback (most recent call last)",)
 ERROR_CLASSES = ("traceback", "output_error", "ipythontb", "system-message")
+RAW_CELL_VALUES = ("nan", "NaN", "None", "True", "False", "<NA>", "NaT")
+
+#: kind of check -> {page: the cause, outside the book's own files}: such a problem is an xfail naming its
+#: cause; the same kind of problem on any other page fails. Remove an entry once its cause is fixed.
+KNOWN: dict[str, dict[str, str]] = {
+    "paths": {
+        "notebooks/probe.html": "notebooks/probe.ipynb, the cell that writes the interactive 3D view, prints where "
+                                "this run wrote it (<code>_build/results/...</code>)",
+    },
+    "tables": {
+        **{f"notebooks/{name}.html": f"notebooks/{name}.ipynb, Scorecard cell: pd.DataFrame(rows) shows the raw "
+                                     f"'holds'/'paper' values (None, True, NaN) instead of verdict text "
+                                     f"(atomint_helpers.report.claims.as_table does that)"
+           for name in ("data", "training", "table1", "charges", "embeddings", "probe")},
+        "notebooks/esp.html": "atomint_helpers.interpret.esp.charge_table (NaN for elements a molecule lacks) and "
+                              "notebooks/esp.ipynb, Scorecard cell (pd.DataFrame(rows): raw 'holds' None)",
+        "notebooks/rings.html": "atomint_helpers.interpret.rings.describe_top: the 'aromatic' column is True/False",
+    },
+    "figures": {
+        "notebooks/embeddings.html": "atomint_helpers.plots.embedding_pca_scatter draws Fig. 7 571 px wide "
+                                     "(figure size × dpi under 600 px)",
+    },
+}
 
 
+# ------------------------------------------------------------------------------------------ chromium
 def find_chromium() -> str | None:
     env = os.environ.get("ATOMINT_CHROMIUM", "").strip()
     if env:
@@ -55,50 +106,275 @@ def chromium():
     return path
 
 
-def _tracked_sources() -> dict[str, str]:
-    """sha256 of the book's sources: a build must leave them untouched."""
-    files = [ROOT / "_config.yml", ROOT / "_toc.yml", *sorted((ROOT / "notebooks").glob("*.ipynb")),
-             *sorted((ROOT / "book").rglob("*"))]
-    return {str(p.relative_to(ROOT)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()}
+class Browser:
+    """One headless chromium, driven over the DevTools protocol on a pipe (no port, no websocket library):
+    chromium reads commands on its fd 3 and writes replies and events on its fd 4, NUL-separated JSON."""
+
+    def __init__(self, binary: str, profile: Path, timeout: float = 60):
+        profile.mkdir(parents=True, exist_ok=True)
+        self.timeout = timeout
+
+        def high(fd: int) -> int:  # out of the way of the child's fds 3 and 4
+            new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+            os.close(fd)
+            return new
+
+        to_r, to_w = map(high, os.pipe())
+        from_r, from_w = map(high, os.pipe())
+
+        def child():  # the dup2 copies are inheritable; everything else is close-on-exec
+            os.dup2(to_r, 3)
+            os.dup2(from_w, 4)
+
+        self.log = profile / "chromium.log"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe",
+                 f"--window-size={VIEWPORT[0]},{VIEWPORT[1]}", "about:blank"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, close_fds=False, preexec_fn=child)
+        os.close(to_r)
+        os.close(from_w)
+        self._w, self._r = to_w, from_r
+        self._buf = b""
+        self._id = 0
+        self.events: list[dict] = []
+
+    def close(self) -> None:
+        try:
+            self.call("Browser.close", timeout=10)
+        except Exception:
+            pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        for fd in (self._w, self._r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _read_message(self, deadline: float) -> dict:
+        while b"\0" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("chromium did not answer in time")
+            ready, _, _ = select.select([self._r], [], [], left)
+            if ready:
+                chunk = os.read(self._r, 1 << 20)
+                if not chunk:
+                    tail = self.log.read_text(errors="replace")[-1500:] if self.log.is_file() else ""
+                    raise RuntimeError(f"chromium closed the DevTools pipe (exit {self.proc.poll()}): {tail}")
+                self._buf += chunk
+        msg, self._buf = self._buf.split(b"\0", 1)
+        return json.loads(msg)
+
+    def call(self, method: str, params: dict | None = None, session: str | None = None,
+             timeout: float | None = None) -> dict:
+        self._id += 1
+        msg = {"id": self._id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        data = json.dumps(msg).encode() + b"\0"
+        while data:
+            data = data[os.write(self._w, data):]
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            reply = self._read_message(deadline)
+            if reply.get("id") == self._id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+            self.events.append(reply)
+
+    def wait_event(self, method: str, session: str, timeout: float | None = None) -> dict:
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            for i, ev in enumerate(self.events):
+                if ev.get("method") == method and ev.get("sessionId") == session:
+                    return self.events.pop(i)
+            self.events.append(self._read_message(deadline))
+
+    def open(self, url: str, width: int = VIEWPORT[0], height: int = VIEWPORT[1]) -> "Tab":
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        tab = Tab(self, target, session, width)
+        for method, params in (("Page.enable", {}), ("Network.enable", {}),
+                               ("Network.emulateNetworkConditions",
+                                {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+                               ("Emulation.setDeviceMetricsOverride",
+                                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})):
+            self.call(method, params, session)
+        self.call("Page.navigate", {"url": url}, session)
+        self.wait_event("Page.loadEventFired", session)
+        tab.evaluate(SETTLE_JS)
+        return tab
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The book built with the quick profile into a temporary _build (the real _build is left alone)."""
-    build = tmp_path_factory.mktemp("book") / "_build"
-    before = _tracked_sources()
-    env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
-    env.pop("ATOMINT_DATA", None)  # quick: the embedded samples, like nbval
-    proc = subprocess.run([sys.executable, "-m", "atomint_helpers.book", "build", "--profile", "quick",
-                           "--build-dir", str(build)], cwd=ROOT, env=env, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900)
-    assert proc.returncode == 0, f"book build failed:\n{proc.stdout[-6000:]}"
-    assert _tracked_sources() == before, "the build modified committed sources"
-    assert "open " in proc.stdout and "index.html" in proc.stdout
-    return build
+@dataclass
+class Tab:
+    browser: Browser
+    target: str
+    session: str
+    width: int
+
+    def evaluate(self, expression: str):
+        r = self.browser.call("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
+                                                   "returnByValue": True}, self.session)
+        if "exceptionDetails" in r:
+            raise RuntimeError(f"javascript error: {json.dumps(r['exceptionDetails'])[:1500]}")
+        return r["result"].get("value")
+
+    def requests(self) -> list[str]:
+        """URLs this page asked for (so far)."""
+        urls = []
+        for ev in self.browser.events:
+            if ev.get("method") == "Network.requestWillBeSent" and ev.get("sessionId") == self.session:
+                urls.append(ev["params"]["request"]["url"])
+        return urls
+
+    def screenshot(self, path: Path) -> Path:
+        """The whole page (up to MAX_SHOT_HEIGHT px) as a PNG."""
+        size = self.browser.call("Page.getLayoutMetrics", {}, self.session)["cssContentSize"]
+        height = int(min(max(size["height"], VIEWPORT[1]), MAX_SHOT_HEIGHT))
+        self.browser.call("Emulation.setDeviceMetricsOverride",
+                          {"width": self.width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+                          self.session)
+        shot = self.browser.call("Page.captureScreenshot", {"format": "png"}, self.session, timeout=120)
+        self.browser.call("Emulation.setDeviceMetricsOverride",
+                          {"width": self.width, "height": VIEWPORT[1], "deviceScaleFactor": 1, "mobile": False},
+                          self.session)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
+
+    def close(self) -> None:
+        self.browser.call("Target.closeTarget", {"targetId": self.target})
+        self.browser.events = [e for e in self.browser.events if e.get("sessionId") != self.session]
 
 
-class _DomScan(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.imgs: list[str] = []
-        self.error_classes: list[str] = []
+#: after the load event: MathJax's first typesetting, the web fonts and every image, each with a time limit
+SETTLE_JS = """(async () => {
+  const sleep = ms => new Promise(r => setTimeout(r, ms));
+  const mj = window.MathJax;
+  if (mj && mj.startup && mj.startup.promise) await Promise.race([mj.startup.promise, sleep(20000)]);
+  await Promise.race([document.fonts.ready, sleep(5000)]);
+  await Promise.race([Promise.all([...document.images].map(i => i.complete ? null :
+      new Promise(r => { i.addEventListener('load', r); i.addEventListener('error', r); }))), sleep(10000)]);
+  await sleep(50);
+  return true;
+})()"""
 
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "img" and a.get("src"):
-            self.imgs.append(a["src"])
-        classes = (a.get("class") or "").split()
-        bad = [c for c in classes if c in ERROR_CLASSES]
-        if bad and tag in ("div", "pre", "section"):
-            self.error_classes.append(f"<{tag} class='{a.get('class')}'>")
+#: what a reader sees, measured in the page
+PROBE_JS = r"""(() => {
+  const article = document.querySelector('article.bd-article') || document.querySelector('article')
+                  || document.querySelector('main') || document.body;
+  const describe = el => {
+    let s = el.tagName.toLowerCase();
+    if (el.id) s += '#' + el.id;
+    const cls = (el.getAttribute('class') || '').trim().split(/\s+/).filter(Boolean).slice(0, 3);
+    if (cls.length) s += '.' + cls.join('.');
+    return s;
+  };
+  const heading = el => {  // the nearest section title before el, to say where a problem is
+    const sec = el.closest('section');
+    const h = sec && sec.querySelector('h1, h2, h3, h4');
+    return h ? h.innerText.replace(/[#¶]\s*$/, '').trim().slice(0, 80) : '';
+  };
+  // prose: visible text outside code, math and scripts
+  const skip = 'pre, code, kbd, samp, script, style, mjx-container, .highlight, .cell_input, textarea, svg';
+  const prose = [];
+  const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const p = n.parentElement;
+    if (!p || p.closest(skip) || !n.textContent.trim()) continue;
+    if (!p.checkVisibility()) continue;
+    prose.push(n.textContent);
+  }
+  const mathEls = [...article.querySelectorAll('.math')];
+  const untypeset = mathEls.filter(m => !m.querySelector('mjx-container'))
+                           .map(m => m.textContent.trim().slice(0, 80));
+  const merrors = [...document.querySelectorAll('mjx-merror')].map(e => (e.getAttribute('data-mjx-error') || e.textContent).slice(0, 120));
+  const tables = [...article.querySelectorAll('table')].map(t => {
+    const headers = [...t.querySelectorAll('thead th')].map(th => th.innerText.trim());
+    const raw = [];
+    for (const row of t.querySelectorAll('tbody tr')) {
+      [...row.children].forEach((c, i) => {
+        const v = c.innerText.trim();
+        if (c.tagName === 'TD' && RAW.includes(v)) raw.push({value: v, column: headers[i] || String(i)});
+      });
+    }
+    const box = t.parentElement.getBoundingClientRect();
+    return {where: heading(t), raw, width: Math.round(t.scrollWidth), box: Math.round(box.width)};
+  });
+  const images = [...article.querySelectorAll('img')].map(img => {
+    const fig = img.closest('figure');
+    const cap = fig && fig.querySelector('figcaption');
+    return {src: img.getAttribute('src') || '', current: img.currentSrc, alt: (img.getAttribute('alt') || '').trim(),
+            caption: cap ? cap.innerText.trim() : '', natural: [img.naturalWidth, img.naturalHeight],
+            shown: [Math.round(img.getBoundingClientRect().width), Math.round(img.getBoundingClientRect().height)],
+            complete: img.complete, where: heading(img)};
+  });
+  // horizontal overflow: the page wider than the window, or an element of the article sticking out of its
+  // column without a scrolling box of its own around it (outermost offenders only)
+  const col = article.getBoundingClientRect();
+  const overflow = [];
+  const reported = new Set();
+  for (const el of article.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || r.right <= 0 || (r.right <= col.right + 1 && r.left >= col.left - 1)) continue;  // right <= 0: hidden off-screen on purpose
+    let a = el.parentElement, clipped = false, inside = false;
+    while (a && a !== article) {
+      if (reported.has(a)) { inside = true; break; }
+      if (getComputedStyle(a).overflowX !== 'visible') { clipped = true; break; }
+      a = a.parentElement;
+    }
+    if (clipped || inside || !el.checkVisibility()) continue;
+    reported.add(el);
+    overflow.push(`${describe(el)} (${heading(el) || 'top'}): ${Math.round(r.left - col.left)}..${Math.round(r.right - col.left)} px of a ${Math.round(col.width)} px column`);
+  }
+  const scrolling = [...article.querySelectorAll('pre, .output, .cell_output, table, .table-wrapper, .pst-scrollable-table-container')]
+    .filter(el => el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible')
+    .map(el => `${describe(el)} (${heading(el) || 'top'}): ${el.scrollWidth} px in ${el.clientWidth} px`);
+  const cells = [...document.querySelectorAll('div.cell')];
+  return {
+    title: document.title,
+    text: document.body.innerText,
+    prose: prose.join('\n'),
+    cellText: cells.map(c => c.textContent).join('\n'),
+    outputText: [...document.querySelectorAll('div.cell_output')].map(c => c.innerText).join('\n'),
+    math: mathEls.length,
+    mjx: document.querySelectorAll('mjx-container').length,
+    mathjax: !!(window.MathJax && window.MathJax.version),
+    untypeset, merrors, tables, images, overflow, scrolling,
+    pageWidth: document.documentElement.scrollWidth, windowWidth: window.innerWidth,
+    errorBlocks: [...document.querySelectorAll(ERR)].map(describe).slice(0, 5),
+  };
+})()""".replace("RAW", json.dumps(list(RAW_CELL_VALUES))).replace(
+    "ERR", json.dumps(", ".join(f"{t}.{c}" for t in ("div", "pre", "section") for c in ERROR_CLASSES)))
 
 
-def _chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-           "--disable-component-update", "--no-first-run", "--disable-sync", f"--user-data-dir={profile}",
-           "--virtual-time-budget=5000", "--hide-scrollbars", *args]
-    return subprocess.run(cmd, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+# ------------------------------------------------------------------------------------------ the checks
+@dataclass
+class PageReport:
+    page: str
+    problems: dict[str, list[str]] = field(default_factory=dict)
+    figures: int = 0
+    math: int = 0
+    typeset: int = 0
+    shot: Path | None = None
+    scrolling: list[str] = field(default_factory=list)  # boxes that scroll sideways (reported, not failed)
+    redirect: str | None = None
+
+    def add(self, kind: str, message: str) -> None:
+        self.problems.setdefault(kind, []).append(message)
 
 
 def _is_blank(png: Path, threshold: float = 0.995) -> tuple[bool, float]:
@@ -122,81 +398,238 @@ def _resolve_src(page: Path, src: str) -> Path | None:
     return (page.parent / unquote(u.path)).resolve()
 
 
-def check_page(chromium: str, page: Path, html: Path, profile: Path, screenshots: Path) -> tuple[list[str], int]:
-    """Problems found on one page (screenshot + DOM), and how many PNG figures were checked."""
-    rel = page.relative_to(html)
-    problems: list[str] = []
-    checked = 0
-    shot = screenshots / (str(rel.with_suffix("")).replace(os.sep, "__") + ".png")
-    proc = _chromium(chromium, profile, f"--screenshot={shot}", "--window-size=1280,2000", page.as_uri())
-    if proc.returncode != 0 or not shot.is_file():
-        return [f"{rel}: chromium screenshot failed ({proc.returncode}): {proc.stderr[-500:]}"], 0
-    blank, share = _is_blank(shot, 0.999)
+RAW_TEX = [
+    (re.compile(r"\\\(|\\\)"), r"\( \)"),
+    (re.compile(r"\\\[|\\\]"), r"\[ \]"),
+    (re.compile(r"\$\$"), "$$"),
+    (re.compile(r"(?<![\w$])\$[^\s$][^$\n]{0,200}?(\\[A-Za-z]+|[_^]\{?\w)[^$\n]{0,200}?\$(?![\w$])"), "$...$"),
+]
+WARNING_RE = re.compile(r"\b[A-Z]\w*Warning: ")
+REDIRECT_RE = re.compile(r"<meta[^>]+http-equiv=[\"']?refresh[\"']?[^>]*content=[\"'][^\"']*url=([^\"']+)[\"']",
+                         re.I)
+
+
+def _excerpt(text: str, m: re.Match, width: int = 50) -> str:
+    return " ".join(text[max(0, m.start() - width):m.end() + width].split())
+
+
+def build_paths(build: Path | None = None) -> list[str]:
+    """Absolute paths of this machine that must never show in the book."""
+    paths = [str(ROOT)]
+    if build is not None:
+        paths.append(str(build.parent.resolve()))
+    data = os.environ.get("ATOMINT_DATA", "").strip()
+    if data:
+        paths.append(str(Path(data).resolve()))
+    paths.append("site-packages")
+    return sorted(set(paths), key=len, reverse=True)
+
+
+def check_page(browser: Browser, page: Path, html: Path, screenshots: Path,
+               forbidden_paths: list[str] | None = None) -> PageReport:
+    """Open one page and check what a reader sees (see the module docstring)."""
+    rel = page.relative_to(html).as_posix()
+    report = PageReport(rel)
+    forbidden_paths = build_paths() if forbidden_paths is None else forbidden_paths
+    refresh = REDIRECT_RE.search(page.read_text(encoding="utf-8", errors="replace")[:4000])
+    if refresh:  # a redirect (the book's index.html): its target must exist, and is checked as its own page
+        report.redirect = refresh.group(1)
+        if not (page.parent / unquote(urlparse(refresh.group(1)).path)).is_file():
+            report.add("render", f"redirects to {refresh.group(1)}, which does not exist")
+        return report
+    try:
+        tab = browser.open(page.as_uri())
+    except Exception as e:  # noqa: BLE001 - a page that cannot be opened is a problem of that page
+        report.add("render", f"could not be opened in chromium: {e}")
+        return report
+    try:
+        probe = tab.evaluate(PROBE_JS)
+        report.shot = tab.screenshot(screenshots / (rel[:-len(".html")].replace("/", "__") + ".png"))
+        requests = tab.requests()
+    finally:
+        tab.close()
+
+    # renders at all
+    blank, share = _is_blank(report.shot, 0.999)
     if blank:
-        problems.append(f"{rel}: the page renders blank ({share:.1%} one colour)")
-    dom = _chromium(chromium, profile, "--dump-dom", page.as_uri())
-    if dom.returncode != 0 or "<html" not in dom.stdout.lower():
-        return problems + [f"{rel}: chromium --dump-dom failed: {dom.stderr[-500:]}"], 0
-    text = dom.stdout
+        report.add("render", f"the page renders blank ({share:.1%} one colour)")
+    # offline
+    for url in requests:
+        if urlparse(url).scheme in ("http", "https", "ws", "wss"):
+            report.add("render", f"fetches {url} from the internet (the book is read offline)")
+    # errors
+    text = probe["text"]
     for marker in TRACEBACK_MARKERS:
-        if marker in text:
-            problems.append(f"{rel}: contains a Python traceback ({marker!r})")
+        if marker in text or marker in probe["cellText"]:
+            report.add("errors", f"contains a Python traceback ({marker!r})")
     if re.search(r"\b[A-Z][A-Za-z]*(Error|Exception)\b\s+Traceback", text):
-        problems.append(f"{rel}: contains an error output cell")
-    scan = _DomScan()
-    scan.feed(text)
-    if scan.error_classes:
-        problems.append(f"{rel}: error output in the page: {scan.error_classes[:3]}")
-    for src in scan.imgs:
+        report.add("errors", "contains an error output cell")
+    if probe["errorBlocks"]:
+        report.add("errors", f"error output in the page: {probe['errorBlocks'][:3]}")
+    # math
+    report.math, report.typeset = probe["math"], probe["mjx"]
+    prose = probe["prose"]
+    for rx, what in RAW_TEX:
+        for m in list(rx.finditer(prose))[:3]:
+            report.add("math", f"raw TeX {what} in the text: …{_excerpt(prose, m)}…")
+    if probe["untypeset"]:
+        report.add("math", f"{len(probe['untypeset'])} of {probe['math']} math elements not typeset by MathJax "
+                           f"(MathJax loaded: {probe['mathjax']}), e.g. {probe['untypeset'][:2]}")
+    for err in probe["merrors"][:3]:
+        report.add("math", f"MathJax error: {err}")
+    # plumbing
+    if "NBVAL" in probe["cellText"] or (rel.startswith("notebooks/") and "NBVAL" in text):
+        report.add("plumbing", "an nbval marker (NBVAL_...) is on the page")
+    for m in list(WARNING_RE.finditer(text))[:3]:
+        report.add("plumbing", f"a Python warning is on the page: …{_excerpt(text, m, 80)}…")
+    for path in forbidden_paths:
+        for where, t in (("the page", text), ("a notebook cell", probe["cellText"])):
+            i = t.find(path)
+            if i >= 0:
+                report.add("paths", f"the build machine's path {path} shows in {where}: "
+                                    f"…{' '.join(t[max(0, i - 60):i + len(path) + 60].split())}…")
+                break
+    for m in list(re.finditer(r"(?<![\w.])_build/\S*", probe["outputText"]))[:3]:
+        report.add("paths", f"a cell's output shows a build path: …{_excerpt(probe['outputText'], m)}…")
+    # tables
+    for t in probe["tables"]:
+        if t["raw"]:
+            values = sorted({r["value"] for r in t["raw"]})
+            cols = sorted({r["column"] for r in t["raw"]})
+            report.add("tables", f"table in {t['where']!r}: {len(t['raw'])} raw cells {values} "
+                                 f"(columns {', '.join(cols)})")
+    # figures
+    for img in probe["images"]:
+        src = img["src"]
         if src.startswith("data:"):
-            continue
-        target = _resolve_src(page, src)
-        if target is None:
-            problems.append(f"{rel}: image {src} is fetched from the internet (the book must work offline)")
-        elif not target.is_file():
-            problems.append(f"{rel}: broken image {src} ({target} does not exist)")
-        elif target.suffix.lower() == ".png":
-            checked += 1
+            target = None
+        else:
+            target = _resolve_src(page, src)
+            if target is None:
+                report.add("render", f"image {src} is fetched from the internet (the book must work offline)")
+                continue
+            if not target.is_file():
+                report.add("render", f"broken image {src} ({target} does not exist)")
+                continue
+        if target is not None and target.suffix.lower() == ".png":
+            report.figures += 1
             blank, share = _is_blank(target)
             if blank:
-                problems.append(f"{rel}: empty figure {src} ({share:.1%} of its pixels are one colour)")
-    return problems, checked
+                report.add("render", f"empty figure {src} ({share:.1%} of its pixels are one colour)")
+        name = Path(unquote(urlparse(src).path)).name if not src.startswith("data:") else "data: image"
+        where = f"image {name} in {img['where']!r}"
+        if img["natural"][0] < MIN_FIGURE_WIDTH:
+            report.add("figures", f"{where} is {img['natural'][0]} px wide (< {MIN_FIGURE_WIDTH} px)")
+        alt = img["alt"]
+        alt_is_name = (not alt or alt == src or alt.endswith(Path(name).name)
+                       or re.search(r"\.(png|jpe?g|svg|gif|webp)$", alt, re.I) is not None)
+        if not img["caption"] and alt_is_name:
+            report.add("figures", f"{where} has neither a caption nor an alt text (alt={alt!r})")
+    # overflow
+    if probe["pageWidth"] > probe["windowWidth"] + 1:
+        report.add("overflow", f"the page is {probe['pageWidth']} px wide in a {probe['windowWidth']} px window")
+    for o in probe["overflow"][:5]:
+        report.add("overflow", f"sticks out of the content column: {o}")
+    report.scrolling = probe["scrolling"]
+    return report
 
 
-def test_every_page_renders(built, chromium, tmp_path):
+# ------------------------------------------------------------------------------------------ the book
+def _tracked_sources() -> dict[str, str]:
+    """sha256 of the book's sources: a build must leave them untouched."""
+    files = [ROOT / "_config.yml", ROOT / "_toc.yml", *sorted((ROOT / "notebooks").glob("*.ipynb")),
+             *sorted((ROOT / "book").rglob("*"))]
+    return {str(p.relative_to(ROOT)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The book built with the quick profile into a temporary _build (the real _build is left alone)."""
+    build = tmp_path_factory.mktemp("book") / "_build"
+    before = _tracked_sources()
+    env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
+    env.pop("ATOMINT_DATA", None)  # quick: the embedded samples, like nbval
+    proc = subprocess.run([sys.executable, "-m", "atomint_helpers.book", "build", "--profile", "quick",
+                           "--build-dir", str(build)], cwd=ROOT, env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900)
+    assert proc.returncode == 0, f"book build failed:\n{proc.stdout[-6000:]}"
+    assert _tracked_sources() == before, "the build modified committed sources"
+    assert "open " in proc.stdout and "index.html" in proc.stdout
+    return build
+
+
+def book_pages(html: Path) -> list[Path]:
+    return sorted(p for p in html.rglob("*.html") if "_static" not in p.parts and "_sources" not in p.parts)
+
+
+@pytest.fixture(scope="module")
+def pages(built, chromium, tmp_path_factory) -> dict[str, PageReport]:
+    """Every page of the built book, opened and checked once."""
     html = built / "html"
     assert (html / "index.html").is_file()
-    pages = sorted(p for p in html.rglob("*.html") if "_static" not in p.parts and "_sources" not in p.parts)
-    assert len(pages) >= 4, pages
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    problems: list[str] = []
-    checked_imgs = 0
-    for page in pages:
-        found, n = check_page(chromium, page, html, tmp_path / "profile", SCREENSHOTS)
-        problems += found
-        checked_imgs += n
-    assert not problems, "\n".join(problems)
-    assert checked_imgs >= 3, f"expected the data chapter's figures, found {checked_imgs} PNG images"
+    found = book_pages(html)
+    assert len(found) >= 4, found
+    if SCREENSHOTS.exists():
+        shutil.rmtree(SCREENSHOTS)
+    SCREENSHOTS.mkdir(parents=True)
+    paths = build_paths(built)
+    with Browser(chromium, tmp_path_factory.mktemp("chromium-profile")) as browser:
+        return {r.page: r for r in (check_page(browser, p, html, SCREENSHOTS, paths) for p in found)}
 
 
-def test_checker_catches_problems(chromium, tmp_path):
-    """The checks are not vacuous: a page with a traceback, a missing image and a blank figure fails."""
-    from PIL import Image
+def _assert_kind(pages: dict[str, PageReport], kind: str) -> None:
+    """Fail on problems of this kind on pages not in KNOWN[kind]; xfail (naming the causes) when only the
+    known pages have them."""
+    known = KNOWN.get(kind, {})
+    new = [f"{page}: {m}" for page, r in pages.items() if page not in known for m in r.problems.get(kind, [])]
+    assert not new, f"{len(new)} {kind} problem(s):\n" + "\n".join(new)
+    still = {page: known[page] for page, r in pages.items() if page in known and r.problems.get(kind)}
+    if still:
+        details = "; ".join(f"{page} ({cause}): {pages[page].problems[kind][0]}" for page, cause in still.items())
+        pytest.xfail(f"known {kind} problems, caused outside the book's files — {details}")
 
-    html = tmp_path / "html"
-    html.mkdir()
-    Image.new("RGB", (300, 200), "white").save(html / "blank.png")
-    Image.effect_noise((300, 200), 80).convert("RGB").save(html / "ok.png")
-    page = html / "bad.html"
-    page.write_text("<html><body><h1>A page</h1><p>Some text to render.</p>"
-                    "<img src='ok.png'><img src='missing.png'><img src='blank.png'>"
-                    "<div class='cell_output docutils container'><div class='output traceback highlight-ipythontb'>"
-                    "<pre>Traceback (most recent call last):\nValueError: boom</pre></div></div></body></html>")
-    problems, checked = check_page(chromium, page, html, tmp_path / "profile", tmp_path)
-    text = "\n".join(problems)
-    assert checked == 2
-    assert "traceback" in text and "broken image missing.png" in text and "empty figure blank.png" in text, text
-    assert "ok.png" not in text, text
+
+def test_every_page_renders(pages):
+    """Not blank, no traceback or error output, no broken or empty image, nothing from the internet."""
+    _assert_kind(pages, "render")
+    _assert_kind(pages, "errors")
+    n = sum(r.figures for r in pages.values())
+    assert n >= 3, f"expected the chapters' figures, found {n} PNG images"
+
+
+def test_math_renders_offline(pages):
+    """MathJax (bundled) typesets every equation; no raw TeX is left in the text."""
+    _assert_kind(pages, "math")
+    with_math = [r for r in pages.values() if r.math]
+    assert len(with_math) >= 3, f"expected equations in several chapters, found math on {[r.page for r in with_math]}"
+    for r in with_math:
+        assert r.typeset >= r.math, f"{r.page}: {r.math} math elements, {r.typeset} typeset"
+
+
+def test_no_plumbing_on_the_page(pages):
+    """No nbval markers, Python warnings or paths of the build machine."""
+    _assert_kind(pages, "plumbing")
+    _assert_kind(pages, "paths")
+
+
+def test_tables_show_no_raw_values(pages):
+    _assert_kind(pages, "tables")
+
+
+def test_figures_are_large_and_described(pages):
+    _assert_kind(pages, "figures")
+
+
+def test_nothing_overflows_the_column(pages):
+    _assert_kind(pages, "overflow")
+
+
+def test_screenshots_of_every_page(pages):
+    """A full-length screenshot of every page (redirects aside) in _build/screenshots/, for a human."""
+    shown = [r for r in pages.values() if r.redirect is None]
+    assert all(r.shot is not None and r.shot.parent == SCREENSHOTS and r.shot.is_file() for r in shown), \
+        [r.page for r in shown if r.shot is None]
+    assert len(list(SCREENSHOTS.glob("*.png"))) == len(shown)
 
 
 def test_first_page_has_computed_scorecard(built):
@@ -213,3 +646,59 @@ def test_first_page_has_computed_scorecard(built):
     assert "2,000" in intro and "130,831" in intro
     # the committed notebooks were executed into the build, not in place
     assert (built / "notebooks" / "data.ipynb").is_file()
+
+
+# ------------------------------------------------------------------------------------------ the checker
+def test_checker_catches_problems(chromium, tmp_path):
+    """The checks are not vacuous: a page with each problem is caught, a good page passes."""
+    from PIL import Image
+
+    html = tmp_path / "html"
+    html.mkdir()
+    Image.new("RGB", (300, 200), "white").save(html / "blank.png")
+    Image.effect_noise((300, 200), 80).convert("RGB").save(html / "small.png")
+    Image.effect_noise((800, 400), 80).convert("RGB").save(html / "ok.png")
+    bad = html / "bad.html"
+    bad.write_text(
+        "<html><body><article class='bd-article' style='width:600px'><section><h1>A page</h1>"
+        "<p>Some text with raw math \\(E = \\sum_i E_i\\) and $b_\\mathrm{C}$ and $$x$$.</p>"
+        f"<p>Written to {ROOT}/_build/results.</p>"
+        "<img src='small.png'><img src='missing.png'><img src='blank.png' alt='blank.png'>"
+        "<figure><img src='ok.png' style='max-width:100%'><figcaption>Fig. 1: fine</figcaption></figure>"
+        "<div class='cell docutils container'><div class='cell_input'><pre># NBVAL_CHECK_OUTPUT\nx</pre></div>"
+        "<div class='cell_output docutils container'><pre>/x.py:3: UserWarning: careful</pre>"
+        "<pre>saved to _build/results/quick/x.html</pre>"
+        "<table><thead><tr><th>a</th><th>holds</th></tr></thead>"
+        "<tbody><tr><td>1.5</td><td>None</td></tr><tr><td>nan</td><td>True</td></tr></tbody></table>"
+        "<div class='output traceback highlight-ipythontb'><pre>Traceback (most recent call last):\n"
+        "ValueError: boom</pre></div></div></div>"
+        "<p style='width:900px'>a paragraph wider than its column</p>"
+        "</section></article></body></html>")
+    good = html / "good.html"
+    good.write_text(
+        "<html><body><article class='bd-article' style='width:900px'><section><h1>Fine</h1>"
+        "<p>Prices in $ and a plain sentence.</p>"
+        "<figure><img src='ok.png' alt='noise'><figcaption>Fig. 1</figcaption></figure>"
+        "<table><thead><tr><th>a</th></tr></thead><tbody><tr><td>yes</td></tr></tbody></table>"
+        "</section></article></body></html>")
+    with Browser(chromium, tmp_path / "profile") as browser:
+        r = check_page(browser, bad, html, tmp_path / "shots", build_paths())
+        ok = check_page(browser, good, html, tmp_path / "shots", build_paths())
+    text = json.dumps(r.problems, indent=1)
+    assert r.figures == 3, text
+    for kind, words in {
+        "errors": ["traceback"],
+        "render": ["broken image missing.png", "empty figure blank.png"],
+        "math": [r"raw TeX \( \)", "raw TeX $...$", "raw TeX $$"],
+        "plumbing": ["nbval", "UserWarning"],
+        "paths": [str(ROOT), "_build/results/quick"],
+        "tables": ["3 raw cells", "None", "True", "nan"],
+        "figures": ["small.png", "px wide", "blank.png", "neither a caption nor an alt text"],
+        "overflow": ["sticks out of the content column"],
+    }.items():
+        found = " ".join(r.problems.get(kind, []))
+        for w in words:
+            assert w in found, (kind, w, text)
+    assert "ok.png" not in text, text
+    assert not ok.problems, ok.problems
+    assert r.shot is not None and r.shot.is_file()

@@ -17,7 +17,6 @@ from scipy.spatial.transform import Rotation
 
 from atomint_helpers import AtomintError, store
 from atomint_helpers.data.batch import crystal_atoms_data
-from atomint_helpers.data.crystals import load_crystals
 from atomint_helpers.models import atoms_to_batch, build
 from atomint_helpers.training import CRYSTAL_ELEMENTS, predict, run_name
 

@@ -1,9 +1,6 @@
 """Data layer: counts, ids, units, atomization energies, splits, the bad-input errors."""
-import gzip
-import shutil
 import subprocess
 import sys
-import zipfile
 
 import numpy as np
 import pytest

@@ -86,7 +86,7 @@ def test_sign_checks(molecules):
 
 
 def test_esp_cube_roundtrip(tmp_path, dipole_model, molecules):
-    from atomint_helpers.interpret.spatial import read_cube, write_spatial
+    from atomint_helpers.exports import read_cube, write_spatial
 
     at = molecules["benzene"].copy()
     at.info["name"] = "benzene"

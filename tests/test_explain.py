@@ -122,7 +122,7 @@ def test_bad_inputs_give_one_line_errors(checkpoints, toluene_xyz, tmp_path):
 def test_spatial_outputs_from_the_command_line(checkpoints, toluene_xyz, tmp_path):
     """``--esp --cube DIR --spacing`` writes the ESP cube and PNG of the dipole model; what can go wrong with
     these options (a non-positive spacing, a file of several molecules) ends in one line."""
-    from atomint_helpers.interpret.spatial import read_cube
+    from atomint_helpers.exports import read_cube
 
     dipole = checkpoints[("bp", "dipole")]
     out = tmp_path / "cube"

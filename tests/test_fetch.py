@@ -2,7 +2,6 @@
 import hashlib
 import io
 import os
-import subprocess
 import tarfile
 import time
 
@@ -117,19 +116,8 @@ def test_fetch_crystals_from_file_url(tmp_path):
 
 
 # ------------------------------------------------------------------------------------ robustness
-def _dead_pid() -> int:
-    """The id of a process that has ended (and been reaped)."""
-    p = subprocess.Popen(["true"])
-    p.wait()
-    return p.pid
-
-
-def _one_line(capsys, *words):
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("atomint: error: ") and "\n" not in err and "Traceback" not in err, err
-    for w in words:
-        assert w in err, (w, err)
-    return err
+from conftest import dead_pid as _dead_pid  # noqa: E402
+from conftest import one_line_stderr as _one_line  # noqa: E402
 
 
 def test_download_larger_than_the_limit_is_refused(tmp_path):

@@ -6,11 +6,13 @@ import pandas as pd
 import pytest
 import torch
 
-from atomint_helpers import AtomintError, scorecard, store
+from atomint_helpers import AtomintError, store
+from atomint_helpers.report import scorecard
 from atomint_helpers.data.batch import qm9_atoms_data
 from atomint_helpers.data.qm9 import NAMED
 from atomint_helpers.data.splits import save_split, split
-from atomint_helpers.interpret import claims, latent
+from atomint_helpers.interpret import latent
+from atomint_helpers.report import claims
 from atomint_helpers.models import build
 from atomint_helpers.units import E_ANGSTROM_TO_DEBYE
 

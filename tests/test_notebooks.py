@@ -73,6 +73,54 @@ def test_notebook_structure(path):
     assert "application/vnd.plotly.v1+json" not in path.read_text(encoding="utf-8") or path.stat().st_size < 500_000
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_figures_have_alt_text(path):
+    """Every figure a notebook draws is described for readers who cannot see it (myst-nb cell metadata
+    ``"mystnb": {"image": {"alt": ...}}``, or a figure caption); the browser test checks the page too."""
+    missing = []
+    for i, c in enumerate(_load(path)["cells"]):
+        if c["cell_type"] != "code" or not any("image/png" in o.get("data", {}) for o in c.get("outputs", [])):
+            continue
+        meta = c.get("metadata", {}).get("mystnb", {})
+        if not (meta.get("image", {}).get("alt") or meta.get("figure", {}).get("caption")):
+            missing.append(f"cell {i}: {_src(c).strip().splitlines()[-1][:80]}")
+    assert not missing, f"{path.name}: figures without an alt text: {missing}"
+
+
+# ------------------------------------------------------------------------------------------ the page
+def test_prepare_for_render_hides_plumbing():
+    """What the book shows of a notebook: setup hidden, nbval markers and build paths gone, the rest as is."""
+    from atomint_helpers.book import path_replacements, prepare_for_render
+
+    nb = _load(ROOT / "notebooks" / "data.ipynb")
+    before = json.loads(json.dumps(nb))
+    assert any("NBVAL_CHECK_OUTPUT" in _src(c) for c in before["cells"])
+    first_md = next(i for i, c in enumerate(nb["cells"]) if i and c["cell_type"] == "markdown")  # after the setup
+    out = prepare_for_render(nb, path_replacements(ROOT))
+    cells = out["cells"]
+    assert len(cells) == len(before["cells"])
+    tags = [c.get("metadata", {}).get("tags", []) for c in cells]
+    params = next(i for i, t in enumerate(tags) if "parameters" in t)
+    assert "remove-cell" in tags[params] and "remove-cell" in tags[params + 1]  # defaults, injected
+    check = next(i for i, c in enumerate(cells) if "check_params(" in _src(c))
+    assert "remove-cell" in tags[check]
+    setup = range(check + 1, first_md)  # imports and loading: code folded away, printed output kept
+    assert setup and all("hide-input" in tags[i] for i in setup)
+    assert not any("NBVAL" in _src(c) for c in cells)
+    # code otherwise unchanged, outputs kept, the first markdown cell and later code not hidden
+    for a, b in zip(before["cells"], cells):
+        assert _src(b) == "".join(ln for ln in _src(a).splitlines(keepends=True) if "NBVAL_" not in ln)
+        assert len(a.get("outputs", [])) == len(b.get("outputs", []))
+    assert first_md > 0 and not tags[first_md]
+    # paths of the building machine leave the outputs; a tag set by hand is kept
+    cell = {"cell_type": "code", "metadata": {"tags": ["remove-output"]}, "source": "x",
+            "outputs": [{"output_type": "stream", "name": "stdout", "text": [f"from {ROOT}/atomint_helpers/a.npz\n"]},
+                        {"output_type": "display_data", "data": {"text/markdown": "**What we see.** x"}}]}
+    page = prepare_for_render({"cells": [cell]}, path_replacements(ROOT))["cells"][0]
+    assert page["metadata"]["tags"] == ["remove-output"]
+    assert page["outputs"][0]["text"] == "from atomint_helpers/a.npz\n"
+
+
 # ------------------------------------------------------------------------------------------ nbval
 def test_nbval():
     """Every notebook re-executed as committed (profile quick); checked cells must match."""

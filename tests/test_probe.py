@@ -216,7 +216,7 @@ def test_plane_of_ring(toluene):
 
 
 def test_write_spatial_cube_roundtrip(tmp_path, schnet, toluene):
-    from atomint_helpers.interpret.spatial import read_cube, write_spatial
+    from atomint_helpers.exports import read_cube, write_spatial
 
     toluene = toluene.copy()
     toluene.info["name"] = "toluene"
@@ -242,7 +242,7 @@ def test_write_spatial_cube_roundtrip(tmp_path, schnet, toluene):
 
 
 def test_write_spatial_errors(tmp_path, schnet, toluene):
-    from atomint_helpers.interpret.spatial import write_spatial
+    from atomint_helpers.exports import write_spatial
 
     with pytest.raises(AtomintError, match="nothing to write"):
         write_spatial(toluene, [schnet], tmp_path, None, False, 0.5)

@@ -2,7 +2,6 @@
 renames, files where folders belong (and back), read-only folders, and where the full-QM9 tests find data."""
 import os
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -16,18 +15,8 @@ from atomint_helpers.data.qm9 import NAMED, SYMBOLS, load_qm9, qm9pack_cache
 from atomint_helpers.data.xyz import parse_xyz, read_xyz
 
 
-def _dead_pid() -> int:
-    p = subprocess.Popen(["true"])
-    p.wait()
-    return p.pid
-
-
-def _one_line(capsys, *words):
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("atomint: error: ") and "\n" not in err and "Traceback" not in err, err
-    for w in words:
-        assert w in err, (w, err)
-    return err
+from conftest import dead_pid as _dead_pid  # noqa: E402
+from conftest import one_line_stderr as _one_line  # noqa: E402
 
 
 def _fortran(x: float) -> str:

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from atomint_helpers import AtomintError, scorecard
+from atomint_helpers import AtomintError
+from atomint_helpers.report import scorecard
 from atomint_helpers.book import read_toc, select
 
 ROOT = Path(__file__).resolve().parents[1]

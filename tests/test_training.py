@@ -200,7 +200,7 @@ def test_stale_temporaries_of_killed_writers_are_removed(tmp_path):
 def test_fold_spread_reads_recorded_test_errors(tmp_path):
     """Table 1's fold comparison: recorded test MAEs per fold, their spread, unfinished folds left out of it,
     and the SchNet-vs-BP ordering compared fold by fold."""
-    from atomint_helpers.evaluate import across_folds, schnet_better_on_folds
+    from atomint_helpers.interpret.evaluation import across_folds, schnet_better_on_folds
 
     recorded = {("bp", 0): 0.5, ("bp", 1): 0.6, ("bp", 2): 0.7, ("schnet", 0): 0.4, ("schnet", 1): 0.65,
                 ("schnet", 2): None}  # SchNet fold 2 still training

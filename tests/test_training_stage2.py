@@ -1,6 +1,5 @@
 """The cpu profile's second stage (cosine schedule + weight average), the restart screening of dipole runs,
 the per-epoch Mulliken sign log, and resuming a finished run with more epochs."""
-import math
 
 import numpy as np
 import pytest

@@ -1,23 +1,12 @@
-"""One run: train or resume a model into its checkpoint folder (``atomint train``).
+"""One run: train or resume a model into its checkpoint folder (``atomint train``); the profiles and what
+they mean are described in :mod:`atomint_helpers.training`.
 
-``atomint train --model {bp,schnet} --target {energy,dipole} --fold K --profile {quick,cpu,paper}``
-
-* ``quick``  — seconds on the embedded sample; what tests, CI and nbval use.
-* ``cpu``    — full QM9, 100,000 training molecules, sized for a 2-core CPU (the committed checkpoints).
-* ``paper``  — the paper's setting (SchNet 128×6), meant for a GPU; run through PyTorch Lightning so
-  that several GPUs (DDP) work without code changes (``--devices N``).
-
-``atomint train --model schnet --target crystals --fold K --profile {quick,cpu,paper}`` trains SchNet with
-periodic boundary conditions on the Materials Project formation energies (eV/atom, Fig. 7) into
-``schnet-mp-<profile>-fold<K>``; see :data:`CRYSTAL_PROFILES`. The crystal split is drawn over the
-``src_index`` ids of the cleaned set (``Crystals.clean()``: the 4 unphysical entries dropped), so it is
-the same whichever copy of the data is loaded.
-
-The loss is the mean squared error in the paper's units (kcal/mol for energies, Debye for |μ|);
-Adam with the learning rate halved when the validation MAE stops improving, early stopping on the
-validation MAE, and the best weights kept. A run writes its folder after every epoch, atomically, so
-interrupting it (Ctrl-C, kill) and re-running the same command continues from the last finished epoch
-and ends with the same weights as an uninterrupted run (shuffling is seeded per epoch).
+The loss is the mean squared error in the paper's units (kcal/mol for energies, Debye for |μ|). Stage 1:
+Adam with the learning rate halved when the validation MAE stops improving, early stopping on it, the
+best weights kept; stage 2 (where the profile has one): see :mod:`.stage2`. A run holds a lock on its
+folder and writes it after every epoch, atomically, so interrupting it (Ctrl-C, kill) and re-running the
+same command continues from the last finished epoch and ends with the same weights as an uninterrupted
+run (shuffling is seeded per epoch).
 """
 from __future__ import annotations
 
