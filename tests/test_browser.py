@@ -67,12 +67,7 @@ KNOWN: dict[str, dict[str, str]] = {
                                 "this run wrote it (<code>_build/results/...</code>)",
     },
     "tables": {
-        **{f"notebooks/{name}.html": f"notebooks/{name}.ipynb, Scorecard cell: pd.DataFrame(rows) shows the raw "
-                                     f"'holds'/'paper' values (None, True, NaN) instead of verdict text "
-                                     f"(atomint_helpers.report.claims.as_table does that)"
-           for name in ("data", "training", "table1", "charges", "embeddings", "probe")},
-        "notebooks/esp.html": "atomint_helpers.interpret.esp.charge_table (NaN for elements a molecule lacks) and "
-                              "notebooks/esp.ipynb, Scorecard cell (pd.DataFrame(rows): raw 'holds' None)",
+        "notebooks/esp.html": "atomint_helpers.interpret.esp.charge_table (NaN for elements a molecule lacks)",
         "notebooks/rings.html": "atomint_helpers.interpret.rings.describe_top: the 'aromatic' column is True/False",
     },
     "figures": {

@@ -183,7 +183,8 @@ def test_claims_table_is_computed(models_dir, sample, tmp_path):
             assert (r["holds"] is None) if quick else isinstance(r["holds"], bool)
             assert any(ch.isdigit() for ch in r["atomint"])  # numbers, computed
         table = claims.as_table(e_rows + q_rows)
-        assert list(table.columns) == ["paper", "atomint", "verdict", "note"]
+        assert list(table.columns) == ["paper", "atomint", "unit", "verdict", "note"]
+        assert set(table["verdict"]) <= {"✓", "✗", "—"}  # never a raw True/None
     # the verdict follows the numbers: claim 1 holds iff SchNet's IQR is smaller for all four elements
     w = claims.width_table(energies)
     assert e_rows[0]["holds"] == bool((w["SchNet IQR"] < w["BP IQR"]).all())

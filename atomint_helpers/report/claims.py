@@ -287,14 +287,10 @@ def ring_claims(scored: dict, tops: dict, quick: bool, study=None) -> list[dict]
 
 
 def as_table(rows):
-    """The rows as a display DataFrame (claim as index; verdict as text)."""
-    import pandas as pd
+    """The rows as a display DataFrame (see :func:`~atomint_helpers.report.scorecard.display_table`)."""
+    from .scorecard import display_table
 
-    from .scorecard import HOLDS_MARK
-
-    t = pd.DataFrame(rows)
-    t["verdict"] = [HOLDS_MARK[h] for h in t["holds"]]
-    return t[["claim", "paper", "atomint", "verdict", "note"]].set_index("claim").rename_axis(None)
+    return display_table(rows)
 
 
 # ------------------------------------------------------------------------------------------ "What we see"

@@ -157,6 +157,23 @@ def _cell(text: str) -> str:
 
 
 HOLDS_MARK = {True: "✓ holds", False: "✗ differs", None: "n/a"}
+#: the verdict as a chapter's table shows it
+VERDICT_MARK = {True: "✓", False: "✗", None: "—"}
+
+
+def display_table(rows: Iterable[Mapping[str, Any]]):
+    """A chapter's scorecard rows for reading: claim as index, paper and atomint values rounded
+    (:func:`format_value`, a dash for none), the unit, the verdict as ✓ / ✗ / — and the note; never a raw
+    True/None/NaN."""
+    import pandas as pd
+
+    out = []
+    for i, r in enumerate(rows):
+        r = normalize_row(r, i)
+        out.append({"claim": r["claim"], "paper": format_value(r["paper"]), "atomint": format_value(r["atomint"]),
+                    "unit": r["unit"] or "", "verdict": VERDICT_MARK[r["holds"]], "note": r["note"] or ""})
+    return pd.DataFrame(out, columns=["claim", "paper", "atomint", "unit", "verdict", "note"]).set_index(
+        "claim").rename_axis(None)
 
 
 def summary(chapters: list[dict]) -> dict:
