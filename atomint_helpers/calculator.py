@@ -92,11 +92,10 @@ class AtomintCalculator(Calculator):
                                f"{self.folders[0]} predicts {self.target!r}")
         self.implemented_properties = list(_TARGETS[self.target][0])
         self.charge_signs = {str(f): int(getattr(m, "charge_sign", 1)) for f, m in zip(self.folders, self.models)}
-        self._signs = [1] * len(self.models)  # applied inside each model at load
         self._typical: dict[str, float] | None = None
 
     # ------------------------------------------------------------------ model evaluation
-    def _evaluate(self, model, sign: int, atoms, forces: bool) -> dict[str, np.ndarray]:
+    def _evaluate(self, model, atoms, forces: bool) -> dict[str, np.ndarray]:
         """One fold's outputs for ``atoms`` in ASE units (eV, eV/Å, e, e·Å)."""
         from .data.batch import R_KEY
         from .models import atoms_to_batch
@@ -114,14 +113,14 @@ class AtomintCalculator(Calculator):
                 (g,) = torch.autograd.grad(e, batch[R_KEY])
                 res["forces"] = -g.double().numpy() * KCAL_MOL_IN_EV
             return res
-        return {"charges": sign * out["partial_charges"].detach().double().numpy(),
-                "dipole": sign * out["dipole_vector"][0].detach().double().numpy() * DEBYE_IN_E_ANGSTROM}
+        return {"charges": out["partial_charges"].detach().double().numpy(),
+                "dipole": out["dipole_vector"][0].detach().double().numpy() * DEBYE_IN_E_ANGSTROM}
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         """Fold mean of every property of this target into ``results`` and fold std into ``"<name>_std"``."""
         super().calculate(atoms, properties, system_changes)
         forces = self.target == "energy" and "forces" in properties
-        folds = [self._evaluate(m, s, self.atoms, forces) for m, s in zip(self.models, self._signs)]
+        folds = [self._evaluate(m, self.atoms, forces) for m in self.models]
         for key in folds[0]:
             mean, std = _fold_stats(np.stack([f[key] for f in folds]))
             self.results[key] = float(mean) if mean.ndim == 0 else mean
@@ -153,11 +152,11 @@ class AtomintCalculator(Calculator):
         ds = load_sample().subset(np.arange(N_REFERENCE))
         Z, R, off = ds.arrays["Z"].astype(np.int64), ds.arrays["R"], ds.arrays["offsets"]
         terms = []
-        for model, sign in zip(self.models, self._signs):
+        for model in self.models:
             batch = AtomsData(Z, R, off, molecule_pairs(R, off, model.cutoff)).batch(np.arange(len(ds)))
             batch[R_KEY] = batch[R_KEY].to(self.dtype)
             out = model(batch)
-            t = out["atomic_energies"] * KCAL_MOL_IN_EV if self.target == "energy" else sign * out["partial_charges"]
+            t = out["atomic_energies"] * KCAL_MOL_IN_EV if self.target == "energy" else out["partial_charges"]
             terms.append(t.double().numpy())
         std = np.stack(terms).std(axis=0, ddof=1)
         typical = {chemical_symbols[z]: float(np.median(std[Z == z])) for z in np.unique(Z)}

@@ -26,7 +26,9 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from .. import AtomintError
-from .paths import ensure_targets, remove_stale_temporaries, writing
+from ..io import atomic_path, remove_stale_temporaries
+from .checksums import write_checksum
+from .paths import ensure_targets
 
 #: The files :func:`convert` writes into its folder (what a killed run left, ``<name>.tmp<pid>``, is removed
 #: by the next run).
@@ -186,26 +188,9 @@ def pack(mols: Iterable[dict]) -> tuple[dict[str, np.ndarray], dict[str, list[st
     return out, {k: [m[k] for m in mols] for k in TEXT_COLUMNS}
 
 
-def _atomic(path: Path, write) -> None:
-    """``write(tmp)`` to ``<path>.tmp<pid>``, then rename it to ``path``; the temporary is deleted on any
-    failure (a killed process's is removed by the next :func:`convert`), and file-system errors give one
-    line naming ``path``."""
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    try:
-        with writing(path):
-            write(tmp)
-            os.replace(tmp, path)
-    finally:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-
-
 def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
     """Deterministic ``.npz`` (fixed zip timestamps, no pickle); written atomically."""
-
-    def write(tmp):
+    with atomic_path(path) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for name, arr in arrays.items():
                 info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
@@ -214,31 +199,17 @@ def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
                 np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
                 zf.writestr(info, buf.getvalue(), compresslevel=9)
 
-    _atomic(Path(path), write)
-
 
 def write_smiles(path: str | os.PathLike, text: dict[str, list[str]], index: np.ndarray) -> None:
     """``index,smiles_gdb,inchi_gdb`` table (gzip with mtime 0 when the name ends in .gz); atomic."""
     path = Path(path)
-
-    def write(tmp):
+    with atomic_path(path) as tmp:
         raw = gzip.GzipFile(tmp, "wb", compresslevel=9, mtime=0) if path.suffix == ".gz" else open(tmp, "wb")
         with io.TextIOWrapper(raw, encoding="utf-8", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(["index", *TEXT_COLUMNS])
             for i, idx in enumerate(index):
                 w.writerow([int(idx)] + [text[c][i] for c in TEXT_COLUMNS])
-
-    _atomic(path, write)
-
-
-def write_checksum(path: str | os.PathLike, digest: str) -> None:
-    """Record ``digest`` in ``<path>.sha256`` as :func:`atomint_helpers.data.checksums.write_checksum` does,
-    through :func:`_atomic` (temporary deleted on failure, one-line file-system errors)."""
-    from .checksums import checksum_path
-
-    line = f"{digest}  {Path(path).name}\n".encode()
-    _atomic(checksum_path(path), lambda tmp: Path(tmp).write_bytes(line))
 
 
 def convert(mols: Iterable[dict], out_dir: str | os.PathLike, exclude: np.ndarray | None = None) -> Path:
