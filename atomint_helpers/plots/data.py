@@ -1,0 +1,168 @@
+"""Figures of the data chapter: QM9 element frequencies and property distributions, the crystals' periodic table."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.elements import GROUP_NAMES, periodic_position  # noqa: F401
+from .style import (
+    ACCENT_COLOR,
+    MAIN_COLOR,
+    _element_color,
+    _figure,
+    _panel_label,
+    paper_style,
+)
+
+
+# ------------------------------------------------------------------------------------------ QM9
+def element_frequency_bars(freq, unit: str = "molecules", title: str | None = None):
+    """Two bar panels from :func:`atomint_helpers.data.overview.element_table`: atoms per element and
+    the number of ``unit`` containing each element (log scale, counts written on the bars)."""
+    with paper_style():
+        fig, axes = _figure(2, width=7.0, height=2.4)
+        symbols = list(freq.index)
+        colors = [_element_color(int(z)) for z in freq["Z"]]
+        for ax, col, ylabel, label in ((axes[0], "atoms", "atoms", "a"),
+                                       (axes[1], unit, f"{unit} containing it", "b")):
+            vals = freq[col].to_numpy()
+            bars = ax.bar(symbols, vals, color=colors, width=0.7)
+            ax.set_yscale("log")
+            ax.set_ylabel(ylabel)
+            ax.set_xlabel("element")
+            ax.set_ylim(bottom=1, top=vals.max() * 8)
+            for b, v in zip(bars, vals):
+                ax.text(b.get_x() + b.get_width() / 2, v * 1.15, f"{int(v):,}", ha="center", va="bottom",
+                        fontsize=7)
+            _panel_label(ax, label)
+        if title:
+            fig.suptitle(title)
+    return fig
+
+
+def histogram(ax, values, *, bins=60, xlabel: str = "", ylabel: str = "count", color: str = MAIN_COLOR,
+              mark_mean: bool = True, unit: str = "", clip_quantile: float | None = None):
+    """A filled histogram with the mean marked (dashed line and value). With ``clip_quantile`` (e.g.
+    0.999) the x range ends at that quantile and the number of values beyond it is written."""
+    values = np.asarray(values, dtype=np.float64)
+    hi = None
+    if clip_quantile is not None and len(values):
+        hi = float(np.quantile(values, clip_quantile))
+        ax.hist(values, bins=bins, range=(float(values.min()), hi), color=color, alpha=0.85, linewidth=0)
+    else:
+        ax.hist(values, bins=bins, color=color, alpha=0.85, linewidth=0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.3)
+    if mark_mean and len(values):
+        m = float(values.mean())
+        ax.axvline(m, color=ACCENT_COLOR, linestyle="--", linewidth=1)
+        text = f"mean {m:,.2f}{(' ' + unit) if unit else ''}\nn = {len(values):,}"
+        if hi is not None and (values > hi).any():
+            text += f"\n{int((values > hi).sum()):,} beyond {hi:.3g} not shown"
+        ax.text(0.98, 0.98, text, transform=ax.transAxes, ha="right", va="top", fontsize=7)
+    return ax
+
+
+def qm9_distributions(ds):
+    """Three panels: atomization energy U0 (kcal/mol), dipole moment |μ| (Debye), atoms per molecule
+    (bars split by the number of heavy atoms)."""
+    from .data.overview import heavy_atoms
+
+    e = np.asarray(ds.atomization_energy("kcal/mol"), dtype=np.float64)
+    mu = np.asarray(ds.arrays["mu"], dtype=np.float64)
+    n_atoms = np.diff(np.asarray(ds.arrays["offsets"], dtype=np.int64))
+    heavy = heavy_atoms(ds)
+    with paper_style():
+        fig, axes = _figure(3, width=7.5, height=2.5)
+        histogram(axes[0], e, xlabel="atomization energy U$_0$ (kcal/mol)", unit="kcal/mol")
+        histogram(axes[1], mu, xlabel="dipole moment |μ| (D)", unit="D", clip_quantile=0.999)
+        import matplotlib.pyplot as plt
+
+        sizes = np.arange(n_atoms.min(), n_atoms.max() + 1)
+        cmap = plt.get_cmap("viridis")
+        hv = np.unique(heavy)
+        bottom = np.zeros(len(sizes))
+        for k, h in enumerate(hv):
+            counts = np.bincount(n_atoms[heavy == h] - sizes[0], minlength=len(sizes))[: len(sizes)]
+            axes[2].bar(sizes, counts, bottom=bottom, width=0.9, linewidth=0,
+                        color=cmap(k / max(len(hv) - 1, 1)), label=str(int(h)))
+            bottom += counts
+        axes[2].set_xlabel("atoms per molecule")
+        axes[2].set_ylabel("molecules")
+        axes[2].legend(title="heavy atoms", ncol=2, fontsize=6, title_fontsize=7, loc="upper left",
+                       handlelength=0.8, columnspacing=0.6)
+        for ax, label in zip(axes, "abc"):
+            _panel_label(ax, label)
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ crystals
+def periodic_table(ax, values: dict, *, label: str = "", scale: str = "log", cmap: str | None = None,
+                   highlight=(), max_z: int = 94, fontsize: float = 5.5):
+    """Colour each element of a periodic table by ``values[Z]``; elements without a value are outlined.
+
+    ``scale``: ``"log"`` (positive counts), ``"linear"``, or ``"diverging"`` (a signed value on a
+    red-blue scale centred on zero). Elements in ``highlight`` are framed in black."""
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+    from ase.data import chemical_symbols
+    from matplotlib.patches import Rectangle
+
+    if scale not in ("log", "linear", "diverging"):
+        raise ValueError(f"unknown scale {scale!r}; accepted: log, linear, diverging")
+    vals = {int(k): float(v) for k, v in values.items() if v is not None and np.isfinite(float(v))}
+    if scale == "log":
+        vals = {k: v for k, v in vals.items() if v > 0}
+    if scale == "diverging":
+        m = max((abs(v) for v in vals.values()), default=1.0) or 1.0
+        norm, cmap = mcolors.Normalize(vmin=-m, vmax=m), cmap or "RdBu_r"
+    else:
+        vmin, vmax = (min(vals.values()), max(vals.values())) if vals else (1.0, 10.0)
+        norm = mcolors.LogNorm(vmin=max(vmin, 1e-9), vmax=max(vmax, vmin * 1.0001)) if scale == "log" else \
+            mcolors.Normalize(vmin=vmin, vmax=vmax)
+    cm = plt.get_cmap(cmap or "viridis")
+    highlight = {int(z) for z in highlight}
+    for z in range(1, max_z + 1):
+        r, c = periodic_position(z)
+        if z in vals:
+            rgba = cm(norm(vals[z]))
+            edge, lw = ("black", 0.9) if z in highlight else ("none", 0.0)
+            ax.add_patch(Rectangle((c, -r), 0.92, -0.92, facecolor=rgba, edgecolor=edge, linewidth=lw))
+            lum = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
+            tc = "black" if lum > 0.55 else "white"
+        else:
+            ax.add_patch(Rectangle((c, -r), 0.92, -0.92, facecolor="none", edgecolor="#bbbbbb", linewidth=0.5))
+            tc = "#999999"
+        ax.text(c + 0.46, -r - 0.46, chemical_symbols[z], ha="center", va="center", fontsize=fontsize, color=tc)
+    ax.set_xlim(-0.2, 18.1)
+    ax.set_ylim(-10.1, 0.2)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    sm = plt.cm.ScalarMappable(norm=norm, cmap=cm)
+    cb = ax.figure.colorbar(sm, ax=ax, fraction=0.025, pad=0.01)
+    cb.set_label(label, fontsize=7)
+    cb.ax.tick_params(labelsize=6)
+    return ax
+
+
+def crystal_overview(cr, freq=None):
+    """Formation-energy histogram (eV/atom) and a periodic table coloured by the number of structures
+    containing each element."""
+    from .data.overview import crystal_element_frequencies
+
+    freq = crystal_element_frequencies(cr) if freq is None else freq
+    e = np.asarray(cr.arrays["e_form"], dtype=np.float64)
+    with paper_style():
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=(8.0, 3.0))
+        gs = fig.add_gridspec(1, 2, width_ratios=[1, 2.3])
+        ax0, ax1 = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
+        histogram(ax0, e, bins=70, xlabel="formation energy (eV/atom)", ylabel="structures", unit="eV/atom")
+        periodic_table(ax1, dict(zip(freq["Z"].to_numpy(), freq["structures"].to_numpy())),
+                       label="structures containing the element")
+        _panel_label(ax0, "a")
+        _panel_label(ax1, "b")
+    return fig
+
+

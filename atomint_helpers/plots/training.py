@@ -1,0 +1,76 @@
+"""Figures of Table 1 and the training chapter: parity plots with error histograms, learning curves."""
+from __future__ import annotations
+
+import numpy as np
+
+from .data import histogram
+from .style import MAIN_COLOR, _figure, _panel_label
+
+
+# ------------------------------------------------------------------------------------------ Table 1
+def parity_and_errors(evals: dict, *, max_points: int = 20_000):
+    """Per model: predicted vs reference (parity) and the error histogram, for Table 1.
+
+    ``evals`` maps (model, target) to :class:`atomint_helpers.evaluate.Evaluation`.
+    """
+
+    keys = list(evals)
+    fig, axes = _figure(ncols=len(keys), nrows=2, width=3.0 * len(keys), height=5.6, squeeze=False)
+    rng = np.random.default_rng(0)
+    for c, key in enumerate(keys):
+        ev = evals[key]
+        name = {"bp": "BP", "schnet": "SchNet"}[ev.model]
+        err = ev.prediction - ev.reference
+        sel = rng.permutation(len(err))[:max_points]
+        ax = axes[0, c]
+        ax.scatter(ev.reference[sel], ev.prediction[sel], s=2, alpha=0.3, color=MAIN_COLOR, rasterized=True)
+        lo, hi = float(min(ev.reference.min(), ev.prediction.min())), float(max(ev.reference.max(), ev.prediction.max()))
+        ax.plot([lo, hi], [lo, hi], color="0.3", lw=0.8)
+        label = "atomization energy" if ev.target == "energy" else "|μ|"
+        ax.set_xlabel(f"QM9 {label} ({ev.unit})")
+        ax.set_ylabel(f"{name} prediction ({ev.unit})")
+        ax.set_title(f"{name}, {ev.target}: MAE {ev.metrics['mae']:.3g} {ev.unit}")
+        _panel_label(ax, "abcdefgh"[c])
+        lim = float(np.quantile(np.abs(err), 0.995))
+        histogram(axes[1, c], np.clip(err, -lim, lim), bins=80, xlabel=f"error ({ev.unit})",
+                  ylabel="molecules")
+        axes[1, c].axvline(0, color="0.3", lw=0.8)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(logs: dict, *, unit_of=lambda name: ""):
+    """Validation MAE against epochs (log y), one panel per target, one colour per model and one line style
+    per fold; the legend (below the panels, never over the data) gives each run's last epoch and the
+    learning rate it ended with, so a reader sees whether a run converged. ``logs`` maps a run name
+    (``model-target-profile-foldK``) to its list of per-epoch rows (``training.read_log``). Epochs, not
+    wall time: the runs shared their cores with other work, so their wall times are not comparable."""
+    import matplotlib.ticker as mticker
+
+    colours = {"bp": "#1f77b4", "schnet": "#d62728"}
+    styles = ("-", "--", ":", "-.")
+    targets = sorted({n.split("-")[1] for n in logs})
+    fig, axes = _figure(ncols=len(targets), width=4.2 * len(targets), height=3.6, squeeze=False)
+    for c, target in enumerate(targets):
+        ax = axes[0, c]
+        for name, rows in sorted(logs.items()):
+            if name.split("-")[1] != target or not rows:
+                continue
+            model, fold = name.split("-")[0], name.rsplit("fold", 1)[-1]
+            e = np.array([r["epoch"] for r in rows])
+            v = np.array([r["val_mae"] for r in rows])
+            label = f"{name.replace(f'-{target}', '')}: {int(e[-1])} ep., final lr {rows[-1]['lr']:.1e}"
+            ax.plot(e, v, label=label, lw=1.2, color=colours.get(model),
+                    ls=styles[int(fold) % len(styles)] if fold.isdigit() else "-")
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(mticker.NullFormatter())
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"validation MAE ({unit_of(target)})")
+        ax.set_title(target)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=1, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
