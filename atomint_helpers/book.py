@@ -10,7 +10,7 @@
    ``profile``, ``data_dir`` (``$ATOMINT_DATA`` or ``None``), ``models_dir`` (``models``) and ``out_dir``
    (``_build/results/<profile>``), one progress line per notebook with its wall time;
 2. collects the scorecard rows the notebooks wrote into ``out_dir`` into ``_build/src/_generated/
-   scorecard.md`` (included by the first page) and ``_build/scorecard.json``;
+   scorecard.md`` (every row) and ``scorecard_summary.md`` (included by the first page) and ``_build/scorecard.json``;
 3. assembles the book sources in ``_build/src/`` (``_config.yml``, ``_toc.yml``, ``book/`` and the
    executed notebooks, each prepared for reading by :func:`prepare_for_render`: the chapter's setup cells
    hidden, nbval markers and the build machine's paths taken out; MathJax from the installed
@@ -351,6 +351,12 @@ def ship_extra_files(results: Path, src: Path) -> None:
             shutil.copyfile(f, dest / f.name)
 
 
+def scorecard_headline(chapters: list[dict]) -> str:
+    from .report import scorecard
+
+    return scorecard.headline(chapters).replace("**", "")
+
+
 def build_scorecard(build: Path, profile: str, notebooks: list[Entry], src: Path,
                     replacements: list[tuple[str, str]] | None = None) -> dict:
     from .report import scorecard
@@ -362,10 +368,12 @@ def build_scorecard(build: Path, profile: str, notebooks: list[Entry], src: Path
     stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime())
     info = (f"*Built {stamp} with profile `{profile}`; every value below was computed by the notebook it links "
             f"to, during this build.*")
-    text = scorecard.to_markdown(chapters, missing=missing, build_info=info)
-    for old, new in replacements or ():  # the rows' context may name data files by their path
-        text = text.replace(old, new)
-    scorecard.write_markdown(src / "_generated" / "scorecard.md", text)
+    texts = {"scorecard.md": scorecard.to_markdown(chapters, missing=missing, build_info=info),
+             "scorecard_summary.md": scorecard.summary_markdown(chapters, build_info=info)}
+    for name, text in texts.items():
+        for old, new in replacements or ():  # the rows' context may name data files by their path
+            text = text.replace(old, new)
+        scorecard.write_markdown(src / "_generated" / name, text)
     summary = {"profile": profile, "built": stamp, "summary": scorecard.summary(chapters),
                "missing": missing, "chapters": chapters}
     scorecard._atomic_write_text(build / "scorecard.json", json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
@@ -459,8 +467,8 @@ def cmd_build(args) -> int:
         print(f"  note: {n}", flush=True)
     sc = build_scorecard(build, profile, notebooks, src, paths)
     s = sc["summary"]
-    print(f"scorecard: {s['rows']} rows from {len(sc['chapters'])} chapter(s): {s['holds']} hold, "
-          f"{s['differs']} differ, {s['not_comparable']} not comparable"
+    print(f"scorecard: {s['all']['rows']} rows from {len(sc['chapters'])} chapter(s); "
+          + scorecard_headline(sc["chapters"])
           + (f"; no results yet from {', '.join(sc['missing'])}" if sc["missing"] else ""), flush=True)
 
     t0 = time.perf_counter()

@@ -634,11 +634,15 @@ def test_first_page_has_computed_scorecard(built):
     rows = [r for c in card["chapters"] for r in c["rows"]]
     assert rows
     intro = (built / "html" / "book" / "intro.html").read_text(encoding="utf-8")
-    assert "<table" in intro and "Scorecard" in intro
+    assert "Scorecard" in intro and "of the paper's claims hold on this build" in intro
+    page = (built / "html" / "book" / "scorecard.html").read_text(encoding="utf-8")
+    assert "<table" in page and "Set-up: data and training sets" in page
     data_rows = next(c for c in card["chapters"] if c["chapter"] == "data")["rows"]
     n = next(r for r in data_rows if r["claim"].startswith("QM9 molecules used"))
-    assert n["atomint"] == 2000 and n["holds"] is None  # quick: the embedded sample, not comparable
-    assert "2,000" in intro and "130,831" in intro
+    # quick: the embedded sample, not comparable; a data count is set-up, not a claim of the paper
+    assert n["atomint"] == 2000 and n["verdict"] == "not comparable" and n["kind"] == "setup"
+    assert "2,000" in page and "130,831" in page
+    assert card["summary"]["paper"]["comparable"] == 0  # the quick profile decides no claim of the paper
     # the committed notebooks were executed into the build, not in place
     assert (built / "notebooks" / "data.ipynb").is_file()
 

@@ -15,29 +15,39 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_record_roundtrip(tmp_path):
-    rows = [dict(claim="molecules", paper=130831, atomint=np.int64(2000), unit="molecules", holds=None,
-                 note="sample"),
-            dict(quantity="MAE", paper=0.31, atomint=np.float32(0.25), unit="kcal/mol", holds=np.bool_(True))]
+    rows = [dict(claim="molecules", kind="setup", paper=130831, atomint=np.int64(2000), unit="molecules",
+                 holds=None, note="sample"),
+            dict(quantity="MAE", kind="paper", model="SchNet", paper=0.31, atomint=np.float32(0.25),
+                 unit="kcal/mol", verdict="better", rule="reproduced within ±10 %")]
     path = scorecard.record(tmp_path / "out", "table1", rows, context={"profile": "quick"})
     assert path == tmp_path / "out" / "table1.json"
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]  # atomic: no leftovers
     doc = json.loads(path.read_text())
     assert doc["chapter"] == "table1" and doc["context"] == {"profile": "quick"}
     assert doc["rows"][0]["atomint"] == 2000 and doc["rows"][1]["claim"] == "MAE"
-    assert doc["rows"][1]["holds"] is True and doc["rows"][1]["note"] == ""
+    assert doc["rows"][0]["verdict"] == "not comparable" and doc["rows"][1]["verdict"] == "better"
+    assert doc["rows"][0]["kind"] == "setup" and doc["rows"][1]["model"] == "SchNet"
     [chapter] = scorecard.collect(tmp_path / "out")
     md = scorecard.to_markdown([chapter])
     assert "**{doc}`/notebooks/table1`** — profile: quick" in md
-    assert "| molecules | 130,831 | 2,000 | molecules | n/a | sample |" in md
-    assert "0.25" in md and "✓ holds" in md
-    assert "**1 of 1 comparable claims hold**" in md
+    assert "| molecules |  | 130,831 | 2,000 | molecules | — not comparable | sample |" in md
+    assert "0.25" in md and "▲ better" in md and "rule: reproduced within ±10 %" in md
+    # a number better than the paper's does not count as holding; the setup row does not count at all
+    assert "**0 of 1 of the paper's claims hold on this build** (1 better than the paper)." in md
+    assert ":::{dropdown} Set-up: data and training sets (1 rows)" in md
 
 
 @pytest.mark.parametrize("row, word", [
-    (dict(paper=1, atomint=1), "claim"),
-    (dict(claim="x", paper=1), "atomint"),
-    (dict(claim="x", atomint=1, holds="yes"), "holds"),
-    (dict(claim="x", atomint=1, bogus=1), "unknown keys"),
+    (dict(kind="setup", paper=1, atomint=1), "claim"),
+    (dict(kind="setup", claim="x", paper=1), "atomint"),
+    (dict(kind="setup", claim="x", atomint=1, holds="yes"), "holds"),
+    (dict(kind="setup", claim="x", atomint=1, bogus=1), "unknown keys"),
+    (dict(claim="x", atomint=1), "kind"),
+    (dict(kind="claim", claim="x", atomint=1), "kind"),
+    (dict(kind="paper", claim="x", atomint=1, holds=True), "rule"),
+    (dict(kind="beyond", claim="x", atomint=1, verdict="fine"), "verdict"),
+    (dict(kind="beyond", claim="x", atomint=1, holds=True, verdict="holds"), "both"),
+    (dict(kind="beyond", claim="x", atomint=1, model="bp"), "model"),
 ])
 def test_bad_rows(tmp_path, row, word):
     with pytest.raises(AtomintError, match=word):
@@ -46,12 +56,42 @@ def test_bad_rows(tmp_path, row, word):
 
 def test_collect_order_and_missing(tmp_path):
     for ch in ("b", "a", "c"):
-        scorecard.record(tmp_path, ch, [dict(claim=ch, atomint=1, holds=ch != "c")])
+        scorecard.record(tmp_path, ch, [dict(claim=ch, kind="paper", rule="r", atomint=1, holds=ch != "c")])
     chapters = scorecard.collect(tmp_path, ["c", "a"])
     assert [c["chapter"] for c in chapters] == ["c", "a", "b"]
     md = scorecard.to_markdown(chapters, missing=["d"])
-    assert "**2 of 3 comparable claims hold**" in md and "`d`" in md
+    assert "**2 of 3 of the paper's claims hold on this build** (1 differ)." in md and "`d`" in md
     assert "No chapter" in scorecard.to_markdown([])
+
+
+def test_headline_counts_only_the_papers_claims():
+    """A hand-made scorecard: 2 statements hold, 1 differs, 1 number reproduced, 1 better, 1 worse, 1 not
+    comparable, plus setup / implementation / beyond rows that hold — the headline says 3 of 6."""
+    P = dict(kind="paper", rule="r", atomint=1)
+    rows = [dict(P, claim="a", holds=True), dict(P, claim="b", holds=True), dict(P, claim="c", holds=False),
+            dict(P, claim="d", verdict="reproduced"), dict(P, claim="e", verdict="better"),
+            dict(P, claim="f", verdict="worse"), dict(P, claim="g", holds=None, note="quick"),
+            dict(claim="h", kind="setup", atomint=1, holds=True),
+            dict(claim="i", kind="implementation", atomint=1, holds=True),
+            dict(claim="j", kind="beyond", atomint=1, holds=True)]
+    chapters = [{"chapter": "x", "rows": [scorecard.normalize_row(r) for r in rows]}]
+    s = scorecard.summary(chapters)
+    assert (s["paper"]["hold"], s["paper"]["comparable"], s["paper"]["rows"]) == (3, 6, 7)
+    assert (s["setup"]["rows"], s["implementation"]["rows"], s["beyond"]["rows"], s["all"]["rows"]) == (1, 1, 1, 10)
+    assert scorecard.headline(chapters) == (
+        "**3 of 6 of the paper's claims hold on this build** (1 reproduced within tolerance; 1 better than the "
+        "paper; 1 worse than the paper; 1 differ; 1 not comparable in this build).")
+    assert scorecard.chapter_sentence(chapters[0]).startswith("3 of 6 of the paper's claims hold")
+    md = scorecard.summary_markdown(chapters)
+    assert md.count("\n- ") == 1 and "{doc}`/notebooks/x`" in md
+
+
+@pytest.mark.parametrize("ours, verdict", [(0.77, "reproduced"), (0.70, "reproduced"), (0.69, "better"),
+                                           (0.85, "worse"), (float("nan"), "not comparable")])
+def test_compare_numbers(ours, verdict):
+    assert scorecard.compare(ours, 0.77, rel_tol=0.10) == verdict
+    flipped = {"better": "worse", "worse": "better"}.get(verdict, verdict)
+    assert scorecard.compare(ours, 0.77, rel_tol=0.10, lower_is_better=False) == flipped
 
 
 def test_format_value():

@@ -157,18 +157,18 @@ def data_scorecard_rows(ds, cr) -> list[dict]:
         note_n = (f"{ds.path.name}: ids are exactly QM9's 1…{MAX_INDEX:,} minus the excluded list" if same
                   else f"{ds.path.name}: the ids differ from QM9's consistency-checked set")
     rows = [
-        dict(claim="QM9 molecules used (consistency-checked set)", paper=PAPER_QM9_MOLECULES, atomint=len(ds),
+        dict(kind="setup", claim="QM9 molecules used (consistency-checked set)", paper=PAPER_QM9_MOLECULES, atomint=len(ds),
              unit="molecules", holds=holds_n, note=note_n),
-        dict(claim="QM9 molecules excluded (failed QM9's consistency check)", paper=PAPER_QM9_EXCLUDED,
+        dict(kind="setup", claim="QM9 molecules excluded (failed QM9's consistency check)", paper=PAPER_QM9_EXCLUDED,
              atomint=len(excluded), unit="molecules",
              holds=bool(len(excluded) == PAPER_QM9_EXCLUDED and n_excluded_present == 0),
              note=f"the list ships with atomint; {n_excluded_present} of them are in this run's data"),
-        dict(claim="elements in QM9", paper=PAPER_QM9_ELEMENTS, atomint=symbols, unit="",
+        dict(kind="setup", claim="elements in QM9", paper=PAPER_QM9_ELEMENTS, atomint=symbols, unit="",
              holds=symbols == PAPER_QM9_ELEMENTS, note="atomic numbers in this run's data"),
-        dict(claim="at most nine heavy atoms per molecule", paper=PAPER_QM9_MAX_HEAVY_ATOMS, atomint=max_heavy,
+        dict(kind="setup", claim="at most nine heavy atoms per molecule", paper=PAPER_QM9_MAX_HEAVY_ATOMS, atomint=max_heavy,
              unit="heavy atoms", holds=max_heavy == PAPER_QM9_MAX_HEAVY_ATOMS,
              note="most non-hydrogen atoms in one molecule"),
-        dict(claim="Materials Project crystals with formation energy (for Fig. 7)", paper=None, atomint=len(cr),
+        dict(kind="setup", claim="Materials Project crystals with formation energy (for Fig. 7)", paper=None, atomint=len(cr),
              unit="structures", holds=None,
              note=(f"{len(cr.elements)} elements; " + (
                  "the embedded sample" if cr.is_sample else

@@ -419,23 +419,27 @@ def scorecard_rows(f: Fig7, prov: dict, quick: bool) -> list[dict]:
     tr, rmax, n = f.trained, f.random_max, f.n_seeds
     rows = [
         {"claim": "SchNet formation energy on Materials Project crystals, test MAE", "paper": PUBLISHED_MP_MAE,
-         "atomint": None if t.get("mae") is None else round(float(t["mae"]), 4), "unit": "eV/atom", "holds": None,
+         "atomint": None if t.get("mae") is None else round(float(t["mae"]), 4), "unit": "eV/atom", "holds": None, "kind": "paper",
+         "rule": "not compared: a different training budget",
          "note": (f"published value: Schütt et al., J. Chem. Phys. 148, 241722 (2018), a larger MP training set; "
                   f"this run: {prov.get('n_train', 0):,} training crystals, {prov.get('epochs')} epochs "
                   f"({prov.get('profile')} profile, {prov.get('status', '?')}) — different budget, not compared")},
         {"claim": "Fig. 7: variance explained by PC1 + PC2 of the main-group embeddings",
          "paper": PAPER_EXPLAINED_PERCENT, "atomint": round(f.pca.explained_percent, 1), "unit": "%",
-         "holds": verdict(abs(f.pca.explained_percent - PAPER_EXPLAINED_PERCENT) <= EXPLAINED_TOLERANCE),
+         "holds": verdict(abs(f.pca.explained_percent - PAPER_EXPLAINED_PERCENT) <= EXPLAINED_TOLERANCE), "kind": "paper",
+         "rule": f"holds within ±{EXPLAINED_TOLERANCE:.0f} percentage points of the paper's value",
          "note": why if quick else (f"holds within ±{EXPLAINED_TOLERANCE:.0f} percentage points of the paper's ~20 %; "
                                     f"random embeddings of the same size give {f.random_explained:.1f} %")},
         {"claim": "Fig. 7: elements of the same group cluster (nearest neighbour in the PC plane in the same group)",
          "paper": "yes", "atomint": round(f.plane["nn_agreement"], 3), "unit": "fraction",
-         "holds": verdict(f.plane["p"] < P_MAX),
+         "holds": verdict(f.plane["p"] < P_MAX), "kind": "paper",
+         "rule": f"holds if the label-permutation p-value is < {P_MAX}",
          "note": why if quick else (f"chance level {f.plane['chance']:.2f}; holds if the label-permutation "
                                     f"p-value is < {P_MAX} (p = {f.plane['p']:.3f})")},
         {"claim": "Fig. 7: hydrogen lies apart from the other group-1 elements", "paper": "yes",
          "atomint": round(f.hydrogen["ratio"], 2), "unit": "ratio",
-         "holds": verdict(f.hydrogen["ratio"] > 1.0),
+         "holds": verdict(f.hydrogen["ratio"] > 1.0), "kind": "paper",
+         "rule": "holds if H's distance from the Li–Cs centroid exceeds the largest Li–Cs distance from it",
          "note": why if quick else ("H's distance from the Li–Cs centroid over the largest Li–Cs distance from it "
                                     "(PC plane); holds if > 1")},
     ]
@@ -443,14 +447,15 @@ def scorecard_rows(f: Fig7, prov: dict, quick: bool) -> list[dict]:
     for g, r in f.ordering.items():
         rows.append({"claim": f"Fig. 7: light-to-heavy ordering within {names[g]}", "paper": "yes",
                      "atomint": round(r["abs_rho"], 2), "unit": "|Spearman ρ|",
-                     "holds": verdict(r["abs_rho"] >= ORDER_MIN_RHO),
+                     "holds": verdict(r["abs_rho"] >= ORDER_MIN_RHO), "kind": "paper",
+                     "rule": f"holds if |Spearman ρ| of period vs position ≥ {ORDER_MIN_RHO}",
                      "note": why if quick else (f"period vs position along the group's axis in the PC plane "
                                                 f"({' → '.join(r['order'])}); holds if |ρ| ≥ {ORDER_MIN_RHO}")})
     for key, label in (("silhouette", "silhouette by group"), ("nn_agreement", "nearest-neighbour group agreement")):
         rows.append({"claim": f"Beyond the paper: group structure is learned — {label} in the full embedding "
                               f"space, trained vs random initialisation",
                      "paper": None, "atomint": round(tr[key], 3), "unit": "",
-                     "holds": verdict(tr[key] > rmax[key]),
+                     "holds": verdict(tr[key] > rmax[key]), "kind": "beyond",
                      "note": why if quick else (f"random embeddings drawn like the model's init, {n} seeds: mean "
                                                 f"{f.baseline[key].mean():.3f}, max {rmax[key]:.3f}; holds if the "
                                                 f"trained value exceeds every seed")})

@@ -196,7 +196,8 @@ def scorecard_rows(checks: dict, agreement, quick: bool, threshold: float = 0.9)
     rows = [{"claim": "BP and SchNet give very similar ESPs (Fig. 6): Pearson r of V outside the vdW surface, "
                       "mean over the six molecules",
              "paper": "very similar", "atomint": round(float(r.mean()), 3), "unit": "",
-             "holds": None if quick else bool(r.mean() >= threshold),
+             "holds": None if quick else bool(r.mean() >= threshold), "kind": "paper",
+             "rule": f"holds if the mean Pearson r ≥ {threshold}",
              "note": na if quick else (f"min r = {r.min():.3f} ({r.idxmin()}); holds if mean r ≥ {threshold}"
                                         + ("; r < 0: mirror-image ESPs, the charges of one model are globally "
                                            "inverted (a sign training on |μ| cannot fix)" if r.mean() < 0 else ""))}]
@@ -204,12 +205,14 @@ def scorecard_rows(checks: dict, agreement, quick: bool, threshold: float = 0.9)
         rows.append({"claim": f"{label}: H positive and C negative in the hydrocarbons (mean per molecule)",
                      "paper": "H +, C −",
                      "atomint": f"H > 0: {c['h_pos']}/{c['h_total']}, C < 0: {c['c_neg']}/{c['c_total']}",
-                     "unit": "", "holds": None if quick else bool(c["hc_holds"]),
+                     "unit": "", "holds": None if quick else bool(c["hc_holds"]), "kind": "paper", "model": label,
+                     "rule": "holds if the mean H charge is > 0 and the mean C charge < 0 in every hydrocarbon",
                      "note": na if quick else "methane, propane, benzene, toluene; latent charges of the dipole model"})
         if "o_total" in c:
             rows.append({"claim": f"{label}: O negative in phloroglucinol", "paper": "O −",
                          "atomint": f"{c['o_neg']}/{c['o_total']} O < 0 (mean {c['o_mean']:+.3f} e)", "unit": "",
-                         "holds": None if quick else bool(c["o_holds"]),
+                         "holds": None if quick else bool(c["o_holds"]), "kind": "paper", "model": label,
+                         "rule": "holds if all three O charges are < 0",
                          "note": na if quick else "latent charges of the dipole model"})
     return rows
 

@@ -66,7 +66,7 @@ def histogram(ax, values, *, bins=60, xlabel: str = "", ylabel: str = "count", c
 def qm9_distributions(ds):
     """Three panels: atomization energy U0 (kcal/mol), dipole moment |μ| (Debye), atoms per molecule
     (bars split by the number of heavy atoms)."""
-    from .data.overview import heavy_atoms
+    from ..data.overview import heavy_atoms
 
     e = np.asarray(ds.atomization_energy("kcal/mol"), dtype=np.float64)
     mu = np.asarray(ds.arrays["mu"], dtype=np.float64)
@@ -148,7 +148,7 @@ def periodic_table(ax, values: dict, *, label: str = "", scale: str = "log", cma
 def crystal_overview(cr, freq=None):
     """Formation-energy histogram (eV/atom) and a periodic table coloured by the number of structures
     containing each element."""
-    from .data.overview import crystal_element_frequencies
+    from ..data.overview import crystal_element_frequencies
 
     freq = crystal_element_frequencies(cr) if freq is None else freq
     e = np.asarray(cr.arrays["e_form"], dtype=np.float64)

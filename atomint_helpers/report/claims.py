@@ -102,7 +102,8 @@ def claim_narrower(study, quick: bool) -> dict:
     return {"claim": "SchNet's atomic-energy distributions are narrower than BP's (IQR of H, C, N, O)",
             "paper": "SchNet's distributions are narrower",
             "atomint": f"SchNet/BP IQR: {ratios} (std: {sratios}); narrower for {int(narrower.sum())} of {len(w)}",
-            "unit": "", "holds": holds,
+            "unit": "", "holds": holds, "kind": "paper",
+            "rule": "holds if SchNet's fold-mean IQR is below BP's for each of H, C, N and O",
             "note": note or f"fold-mean IQR over {study.n_molecules:,} molecules; folds: {folds}"}
 
 
@@ -113,7 +114,8 @@ def claim_rare_elements_vary(study, quick: bool) -> dict:
     holds, note = _verdict(ok, quick, _need_folds(study) or _pending(study))
     return {"claim": "Less frequent elements (O) vary more across folds than H and C (energies)",
             "paper": "O varies more across folds than H and C",
-            "atomint": f"fold-to-fold W1/IQR — {txt}", "unit": "", "holds": holds,
+            "atomint": f"fold-to-fold W1/IQR — {txt}", "unit": "", "holds": holds, "kind": "paper",
+            "rule": "holds if, for both models, O's fold-to-fold W1/IQR exceeds H's and C's",
             "note": note or "W1 / pooled IQR between folds' distributions, mean over fold pairs"}
 
 
@@ -149,7 +151,8 @@ def charge_claims(charges, energies, quick: bool) -> list[dict]:
         why = "no energy checkpoints of this profile to compare with"
         for claim in ("Charges are more conserved across folds than energies",
                       "BP and SchNet charges agree more closely than their energies"):
-            rows.append({"claim": claim, "paper": "yes", "atomint": "n/a", "unit": "", "holds": None, "note": why})
+            rows.append({"claim": claim, "paper": "yes", "atomint": "n/a", "unit": "", "holds": None, "note": why,
+                         "kind": "paper", "rule": "see the chapter"})
         return rows
     t = conservation_table(charges, energies)
     pieces, ok = [], True
@@ -162,13 +165,16 @@ def charge_claims(charges, energies, quick: bool) -> list[dict]:
     rows.append({"claim": "Charges are more conserved across folds than energies",
                  "paper": "charges are more conserved across folds",
                  "atomint": "fold-to-fold W1/IQR (mean of H, C, N, O) — " + "; ".join(pieces), "unit": "",
-                 "holds": holds, "note": note or "W1 / pooled IQR between folds, mean over fold pairs and elements"})
+                 "holds": holds, "kind": "paper",
+                 "rule": "holds if, for both models, the fold-to-fold W1/IQR (mean of H, C, N, O) is smaller for charges than for energies",
+                 "note": note or "W1 / pooled IQR between folds, mean over fold pairs and elements"})
     e, q = t.loc["mean", "BP vs SchNet, energy"], t.loc["mean", "BP vs SchNet, charge"]
     holds, note = _verdict(bool(q < e), quick, _pending(charges, energies))
     rows.append({"claim": "BP and SchNet charges agree more closely than their energies",
                  "paper": "charges of both models agree more closely",
                  "atomint": f"BP-vs-SchNet W1/IQR (mean of H, C, N, O): charges {_fmt(q, 2)} vs energies {_fmt(e, 2)}",
-                 "unit": "", "holds": holds,
+                 "unit": "", "holds": holds, "kind": "paper",
+                 "rule": "holds if the BP-vs-SchNet W1/IQR (mean of H, C, N, O) is smaller for charges than for energies",
                  "note": note or "W1 / pooled IQR between the models' distributions, fold by fold"})
     return rows
 
@@ -181,7 +187,7 @@ def mulliken_rows(table, quick: bool) -> list[dict]:
         per = ", ".join(f"{e} {_fmt(r, 2)}" for e, r in zip(sub["element"], sub["Pearson r"]) if e != "all")
         rows.append({"claim": f"{model} latent charges vs QM9 Mulliken charges (Pearson r)", "paper": None,
                      "atomint": round(float(r_all.iloc[0]), 3) if len(r_all) else None, "unit": "",
-                     "holds": None,
+                     "holds": None, "kind": "beyond", "model": model,
                      "note": (QUICK_NOTE + "; " if quick else "") + f"beyond the paper; per element: {per}"})
     return rows
 
@@ -267,7 +273,8 @@ def ring_claims(scored: dict, tops: dict, quick: bool, study=None) -> list[dict]
              "paper": "BP attributes more energy to the ring carbons",
              "atomint": f"mean Σ ring-carbon energy over {n:,} rings: BP {bp:.1f}, SchNet {sn:.1f} kcal/mol "
                         f"(difference {bp - sn:+.2f})",
-             "unit": "kcal/mol", "holds": holds,
+             "unit": "kcal/mol", "holds": holds, "kind": "paper",
+             "rule": "holds if BP's mean ring score (Σ of the six ring carbons' energies) is more negative than SchNet's",
              "note": note or "more energy = more negative sum (a larger share of the atomization energy); fold-mean scores"}]
 
     def count(top, cols):
@@ -281,7 +288,8 @@ def ring_claims(scored: dict, tops: dict, quick: bool, study=None) -> list[dict]
                  "paper": "SchNet: F, C≡C; BP: OH, NH",
                  "atomint": f"F or C≡C: SchNet {fa_s}/{nt_s}, BP {fa_b}/{nt_b}; OH or NH: BP {oh_b}/{nt_b}, "
                             f"SchNet {oh_s}/{nt_s}",
-                 "unit": "", "holds": holds,
+                 "unit": "", "holds": holds, "kind": "paper",
+                 "rule": "holds if SchNet's top ten hold more F/C≡C molecules than BP's and BP's more OH/NH than SchNet's",
                  "note": note or "top ten rings by fold-mean score, one ring per molecule"})
     return rows
 

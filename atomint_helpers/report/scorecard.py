@@ -1,18 +1,27 @@
 """The scorecard: every notebook records what it computed next to what the paper states.
 
 A notebook calls :func:`record` once with its rows; ``python -m atomint_helpers.book build`` collects
-every chapter's file with :func:`collect` and renders the table on the book's first page with
-:func:`to_markdown`. Nothing in the table is typed by hand: each value comes from a notebook run.
+every chapter's file with :func:`collect`, puts the headline and one sentence per chapter on the book's
+first page (:func:`summary_markdown`) and every row on the scorecard page (:func:`to_markdown`). Nothing
+in the table is typed by hand: each value comes from a notebook run.
 
 A row is a dict with
 
-``claim``   (or ``quantity``) what is compared, in words;
+``claim``   (or ``quantity``) what is compared, in words (for a claim of the paper: its sentence, quoted);
+``kind``    ``paper`` (a claim or number the paper states), ``setup`` (data counts, training-set sizes,
+            provenance), ``implementation`` (our own correctness checks) or ``beyond`` (our additions);
+            only ``paper`` rows count in the headline;
+``model``   ``"BP"``, ``"SchNet"`` or ``""``: a claim about a model gets one row per model;
 ``paper``   the paper's value (number) or statement (text), ``None`` where the paper gives none;
 ``atomint`` the value atomint computed (number or text);
 ``unit``    the unit of both values (``""`` for counts and text);
-``holds``   ``True``/``False`` if the comparison is meaningful in this run, ``None`` if not
-            (e.g. the embedded sample stands in for the full data);
-``note``    one short sentence: how it was computed, or why ``holds`` is ``None``.
+``verdict`` one of :data:`VERDICTS`: ``holds`` / ``differs`` for a statement; ``reproduced`` (within the
+            rule's tolerance), ``better`` or ``worse`` for a number (beating the paper is not "holds");
+            ``not comparable`` when this run cannot decide (the note says why). A row may give ``holds``
+            (True/False/None) instead, read as holds/differs/not comparable;
+``rule``    the metric and threshold, fixed in code before the number was looked at (required for
+            ``paper`` rows);
+``note``    one short sentence: how it was computed, or why the row is not comparable.
 """
 from __future__ import annotations
 
@@ -26,8 +35,30 @@ from typing import Any, Iterable, Mapping
 from .. import AtomintError
 from ..io import atomic_write_text
 
-FIELDS = ("claim", "paper", "atomint", "unit", "holds", "note")
-SCHEMA_VERSION = 1
+FIELDS = ("claim", "kind", "model", "paper", "atomint", "unit", "verdict", "rule", "note")
+SCHEMA_VERSION = 2
+KINDS = ("paper", "setup", "implementation", "beyond")
+#: verdicts a row may carry; the first two are for statements, the next three for numbers
+VERDICTS = ("holds", "differs", "reproduced", "better", "worse", "not comparable")
+#: the verdicts that count as "the claim holds" in the headline
+HOLDING = ("holds", "reproduced")
+MODELS = ("", "BP", "SchNet")
+
+
+def verdict(ok: bool | None) -> str:
+    """A statement's verdict from a yes/no/undecided test."""
+    return "not comparable" if ok is None else ("holds" if ok else "differs")
+
+
+def compare(ours: float | None, paper: float, *, rel_tol: float, lower_is_better: bool = True) -> str:
+    """A number's verdict: ``reproduced`` if ``|ours − paper| ≤ rel_tol·|paper|``, else ``better`` or
+    ``worse`` (by ``lower_is_better``); ``not comparable`` for a missing or non-finite value."""
+    if ours is None or paper is None or not math.isfinite(float(ours)):
+        return "not comparable"
+    ours, paper = float(ours), float(paper)
+    if abs(ours - paper) <= rel_tol * abs(paper):
+        return "reproduced"
+    return "better" if (ours < paper) == lower_is_better else "worse"
 
 
 def _plain(value: Any) -> Any:
@@ -58,23 +89,42 @@ def normalize_row(row: Mapping[str, Any], i: int = 0) -> dict:
     row = dict(row)
     if "claim" not in row and "quantity" in row:
         row["claim"] = row.pop("quantity")
+    if "holds" in row:
+        holds = row.pop("holds")
+        holds = holds.item() if hasattr(holds, "item") else holds
+        if holds is not None and not isinstance(holds, bool):
+            raise AtomintError(f"scorecard row {i} ({row.get('claim')!r}): 'holds' must be True, False or None, "
+                               f"got {holds!r}")
+        if "verdict" in row:
+            raise AtomintError(f"scorecard row {i} ({row.get('claim')!r}) gives both 'holds' and 'verdict'; "
+                               "give one")
+        row["verdict"] = verdict(holds)
     unknown = sorted(set(row) - set(FIELDS))
     if unknown:
-        raise AtomintError(f"scorecard row {i} has unknown keys {unknown}; allowed: {FIELDS} (or 'quantity')")
-    if not str(row.get("claim") or "").strip():
+        raise AtomintError(f"scorecard row {i} has unknown keys {unknown}; allowed: {FIELDS} (or 'quantity', "
+                           "'holds')")
+    claim = str(row.get("claim") or "").strip()
+    if not claim:
         raise AtomintError(f"scorecard row {i} needs a 'claim' (or 'quantity'): what is being compared")
     if "atomint" not in row:
-        raise AtomintError(f"scorecard row {i} ({row['claim']!r}) needs an 'atomint' value")
-    holds = row.get("holds")
-    if hasattr(holds, "item"):
-        holds = holds.item()
-    if holds is not None and not isinstance(holds, bool):
-        raise AtomintError(f"scorecard row {i} ({row['claim']!r}): 'holds' must be True, False or None, "
-                           f"got {holds!r}")
+        raise AtomintError(f"scorecard row {i} ({claim!r}) needs an 'atomint' value")
+    if row.get("kind") not in KINDS:
+        raise AtomintError(f"scorecard row {i} ({claim!r}) needs a 'kind', one of {KINDS}; got "
+                           f"{row.get('kind')!r}")
+    if row.get("verdict", "not comparable") not in VERDICTS:
+        raise AtomintError(f"scorecard row {i} ({claim!r}): 'verdict' must be one of {VERDICTS}, got "
+                           f"{row.get('verdict')!r}")
+    if (row.get("model") or "") not in MODELS:
+        raise AtomintError(f"scorecard row {i} ({claim!r}): 'model' must be one of {MODELS}, got "
+                           f"{row.get('model')!r}")
+    if row["kind"] == "paper" and not str(row.get("rule") or "").strip():
+        raise AtomintError(f"scorecard row {i} ({claim!r}) is a claim of the paper and needs its 'rule' "
+                           "(metric and threshold)")
     out = {k: _plain(row.get(k)) for k in FIELDS}
-    out["holds"] = holds
-    out["unit"] = out["unit"] or ""
-    out["note"] = out["note"] or ""
+    out["claim"] = claim
+    out["verdict"] = row.get("verdict") or "not comparable"
+    for k in ("model", "unit", "rule", "note"):
+        out[k] = out[k] or ""
     return out
 
 
@@ -156,58 +206,141 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ").strip()
 
 
-HOLDS_MARK = {True: "✓ holds", False: "✗ differs", None: "n/a"}
-#: the verdict as a chapter's table shows it
-VERDICT_MARK = {True: "✓", False: "✗", None: "—"}
+#: the verdict as the tables show it
+VERDICT_MARK = {"holds": "✓ holds", "reproduced": "✓ reproduced", "differs": "✗ differs", "better": "▲ better",
+                "worse": "▼ worse", "not comparable": "— not comparable"}
+KIND_TITLES = {"paper": "The paper's claims", "setup": "Set-up: data and training sets",
+               "implementation": "Implementation checks", "beyond": "Beyond the paper"}
+
+
+def _note(r: Mapping[str, Any]) -> str:
+    return " — ".join(x for x in (f"rule: {r['rule']}" if r["rule"] else "", r["note"]) if x)
 
 
 def display_table(rows: Iterable[Mapping[str, Any]]):
-    """A chapter's scorecard rows for reading: claim as index, paper and atomint values rounded
-    (:func:`format_value`, a dash for none), the unit, the verdict as ✓ / ✗ / — and the note; never a raw
-    True/None/NaN."""
+    """A chapter's scorecard rows for reading: claim as index, the model, paper and atomint values rounded
+    (:func:`format_value`, a dash for none), the unit, the verdict (:data:`VERDICT_MARK`), the kind and the
+    rule and note; never a raw True/None/NaN."""
     import pandas as pd
 
     out = []
     for i, r in enumerate(rows):
         r = normalize_row(r, i)
-        out.append({"claim": r["claim"], "paper": format_value(r["paper"]), "atomint": format_value(r["atomint"]),
-                    "unit": r["unit"] or "", "verdict": VERDICT_MARK[r["holds"]], "note": r["note"] or ""})
-    return pd.DataFrame(out, columns=["claim", "paper", "atomint", "unit", "verdict", "note"]).set_index(
-        "claim").rename_axis(None)
+        out.append({"claim": r["claim"], "model": r["model"], "paper": format_value(r["paper"]),
+                    "atomint": format_value(r["atomint"]), "unit": r["unit"], "verdict": VERDICT_MARK[r["verdict"]],
+                    "kind": r["kind"], "rule · note": _note(r)})
+    cols = ["claim", "model", "paper", "atomint", "unit", "verdict", "kind", "rule · note"]
+    return pd.DataFrame(out, columns=cols).set_index("claim").rename_axis(None)
+
+
+def counts(rows: Iterable[Mapping[str, Any]]) -> dict:
+    """How many rows carry each verdict (keys of :data:`VERDICTS`), plus ``rows``, ``hold`` (holds +
+    reproduced) and ``comparable`` (all but not comparable)."""
+    rows = list(rows)
+    c = {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
+    c["rows"] = len(rows)
+    c["hold"] = sum(c[v] for v in HOLDING)
+    c["comparable"] = len(rows) - c["not comparable"]
+    return c
 
 
 def summary(chapters: list[dict]) -> dict:
+    """Verdict counts per kind (``summary["paper"]`` is the headline) and over all rows."""
     rows = [r for c in chapters for r in c["rows"]]
-    return {"rows": len(rows), "holds": sum(r["holds"] is True for r in rows),
-            "differs": sum(r["holds"] is False for r in rows),
-            "not_comparable": sum(r["holds"] is None for r in rows)}
+    out = {k: counts(r for r in rows if r["kind"] == k) for k in KINDS}
+    out["all"] = counts(rows)
+    return out
+
+
+def _breakdown(c: dict) -> str:
+    bits = [f"{c[v]} {w}" for v, w in (("reproduced", "reproduced within tolerance"), ("better", "better than the paper"),
+                                       ("worse", "worse than the paper"), ("differs", "differ"))
+            if c[v]]
+    if c["not comparable"]:
+        bits.append(f"{c['not comparable']} not comparable in this build")
+    return "; ".join(bits)
+
+
+def headline(chapters: list[dict]) -> str:
+    """"N of M of the paper's claims hold on this build" — only ``paper`` rows count; a number reproduced
+    within its tolerance counts as holding, a number better or worse than the paper's does not."""
+    c = summary(chapters)["paper"]
+    if not c["comparable"]:
+        return (f"**None of the paper's {c['rows']} claims checked here can be decided on this build** "
+                f"({_breakdown(c)}).") if c["rows"] else "**No claim of the paper was recorded on this build.**"
+    text = f"**{c['hold']} of {c['comparable']} of the paper's claims hold on this build**"
+    more = _breakdown(c)
+    return text + (f" ({more})." if more else ".")
+
+
+def chapter_sentence(chapter: dict) -> str:
+    """One sentence on a chapter's rows: its paper claims, then the other kinds."""
+    rows = chapter["rows"]
+    c = counts(r for r in rows if r["kind"] == "paper")
+    parts = []
+    if c["rows"] and not c["comparable"]:
+        parts.append(f"none of its {c['rows']} claims of the paper can be decided on this build")
+    elif c["rows"]:
+        parts.append(f"{c['hold']} of {c['comparable']} of the paper's claims hold"
+                     + (f" ({_breakdown(c)})" if _breakdown(c) else ""))
+    for k in KINDS[1:]:
+        ck = counts(r for r in rows if r["kind"] == k)
+        if ck["rows"]:
+            parts.append(f"{ck['rows']} {k} row{'s' * (ck['rows'] != 1)}, {ck['hold']} holding")
+    return "; ".join(parts) + "." if parts else "no rows."
+
+
+def _title(c: dict, link: bool) -> str:
+    return f"{{doc}}`/notebooks/{c['chapter']}`" if link else f"`{c['chapter']}`"
+
+
+def summary_markdown(chapters: list[dict], *, link: bool = True, build_info: str = "") -> str:
+    """The headline and one sentence per chapter (for the book's first page)."""
+    lines = [build_info, ""] if build_info else []
+    if not chapters:
+        return "\n".join(lines + ["*No chapter has recorded results in this build yet.* Run `make book`."]) + "\n"
+    lines += [headline(chapters), ""]
+    lines += [f"- **{_title(c, link)}**: {chapter_sentence(c)}" for c in chapters]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _table(rows: list[dict]) -> list[str]:
+    lines = ["| claim | model | paper | atomint | unit | verdict | rule · note |", "|---|---|---:|---:|---|---|---|"]
+    for r in rows:
+        lines.append("| " + " | ".join(_cell(x) for x in (
+            r["claim"], r["model"], format_value(r["paper"]), format_value(r["atomint"]), r["unit"],
+            VERDICT_MARK[r["verdict"]], _note(r))) + " |")
+    return lines + [""]
 
 
 def to_markdown(chapters: list[dict], *, missing: Iterable[str] = (), link: bool = True,
                 build_info: str = "") -> str:
-    """The scorecard as MyST Markdown, without headings: a summary line, then per chapter a link to its
-    page, where its values come from, and a pipe table of its rows."""
-    lines: list[str] = []
-    s = summary(chapters)
-    if build_info:
-        lines += [build_info, ""]
+    """Every row as MyST Markdown, without headings: the headline, the paper's claims per chapter (a
+    link to its page, where its values come from, a pipe table), then the set-up, implementation and
+    beyond-the-paper rows, each kind in its own collapsed block."""
+    lines: list[str] = [build_info, ""] if build_info else []
     if not chapters:
         lines += ["*No chapter has recorded results in this build yet.* Run `make book` (or "
                   "`python -m atomint_helpers.book build`) to execute the notebooks.", ""]
     else:
-        lines += [f"**{s['holds']} of {s['holds'] + s['differs']} comparable claims hold**"
-                  f" ({s['differs']} differ; {s['not_comparable']} rows are not comparable in this run).", ""]
-    for c in chapters:
-        title = f"{{doc}}`/notebooks/{c['chapter']}`" if link else f"`{c['chapter']}`"
-        ctx = c.get("context") or {}
-        bits = "; ".join(f"{k}: {format_value(v)}" for k, v in ctx.items())
-        lines += [f"**{title}** — {bits}" if bits else f"**{title}**", ""]
-        lines += ["| claim | paper | atomint | unit | verdict | note |", "|---|---:|---:|---|---|---|"]
-        for r in c["rows"]:
-            lines.append("| " + " | ".join(_cell(x) for x in (
-                r["claim"], format_value(r["paper"]), format_value(r["atomint"]), r["unit"],
-                HOLDS_MARK[r["holds"]], r["note"])) + " |")
-        lines.append("")
+        lines += [headline(chapters), ""]
+    for kind in KINDS:
+        blocks = []
+        for c in chapters:
+            rows = [r for r in c["rows"] if r["kind"] == kind]
+            if not rows:
+                continue
+            ctx = c.get("context") or {}
+            bits = "; ".join(f"{k}: {format_value(v)}" for k, v in ctx.items())
+            blocks += [f"**{_title(c, link)}** — {bits}" if bits else f"**{_title(c, link)}**", ""]
+            blocks += _table(rows)
+        if not blocks:
+            continue
+        n = sum(r["kind"] == kind for c in chapters for r in c["rows"])
+        if kind == "paper":
+            lines += blocks
+        else:
+            lines += [f":::{{dropdown}} {KIND_TITLES[kind]} ({n} rows)", ""] + blocks + [":::", ""]
     missing = list(missing)
     if missing:
         lines += ["Not yet recorded in this build: " + ", ".join(f"`{m}`" for m in missing) + "."]
