@@ -51,3 +51,53 @@ def rows(table, per_fold, *, quick: bool, profile: str) -> list[dict]:
                     "rule": "holds if SchNet's test MAE is below BP's on every fold finished for both models",
                     "note": QUICK_NOTE if quick else ("no fold finished for both models" if not both else "")})
     return out
+
+
+def what_we_see(table, quick: bool) -> str:
+    """One fold's errors against the paper's and which model is more accurate per target."""
+    by = {(r["model"], r["target"]): r for _, r in table.iterrows()}
+    lines = [f"{r['model']} {r['target']}: MAE {r['MAE']:.3g} {r['unit']} against the paper's {r['paper MAE']:.3g} "
+             f"({r['MAE / paper']:.2f}× the paper's error, RMSE/MAE {r['RMSE'] / r['MAE']:.2f})"
+             for _, r in table.iterrows()]
+
+    def order(target):
+        bp, s = by.get((MODEL_NAMES["bp"], target)), by.get((MODEL_NAMES["schnet"], target))
+        if bp is None or s is None:
+            return f"for the {target} only one model is trained yet"
+        return f"for the {target} " + ("SchNet is more accurate than BP" if s["MAE"] < bp["MAE"]
+                                       else "BP is more accurate than SchNet")
+    training = [f"{r['model']} {r['target']} ({r['epochs']} epochs so far)" for _, r in table.iterrows()
+                if str(r["status"]).startswith("training")]
+    first = order("energy")
+    return ("**What we see.** " + "; ".join(lines) + f". {first[:1].upper() + first[1:]}, {order('dipole')} "
+            "(the paper: SchNet is more accurate for both)."
+            + (f" Still training, so not final: {', '.join(training)}; their rows use the best weights so far."
+               if training else "") + (_QUICK_TEXT if quick else ""))
+
+
+def folds_what_we_see(per_fold, spread, quick: bool) -> str:
+    """The fold-to-fold spread of every model's test MAE and the fold-by-fold ordering of the two models."""
+    import pandas as pd
+
+    def reading(target):
+        both, better = schnet_better_on_folds(per_fold, target)
+        if not both:
+            return f"for the {target} no fold has both models finished yet"
+        return (f"for the {target} SchNet's test MAE is below BP's on {len(better)} of the {len(both)} folds "
+                f"finished for both ({', '.join(map(str, both))})")
+
+    spreads = [f"{r['model']} {r['target']}: {r['folds']} fold{'s' if r['folds'] != 1 else ''}, MAE "
+               + (f"{r['min MAE']:.3g}–{r['max MAE']:.3g} {r['unit']} (mean {r['mean MAE']:.3g}, s.d. "
+                  f"{r['std MAE']:.2g})" if r["folds"] > 1 else f"{r['mean MAE']:.3g} {r['unit']}")
+               for _, r in spread.iterrows()]
+    unfinished = [f"{r['model']} {r['target']} fold {r['fold']} ({r['status']}, {r['epochs']} epochs)"
+                  for _, r in per_fold.iterrows() if pd.isna(r["MAE"])]
+    first = reading("energy")
+    return ("**What we see.** " + "; ".join(spreads) + ". " + first[:1].upper() + first[1:] + ", and "
+            + reading("dipole") + " (the paper: SchNet is more accurate for both)."
+            + (f" No test error yet for {', '.join(unfinished)}." if unfinished else "")
+            + (_QUICK_TEXT if quick else ""))
+
+
+_QUICK_TEXT = (" These numbers come from the embedded sample's test molecules and from `quick` checkpoints: tiny "
+               "models trained for seconds, so they say nothing about the paper's accuracy.")
