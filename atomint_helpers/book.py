@@ -351,6 +351,25 @@ def ship_extra_files(results: Path, src: Path) -> None:
             shutil.copyfile(f, dest / f.name)
 
 
+def execution_markdown(executed: Path, notebooks: list[Entry]) -> str:
+    """How long each chapter took to execute, its profile and when, read from papermill's metadata in the
+    executed copies under ``executed`` (``metadata.papermill``): a Markdown table for "Re-running"."""
+    lines = ["| chapter | profile | executed (UTC) | time (s) |", "|---|---|---|---:|"]
+    total = 0.0
+    for e in notebooks:
+        try:
+            meta = json.loads((executed / e.path.name).read_text(encoding="utf-8"))["metadata"]["papermill"]
+        except (OSError, ValueError, KeyError):
+            lines.append(f"| {e.stem} | — | not executed in this build folder | — |")
+            continue
+        secs = float(meta.get("duration") or 0.0)
+        total += secs
+        lines.append(f"| {e.stem} | {meta.get('parameters', {}).get('profile', '—')} | "
+                     f"{str(meta.get('start_time', '—'))[:16].replace('T', ' ')} | {secs:,.0f} |")
+    lines.append(f"| **all chapters** | | | **{total:,.0f}** |")
+    return "\n".join(lines) + "\n"
+
+
 def scorecard_headline(chapters: list[dict]) -> str:
     from .report import scorecard
 
@@ -358,8 +377,11 @@ def scorecard_headline(chapters: list[dict]) -> str:
 
 
 def build_scorecard(build: Path, profile: str, notebooks: list[Entry], src: Path,
-                    replacements: list[tuple[str, str]] | None = None) -> dict:
+                    replacements: list[tuple[str, str]] | None = None, models_dir: Path = Path("models")) -> dict:
+    """The scorecard's pages (every row; the headline and one sentence per chapter), the table of what the
+    committed runs took to train, and ``_build/scorecard.json``."""
     from .report import scorecard
+    from .report import training as report_training
 
     results = build / "results" / profile
     chapters = scorecard.collect(results, [e.stem for e in notebooks])
@@ -370,6 +392,8 @@ def build_scorecard(build: Path, profile: str, notebooks: list[Entry], src: Path
             f"to, during this build.*")
     texts = {"scorecard.md": scorecard.to_markdown(chapters, missing=missing, build_info=info),
              "scorecard_summary.md": scorecard.summary_markdown(chapters, build_info=info)}
+    texts["retrain_times.md"] = report_training.retrain_markdown(models_dir)
+    texts["execution_times.md"] = execution_markdown(build / "notebooks", notebooks)
     for name, text in texts.items():
         for old, new in replacements or ():  # the rows' context may name data files by their path
             text = text.replace(old, new)
@@ -465,7 +489,7 @@ def cmd_build(args) -> int:
     write_stylesheet(src)
     for n in notes:
         print(f"  note: {n}", flush=True)
-    sc = build_scorecard(build, profile, notebooks, src, paths)
+    sc = build_scorecard(build, profile, notebooks, src, paths, models_dir=root / args.models_dir)
     s = sc["summary"]
     print(f"scorecard: {s['all']['rows']} rows from {len(sc['chapters'])} chapter(s); "
           + scorecard_headline(sc["chapters"])

@@ -305,11 +305,15 @@ def summary_markdown(chapters: list[dict], *, link: bool = True, build_info: str
 
 
 def _table(rows: list[dict]) -> list[str]:
-    lines = ["| claim | model | paper | atomint | unit | verdict | rule · note |", "|---|---|---:|---:|---|---|---|"]
+    """A pipe table of ``rows``; a rule or note shared by every row is said once, above the table."""
+    shared = {k: rows[0][k] for k in ("rule", "note") if len(rows) > 1 and rows[0][k]
+              and all(r[k] == rows[0][k] for r in rows)}
+    lines = [x for k, v in shared.items() for x in (f"*{'Rule' if k == 'rule' else 'Note'} of every row:* {_cell(v)}", "")]
+    lines += ["| claim | model | paper | atomint | unit | verdict | rule · note |", "|---|---|---:|---:|---|---|---|"]
     for r in rows:
         lines.append("| " + " | ".join(_cell(x) for x in (
             r["claim"], r["model"], format_value(r["paper"]), format_value(r["atomint"]), r["unit"],
-            VERDICT_MARK[r["verdict"]], _note(r))) + " |")
+            VERDICT_MARK[r["verdict"]], _note({**r, **{k: "" for k in shared}}))) + " |")
     return lines + [""]
 
 

@@ -92,3 +92,17 @@ def pilot_what_we_see(table, chosen_lr: float) -> str:
             f"{table.loc[best, 'stage-2 start lr']} reached {table.loc[best, 'val MAE at last epoch']:.4f} "
             f"kcal/mol, {gap:.4f} below the cosine from {table.loc[worst, 'stage-2 start lr']}; the `cpu` "
             f"profile uses {chosen_lr:g}.")
+
+
+def retrain_markdown(models_dir: str | Path) -> str:
+    """A Markdown table of what retraining each committed run took, read from its ``provenance.json``
+    (profile, run, epochs, wall time in minutes, threads/device, status); for the "Re-running" page."""
+    models_dir = Path(models_dir)
+    lines = ["| run | epochs | wall time (min) | device | status |", "|---|---:|---:|---|---|"]
+    for folder in sorted(p.parent for p in models_dir.glob(f"*/{store.PROVENANCE}") if "-quick-" not in p.parent.name):
+        prov = store.provenance(folder)
+        lines.append(f"| `{folder.name}` | {prov.get('epochs', '—')} | {prov.get('wall_time_s', 0) / 60:,.1f} | "
+                     f"{prov.get('device', '—')} | {str(prov.get('status', '—')).replace('|', '/')} |")
+    if len(lines) == 2:
+        return f"*No committed checkpoints in `{models_dir.name}/`.*\n"
+    return "\n".join(lines) + "\n"
