@@ -286,7 +286,8 @@ def chapter_sentence(chapter: dict) -> str:
     for k in KINDS[1:]:
         ck = counts(r for r in rows if r["kind"] == k)
         if ck["rows"]:
-            parts.append(f"{ck['rows']} {k} row{'s' * (ck['rows'] != 1)}, {ck['hold']} holding")
+            nc = f", {ck['not comparable']} not comparable" if ck["not comparable"] else ""
+            parts.append(f"{ck['rows']} {k} row{'s' * (ck['rows'] != 1)} ({ck['hold']} holding{nc})")
     return "; ".join(parts) + "." if parts else "no rows."
 
 
