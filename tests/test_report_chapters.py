@@ -1,0 +1,76 @@
+"""The report layer of the Table 1, training and explain chapters on constructed inputs: verdicts and
+"what we see" readings follow the numbers both ways."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from atomint_helpers.report import explain, scorecard, table1, training
+
+
+def _table(schnet_mae: float) -> pd.DataFrame:
+    rows = []
+    for model, mae, paper in (("Behler–Parrinello", 0.46, 0.77), ("SchNet", schnet_mae, 0.35)):
+        rows.append({"target": "energy", "model": model, "unit": "kcal/mol", "MAE": mae, "RMSE": 2 * mae,
+                     "paper MAE": paper, "paper RMSE": 2 * paper, "MAE / paper": mae / paper, "n test": 20831,
+                     "n train": 100000, "profile": "cpu", "epochs": 100, "status": "stopped"})
+    return pd.DataFrame(rows)
+
+
+def _per_fold(schnet_maes) -> pd.DataFrame:
+    return pd.DataFrame([{"target": "energy", "model": m, "fold": f, "MAE": mae}
+                         for f, s in enumerate(schnet_maes) for m, mae in (("Behler–Parrinello", 0.46), ("SchNet", s))])
+
+
+@pytest.mark.parametrize("schnet, verdict, order", [(0.36, "reproduced", True), (0.30, "better", True),
+                                                     (0.53, "worse", False)])
+def test_table1_rows_and_reading(schnet, verdict, order):
+    rows = [scorecard.normalize_row(r) for r in table1.rows(_table(schnet), _per_fold([schnet] * 3), quick=False,
+                                                            profile="cpu")]
+    s_mae = next(r for r in rows if r["model"] == "SchNet" and r["claim"].endswith("energy MAE"))
+    assert s_mae["verdict"] == verdict and s_mae["kind"] == "paper" and "±10%" in s_mae["rule"]
+    bp_mae = next(r for r in rows if r["model"] == "BP" and r["claim"].endswith("energy MAE"))
+    assert bp_mae["verdict"] == "better"  # 0.46 against 0.77: beating the paper is not "reproduced"
+    order_row = next(r for r in rows if "consistently lower" in r["claim"] and "energy" in r["claim"])
+    assert order_row["verdict"] == ("holds" if order else "differs")
+    text = table1.what_we_see(_table(schnet), quick=False)
+    assert ("SchNet is more accurate than BP" in text) == order
+
+
+def test_table1_one_fold_against_the_order_differs_and_quick_decides_nothing():
+    rows = table1.rows(_table(0.36), _per_fold([0.36, 0.50, 0.36]), quick=False, profile="cpu")
+    order_row = next(r for r in rows if "consistently lower" in r["claim"] and "energy" in r["claim"])
+    assert order_row["holds"] is False and "1 of 3" not in order_row["atomint"]
+    assert "2 of 3" in order_row["atomint"]
+    quick = [scorecard.normalize_row(r) for r in table1.rows(_table(0.36), _per_fold([0.36]), quick=True,
+                                                             profile="quick")]
+    assert {r["verdict"] for r in quick} == {"not comparable"}
+
+
+def test_training_rows_are_setup_and_check_the_size():
+    runs = pd.DataFrame({"n train": [100000, 99000], "epochs": [150, 150], "status": ["stopped", "stopped"]},
+                        index=["bp-energy-cpu-fold0", "bp-energy-cpu-fold1"])
+    rows = [scorecard.normalize_row(r) for r in training.rows(runs, quick=False)]
+    assert [r["verdict"] for r in rows] == ["holds", "differs"] and {r["kind"] for r in rows} == {"setup"}
+
+
+def test_pilot_reading_names_the_lower_run():
+    log = lambda last: [{"epoch": 100, "val_mae": 0.58}, {"epoch": 101, "val_mae": 0.52},  # noqa: E731
+                        {"epoch": 118, "val_mae": last}]
+    t = training.pilot_table({"run-lr0.0002-ema0.999": log(0.491), "run-lr6e-05-ema0.999": log(0.497)}, 100)
+    text = training.pilot_what_we_see(t, 2e-4)
+    assert "cosine from 0.0002 reached 0.4910" in text and "0.0060 below the cosine from 6e-05" in text
+    t = training.pilot_table({"run-lr0.0002-ema0.999": log(0.499), "run-lr6e-05-ema0.999": log(0.497)}, 100)
+    assert "cosine from 6e-05 reached 0.4970" in training.pilot_what_we_see(t, 2e-4)
+
+
+@pytest.mark.parametrize("outside, word", [(0.30, "disagree more"), (0.20, "no less sure"), (0.10, "disagree less")])
+def test_explain_reading_follows_the_spread_ratio(outside, word):
+    def row(name, e):
+        return {"molecule": name, "heavy atoms": 5, "domain warnings": 0, "fold std of E (eV)": 0.1,
+                explain.E_SPREAD: e, explain.Q_SPREAD: 0.05, "atoms flagged": 0}
+    compare = explain.compare_table(row("aspirin", outside), row("toluene", 0.20))
+    assert word in explain.what_we_see(compare, n_folds=3, n_atoms=(21, 15), spread_factor=3.0)
+    rows = [scorecard.normalize_row(r) for r in explain.rows(compare, n_folds=3, profile="cpu")]
+    assert len(rows) == 4 and {r["kind"] for r in rows} == {"beyond"}
+    assert rows[0]["atomint"] == pytest.approx(outside)
