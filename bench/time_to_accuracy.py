@@ -31,12 +31,14 @@ def main() -> None:
     ap.add_argument("--models-dir", default="models")
     ap.add_argument("--pilots", default="bench/pilots")
     args = ap.parse_args()
-    logs = sorted(Path(args.models_dir).glob("schnet-*-cpu-fold*/log.csv")) + sorted(Path(args.pilots).glob("*/log.csv"))
+    logs = (sorted(Path(args.models_dir).glob("schnet-*-cpu-fold*/log.csv"))
+            + sorted(Path(args.models_dir).glob("next/schnet-*-cpu-fold*/log.csv"))
+            + sorted(Path(args.pilots).glob("*/log.csv")))
     heads = ["run", "target", "epochs logged", "first epoch ≤ target", "logged wall (min)",
              *(f"{k}, idle core (min)" for k in THROUGHPUT)]
     print("| " + " | ".join(heads) + " |\n|" + "---|" * len(heads))
     for log in logs:
-        run = log.parent.name
+        run = ("next/" if log.parent.parent.name == "next" else "") + log.parent.name
         target = "energy" if "-energy-" in run else "dipole" if "-dipole-" in run else None
         if target is None:
             continue
