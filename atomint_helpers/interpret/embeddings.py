@@ -256,14 +256,14 @@ def tiered_order(pca: EmbeddingPCA, tiers) -> dict:
     along the group's direction in the PC plane: the first principal axis of all tier elements, oriented so
     that the first tier's centroid comes first. ``gaps`` [k] = min position in tier k+1 − max position in
     tier k, divided by the elements' extent along the axis; ``separated`` = all gaps > 0 (the order inside a
-    tier is free). Elements not in the PCA are listed in ``missing``; a tier left empty makes the result
-    undecided (``separated`` None)."""
+    tier is free). Elements not in the PCA (never seen in training) are listed in ``missing`` and make the
+    result undecided (``separated`` None): the claim is about all of them."""
     have = dict(zip(pca.symbols, range(len(pca.Z))))
     missing = [s for t in tiers for s in t if s not in have]
     kept = [[have[s] for s in t if s in have] for t in tiers]
     out = {"tiers": [list(t) for t in tiers], "missing": missing, "order": [], "gaps": [], "separated": None,
            "min_gap": float("nan")}
-    if any(not t for t in kept):
+    if missing:
         return out
     idx = np.concatenate(kept)
     centred, axis = _group_axis(pca.coords[idx, :2])

@@ -73,6 +73,21 @@ def _undecided(prov: dict, quick: bool) -> str | None:
 
 
 # ------------------------------------------------------------------------------------------ tables
+def model_line(model, prov: dict) -> str:
+    """One line naming the checkpoint: size, elements, training crystals and status."""
+    rep, d = model.config["representation"], prov["data"]
+    return (f"{model.checkpoint.name}: SchNet {rep['n_atom_basis']} features × {rep['n_interactions']} interactions, "
+            f"{len(model.config['elements'])} elements, trained on {d['n_structures']:,} {d['source']} crystals "
+            f"({prov['status']})")
+
+
+def context(model, prov: dict) -> dict:
+    """The scorecard context of the chapter: the checkpoint and its crystals."""
+    d = prov["data"]
+    return {"checkpoint": model.checkpoint.name,
+            "crystals": f"{d['n_structures']:,} ({d['source']}, sha256 {d['sha256'][:12]})"}
+
+
 def accuracy_table(prov: dict):
     """The checkpoint's formation-energy accuracy next to SchNet's published Materials Project error."""
     import pandas as pd
@@ -276,3 +291,16 @@ def training_crystals(prov: dict, checkpoint: str, crystals=None) -> str:
                  f" The crystals loaded in this chapter ({len(crystals):,} structures) are a different file, so "
                  "the counts above, not this chapter's, describe Fig. 7's training data.")
     return text
+
+
+def training_crystals_for(models_dir, profile: str, fold: int = 0, crystals=None) -> str:
+    """:func:`training_crystals` for the crystal checkpoint of ``profile``/``fold``, or a sentence saying that
+    this profile has none yet."""
+    from .. import AtomintError, store
+    from ..interpret.embeddings import checkpoint_folder
+
+    try:
+        folder = checkpoint_folder(models_dir, profile, fold)
+    except AtomintError as e:
+        return f"**Which crystals Fig. 7's model learned from.** No crystal checkpoint for this profile: {e}"
+    return training_crystals(store.provenance(folder), folder.name, crystals)
