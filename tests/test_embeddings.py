@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from atomint_helpers import AtomintError
-from atomint_helpers.interpret import embedding_study as es, embeddings as em
+from atomint_helpers.interpret import embedding_study as es
+from atomint_helpers.interpret import embeddings as em
 from atomint_helpers.report import embeddings as report
 from atomint_helpers.training import CRYSTAL_ELEMENTS
 
@@ -138,7 +139,7 @@ def test_errors_are_named(tmp_path):
 
     with pytest.raises(AtomintError, match="SchNet models only"):
         em.embedding_matrix(build({"model": "bp", "target": "energy",
-                                   "representation": dict(n_radial=4, n_angular=1, zetas=(1,), hidden=(8,))}))
+                                   "representation": {"n_radial": 4, "n_angular": 1, "zetas": (1,), "hidden": (8,)}}))
 
 
 def test_one_swapped_pair_of_five_meets_the_ordering_criterion():

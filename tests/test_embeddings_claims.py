@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from atomint_helpers import AtomintError
-from atomint_helpers.interpret import embedding_study as es, embeddings as em
+from atomint_helpers.interpret import embedding_study as es
+from atomint_helpers.interpret import embeddings as em
 from atomint_helpers.report import embeddings as report
 from atomint_helpers.report.scorecard import VERDICTS
 
@@ -52,7 +53,7 @@ def test_later_groups_more_scattered_both_ways():
 def test_tiered_order_holds_and_fails():
     tiers = em.PAPER_TIERS[1]
     names = ["H", "Na", "Li", "K", "Rb", "Cs"]
-    line = lambda pos: _pca(names, np.stack([pos, 0.05 * np.arange(6)], axis=1))  # noqa: E731
+    line = lambda pos: _pca(names, np.stack([pos, 0.05 * np.arange(6)], axis=1))
     ok = em.tiered_order(line([0.0, 1.0, 1.2, 2.0, 2.3, 2.1]), tiers)
     assert ok["separated"] is True and ok["min_gap"] > 0 and ok["order"][0] == "H"
     swapped = em.tiered_order(line([0.0, 1.2, 1.0, 2.3, 2.0, 2.1]), tiers)  # order inside a bracket is free

@@ -27,14 +27,15 @@ import numpy as np
 
 from .. import AtomintError
 from .embeddings import (PAPER_TIERS, RANDOM_SEEDS, EmbeddingPCA, chance_nn_agreement, clustering_scores,
-                         embedding_matrix, embedding_pca, group_of, group_ordering, hydrogen_apart,
-                         init_std, initial_embeddings, main_group_elements, permutation_p, random_embeddings,
+                         embedding_matrix, embedding_pca, group_of, group_ordering, hydrogen_apart, init_std,
+                         initial_embeddings, main_group_elements, permutation_p, random_embeddings,
                          spread_ratio, symbols, tiered_order, trained_elements)
 
 #: the established element embeddings compared with SchNet's: name -> file in elementembeddings' data
 REFERENCES = {"Magpie (scaled)": "magpie_sc.json", "mat2vec": "mat2vec.csv", "MEGNet16": "megnet16.json"}
-#: element properties correlated with PC1 and PC2: mendeleev column -> label (with unit)
-PROPERTIES = {"en_pauling": "Pauling electronegativity", "covalent_radius_pyykko": "covalent radius (pm)",
+#: element properties correlated with PC1 and PC2: mendeleev column -> label (the radius is Pyykkö's
+#: single-bond covalent radius in pm; rank correlations do not depend on the unit)
+PROPERTIES = {"en_pauling": "Pauling electronegativity", "covalent_radius_pyykko": "covalent radius",
               "period": "period"}
 
 
@@ -77,7 +78,7 @@ def _reference_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise AtomintError("the reference element embeddings need the 'elementembeddings' package: "
                            "pip install -c constraints.txt elementembeddings (part of the book extra)")
-    return Path(list(spec.submodule_search_locations)[0]) / "data" / "element_representations"
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "element_representations"
 
 
 def reference_embedding(name: str) -> dict[str, np.ndarray]:
@@ -165,7 +166,7 @@ def element_properties(Z):
     return table.loc[np.asarray(Z, dtype=np.int64), list(PROPERTIES)].astype(np.float64)
 
 
-def property_correlations(pca: EmbeddingPCA, props) -> "object":
+def property_correlations(pca: EmbeddingPCA, props) -> object:
     """Spearman ρ (and its p-value) of PC1 and PC2 with each property column of ``props`` (index: atomic
     number) over the PCA's elements that have a value. One row per property."""
     import pandas as pd

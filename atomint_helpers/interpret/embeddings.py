@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -101,7 +102,7 @@ def trained_elements(model, seed: int, config: dict | None = None) -> np.ndarray
     W, W0 = embedding_matrix(model), initial_embeddings(config, seed)
     if W.shape != W0.shape:
         raise AtomintError(f"embedding shapes differ: trained {W.shape}, rebuilt initial {W0.shape}")
-    known = set(int(z) for z in config["elements"])
+    known = {int(z) for z in config["elements"]}
     never = [z for z in range(W.shape[0]) if z not in known]
     if never and not np.array_equal(W[never], W0[never]):
         raise AtomintError("the rebuilt initial embeddings do not match the untrainable rows of the checkpoint "
@@ -186,7 +187,7 @@ def group_ordering(pca: EmbeddingPCA, group: int, exclude=(1,)) -> dict:
     from scipy.stats import spearmanr
 
     sel = np.flatnonzero((pca.groups == group) & ~np.isin(pca.Z, list(exclude)))
-    out = {"group": group, "elements": [pca.symbols[i] for i in sel], "n": int(len(sel))}
+    out = {"group": group, "elements": [pca.symbols[i] for i in sel], "n": len(sel)}
     if len(sel) < 3:
         return {**out, "rho": float("nan"), "abs_rho": float("nan"), "order": []}
     centred, axis = _group_axis(pca.coords[sel])
@@ -207,7 +208,7 @@ def hydrogen_apart(pca: EmbeddingPCA) -> dict:
     alk = np.flatnonzero((pca.groups == 1) & (pca.Z != 1))
     if 1 not in pca.Z or len(alk) < 2:
         return {"ratio": float("nan"), "d_H": float("nan"), "d_alkali_max": float("nan"), "nearest": None,
-                "n_alkali": int(len(alk))}
+                "n_alkali": len(alk)}
     c = pca.coords[alk].mean(0)
     d_alk = np.linalg.norm(pca.coords[alk] - c, axis=1)
     h = pca.coord(1)
@@ -215,7 +216,7 @@ def hydrogen_apart(pca: EmbeddingPCA) -> dict:
     others = np.flatnonzero(pca.Z != 1)
     nearest = others[np.argmin(np.linalg.norm(pca.coords[others] - h, axis=1))]
     return {"ratio": d_h / float(d_alk.max()), "d_H": d_h, "d_alkali_max": float(d_alk.max()),
-            "nearest": pca.symbols[nearest], "n_alkali": int(len(alk))}
+            "nearest": pca.symbols[nearest], "n_alkali": len(alk)}
 
 
 def _group_axis(P: np.ndarray):
@@ -271,7 +272,7 @@ def tiered_order(pca: EmbeddingPCA, tiers) -> dict:
     if np.mean([pos[i] for i in kept[0]]) > np.mean([pos[i] for i in kept[-1]]):
         pos = {i: -v for i, v in pos.items()}
     extent = max(pos.values()) - min(pos.values())
-    gaps = [(min(pos[i] for i in b) - max(pos[i] for i in a)) / extent for a, b in zip(kept[:-1], kept[1:])]
+    gaps = [(min(pos[i] for i in b) - max(pos[i] for i in a)) / extent for a, b in pairwise(kept)]
     order = [pca.symbols[i] for i in sorted(pos, key=pos.get)]
     return {**out, "order": order, "gaps": gaps, "separated": bool(min(gaps) > 0), "min_gap": float(min(gaps))}
 

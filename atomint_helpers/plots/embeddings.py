@@ -26,7 +26,7 @@ def _place_labels(ax, texts, x, y) -> None:
 
     ax.figure.canvas.draw()
     adjust_text(texts, x=x, y=y, ax=ax, expand=(1.25, 1.45), force_text=(0.3, 0.5), force_static=(0.5, 0.8),
-                arrowprops=dict(arrowstyle="-", color="0.55", lw=0.5), iter_lim=2000)
+                arrowprops={"arrowstyle": "-", "color": "0.55", "lw": 0.5}, iter_lim=2000)
 
 
 def embedding_pca_scatter(pca, title: str | None = None, highlight=HIGHLIGHT_GROUPS):

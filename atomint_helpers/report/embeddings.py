@@ -235,20 +235,23 @@ def what_we_see(f, prov: dict, quick: bool) -> str:
     ref = "; ".join(f"{n} ρ = {r['rho']:.2f} (p = {r['p']:.3f})" for n, r in f.references.iterrows())
     best = f.properties.assign(m=f.properties[["PC1 ρ", "PC2 ρ"]].abs().max(axis=1)).sort_values("m").iloc[-1]
     parts = [
-        f"**What we see.** The model predicts formation energies with a test MAE of {t.get('mae', float('nan')):.3f} "
+        (f"**What we see.** The model predicts formation energies with a test MAE of {t.get('mae', float('nan')):.3f} "
         f"eV/atom ({prov.get('n_train', 0):,} training crystals, {prov.get('epochs')} epochs; SchNet's published "
-        f"error, trained on a larger MP set, is {PUBLISHED_MP_MAE} eV/atom).",
-        f"The first two principal components of the {len(f.Z)} main-group embeddings explain "
+        f"error, trained on a larger MP set, is {PUBLISHED_MP_MAE} eV/atom)."),
+        (f"The first two principal components of the {len(f.Z)} main-group embeddings explain "
         f"{f.pca.explained_percent:.1f} % of their variance (the paper: about {PAPER_EXPLAINED_PERCENT:.0f} %; "
-        f"random embeddings of the same size: {f.random_explained:.1f} %).",
-        f"In that plane {f.plane['nn_agreement']:.0%} of the elements have a nearest neighbour from their own group "
+        f"random embeddings of the same size: {f.random_explained:.1f} %)."),
+        (f"In that plane {f.plane['nn_agreement']:.0%} of the elements have a nearest neighbour from their own group "
         f"(chance: {f.plane['chance']:.0%}, permutation p = {f.plane['p']:.3f}); the silhouette by group is "
-        f"{f.plane['silhouette']:.2f} in the plane and {tr['silhouette']:.2f} in the full space.",
+        f"{f.plane['silhouette']:.2f} in the plane and {tr['silhouette']:.2f} in the full space"
+         + ((" — below zero: the groups overlap as wholes" + (", although nearest neighbours share a group more "
+             "often than by chance." if f.plane["p"] < P_MAX else ".")) if max(f.plane["silhouette"], tr["silhouette"]) < 0
+            else ".")),
         f"Groups VI–VIII (chalcogens, halogens, noble gases) spread {s['ratio']:.2f}× as wide as groups I–V"
         + (" — more scattered, as the paper says." if s["ratio"] > 1 else " — not more scattered than groups I–V."),
-        f"Hydrogen is {f.hydrogen['ratio']:.2f}× as far from the alkali-metal centroid as the farthest alkali "
+        (f"Hydrogen is {f.hydrogen['ratio']:.2f}× as far from the alkali-metal centroid as the farthest alkali "
         f"metal{' — it lies apart' if f.hydrogen['ratio'] > 1 else ' — it does not lie apart'}; its nearest "
-        f"neighbour is {f.hydrogen['nearest']}.",
+        f"neighbour is {f.hydrogen['nearest']}."),
         "The paper's tiered orders: " + "; ".join(tiers) + ".",
         "Along each group's own direction the elements are ordered light to heavy with |ρ| = "
         + ", ".join(f"{o[g]['abs_rho']:.2f} (group {g})" for g in o)
@@ -260,8 +263,8 @@ def what_we_see(f, prov: dict, quick: bool) -> str:
         f"initialisations: the group structure is "
         + ("**learned, not imposed**." if learned else "**not (yet) distinguishable from a random initialisation**."),
         f"Pairwise element distances against established embeddings: {ref}.",
-        f"The strongest link to an element property is the {best.name} (PC1 ρ = {best['PC1 ρ']:.2f}, PC2 ρ = "
-        f"{best['PC2 ρ']:.2f}).",
+        (f"The strongest link to an element property is the {best.name} (PC1 ρ = {best['PC1 ρ']:.2f}, PC2 ρ = "
+        f"{best['PC2 ρ']:.2f})."),
     ]
     if f.unseen:
         parts.append(f"Left out because no training crystal contains them: {', '.join(f.unseen)}.")
