@@ -70,10 +70,7 @@ KNOWN: dict[str, dict[str, str]] = {
         "notebooks/esp.html": "atomint_helpers.interpret.esp.charge_table (NaN for elements a molecule lacks)",
         "notebooks/rings.html": "atomint_helpers.interpret.rings.describe_top: the 'aromatic' column is True/False",
     },
-    "figures": {
-        "notebooks/embeddings.html": "atomint_helpers.plots.embedding_pca_scatter draws Fig. 7 571 px wide "
-                                     "(figure size × dpi under 600 px)",
-    },
+    "figures": {},
 }
 
 

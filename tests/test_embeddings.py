@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from atomint_helpers import AtomintError
+from atomint_helpers.interpret import embedding_study as es
 from atomint_helpers.interpret import embeddings as em
+from atomint_helpers.report import embeddings as report
 from atomint_helpers.training import CRYSTAL_ELEMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +116,7 @@ def test_quick_checkpoint_embeddings():
     seen = em.trained_elements(model, prov["seed"])
     assert set(seen) <= set(CRYSTAL_ELEMENTS) and len(seen) >= 80
     Z = em.main_group_elements(seen)
-    table, base = em.learned_vs_random(model, Z, seed=prov["seed"], seeds=range(5))
+    table, base = es.learned_vs_random(model, Z, seed=prov["seed"], seeds=range(5))
     assert len(base) == 5 and {"silhouette", "nn_agreement"} <= set(table.columns)
     assert "trained embeddings" in table.index and "learned displacement (trained − init)" in table.index
     with pytest.raises(AtomintError, match="rebuilt initial embeddings do not match"):
@@ -137,7 +139,7 @@ def test_errors_are_named(tmp_path):
 
     with pytest.raises(AtomintError, match="SchNet models only"):
         em.embedding_matrix(build({"model": "bp", "target": "energy",
-                                   "representation": dict(n_radial=4, n_angular=1, zetas=(1,), hidden=(8,))}))
+                                   "representation": {"n_radial": 4, "n_angular": 1, "zetas": (1,), "hidden": (8,)}}))
 
 
 def test_one_swapped_pair_of_five_meets_the_ordering_criterion():
@@ -149,4 +151,4 @@ def test_one_swapped_pair_of_five_meets_the_ordering_criterion():
         pca = em.EmbeddingPCA(Z, coords, np.array([0.6, 0.2]), np.eye(2), np.zeros(2))
         r = em.group_ordering(pca, 1)
         assert r["abs_rho"] == rho
-        assert (r["abs_rho"] >= em.ORDER_MIN_RHO) == (rho >= 0.9)
+        assert (r["abs_rho"] >= report.ORDER_MIN_RHO) == (rho >= 0.9)

@@ -14,14 +14,19 @@ the elements are ordered from light to heavy. This module turns each reading int
   points). The direction has no preferred sign, so ``|ρ|`` is what counts (1 = perfectly ordered).
 * :func:`hydrogen_apart` — H's distance from the centroid of the other group-1 elements, relative to the
   largest distance of any of them from that centroid (> 1: H lies outside the alkali cluster).
+* :func:`spread_ratio` — the paper's "groups 1–5 cluster, groups 6–8 slightly more scattered": the mean
+  within-group spread in the PC plane of the paper's groups VI–VIII over that of groups I–V (the paper
+  numbers the main groups I–VIII: :data:`PAPER_GROUPS` maps them to IUPAC 1, 2, 13–18).
+* :func:`tiered_order` — the paper's tiered orders ("H – [Na, Li] – [K, Rb, Cs]", :data:`PAPER_TIERS`):
+  are the tiers separated along the group's direction in the plane (order inside a tier free)?
 * :func:`clustering_scores` — silhouette by group and nearest-neighbour group agreement, in any space
-  (the PC plane, or the full embedding space).
-* :func:`random_baseline` — the same scores for untrained embeddings drawn exactly as the model's own
-  initialisation (``torch.nn.Embedding``: N(0, 1) entries, times the model's ``embedding_std`` if set —
-  the scores are scale-free, so the factor does not change them), for several seeds; and
-  :func:`initial_embeddings` rebuilds the very initialisation a checkpoint started from (the training
-  seed is stored in its provenance), so the learned displacement ``W_trained − W_init`` can be scored
-  too. Together they make "learned, not imposed" a measured difference.
+  (the PC plane, or the full embedding space), with :func:`chance_nn_agreement` and
+  :func:`permutation_p`.
+
+The random-initialisation baseline, the reference embeddings and Fig. 7 in one call live in
+:mod:`~atomint_helpers.interpret.embedding_study`. :func:`initial_embeddings` rebuilds the very
+initialisation a checkpoint started from (the training seed is stored in its provenance), and
+:func:`random_embeddings` draws others exactly like it.
 
 Elements absent from the training split never receive a gradient, so Adam leaves their rows exactly at
 their initial values: :func:`trained_elements` finds the elements the model actually saw by comparing
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -39,13 +45,11 @@ from .. import AtomintError
 from ..data.elements import (GROUP_NAMES, MAIN_GROUPS, group_of,  # noqa: F401  (re-exported)
                              main_group_elements, period_of, symbols)
 
-#: SchNet's Materials Project formation-energy error: 0.035 eV/atom, Schütt et al., "SchNet – a deep
-#: learning architecture for molecules and materials", J. Chem. Phys. 148, 241722 (2018), trained on a
-#: larger MP snapshot than the 36,733 crystals used here (the value as listed by benchmark tables; the
-#: training-set size is not restated here because it could not be checked against the paper's text)
-PUBLISHED_MP_MAE = 0.035
-#: the paper's Fig. 7: the two leading components explain about 20 % of the embeddings' variance
-PAPER_EXPLAINED_PERCENT = 20.0
+#: the paper numbers the main groups I–VIII (Fig. 7: "groups 1–5 …, groups 6–8 …"); their IUPAC groups
+PAPER_GROUPS = {1: 1, 2: 2, 3: 13, 4: 14, 5: 15, 6: 16, 7: 17, 8: 18}
+#: the paper's tiered orders within a main group (Fig. 7), as symbols: the tiers follow each other along the
+#: group's direction, the order inside a tier is left open ("H – [Na, Li] – [K, Rb, Cs]")
+PAPER_TIERS = {1: (("H",), ("Na", "Li"), ("K", "Rb", "Cs")), 5: (("N",), ("As", "P"), ("Sb", "Bi"))}
 #: seeds of the untrained baseline embeddings: disjoint from the fold seeds (0, 1, 2, …) that training
 #: uses, so no baseline draw is a checkpoint's own initialisation
 RANDOM_SEEDS = range(1000, 1020)
@@ -98,7 +102,7 @@ def trained_elements(model, seed: int, config: dict | None = None) -> np.ndarray
     W, W0 = embedding_matrix(model), initial_embeddings(config, seed)
     if W.shape != W0.shape:
         raise AtomintError(f"embedding shapes differ: trained {W.shape}, rebuilt initial {W0.shape}")
-    known = set(int(z) for z in config["elements"])
+    known = {int(z) for z in config["elements"]}
     never = [z for z in range(W.shape[0]) if z not in known]
     if never and not np.array_equal(W[never], W0[never]):
         raise AtomintError("the rebuilt initial embeddings do not match the untrainable rows of the checkpoint "
@@ -183,13 +187,11 @@ def group_ordering(pca: EmbeddingPCA, group: int, exclude=(1,)) -> dict:
     from scipy.stats import spearmanr
 
     sel = np.flatnonzero((pca.groups == group) & ~np.isin(pca.Z, list(exclude)))
-    out = {"group": group, "elements": [pca.symbols[i] for i in sel], "n": int(len(sel))}
+    out = {"group": group, "elements": [pca.symbols[i] for i in sel], "n": len(sel)}
     if len(sel) < 3:
         return {**out, "rho": float("nan"), "abs_rho": float("nan"), "order": []}
-    P = pca.coords[sel]
-    centred = P - P.mean(0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    pos = centred @ vt[0]
+    centred, axis = _group_axis(pca.coords[sel])
+    pos = centred @ axis
     periods = pca.periods[sel]
     # ρ of a few ranks is a ratio of small integers; rounded so that e.g. one swapped pair of five (ρ = 0.9,
     # computed as 0.8999999999999998) meets the criterion ρ ≥ 0.9 as intended
@@ -206,7 +208,7 @@ def hydrogen_apart(pca: EmbeddingPCA) -> dict:
     alk = np.flatnonzero((pca.groups == 1) & (pca.Z != 1))
     if 1 not in pca.Z or len(alk) < 2:
         return {"ratio": float("nan"), "d_H": float("nan"), "d_alkali_max": float("nan"), "nearest": None,
-                "n_alkali": int(len(alk))}
+                "n_alkali": len(alk)}
     c = pca.coords[alk].mean(0)
     d_alk = np.linalg.norm(pca.coords[alk] - c, axis=1)
     h = pca.coord(1)
@@ -214,7 +216,65 @@ def hydrogen_apart(pca: EmbeddingPCA) -> dict:
     others = np.flatnonzero(pca.Z != 1)
     nearest = others[np.argmin(np.linalg.norm(pca.coords[others] - h, axis=1))]
     return {"ratio": d_h / float(d_alk.max()), "d_H": d_h, "d_alkali_max": float(d_alk.max()),
-            "nearest": pca.symbols[nearest], "n_alkali": int(len(alk))}
+            "nearest": pca.symbols[nearest], "n_alkali": len(alk)}
+
+
+def _group_axis(P: np.ndarray):
+    """Centred points and their first principal axis (the direction of a group in the plane)."""
+    centred = P - P.mean(0)
+    return centred, np.linalg.svd(centred, full_matrices=False)[2][0]
+
+
+def group_spread(pca: EmbeddingPCA, exclude=(1,)) -> dict[int, float]:
+    """Per IUPAC group, the mean distance of its elements from the group's centroid in the PC plane (PC
+    units); groups with fewer than two elements are left out; hydrogen is excluded by default (it is the
+    subject of :func:`hydrogen_apart`)."""
+    keep = ~np.isin(pca.Z, list(exclude))
+    out = {}
+    for g in sorted(set(pca.groups[keep].tolist())):
+        P = pca.coords[keep & (pca.groups == g), :2]
+        if len(P) >= 2:
+            out[int(g)] = float(np.linalg.norm(P - P.mean(0), axis=1).mean())
+    return out
+
+
+def spread_ratio(pca: EmbeddingPCA, first=(1, 2, 3, 4, 5), then=(6, 7, 8), exclude=(1,)) -> dict:
+    """The paper's "groups 1–5 cluster, groups 6–8 slightly more scattered", as a number: the mean of
+    :func:`group_spread` over the paper's groups ``then`` divided by that over ``first`` (paper numbering
+    I–VIII, mapped to IUPAC groups by :data:`PAPER_GROUPS`; each group weighs the same). ``ratio`` > 1: the
+    later groups are more scattered. Scale-free (both spreads are in PC units)."""
+    spread = group_spread(pca, exclude)
+    a = [spread[PAPER_GROUPS[g]] for g in first if PAPER_GROUPS[g] in spread]
+    b = [spread[PAPER_GROUPS[g]] for g in then if PAPER_GROUPS[g] in spread]
+    mean_a = float(np.mean(a)) if a else float("nan")
+    mean_b = float(np.mean(b)) if b else float("nan")
+    return {"spread_first": mean_a, "spread_then": mean_b, "ratio": mean_b / mean_a if a and b else float("nan"),
+            "per_group": spread, "n_first": len(a), "n_then": len(b)}
+
+
+def tiered_order(pca: EmbeddingPCA, tiers) -> dict:
+    """Whether the tiers of symbols (e.g. ``(("H",), ("Na", "Li"), ("K", "Rb", "Cs"))``) follow each other
+    along the group's direction in the PC plane: the first principal axis of all tier elements, oriented so
+    that the first tier's centroid comes first. ``gaps`` [k] = min position in tier k+1 − max position in
+    tier k, divided by the elements' extent along the axis; ``separated`` = all gaps > 0 (the order inside a
+    tier is free). Elements not in the PCA (never seen in training) are listed in ``missing`` and make the
+    result undecided (``separated`` None): the claim is about all of them."""
+    have = dict(zip(pca.symbols, range(len(pca.Z))))
+    missing = [s for t in tiers for s in t if s not in have]
+    kept = [[have[s] for s in t if s in have] for t in tiers]
+    out = {"tiers": [list(t) for t in tiers], "missing": missing, "order": [], "gaps": [], "separated": None,
+           "min_gap": float("nan")}
+    if missing:
+        return out
+    idx = np.concatenate(kept)
+    centred, axis = _group_axis(pca.coords[idx, :2])
+    pos = dict(zip(idx.tolist(), (centred @ axis).tolist()))
+    if np.mean([pos[i] for i in kept[0]]) > np.mean([pos[i] for i in kept[-1]]):
+        pos = {i: -v for i, v in pos.items()}
+    extent = max(pos.values()) - min(pos.values())
+    gaps = [(min(pos[i] for i in b) - max(pos[i] for i in a)) / extent for a, b in pairwise(kept)]
+    order = [pca.symbols[i] for i in sorted(pos, key=pos.get)]
+    return {**out, "order": order, "gaps": gaps, "separated": bool(min(gaps) > 0), "min_gap": float(min(gaps))}
 
 
 # ------------------------------------------------------------------------------------------ clustering scores
@@ -263,41 +323,6 @@ def permutation_p(X: np.ndarray, groups, n_perm: int = 2000, seed: int = 0) -> f
     return float((hits + 1) / (n_perm + 1))
 
 
-def random_baseline(Z, dim: int, max_z: int, seeds=RANDOM_SEEDS, std: float = 1.0):
-    """Clustering scores of untrained embeddings (SchNet's N(0, 1) initialisation times ``std``), one row
-    per seed."""
-    import pandas as pd
-
-    Z = np.asarray(Z, dtype=np.int64)
-    groups = [group_of(z) for z in Z]
-    rows = []
-    for s in seeds:
-        W = random_embeddings(max_z, dim, s, std)
-        rows.append({"seed": int(s), **clustering_scores(W[Z], groups)})
-    return pd.DataFrame(rows).set_index("seed")
-
-
-def learned_vs_random(model, Z, seed: int | None = None, seeds=RANDOM_SEEDS):
-    """Group clustering of the trained embeddings of ``Z`` in the full embedding space, next to untrained
-    ones: the model's own initialisation (if ``seed`` is given), the learned displacement W − W_init, and
-    the mean / spread / maximum over ``seeds`` random initialisations. Returns (table, baseline)."""
-    import pandas as pd
-
-    Z = np.asarray(Z, dtype=np.int64)
-    groups = [group_of(z) for z in Z]
-    W = embedding_matrix(model)
-    base = random_baseline(Z, W.shape[1], W.shape[0], seeds, init_std(model))
-    rows = {"trained embeddings": clustering_scores(W[Z], groups)}
-    if seed is not None:
-        W0 = initial_embeddings(model.config, seed)
-        rows["its own initialisation"] = clustering_scores(W0[Z], groups)
-        rows["learned displacement (trained − init)"] = clustering_scores((W - W0)[Z], groups)
-    rows[f"random init, mean of {len(base)} seeds"] = base.mean().to_dict()
-    rows[f"random init, std of {len(base)} seeds"] = base.std(ddof=1).to_dict()
-    rows[f"random init, max of {len(base)} seeds"] = base.max().to_dict()
-    return pd.DataFrame(rows).T, base
-
-
 # ------------------------------------------------------------------------------------------ checkpoints
 def checkpoint_folder(models_dir, profile: str, fold: int = 0) -> Path:
     """``models_dir/schnet-mp-<profile>-fold<fold>``, or a one-line AtomintError naming it and how to train it."""
@@ -322,179 +347,3 @@ def pc1_values(model, pca: EmbeddingPCA, elements=None) -> dict[int, float]:
     W = embedding_matrix(model)
     Z = np.asarray(model.config["elements"] if elements is None else elements, dtype=np.int64)
     return {int(z): float(v) for z, v in zip(Z, pca.project(W[Z])[:, 0])}
-
-
-# ------------------------------------------------------------------------------------------ Fig. 7 in one call
-@dataclass
-class Fig7:
-    """Everything the Fig. 7 chapter shows: the PCA of the main-group embeddings the model saw in training,
-    the paper's readings as numbers, and the learned-vs-random clustering comparison."""
-
-    Z: np.ndarray                 # main-group elements in the PCA (seen in training)
-    unseen: list                  # main-group elements of the model never seen in training (left out)
-    pca: EmbeddingPCA
-    ordering: dict                # group -> group_ordering(...)
-    hydrogen: dict
-    plane: dict                   # clustering in the PC plane: silhouette, nn_agreement, chance, p
-    table: object                 # learned_vs_random table (DataFrame)
-    baseline: object              # per-seed random scores (DataFrame)
-    n_seeds: int
-    random_explained: float = float("nan")  # mean PC1 + PC2 explained variance (%) of random embeddings
-
-    @property
-    def random_max(self) -> dict:
-        return self.baseline.max().to_dict()
-
-    @property
-    def trained(self) -> dict:
-        return self.table.loc["trained embeddings"].to_dict()
-
-
-def fig7(model, seed: int, seeds=RANDOM_SEEDS, n_perm: int = 2000) -> Fig7:
-    """Compute Fig. 7 and its numbers for a crystal checkpoint trained with torch seed ``seed``."""
-    seen = trained_elements(model, seed)
-    all_main = main_group_elements(model.config["elements"])
-    Z = main_group_elements(seen)
-    W = embedding_matrix(model)
-    pca = embedding_pca(Z, W[Z])
-    groups = pca.groups
-    plane = {**clustering_scores(pca.coords, groups), "chance": chance_nn_agreement(groups),
-             "p": permutation_p(pca.coords, groups, n_perm=n_perm, seed=0)}
-    table, base = learned_vs_random(model, Z, seed=seed, seeds=seeds)
-    rand_ev = [embedding_pca(Z, random_embeddings(W.shape[0], W.shape[1], s, init_std(model))[Z]).explained_percent for s in seeds]
-    return Fig7(Z, symbols(sorted(set(all_main.tolist()) - set(Z.tolist()))), pca,
-                {g: group_ordering(pca, g) for g in (1, 2, 15)}, hydrogen_apart(pca), plane, table, base,
-                len(list(seeds)), float(np.mean(rand_ev)))
-
-
-#: readings that count as "holds" (see :func:`scorecard_rows`)
-ORDER_MIN_RHO = 0.9        # |ρ| ≥ 0.9: with five elements, at most one neighbouring pair out of order
-EXPLAINED_TOLERANCE = 10.0  # percentage points around the paper's ~20 %
-P_MAX = 0.05
-
-
-def accuracy_table(prov: dict):
-    """The checkpoint's formation-energy accuracy next to SchNet's published Materials Project error."""
-    import pandas as pd
-
-    t = prov.get("metrics", {}).get("test", {})
-    v = prov.get("metrics", {}).get("val", {})
-    fmt = (lambda x: f"{x:.3f}" if isinstance(x, (int, float)) else "—")
-    ours = {"training crystals": f"{prov.get('n_train', 0):,}", "epochs (best)": f"{prov.get('epochs')} "
-            f"({prov.get('best_epoch')})", "validation MAE (eV/atom)": fmt(v.get("mae")),
-            "test MAE (eV/atom)": fmt(t.get("mae")), "test RMSE (eV/atom)": fmt(t.get("rmse")),
-            "status": prov.get("status", "?")}
-    paper = {"training crystals": "larger MP set", "epochs (best)": "—", "validation MAE (eV/atom)": "—",
-             "test MAE (eV/atom)": f"{PUBLISHED_MP_MAE:.3f}", "test RMSE (eV/atom)": "—", "status": "published"}
-    return pd.DataFrame({f"this run ({prov.get('profile')})": ours, "SchNet, J. Chem. Phys. 2018": paper})
-
-
-def readings_table(f: Fig7):
-    """The paper's readings of Fig. 7 as numbers (one row each)."""
-    import pandas as pd
-
-    rows = [("PC1 + PC2 explained variance (%)", f"{f.pca.explained_percent:.1f}",
-             f"paper: about {PAPER_EXPLAINED_PERCENT:.0f} %; random embeddings: {f.random_explained:.1f} %"),
-            ("same group, nearest neighbour in the PC plane", f"{f.plane['nn_agreement']:.2f}",
-             f"chance {f.plane['chance']:.2f}, permutation p = {f.plane['p']:.3f}"),
-            ("silhouette by group in the PC plane", f"{f.plane['silhouette']:.2f}", "−1…1, > 0: groups separated"),
-            ("H distance to alkali centroid / largest alkali distance", f"{f.hydrogen['ratio']:.2f}",
-             f"> 1: H outside the alkali cluster; nearest to H: {f.hydrogen['nearest']}")]
-    for g, r in f.ordering.items():
-        rows.append((f"light-to-heavy order in group {g}, |Spearman ρ|", f"{r['abs_rho']:.2f}",
-                     "order along the group axis: " + " → ".join(r["order"])))
-    return pd.DataFrame(rows, columns=["reading", "value", "meaning"]).set_index("reading").rename_axis(None)
-
-
-def scorecard_rows(f: Fig7, prov: dict, quick: bool) -> list[dict]:
-    """The chapter's scorecard rows; ``holds`` is ``None`` under ``quick`` (a tiny model trained for a
-    minute on the 1,500-crystal sample cannot test the paper's readings)."""
-    why = ("quick profile: a 32-feature SchNet trained for a minute on 1,100 sample crystals; the embeddings "
-           "are barely trained, so this checks the pipeline, not the paper")
-
-    def verdict(ok):
-        return None if quick else bool(ok)
-
-    t = prov.get("metrics", {}).get("test", {})
-    tr, rmax, n = f.trained, f.random_max, f.n_seeds
-    rows = [
-        {"claim": "SchNet formation energy on Materials Project crystals, test MAE", "paper": PUBLISHED_MP_MAE,
-         "atomint": None if t.get("mae") is None else round(float(t["mae"]), 4), "unit": "eV/atom", "holds": None, "kind": "paper",
-         "rule": "not compared: a different training budget",
-         "note": (f"published value: Schütt et al., J. Chem. Phys. 148, 241722 (2018), a larger MP training set; "
-                  f"this run: {prov.get('n_train', 0):,} training crystals, {prov.get('epochs')} epochs "
-                  f"({prov.get('profile')} profile, {prov.get('status', '?')}) — different budget, not compared")},
-        {"claim": "Fig. 7: variance explained by PC1 + PC2 of the main-group embeddings",
-         "paper": PAPER_EXPLAINED_PERCENT, "atomint": round(f.pca.explained_percent, 1), "unit": "%",
-         "holds": verdict(abs(f.pca.explained_percent - PAPER_EXPLAINED_PERCENT) <= EXPLAINED_TOLERANCE), "kind": "paper",
-         "rule": f"holds within ±{EXPLAINED_TOLERANCE:.0f} percentage points of the paper's value",
-         "note": why if quick else (f"holds within ±{EXPLAINED_TOLERANCE:.0f} percentage points of the paper's ~20 %; "
-                                    f"random embeddings of the same size give {f.random_explained:.1f} %")},
-        {"claim": "Fig. 7: elements of the same group cluster (nearest neighbour in the PC plane in the same group)",
-         "paper": "yes", "atomint": round(f.plane["nn_agreement"], 3), "unit": "fraction",
-         "holds": verdict(f.plane["p"] < P_MAX), "kind": "paper",
-         "rule": f"holds if the label-permutation p-value is < {P_MAX}",
-         "note": why if quick else (f"chance level {f.plane['chance']:.2f}; holds if the label-permutation "
-                                    f"p-value is < {P_MAX} (p = {f.plane['p']:.3f})")},
-        {"claim": "Fig. 7: hydrogen lies apart from the other group-1 elements", "paper": "yes",
-         "atomint": round(f.hydrogen["ratio"], 2), "unit": "ratio",
-         "holds": verdict(f.hydrogen["ratio"] > 1.0), "kind": "paper",
-         "rule": "holds if H's distance from the Li–Cs centroid exceeds the largest Li–Cs distance from it",
-         "note": why if quick else ("H's distance from the Li–Cs centroid over the largest Li–Cs distance from it "
-                                    "(PC plane); holds if > 1")},
-    ]
-    names = {1: "group 1 (Li–Cs)", 2: "group 2 (Be–Ba)", 15: "group 15 (N–Bi)"}
-    for g, r in f.ordering.items():
-        rows.append({"claim": f"Fig. 7: light-to-heavy ordering within {names[g]}", "paper": "yes",
-                     "atomint": round(r["abs_rho"], 2), "unit": "|Spearman ρ|",
-                     "holds": verdict(r["abs_rho"] >= ORDER_MIN_RHO), "kind": "paper",
-                     "rule": f"holds if |Spearman ρ| of period vs position ≥ {ORDER_MIN_RHO}",
-                     "note": why if quick else (f"period vs position along the group's axis in the PC plane "
-                                                f"({' → '.join(r['order'])}); holds if |ρ| ≥ {ORDER_MIN_RHO}")})
-    for key, label in (("silhouette", "silhouette by group"), ("nn_agreement", "nearest-neighbour group agreement")):
-        rows.append({"claim": f"Beyond the paper: group structure is learned — {label} in the full embedding "
-                              f"space, trained vs random initialisation",
-                     "paper": None, "atomint": round(tr[key], 3), "unit": "",
-                     "holds": verdict(tr[key] > rmax[key]), "kind": "beyond",
-                     "note": why if quick else (f"random embeddings drawn like the model's init, {n} seeds: mean "
-                                                f"{f.baseline[key].mean():.3f}, max {rmax[key]:.3f}; holds if the "
-                                                f"trained value exceeds every seed")})
-    return rows
-
-
-def what_we_see(f: Fig7, prov: dict, quick: bool) -> str:
-    """The chapter's generated "What we see" paragraph (Markdown)."""
-    t = prov.get("metrics", {}).get("test", {})
-    o = f.ordering
-    ordered = [g for g, r in o.items() if r["abs_rho"] >= ORDER_MIN_RHO]
-    tr, rmax = f.trained, f.random_max
-    learned = tr["silhouette"] > rmax["silhouette"] and tr["nn_agreement"] > rmax["nn_agreement"]
-    parts = [
-        f"**What we see.** The model predicts formation energies with a test MAE of {t.get('mae', float('nan')):.3f} "
-        f"eV/atom ({prov.get('n_train', 0):,} training crystals, {prov.get('epochs')} epochs; SchNet's published "
-        f"error, trained on a larger MP set, is {PUBLISHED_MP_MAE} eV/atom).",
-        f"The first two principal components of the {len(f.Z)} main-group embeddings explain "
-        f"{f.pca.explained_percent:.1f} % of their variance (the paper: about {PAPER_EXPLAINED_PERCENT:.0f} %; "
-        f"random embeddings of the same size: {f.random_explained:.1f} %).",
-        f"In that plane {f.plane['nn_agreement']:.0%} of the elements have a nearest neighbour from their own group "
-        f"(chance: {f.plane['chance']:.0%}, permutation p = {f.plane['p']:.3f}).",
-        f"Hydrogen is {f.hydrogen['ratio']:.2f}× as far from the alkali-metal centroid as the farthest alkali "
-        f"metal{' — it lies apart' if f.hydrogen['ratio'] > 1 else ' — it does not lie apart'}; its nearest "
-        f"neighbour is {f.hydrogen['nearest']}.",
-        "Along each group's own direction the elements are ordered light to heavy with |ρ| = "
-        + ", ".join(f"{o[g]['abs_rho']:.2f} (group {g})" for g in o)
-        + (f"; {len(ordered)} of the three groups meet |ρ| ≥ {ORDER_MIN_RHO}." if ordered else
-           f"; none reaches |ρ| ≥ {ORDER_MIN_RHO}."),
-        f"In the full {f.pca.components.shape[1]}-dimensional embedding space, the trained embeddings score a "
-        f"silhouette of {tr['silhouette']:.3f} and a nearest-neighbour agreement of {tr['nn_agreement']:.2f}, "
-        f"against at most {rmax['silhouette']:.3f} and {rmax['nn_agreement']:.2f} for {f.n_seeds} random "
-        f"initialisations: the group structure is "
-        + ("**learned, not imposed**." if learned else "**not (yet) distinguishable from a random initialisation**."),
-    ]
-    if f.unseen:
-        parts.append(f"Left out because no training crystal contains them: {', '.join(f.unseen)}.")
-    if quick:
-        parts.append("*This is the `quick` profile: a tiny SchNet trained for about a minute on 1,100 crystals of "
-                     "the embedded sample, so the embeddings are still close to their random start; run with "
-                     "`profile=\"cpu\"` for the committed full-data model.*")
-    return " ".join(parts)
