@@ -58,6 +58,7 @@ def test_carbon_environments_group_by_bonded_neighbours(sample):
     assert t.loc["BP", "eta2"] == pytest.approx(1.0) and t.loc["SchNet", "eta2_rank"] < 0.2
     assert t.loc["BP", "mean sp3 (4 neighbours)"] == pytest.approx(-140.0)
     assert t.loc["BP", "carbons"] == int((Z == 6).sum())
+    assert t.loc["BP", "eta2_fine"] >= t.loc["BP", "eta2"] - 1e-12  # a finer grouping explains at least as much
     e, g = ep.carbon_by_environment({"bp": {0: by_env}}, sample)["bp"]
     np.testing.assert_allclose(e, -100.0 - 10.0 * g)
 
@@ -146,3 +147,13 @@ def test_relative_scores_remove_a_global_carbon_offset():
     assert diff == {0: pytest.approx(-30.0), 1: pytest.approx(-30.0)}
     rel = ring_stats.fold_differences({"bp": a, "schnet": b}, "rel_fold{k}")
     assert all(abs(v) < 1e-9 for v in rel.values())
+
+
+def test_hydrogen_counts_of_named_molecules(sample):
+    from atomint_helpers.data.bonds import hydrogen_counts
+    from atomint_helpers.data.qm9 import NAMED
+
+    row = sample.rows([NAMED["propane"]])
+    Z = sample.Z[sample.atom_slice(int(row[0]))]
+    nh = hydrogen_counts(sample, row)
+    assert sorted(nh[Z == 6].tolist()) == [2, 3, 3] and (nh[Z == 1] == 0).all()

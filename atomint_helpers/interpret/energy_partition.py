@@ -7,6 +7,8 @@
 * :func:`carbon_environments` — η² of carbon's atomic energies grouped by the number of bonded
   neighbours (4: sp3, 3: sp2, 2: sp; bonds from the geometry, :mod:`atomint_helpers.data.bonds`), per
   model and fold, with the group sizes and means (kcal/mol).
+  A finer grouping, by neighbours *and* bonded hydrogens (CH3, CH2, CH, C, =CH2, =CH, =C, ≡CH, ≡C),
+  gives ``eta2_fine`` / ``eta2_fine_rank``.
 * :func:`pair_distances` / :func:`fold_outlier` — the W1/IQR distance of every pair of folds (mean over
   elements) and the fold, if any, whose pairs are at least :data:`OUTLIER_FACTOR` times as far apart as
   the pairs without it.
@@ -18,7 +20,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from ..data.bonds import neighbour_counts
+from ..data.bonds import hydrogen_counts, neighbour_counts
 from .atom_terms import FIG_ELEMENTS, MODEL_LABELS
 from .latent_stats import fold_distance, values_of
 
@@ -61,11 +63,13 @@ def carbon_environments(frames: Mapping[str, Mapping[int, object]], ds, column: 
         for k, df in by.items():
             key = tuple(pd.unique(df["row"].to_numpy()))
             if key not in counts:
-                counts[key] = neighbour_counts(ds, np.asarray(key))
+                counts[key] = (neighbour_counts(ds, np.asarray(key)), hydrogen_counts(ds, np.asarray(key)))
             carbon = df["symbol"].to_numpy() == "C"
-            e, nb = df[column].to_numpy()[carbon], counts[key][carbon]
+            e, nb, nh = df[column].to_numpy()[carbon], counts[key][0][carbon], counts[key][1][carbon]
+            fine = 10 * nb + nh
             row = {"model": MODEL_LABELS.get(m, m), "fold": k, "carbons": int(carbon.sum()),
-                   "eta2": eta_squared(e, nb), "eta2_rank": eta_squared(e, nb, rank=True)}
+                   "eta2": eta_squared(e, nb), "eta2_rank": eta_squared(e, nb, rank=True),
+                   "eta2_fine": eta_squared(e, fine), "eta2_fine_rank": eta_squared(e, fine, rank=True)}
             for n, label in CARBON_GROUPS.items():
                 sel = nb == n
                 row[f"n {label}"] = int(sel.sum())
