@@ -157,3 +157,42 @@ def test_hydrogen_counts_of_named_molecules(sample):
     Z = sample.Z[sample.atom_slice(int(row[0]))]
     nh = hydrogen_counts(sample, row)
     assert sorted(nh[Z == 6].tolist()) == [2, 3, 3] and (nh[Z == 1] == 0).all()
+
+
+def _ring_study(folds=(0, 1)):
+    """A stand-in for an energy study: two models, carbons at −140 kcal/mol, nothing still training."""
+    from types import SimpleNamespace
+
+    frame = pd.DataFrame({"symbol": ["C"] * 6 + ["H"] * 6, "atomic_energy": [-140.0] * 6 + [-60.0] * 6})
+    fs = SimpleNamespace(in_progress=[], folds=lambda m: list(folds))
+    return SimpleNamespace(fold_set=fs, frames={m: {k: frame for k in folds} for m in ("bp", "schnet")},
+                           models=lambda: ["bp", "schnet"])
+
+
+def _tops(n_alkyne, fused_first, oh):
+    motifs = {c: [False] * 10 for c in ("F", "alkyne", "OH", "NH", "fused_O5")}
+    motifs["alkyne"] = [True] * n_alkyne + [False] * (10 - n_alkyne)
+    motifs["fused_O5"][0] = fused_first
+    motifs["OH"] = [True] * oh + [False] * (10 - oh)
+    return pd.DataFrame({"molecule": np.arange(10), **motifs})
+
+
+@pytest.mark.parametrize("holds", [True, False])
+def test_ring_rows_follow_the_constructed_top_ten(holds):
+    from atomint_helpers.report import rings as ring_report
+
+    st = _ring_study()
+    bp, sn = _scored(folds=2), _scored(folds=2)
+    shift = -5.0 if holds else 5.0  # BP's ring carbons more (or less) negative than SchNet's
+    bp = bp.assign(fold0=bp["fold0"] + shift, fold1=bp["fold1"] + shift, score=bp["score"] + shift)
+    tops = {"schnet": _tops(6 if holds else 2, holds, 0), "bp": _tops(0, False, 5 if holds else 0)}
+    base = pd.concat([_tops(0, False, 0)] * 5, ignore_index=True).assign(molecule=np.arange(50), aromatic=True)
+    rows = {(r["model"], r["claim"][:30]): r for r in ring_report.rows({"bp": bp, "schnet": sn}, tops, base, st,
+                                                                      quick=False)}
+    verdicts = [r["holds"] for r in rows.values() if r["kind"] == "paper" and "Fluorine" not in r["claim"]]
+    assert verdicts == [holds] * 4  # ring carbons; fused O-5-ring; alkynes; OH/NH
+    assert all(r["holds"] is False for r in rows.values() if "Fluorine" in r["claim"])
+    assert [r["holds"] for r in ring_report.rows({"bp": bp, "schnet": sn}, tops, base, st, quick=True)
+            if r["kind"] == "paper"] == [None] * 6
+    text = ring_report.what_we_see({"bp": bp, "schnet": sn}, tops, base, st, quick=False)
+    assert ("BP puts more" in text) == holds
