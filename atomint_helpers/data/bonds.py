@@ -16,11 +16,12 @@ from .batch import molecule_pairs, ranges
 COV_FACTOR = 1.3
 
 
-def neighbour_counts(ds, rows=None) -> np.ndarray:
-    """Number of covalently bonded neighbours of every atom of the molecules ``rows`` of ``ds`` (default:
-    all), in the atom order of :func:`latent_terms`. Bonds from the geometry (see :data:`COV_FACTOR`): the
-    candidate pairs come from :func:`~atomint_helpers.data.batch.molecule_pairs` (vectorized, no
-    per-molecule Python) within the longest bond any two present elements can form."""
+def bonded_pairs(ds, rows=None) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(i, j, n_atoms)``: every covalent bond of the molecules ``rows`` of ``ds`` (default: all) in both
+    directions, as atom positions in the order of :func:`latent_terms` (the atoms of ``rows``,
+    concatenated). Bonds from the geometry (see :data:`COV_FACTOR`): the candidate pairs come from
+    :func:`~atomint_helpers.data.batch.molecule_pairs` (vectorized, no per-molecule Python) within the
+    longest bond any two present elements can form."""
     from ase.data import covalent_radii
 
     off = np.asarray(ds.arrays["offsets"], dtype=np.int64)
@@ -28,14 +29,30 @@ def neighbour_counts(ds, rows=None) -> np.ndarray:
     n = off[rows + 1] - off[rows]
     atoms = ranges(off[rows], n)
     if not len(atoms):
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 0
     R = np.asarray(ds.arrays["R"], dtype=np.float64)[atoms]
     rc = covalent_radii[np.asarray(ds.arrays["Z"])[atoms]]  # Å
     longest = float(np.nextafter(COV_FACTOR * 2 * rc.max(), np.inf))  # molecule_pairs keeps d < cutoff
     pairs = molecule_pairs(R, np.concatenate([[0], np.cumsum(n)]), longest)
     i, j = pairs.idx_i.astype(np.int64), pairs.idx_j.astype(np.int64)
     bonded = np.linalg.norm(R[i] - R[j], axis=1) <= COV_FACTOR * (rc[i] + rc[j])
-    return np.bincount(i[bonded], minlength=len(atoms))
+    return i[bonded], j[bonded], len(atoms)
+
+
+def neighbour_counts(ds, rows=None) -> np.ndarray:
+    """Number of covalently bonded neighbours of every atom of the molecules ``rows`` of ``ds`` (default:
+    all), in the atom order of :func:`latent_terms` (bonds: :func:`bonded_pairs`)."""
+    i, _, n = bonded_pairs(ds, rows)
+    return np.bincount(i, minlength=n)
+
+
+def hydrogen_counts(ds, rows=None) -> np.ndarray:
+    """Number of bonded hydrogens of every atom of the molecules ``rows`` of ``ds`` (same order)."""
+    i, j, n = bonded_pairs(ds, rows)
+    off = np.asarray(ds.arrays["offsets"], dtype=np.int64)
+    rows = np.arange(len(off) - 1) if rows is None else np.asarray(rows, dtype=np.int64)
+    Z = np.asarray(ds.arrays["Z"])[ranges(off[rows], off[rows + 1] - off[rows])]
+    return np.bincount(i, weights=(Z[j] == 1).astype(np.int64), minlength=n).astype(np.int64)
 
 
 def mulliken_sign_groups(charges, mulliken, Z, neighbours, min_abs: float = 0.1, min_atoms: int = 20):

@@ -209,13 +209,15 @@ def ring_rows(rings) -> np.ndarray:
 
 
 def scores_by_fold(rings, frames_by_fold, ds, column: str = "atomic_energy"):
-    """One score column per fold (``fold0`` …) and their ``mean`` (what the ranking uses)."""
+    """One score column per fold (``fold0`` …), their mean ``score`` (what the ranking uses) and ``std``,
+    the standard deviation over the folds (kcal/mol; NaN with one fold)."""
     out = rings.copy()
     cols = []
     for k in sorted(frames_by_fold):
         out[f"fold{k}"] = ring_scores(rings, frames_by_fold[k], ds, column)
         cols.append(f"fold{k}")
     out["score"] = out[cols].mean(axis=1) if cols else np.nan
+    out["std"] = out[cols].std(axis=1, ddof=1) if len(cols) > 1 else np.nan
     return out
 
 
@@ -308,6 +310,8 @@ def describe_top(top, ds, score_cols=("score",)):
     rows = pd.DataFrame({"QM9 id": top["molecule"].to_numpy(), "SMILES (GDB-17)": top["smiles"].to_numpy()})
     for c in score_cols:
         rows[c] = top[c].round(2).to_numpy()
+    if "std" in top and top["std"].notna().any():
+        rows["fold std"] = top["std"].round(2).to_numpy()
     rows["aromatic"] = top["aromatic"].to_numpy()
     rows["motifs"] = [", ".join(MOTIF_LABELS[m] for m, x in zip(MOTIF_COLUMNS, f) if x) or "—"
                       for f in motifs.to_numpy()]
@@ -316,8 +320,11 @@ def describe_top(top, ds, score_cols=("score",)):
 
 
 def legends(top, col: str = "score") -> list[str]:
-    """Legends for :func:`draw_rings`: rank, QM9 id and score."""
-    return [f"#{i + 1}  QM9 {int(m)}\n{s:.1f} kcal/mol" for i, (m, s) in enumerate(zip(top["molecule"], top[col]))]
+    """Legends for :func:`draw_rings`: rank, QM9 id, score and (with several folds) its fold standard deviation
+    (``sd``; RDKit's legend font has no ± sign)."""
+    sd = top["std"].to_numpy() if "std" in top else np.full(len(top), np.nan)
+    return [f"#{i + 1}  QM9 {int(m)}\n{s:.1f} kcal/mol" + (f" (sd {d:.1f})" if np.isfinite(d) else "")
+            for i, (m, s, d) in enumerate(zip(top["molecule"], top[col], sd))]
 
 
 def ring_counts(rings, ds):

@@ -127,3 +127,59 @@ def ring_score_distributions(scored: dict, tops: dict | None = None, bins: int =
     return fig
 
 
+def top_ring_scores(tops: dict, n_rest: int | None = None):
+    """Fig. 3's rankings with their fold spread: one panel per model (SchNet on top, BP below, as in the
+    paper), rank 1–10 on the x axis, the fold-mean ring score (kcal/mol) as a bar of ± one fold standard
+    deviation and each fold's own score as a coloured dot. ``tops[model]`` are top-ten tables of
+    :func:`~atomint_helpers.interpret.rings.scores_by_fold` (columns ``score``, ``std``, ``fold<k>``)."""
+    names = {"bp": "BP", "schnet": "SchNet"}
+    models = [m for m in ("schnet", "bp") if m in tops]
+    with paper_style():
+        fig, axes = _figure(1, len(models), width=6.5, height=2.1 * len(models) + 0.3, squeeze=False)
+        for r, m in enumerate(models):
+            ax, top = axes[r, 0], tops[m]
+            rank = np.arange(1, len(top) + 1)
+            folds = [c for c in top.columns if c.startswith("fold") and c[4:].isdigit()]
+            for i, c in enumerate(folds):
+                ax.plot(rank + 0.12 * (i - (len(folds) - 1) / 2), top[c], "o", ms=3.5,
+                        color=FOLD_COLORS[i % len(FOLD_COLORS)], label=f"fold {c[4:]}")
+            err = top["std"].to_numpy() if "std" in top else None
+            ax.errorbar(rank, top["score"], yerr=err, fmt="_", ms=14, mew=2, color="0.2", elinewidth=1.2,
+                        capsize=3, label="fold mean ± std")
+            ax.set_xticks(rank, [f"#{k}\n{int(q)}" for k, q in zip(rank, top["molecule"])], fontsize=9)
+            ax.tick_params(axis="y", labelsize=9)
+            ax.set_title(f"{names.get(m, m)}: the ten most stable rings", loc="left")
+            ax.set_ylabel("ring score (kcal/mol)")
+            if r == len(models) - 1:
+                ax.set_xlabel("rank and QM9 id")
+            if r == 0:
+                ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9)
+    return fig
+
+
+def carbon_environment_histograms(by_model: dict, groups: dict, bins: int = 80):
+    """Carbon's latent atomic energies split by local environment, one panel per model (BP left,
+    SchNet right): ``by_model[model] = (energies (kcal/mol), group label per atom)``, ``groups`` maps a
+    label to its legend text. Each environment is a filled histogram of atom counts over the 0.5–99.5 %
+    range of that model, so peaks that belong to one environment show in one colour."""
+    names = {"bp": "BP", "schnet": "SchNet"}
+    colors = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")
+    with paper_style():
+        fig, axes = _figure(len(by_model), 1, width=3.6 * len(by_model), height=2.8, squeeze=False)
+        for c, (m, (e, g)) in enumerate(by_model.items()):
+            ax = axes[0, c]
+            lo, hi = np.percentile(e, [0.5, 99.5]) if len(e) else (-1.0, 1.0)
+            for i, (key, label) in enumerate(groups.items()):
+                v = e[g == key]
+                if len(v):
+                    ax.hist(v, bins=bins, range=(lo, hi), histtype="stepfilled", alpha=0.55, lw=0.8,
+                            color=colors[i % len(colors)], edgecolor=colors[i % len(colors)],
+                            label=f"{label} ({len(v):,})")
+            ax.set_title(names.get(m, m), loc="left")
+            ax.set_xlabel("latent atomic energy of C (kcal/mol)")
+            ax.tick_params(labelsize=9)
+            if c == 0:
+                ax.set_ylabel("carbon atoms")
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside upper center", ncol=len(labels), fontsize=9)
+    return fig
