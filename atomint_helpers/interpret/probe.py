@@ -437,6 +437,14 @@ def molecule_energies_with_probes(model, atoms, points, probe="C") -> np.ndarray
     return e.double().numpy()
 
 
-__all__ = ["ProbePotential", "probe_potential", "full_forward_potential", "naive_probe_potential",
-           "probe_batch", "probe_pairs", "probe_number",
-           "molecule_energies_with_probes", "METHODS"]
+__all__ = [
+    "METHODS",
+    "ProbePotential",
+    "full_forward_potential",
+    "molecule_energies_with_probes",
+    "naive_probe_potential",
+    "probe_batch",
+    "probe_number",
+    "probe_pairs",
+    "probe_potential",
+]

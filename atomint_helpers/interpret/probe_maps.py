@@ -46,7 +46,7 @@ AROMATIC, SATURATED = "aromatic", "saturated"
 # ------------------------------------------------------------------------------------------ panels
 def figure_panels(models: dict, molecules: dict, probe="C", *, cut_spacing: float = 0.1,
                   surface_resolution: tuple[int, int] = (36, 72), reference: str = "isolated",
-                  padding: float = 2.5) -> list[dict]:
+                  padding: float = 1.5) -> list[dict]:
     """For each molecule (``{name: atoms}``) and model (``{label: energy model}``): the isosurface just
     outside the van der Waals surface and the cut through the molecule (one square half-width for every
     molecule, so all cuts share their Å axes), with ``Ω − reference`` on both (kcal/mol). Each panel holds
@@ -65,10 +65,35 @@ def figure_panels(models: dict, molecules: dict, probe="C", *, cut_spacing: floa
         for label, model in models.items():
             pp = ProbePotential(model, atoms, probe)
             ref = pp.reference(reference)
-            panels.append(dict(molecule=mol, model=label, atoms=atoms, bonds=bonds, surface=surf, cut=cut, reference=ref,
-                               reference_kind=reference, potential=pp, surface_values=pp(surf.vertices) - ref,
-                               cut_values=pp(cut.points) - ref, isolated=pp.isolated() - ref))
+            panels.append({"molecule": mol, "model": label, "atoms": atoms, "bonds": bonds, "surface": surf, "cut": cut, "reference": ref,
+                               "reference_kind": reference, "potential": pp, "surface_values": pp(surf.vertices) - ref,
+                               "cut_values": pp(cut.points) - ref, "isolated": pp.isolated() - ref})
     return panels
+
+
+def exactness_table(models: dict, atoms, probe="C", spacing: float = 0.4):
+    """The probe's contract, per model, on a coarse cut through ``atoms`` (kcal/mol): the batched grid
+    against the model's plain forward pass with the probes appended (default table path and schnetpack's
+    exact filter path), and how far the probes move the molecule's own atomic energies."""
+    import pandas as pd
+
+    from .probe import (
+        ProbePotential,
+        full_forward_potential,
+        molecule_energies_with_probes,
+    )
+
+    pts = plane_cut(atoms, spacing=spacing).points
+    rows = []
+    for label, m in models.items():
+        plain = full_forward_potential(m, atoms, pts, probe)
+        rows.append({"model": label, "probe points": pts.shape[0] * pts.shape[1],
+                     "max |batched − plain| (kcal/mol)": np.abs(ProbePotential(m, atoms, probe)(pts) - plain).max(),
+                     "max |exact − plain| (kcal/mol)":
+                         np.abs(ProbePotential(m, atoms, probe, method="exact")(pts) - plain).max(),
+                     "max |ΔE_i of the molecule| (kcal/mol)": np.abs(molecule_energies_with_probes(m, atoms, pts, probe)
+                                                                     - m.predict(atoms)["atomic_energies"]).max()})
+    return pd.DataFrame(rows).set_index("model")
 
 
 # ------------------------------------------------------------------------------------------ symmetry
@@ -190,9 +215,9 @@ def influence_ratio(s, d) -> dict:
     d = np.concatenate([np.ravel(x) for x in d]) if isinstance(d, (list, tuple)) else np.ravel(d)
     near, far = s[d < INFLUENCE_NEAR], s[d >= INFLUENCE_FAR]
     if not len(near) or not len(far):
-        return {"near": float("nan"), "far": float("nan"), "ratio": float("nan"), "n_far": int(len(far))}
+        return {"near": float("nan"), "far": float("nan"), "ratio": float("nan"), "n_far": len(far)}
     return {"near": float(np.median(near)), "far": float(np.median(far)),
-            "ratio": float(np.median(far) / np.median(near)), "n_far": int(len(far))}
+            "ratio": float(np.median(far) / np.median(near)), "n_far": len(far)}
 
 
 def surface_sample(surface, n: int = 240) -> np.ndarray:
@@ -259,7 +284,7 @@ def map_measures(panels: list[dict], influence_points: int = 240) -> dict:
     """Every measure above for every model of :func:`figure_panels`' ``panels``:
     ``{model: {"symmetry": {molecule: (error, n_ops)}, "separability": {molecule: η},
     "contrast": {molecule: gradient_contrast}, "influence": {molecule: influence_ratio}, "influence_all":
-    influence_ratio pooled over the molecules, "carbons": {molecule: carbon_sites}}}``."""
+    influence_ratio pooled over the molecules, "carbons": {molecule: carbon_sites}, "reference": the panels' reference (kcal/mol)}}``."""
     from .probe import ProbePotential
 
     out: dict = {}
@@ -276,11 +301,30 @@ def map_measures(panels: list[dict], influence_points: int = 240) -> dict:
         m["_s"].append(s)
         m["_d"].append(d)
         m["carbons"][mol] = carbon_sites(pp, at)
+        m["reference"] = p["reference"]
     for m in out.values():
         m["influence_all"] = influence_ratio(m.pop("_s"), m.pop("_d"))
     return out
 
 
-__all__ = ["map_measures", "figure_panels", "plane_symmetries", "symmetry_error", "vertex_areas", "separability",
-           "gradient_contrast", "atom_influence", "influence_ratio", "surface_sample", "bonded_neighbours",
-           "carbon_sites", "group_gap", "CORE", "NEAR", "FAR", "AROMATIC", "SATURATED"]
+__all__ = [
+    "AROMATIC",
+    "CORE",
+    "FAR",
+    "NEAR",
+    "SATURATED",
+    "atom_influence",
+    "bonded_neighbours",
+    "carbon_sites",
+    "exactness_table",
+    "figure_panels",
+    "gradient_contrast",
+    "group_gap",
+    "influence_ratio",
+    "map_measures",
+    "plane_symmetries",
+    "separability",
+    "surface_sample",
+    "symmetry_error",
+    "vertex_areas",
+]

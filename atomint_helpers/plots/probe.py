@@ -34,6 +34,19 @@ def doubling_levels(values, n_side: int = N_SIDE, q: float = 99.0) -> dict:
             "cmap": "RdBu_r", "norm": BoundaryNorm(levels, cmap.N, extend="both")}
 
 
+def _off_nuclei(panel, core: float = 0.5) -> np.ndarray:
+    """The cut's values at points farther than ``core`` Å from every nucleus (where the probe sits on an atom
+    the values leave any useful colour range)."""
+    pts = panel["cut"].points.reshape(-1, 3)
+    far = np.linalg.norm(pts[:, None] - panel["atoms"].positions[None], axis=-1).min(1) > core
+    return np.asarray(panel["cut_values"]).ravel()[far]
+
+
+def figure_levels(panels: list[dict], model: str) -> dict:
+    """:func:`doubling_levels` of one model's cut values off the nuclei: the colour scale of its Fig. 5."""
+    return doubling_levels(np.concatenate([_off_nuclei(p) for p in panels if p["model"] == model]))
+
+
 def _draw_molecule_3d(ax, atoms, plane, bonds):
     """Bonds (grey lines) and atoms (element colours) in the plane frame, drawn over the surface."""
     from ase.data import covalent_radii
@@ -41,8 +54,8 @@ def _draw_molecule_3d(ax, atoms, plane, bonds):
     rel = atoms.positions - plane.centre
     loc = np.stack([rel @ plane.u, rel @ plane.v, rel @ plane.normal], -1)
     for i, j in bonds:
-        ax.plot(*loc[[i, j]].T, color="0.35", lw=1.2, zorder=10)
-    ax.scatter(*loc.T, s=[60 * covalent_radii[z] ** 2 * 4 for z in atoms.numbers], depthshade=False,
+        ax.plot(*loc[[i, j]].T, color="0.25", lw=1.0, zorder=10)
+    ax.scatter(*loc.T, s=[70 * covalent_radii[z] ** 2 for z in atoms.numbers], depthshade=False,
                c=[_element_color(int(z)) for z in atoms.numbers], edgecolors="white", linewidths=0.4, zorder=11)
 
 
@@ -54,9 +67,9 @@ def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (k
     import matplotlib.pyplot as plt
 
     ps = [p for p in panels if p["model"] == model]
-    scale = doubling_levels(np.concatenate([p["cut_values"].ravel() for p in ps]))
+    scale = figure_levels(panels, model)
     n = len(ps)
-    with paper_style(), plt.rc_context({"xtick.labelsize": 9, "ytick.labelsize": 9}):
+    with paper_style():
         fig = plt.figure(figsize=(width, width / n * 2.05 + 0.75))
         gs = fig.add_gridspec(3, n, height_ratios=[1.0, 1.0, 0.07])
         cut_axes = []
@@ -65,13 +78,15 @@ def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (k
             plane = p["cut"].plane
             height = (p["surface"].vertices[p["surface"].faces].mean(1) - plane.centre) @ plane.normal
             _draw_surface(ax3, p["surface"], p["surface_values"], plane, scale, norm=scale["norm"],
-                          keep_faces=height < 0.05, view=(40, -65))
+                          keep_faces=height < 0.05, view=(50, -65))
+            ax3.set_box_aspect((1, 1, 1), zoom=1.45)
             _draw_molecule_3d(ax3, p["atoms"], plane, p.get("bonds", ()))
             ax3.set_title(p["molecule"], fontsize=10)
             ax = fig.add_subplot(gs[1, c], sharex=cut_axes[0] if cut_axes else None,
                                  sharey=cut_axes[0] if cut_axes else None)
             cf = _draw_cut(ax, p["cut"], p["cut_values"], p["atoms"], dashed="negative", scale=scale,
                            norm=scale["norm"], line_every=1, axes_in_angstrom=True)
+            ax.tick_params(labelsize=9)
             ax.set_xlabel("s (Å)", fontsize=9)
             if c == 0:
                 ax.set_ylabel("t (Å)", fontsize=9)
@@ -80,8 +95,9 @@ def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (k
             cut_axes.append(ax)
         cax = fig.add_subplot(gs[2, :])
         cb = fig.colorbar(cf, cax=cax, orientation="horizontal", spacing="uniform")
-        cb.set_ticks(scale["levels"][1::2])
-        cb.ax.set_xticklabels([f"{t:g}" for t in scale["levels"][1::2]], fontsize=9)
+        ticks = [t for t in scale["levels"] if round(np.log2(abs(t) / scale["base"])) % 2 == 0]  # ±base·4^k
+        cb.set_ticks(ticks)
+        cb.ax.set_xticklabels([f"{t:g}" for t in ticks], fontsize=9)
         cb.set_label(f"{model}: {label}", fontsize=9)
     return fig
 
@@ -106,20 +122,20 @@ def probe_surface_plotly(panels: list[dict], label: str = "Ω − Ω(∞) (kcal/
         at = p["atoms"]
         fig.add_trace(go.Mesh3d(x=v[:, 0], y=v[:, 1], z=v[:, 2], i=f[:, 0], j=f[:, 1], k=f[:, 2], intensity=vals,
                                 colorscale="RdBu", reversescale=True, cmin=-lim, cmax=lim, opacity=0.75,
-                                colorbar=dict(title=label), visible=k == 0, name=f"{p['molecule']} {p['model']}",
+                                colorbar={"title": label}, visible=k == 0, name=f"{p['molecule']} {p['model']}",
                                 hovertemplate="%{intensity:.2f} kcal/mol<extra></extra>"))
         pos = np.round(at.positions, decimals)
         fig.add_trace(go.Scatter3d(x=pos[:, 0], y=pos[:, 1], z=pos[:, 2], mode="markers",
-                                   marker=dict(size=[18 * covalent_radii[z] for z in at.numbers],
-                                               color=[colors.get(int(z), "#8c8c8c") for z in at.numbers],
-                                               line=dict(width=0)),
+                                   marker={"size": [18 * covalent_radii[z] for z in at.numbers],
+                                               "color": [colors.get(int(z), "#8c8c8c") for z in at.numbers],
+                                               "line": {"width": 0}},
                                    text=at.get_chemical_symbols(), hoverinfo="text", visible=k == 0, showlegend=False))
         vis = [False] * (n_traces * len(panels))
         vis[n_traces * k] = vis[n_traces * k + 1] = True
-        buttons.append(dict(label=f"{p['molecule']} — {p['model']}", method="update", args=[{"visible": vis}]))
-    fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", x=0.0, y=1.0, xanchor="left")],
-                      scene=dict(aspectmode="data", xaxis_visible=False, yaxis_visible=False, zaxis_visible=False),
-                      margin=dict(l=0, r=0, t=10, b=0), autosize=True)
+        buttons.append({"label": f"{p['molecule']} — {p['model']}", "method": "update", "args": [{"visible": vis}]})
+    fig.update_layout(updatemenus=[{"buttons": buttons, "direction": "down", "x": 0.0, "y": 1.0, "xanchor": "left"}],
+                      scene={"aspectmode": "data", "xaxis_visible": False, "yaxis_visible": False, "zaxis_visible": False},
+                      margin={"l": 0, "r": 0, "t": 10, "b": 0}, autosize=True)
     return fig
 
 
@@ -145,4 +161,4 @@ def probe_3d_page(panels: list[dict], *, title: str, text: str, back: str = "../
     return PAGE.format(title=title, text=text, back=back, plot=plot)
 
 
-__all__ = ["doubling_levels", "probe_figure", "probe_surface_plotly", "probe_3d_page"]
+__all__ = ["doubling_levels", "figure_levels", "probe_3d_page", "probe_figure", "probe_surface_plotly"]

@@ -98,8 +98,8 @@ def evaluate(m: dict) -> dict:
                      each(f"{k} {v:.1f}" for k, v in ratio.items())),
         "aromatic": (bool(aro > sat), aro / sat, "", f"geometric mean ratio: aromatic {aro:.2f}, saturated {sat:.2f}"),
         "local": (bool(np.isfinite(loc["ratio"]) and loc["ratio"] <= LOCALITY_MAX), loc["ratio"], "",
-                  f"median |ΔΩ|/δ {loc['far']:.3g} (≥ 4 Å) vs {loc['near']:.3g} kcal/mol/Å (< 2 Å), "
-                  f"{loc['n_far']} far pairs"),
+                  (f"median |ΔΩ|/δ {loc['far']:.3g} (≥ 4 Å) vs {loc['near']:.3g} kcal/mol/Å (< 2 Å), "
+                  f"{loc['n_far']} far pairs")),
         "saturation": (s_gap["separate"] and abs(s_gap["gap"]) >= GAP_MIN, s_gap["gap"], "kcal/mol",
                        f"saturated − aromatic mean site value; {'no overlap' if s_gap['separate'] else 'overlap'}"),
         "aromaticity": (a_gap["separate"] and abs(a_gap["gap"]) >= GAP_MIN, a_gap["gap"], "kcal/mol",
@@ -109,15 +109,16 @@ def evaluate(m: dict) -> dict:
 
 def pending(models: dict) -> dict:
     """``{label: checkpoint name}`` of the models whose checkpoint is still training."""
-    from ..store import provenance
+    from pathlib import Path
+
+    from ..store import PROVENANCE, provenance
 
     out = {}
     for label, m in models.items():
-        try:
-            if str(provenance(m.checkpoint).get("status", "")).startswith("training"):
-                out[label] = m.checkpoint.name
-        except Exception:  # a model not loaded from a checkpoint folder
-            pass
+        folder = getattr(m, "checkpoint", None)  # None: a model not loaded from a checkpoint folder
+        if folder is not None and (Path(folder) / PROVENANCE).is_file() \
+                and str(provenance(folder).get("status", "")).startswith("training"):
+            out[label] = Path(folder).name
     return out
 
 
@@ -155,3 +156,94 @@ def rows(measures: dict, exactness, *, quick: bool, pending_: dict | None = None
                         "atomint": round(float(value), 3) if np.isfinite(value) else None, "unit": unit,
                         "verdict": verdict, "rule": RULES[key], "note": note})
     return out
+
+
+# ------------------------------------------------------------------------------------------ words
+def measures_table(measures: dict):
+    """One row per model and molecule: the numbers behind the rules (no NaN: '—' where a measure does not
+    apply, e.g. no in-plane symmetry operation or no carbon of a kind)."""
+    import pandas as pd
+
+    def f(x, fmt):
+        return "—" if x is None or not np.isfinite(x) else format(x, fmt)
+
+    rows = []
+    for label, m in measures.items():
+        for mol, (err, n_ops) in m["symmetry"].items():
+            sites = {k: [c["value"] - m["reference"] for c in m["carbons"][mol] if c["kind"] == k]
+                     for k in (SATURATED, AROMATIC)}
+            rows.append({"model": label, "molecule": mol, "symmetry operations": n_ops,
+                         "symmetry error (%)": f(100 * err if n_ops else np.nan, ".2f"),
+                         "separability η": f(m["separability"][mol], ".2f"),
+                         "|∇Ω| near/far": f(m["contrast"][mol]["ratio"], ".1f"),
+                         "influence ≥4 Å / <2 Å": f(m["influence"][mol]["ratio"], ".3f"),
+                         "saturated C site (kcal/mol)": f(np.mean(sites[SATURATED]) if sites[SATURATED] else np.nan, ".2f"),
+                         "aromatic C site (kcal/mol)": f(np.mean(sites[AROMATIC]) if sites[AROMATIC] else np.nan, ".2f")})
+    return pd.DataFrame(rows).set_index(["model", "molecule"])
+
+
+def caption(panels: list[dict], model: str, levels) -> str:
+    """Fig. 5's caption for one model, its numbers from the panels and the figure's ``levels`` (kcal/mol)."""
+    ps = [p for p in panels if p["model"] == model]
+    ref, cutoff = ps[0]["reference"], ps[0]["potential"].cutoff
+    surf = np.concatenate([p["surface_values"] for p in ps])
+    pos = [x for x in levels if x > 0]
+    which = "as in the paper's Fig. 5" if model == "SchNet" else "beyond the paper, which shows SchNet only"
+    return (f"**Fig. 5 ({model}; {which}).** Local chemical potential of a carbon probe, Ω − Ω(∞) in kcal/mol, "
+            f"where Ω(∞) = {ref:.1f} kcal/mol is the probe's own energy with no atom within the model's {cutoff:g} Å "
+            "cutoff. Top: the lower half of the surface Σ|r − r_i|⁻² = const just outside the van der Waals surface "
+            "(viewed from above the cut plane; the upper half is close to its mirror image for these molecules), "
+            "with the molecule drawn over it. Bottom: the cut through the molecule (ring plane of the aromatics, "
+            "C–C–C plane of propane, an H–C–H plane of methane), in-plane coordinates in Å, atoms drawn at their "
+            "projection. Blue: the probe is more stable than far from the molecule, red: less stable; the white "
+            f"band is ±{pos[0]:g} kcal/mol and the levels double outwards up to ±{pos[-1]:g} kcal/mol, so the steep "
+            "change near the atoms shows as dense contour lines; negative contours are dashed. On the surfaces "
+            f"Ω − Ω(∞) spans {surf.min():+.1f} to {surf.max():+.1f} kcal/mol.")
+
+
+def _model_words(label: str, m: dict, r: dict) -> str:
+    sym = {k: e for k, (e, n) in m["symmetry"].items() if n > 0}
+    sep = m["separability"]
+    worst = max(sym, key=sym.get) if sym else None
+    ratio = {k: c["ratio"] for k, c in m["contrast"].items()}
+    loc = m["influence_all"]
+    sat, aro = r["saturation"][1], r["aromaticity"][1]
+    text = (f"For **{label}**, Ω at mirror- and rotation-related points of the cut differs by at most "
+            f"{100 * max(sym.values()):.2f} % of the cut's range ({worst}). " if sym else f"For **{label}**: ")
+    text += (f"Otsu's separability of the surface values is {min(sep.values()):.2f}–{max(sep.values()):.2f} "
+             f"(median {np.median(list(sep.values())):.2f}; 0.64 is one Gaussian, 1 two sharp levels). "
+             f"|∇Ω| 0.5–1.5 Å from the atoms is {min(ratio.values()):.1f}–{max(ratio.values()):.1f}× that 2–3 Å away "
+             f"(geometric mean ratio aromatic / saturated molecules: {r['aromatic'][1]:.2f}). Moving an atom "
+             f"changes Ω at points ≥ 4 Å away by a median {loc['far']:.3g} kcal/mol/Å against {loc['near']:.3g} at "
+             f"points < 2 Å away (ratio {loc['ratio']:.3f}). Saturated carbons' site values lie {abs(sat):.2f} kcal/mol "
+             f"{'above' if sat > 0 else 'below'} the aromatic ones ({r['saturation'][3].split('; ')[1]}), benzene's "
+             f"carbons {abs(aro):.2f} kcal/mol {'above' if aro > 0 else 'below'} pyrazine's "
+             f"({r['aromaticity'][3].split('; ')[1]}).")
+    return text
+
+
+def what_we_see(measures: dict, exactness, *, quick: bool, pending_: dict | None = None) -> str:
+    """The chapter's "What we see" paragraph, every number from ``measures`` and ``exactness``."""
+    e = exactness
+    text = "**What we see.** " + " ".join(_model_words(label, m, evaluate(m)) for label, m in measures.items())
+    text += (f" The batched grid reproduces the plain forward pass to {e.iloc[:, 1].max():.1e} kcal/mol (schnetpack's "
+             f"filter network on every pair: {e.iloc[:, 2].max():.1e}), and the probes move the molecule's own "
+             f"atomic energies by at most {e.iloc[:, 3].max():.1e} kcal/mol — they only receive.")
+    if quick:
+        text += (" These are the `quick` models — tiny networks trained for seconds on the embedded sample — so the "
+                 "maps show the method, not the paper's chemistry.")
+    elif pending_:
+        text += f" Preliminary: {', '.join(pending_.values())} is still training; its best weights so far are shown."
+    return text
+
+
+def page_text(panels: list[dict]) -> str:
+    """The explanation on the interactive 3D page (HTML), its numbers from the panels."""
+    refs = {p["model"]: p["reference"] for p in panels}
+    return ("The colour on each surface is the local chemical potential Ω − Ω(∞) (kcal/mol) of a carbon probe: "
+            "the energy the model gives a carbon atom placed on the surface, which feels the molecule but does not "
+            "act back on it, relative to the same probe far from the molecule (Ω(∞) = "
+            + ", ".join(f"{v:.1f} kcal/mol for {k}" for k, v in refs.items())
+            + "). Blue: the probe is more stable there than far away; red: less stable. The surface lies just "
+            "outside the van der Waals surface. Pick a molecule and model in the menu; drag to rotate, scroll to "
+            "zoom.")
