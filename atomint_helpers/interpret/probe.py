@@ -42,10 +42,11 @@ need — and what a single unchunked pass would need — before anything is comp
 
 Units: positions Å, potentials kcal/mol. :meth:`ProbePotential.reference` gives two zero points:
 ``"shift"`` — the energy head's per-element shift ``b_Z`` of the probe element, i.e. its mean atomic
-energy in the training molecules (figures show ``Ω(r) − b_Z = scale · y_probe(r)``: negative where the
-probe would be more stable than an average atom of its element in QM9); ``"isolated"`` — ``Ω(∞)``, the
-probe with no molecule atom within the cutoff (an extrapolation for BP, whose descriptors are then all
-zero, a configuration never seen in training).
+energy in the training molecules (``Ω(r) − b_Z = scale · y_probe(r)``: negative where the probe would be
+more stable than an average atom of its element in QM9; the cube and PNG exports use it); ``"isolated"`` —
+``Ω(∞)``, the probe with no molecule atom within the cutoff (Fig. 5's reference; an extrapolation for BP,
+whose descriptors are then all zero, a configuration never seen in training). Fig. 5's panels and the
+measures on them live in :mod:`.probe_maps`.
 """
 from __future__ import annotations
 

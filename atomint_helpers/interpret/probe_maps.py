@@ -15,7 +15,7 @@ stated with its unit. The verdicts built on them live in :mod:`atomint_helpers.r
   ``CORE`` Å of a nucleus are left out (the probe sits on an atom there).
 * :func:`separability` — Otsu's separability ``η = σ²_between / σ²_total`` of the area-weighted values on
   the isosurface, at the best two-class threshold (dimensionless, 0…1): 1 for two sharp levels, 0.75 for
-  a uniform spread, 2/π ≈ 0.64 for one Gaussian, 0.8 for two equal Gaussians 4σ apart.
+  a uniform spread, 2/π ≈ 0.64 for one Gaussian, 0.81 for two equal Gaussians 4σ apart (0.75 at 3σ).
 * :func:`gradient_contrast` — contour-line density is ``|∇Ω|`` (kcal/mol/Å) divided by the level
   spacing; the ratio ``median |∇Ω|`` at ``NEAR`` (0.5–1.5 Å from the nearest atom) over ``median |∇Ω|``
   at ``FAR`` (2.0–3.0 Å), on the cut (dimensionless).
@@ -49,9 +49,10 @@ def figure_panels(models: dict, molecules: dict, probe="C", *, cut_spacing: floa
                   padding: float = 1.5) -> list[dict]:
     """For each molecule (``{name: atoms}``) and model (``{label: energy model}``): the isosurface just
     outside the van der Waals surface and the cut through the molecule (one square half-width for every
-    molecule, so all cuts share their Å axes), with ``Ω − reference`` on both (kcal/mol). Each panel holds
-    ``potential`` (the :class:`~.probe.ProbePotential`), ``reference`` (absolute, kcal/mol) and
-    ``isolated`` (Ω(∞) − reference) and ``bonds`` (atom index pairs, from the geometry)."""
+    molecule, so all cuts share their Å axes; the surface mesh has its poles along the cut plane's normal, so
+    a half surface ends on a clean equator), with ``Ω − reference`` on both (kcal/mol). Each panel holds
+    ``potential`` (the :class:`~.probe.ProbePotential`), ``reference`` (absolute, kcal/mol), ``isolated``
+    (Ω(∞) − reference) and ``bonds`` (atom index pairs, from the geometry)."""
     from .grid import molecular_plane
     from .probe import ProbePotential
 
@@ -59,8 +60,9 @@ def figure_panels(models: dict, molecules: dict, probe="C", *, cut_spacing: floa
     half = max(float(np.abs(planes[m].to_plane(at.positions)).max()) for m, at in molecules.items()) + padding
     panels = []
     for mol, atoms in molecules.items():
-        surf = isosurface(atoms, resolution=surface_resolution)
-        cut = plane_cut(atoms, planes[mol], spacing=cut_spacing, half_width=half)
+        plane = planes[mol]
+        surf = isosurface(atoms, resolution=surface_resolution, frame=np.stack([plane.u, plane.v, plane.normal]))
+        cut = plane_cut(atoms, plane, spacing=cut_spacing, half_width=half)
         bonds = np.argwhere(np.triu(bonded_neighbours(atoms)))
         for label, model in models.items():
             pp = ProbePotential(model, atoms, probe)

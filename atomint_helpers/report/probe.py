@@ -8,8 +8,8 @@ BP's maps are ``beyond`` rows. The measures are computed in :mod:`atomint_helper
    from its geometry within 0.1 Å), the symmetry error ``P95 |Ω(g·r) − Ω(r)| / (P95 Ω − P5 Ω)`` on the cut
    is ≤ :data:`SYMMETRY_TOL` (2 %) for every operation.
 2. *low- and high-energy regions "clearly separated"*: the median over the five molecules of Otsu's
-   separability η of the area-weighted potential on the isosurface is ≥ :data:`SEPARATION_MIN` (0.8, the
-   value of two equal Gaussian modes 4σ apart; one Gaussian gives 0.64, a uniform spread 0.75).
+   separability η of the area-weighted potential on the isosurface is ≥ :data:`SEPARATION_MIN` (0.8: two
+   equal Gaussian modes about 4σ apart give 0.81; one Gaussian gives 0.64, a uniform spread 0.75).
 3. *"high density of contour lines near the atom positions"*: on every molecule's cut, the median |∇Ω|
    0.5–1.5 Å from the nearest atom is ≥ :data:`CONTRAST_MIN` (2) times the median 2.0–3.0 Å away.
 4. *"… most clearly visible for aromatic rings"*: the geometric mean of that ratio over benzene, toluene
@@ -128,11 +128,11 @@ def rows(measures: dict, exactness, *, quick: bool, pending_: dict | None = None
     mol_col, batched_col = exactness.columns[-1], exactness.columns[1]
     out = [
         {"claim": "a probe atom does not act back on the molecule (its atoms' energies unchanged)",
-         "paper": "probe only receives", "atomint": float(exactness[mol_col].max()), "unit": "kcal/mol",
+         "paper": "probe only receives", "atomint": float(f"{exactness[mol_col].max():.2g}"), "unit": "kcal/mol",
          "kind": "implementation", "holds": bool(exactness[mol_col].max() <= 1e-4),
          "note": "max |ΔE_i| over toluene's atoms with a plane of carbon probes appended, both models"},
         {"claim": "batched probe grid = the model's plain forward pass with the probes appended",
-         "paper": None, "atomint": float(exactness[batched_col].max()), "unit": "kcal/mol",
+         "paper": None, "atomint": float(f"{exactness[batched_col].max():.2g}"), "unit": "kcal/mol",
          "kind": "implementation", "holds": bool(exactness[batched_col].max() <= 1e-4),
          "note": "max over the points and both models (float32)"},
     ]
