@@ -85,7 +85,7 @@ def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (k
             ax = fig.add_subplot(gs[1, c], sharex=cut_axes[0] if cut_axes else None,
                                  sharey=cut_axes[0] if cut_axes else None)
             cf = _draw_cut(ax, p["cut"], p["cut_values"], p["atoms"], dashed="negative", scale=scale,
-                           norm=scale["norm"], line_every=1, axes_in_angstrom=True)
+                           norm=scale["norm"], line_every=1, axes_in_angstrom=True, line_width=0.3)
             ax.tick_params(labelsize=9)
             ax.set_xlabel("s (Å)", fontsize=9)
             if c == 0:

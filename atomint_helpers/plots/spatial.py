@@ -47,13 +47,15 @@ def colour_scale(values, mask=None, q: float = 99.0) -> dict:
 
 
 def _draw_cut(ax, cut, values, atoms, *, dashed: str = "negative", scale: dict | None = None, mask=None,
-              show_atoms: bool = True, norm=None, line_every: int = 2, axes_in_angstrom: bool = False):
+              show_atoms: bool = True, norm=None, line_every: int = 2, axes_in_angstrom: bool = False,
+              line_width: float = 0.45):
     """Filled contours of ``values`` [n, n] on a :class:`~atomint_helpers.interpret.grid.Cut` (``scale`` from
     :func:`colour_scale`), black contour lines at every other level with the ``dashed`` ("negative" or
     "positive") ones dashed and the zero line thicker, and the atoms projected onto the plane (element
     colours; faded with their distance from it). ``norm`` replaces the linear ``Normalize(lo, hi)`` (e.g. a
     ``BoundaryNorm`` on uneven levels), ``line_every`` draws a line at every n-th level, and
-    ``axes_in_angstrom`` keeps the in-plane Å ticks. Returns the filled contour set."""
+    ``axes_in_angstrom`` keeps the in-plane Å ticks, ``line_width`` (pt) thins or thickens the lines. Returns
+    the filled contour set."""
     from matplotlib.colors import Normalize
 
     v = np.asarray(values, dtype=np.float64)
@@ -66,7 +68,7 @@ def _draw_cut(ax, cut, values, atoms, *, dashed: str = "negative", scale: dict |
     zero = int(np.argmin(np.abs(levels)))
     lines = np.array([lv for k, lv in enumerate(levels[1:-1], 1) if (k - zero) % line_every == 0])
     styles = ["dashed" if ((lv < 0) if dashed == "negative" else (lv > 0)) else "solid" for lv in lines]
-    widths = [0.9 if lv == 0 else 0.45 for lv in lines]
+    widths = [2 * line_width if lv == 0 else line_width for lv in lines]
     if len(lines):
         ax.contour(S, T, np.clip(v, lo, hi), levels=lines, colors="k", linestyles=styles, linewidths=widths)
     if show_atoms:
