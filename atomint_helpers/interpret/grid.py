@@ -290,15 +290,19 @@ class Surface:
 
 
 def isosurface(atoms, kind: str = "inverse_sq", level: float | None = None, vdw_scale: float = 1.0,
-               resolution: tuple[int, int] = (36, 72)) -> Surface:
+               resolution: tuple[int, int] = (36, 72), frame=None) -> Surface:
     """The level set ``level_function(r) = level`` (default :func:`vdw_level`) around the atoms, by rays
     from the centroid on a ``resolution = (n_theta, n_phi)`` latitude–longitude mesh; for each ray the
-    outermost crossing (coarse scan inwards from far outside, then 50 bisection steps)."""
+    outermost crossing (coarse scan inwards from far outside, then 50 bisection steps). ``frame`` (3×3,
+    orthonormal rows) turns the mesh so that its poles lie along the third row (e.g. ``(u, v, normal)`` of a
+    :class:`Plane`: the equator then runs parallel to that plane); default the z axis."""
     pos = _positions(atoms)
     if level is None:
         level = vdw_level(atoms, kind, vdw_scale)
     centre = pos.mean(0)
     dirs, faces = _sphere_directions(*resolution)
+    if frame is not None:
+        dirs = dirs @ np.asarray(frame, dtype=np.float64)
     if kind == "sum_sq":  # exactly a sphere: N|r - c|^2 + S = level
         s0 = ((pos - centre) ** 2).sum()
         radius = np.sqrt(max(level - s0, 0.0) / len(pos))

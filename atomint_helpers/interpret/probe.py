@@ -42,10 +42,11 @@ need — and what a single unchunked pass would need — before anything is comp
 
 Units: positions Å, potentials kcal/mol. :meth:`ProbePotential.reference` gives two zero points:
 ``"shift"`` — the energy head's per-element shift ``b_Z`` of the probe element, i.e. its mean atomic
-energy in the training molecules (figures show ``Ω(r) − b_Z = scale · y_probe(r)``: negative where the
-probe would be more stable than an average atom of its element in QM9); ``"isolated"`` — ``Ω(∞)``, the
-probe with no molecule atom within the cutoff (an extrapolation for BP, whose descriptors are then all
-zero, a configuration never seen in training).
+energy in the training molecules (``Ω(r) − b_Z = scale · y_probe(r)``: negative where the probe would be
+more stable than an average atom of its element in QM9; the cube and PNG exports use it); ``"isolated"`` —
+``Ω(∞)``, the probe with no molecule atom within the cutoff (Fig. 5's reference; an extrapolation for BP,
+whose descriptors are then all zero, a configuration never seen in training). Fig. 5's panels and the
+measures on them live in :mod:`.probe_maps`.
 """
 from __future__ import annotations
 
@@ -426,56 +427,6 @@ def naive_probe_potential(model, atoms, points, probe="C") -> np.ndarray:
     return out.reshape(pts.shape[:-1])
 
 
-
-
-# ------------------------------------------------------------------------------------------ Fig. 5 data
-def figure_panels(models: dict, molecules: dict, probe="C", *, cut_spacing: float = 0.1,
-                  surface_resolution: tuple[int, int] = (36, 72), reference: str = "shift") -> list[dict]:
-    """Everything Fig. 5 draws: for each molecule (``{name: atoms}``) and model (``{label: energy model}``)
-    the isosurface (:func:`~atomint_helpers.interpret.grid.isosurface`, ``inverse_sq`` just outside the
-    van der Waals surface) and the cut through the molecular plane, with ``Ω − reference`` on both
-    (kcal/mol). Each panel also holds ``reference`` and ``isolated`` (Ω(∞) − reference)."""
-    from .grid import isosurface, plane_cut
-
-    panels = []
-    for mol, atoms in molecules.items():
-        surf = isosurface(atoms, resolution=surface_resolution)
-        cut = plane_cut(atoms, spacing=cut_spacing)
-        for label, model in models.items():
-            pp = ProbePotential(model, atoms, probe)
-            ref = pp.reference(reference)
-            panels.append(dict(molecule=mol, model=label, atoms=atoms, surface=surf, cut=cut, reference=ref,
-                               surface_values=pp(surf.vertices) - ref, cut_values=pp(cut.points) - ref,
-                               isolated=pp.isolated() - ref))
-    return panels
-
-
-def surface_summary(panels: list[dict]):
-    """Per molecule and model: the range of ``Ω − reference`` on the isosurface, the element of the atom
-    nearest to its minimum and maximum, the share of the surface below zero, and for planar rings the mean
-    over the ring faces (surface points within 30° of the ring normal) minus the mean over the rim."""
-    import pandas as pd
-    from ase.data import chemical_symbols
-
-    rows = []
-    for p in panels:
-        v, verts, at = p["surface_values"], p["surface"].vertices, p["atoms"]
-        near = np.linalg.norm(verts[:, None, :] - at.positions[None], axis=-1).argmin(1)
-        plane = p["cut"].plane
-        rel = verts - plane.centre
-        cosang = np.abs(rel @ plane.normal) / np.linalg.norm(rel, axis=1)
-        face = cosang > np.cos(np.radians(30))
-        rim = cosang < np.cos(np.radians(70))
-        rows.append({"molecule": p["molecule"], "model": p["model"],
-                     "min": float(v.min()), "max": float(v.max()),
-                     "min near": chemical_symbols[at.numbers[near[v.argmin()]]],
-                     "max near": chemical_symbols[at.numbers[near[v.argmax()]]],
-                     "% below 0": 100.0 * float((v < 0).mean()),
-                     "faces − rim": float(v[face].mean() - v[rim].mean()) if face.any() and rim.any() else np.nan,
-                     "far field": float(p["isolated"])})
-    return pd.DataFrame(rows).set_index(["molecule", "model"])
-
-
 @torch.inference_mode()
 def molecule_energies_with_probes(model, atoms, points, probe="C") -> np.ndarray:
     """The molecule's own atomic energies (kcal/mol) from the plain forward pass with all probes appended —
@@ -487,6 +438,14 @@ def molecule_energies_with_probes(model, atoms, points, probe="C") -> np.ndarray
     return e.double().numpy()
 
 
-__all__ = ["ProbePotential", "probe_potential", "full_forward_potential", "naive_probe_potential",
-           "probe_batch", "probe_pairs", "probe_number", "figure_panels", "surface_summary",
-           "molecule_energies_with_probes", "METHODS"]
+__all__ = [
+    "METHODS",
+    "ProbePotential",
+    "full_forward_potential",
+    "molecule_energies_with_probes",
+    "naive_probe_potential",
+    "probe_batch",
+    "probe_number",
+    "probe_pairs",
+    "probe_potential",
+]

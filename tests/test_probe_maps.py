@@ -1,0 +1,202 @@
+"""Fig. 5's measures and rules on constructed potentials whose answer is known, both ways; the figure and the
+interactive page."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from atomint_helpers.interpret import grid
+from atomint_helpers.interpret import probe_maps as pm
+from atomint_helpers.report import probe as words
+
+
+def _benzene() -> Atoms:
+    """An exactly D6h benzene in the xy plane (C–C 1.39 Å, C–H 1.09 Å)."""
+    a = np.radians(60 * np.arange(6))
+    ring = np.stack([np.cos(a), np.sin(a), 0 * a], -1)
+    return Atoms("C6H6", positions=np.concatenate([1.39 * ring, 2.48 * ring]))
+
+
+@pytest.fixture(scope="module")
+def toluene():
+    from atomint_helpers.data.qm9 import NAMED, load_sample
+
+    return load_sample().atoms(NAMED["toluene"])
+
+
+def gaussians(atoms, amplitude=None, width=0.8):
+    """Ω(r) = Σ_j a_j exp(−|r − R_j|² / w²): local, and symmetric wherever the molecule is."""
+    amp = np.ones(len(atoms)) if amplitude is None else np.asarray(amplitude, dtype=float)
+    pos = atoms.positions.copy()
+
+    def omega(points):
+        d2 = ((np.asarray(points)[..., None, :] - pos) ** 2).sum(-1)
+        return (amp * np.exp(-d2 / width ** 2)).sum(-1)
+    return omega
+
+
+# ------------------------------------------------------------------------------------------ symmetry
+def test_symmetry_operations_of_a_hexagon():
+    at = _benzene()
+    ops = pm.plane_symmetries(at, grid.molecular_plane(at))
+    assert len(ops) == 11  # C6 (5 rotations) and 6 mirrors containing the normal
+    assert sum(np.linalg.det(g) < 0 for g in ops) == 6
+
+
+def test_symmetry_error_both_ways():
+    at = _benzene()
+    cut = grid.plane_cut(at, spacing=0.25)
+    err, n = pm.symmetry_error(gaussians(at), at, cut)
+    assert n == 11 and err < 1e-9
+    tilted = gaussians(at)
+    err, _ = pm.symmetry_error(lambda p: tilted(p) + 0.3 * np.asarray(p)[..., 0], at, cut)
+    assert err > words.SYMMETRY_TOL
+
+
+def test_no_symmetry_gives_nan():
+    at = Atoms("CNO", positions=[[0, 0, 0], [1.3, 0.2, 0], [-0.4, 1.7, 0]])
+    err, n = pm.symmetry_error(gaussians(at), at, grid.plane_cut(at, spacing=0.3))
+    assert n == 0 and np.isnan(err)
+
+
+# ------------------------------------------------------------------------------------------ separation
+def test_separability_known_values():
+    rng = np.random.default_rng(0)
+    assert pm.separability(np.r_[np.zeros(500), np.ones(500)]) == pytest.approx(1.0)
+    assert pm.separability(rng.normal(size=20000)) == pytest.approx(2 / np.pi, abs=0.02)
+    assert pm.separability(np.linspace(0, 1, 10001)) == pytest.approx(0.75, abs=0.01)
+    two = np.r_[rng.normal(0, 1, 20000), rng.normal(6, 1, 20000)]
+    assert pm.separability(two) > words.SEPARATION_MIN > pm.separability(rng.normal(size=20000))
+    # weights: a heavy low group and a light high one is still two groups
+    assert pm.separability([0, 0, 1], weights=[1, 1, 2]) == pytest.approx(1.0)
+
+
+def test_vertex_areas_sum_to_the_sphere():
+    at = Atoms("C", positions=[[0, 0, 0]])
+    s = grid.isosurface(at, resolution=(40, 80))
+    r = np.linalg.norm(s.vertices, axis=1).mean()
+    assert pm.vertex_areas(s).sum() == pytest.approx(4 * np.pi * r ** 2, rel=0.01)
+
+
+# ------------------------------------------------------------------------------------------ contours
+def test_gradient_contrast_both_ways():
+    at = _benzene()
+    cut = grid.plane_cut(at, spacing=0.1)
+    steep = pm.gradient_contrast(gaussians(at, width=0.7)(cut.points), at, cut)
+    assert steep["ratio"] > 10 * words.CONTRAST_MIN
+    ramp = pm.gradient_contrast(cut.points[..., 0] * 2.0, at, cut)
+    assert ramp["ratio"] == pytest.approx(1.0, rel=1e-6) and ramp["near"] == pytest.approx(2.0, rel=1e-6)
+
+
+# ------------------------------------------------------------------------------------------ locality
+def test_influence_local_and_not(toluene):
+    pts = pm.surface_sample(grid.isosurface(toluene, resolution=(12, 24)), 60)
+    s, d = pm.atom_influence(lambda a: gaussians(a), toluene, pts)
+    assert s.shape == d.shape == (len(toluene), len(pts))
+    local = pm.influence_ratio(s, d)
+    assert local["ratio"] < words.LOCALITY_MAX / 10 and local["n_far"] > 0
+
+    def centroid(a):  # every atom pulls on every point equally: Ω = |r − centroid|
+        c = a.positions.mean(0)
+        return lambda p: np.linalg.norm(np.asarray(p) - c, axis=-1)
+    s, d = pm.atom_influence(centroid, toluene, pts)
+    assert pm.influence_ratio([s], [d])["ratio"] > 0.5
+
+
+def test_influence_ratio_needs_both_bands():
+    assert np.isnan(pm.influence_ratio(np.ones(3), np.array([0.5, 1.0, 1.5]))["ratio"])
+
+
+# ------------------------------------------------------------------------------------------ carbons
+def test_carbon_kinds(toluene):
+    sites = pm.carbon_sites(gaussians(toluene), toluene)
+    kinds = [c["kind"] for c in sites]
+    assert kinds.count(pm.SATURATED) == 1 and kinds.count(pm.AROMATIC) == 6
+    assert all(0 < c["exposed"] < 1 for c in sites)
+    at = Atoms("CH4", positions=[[0, 0, 0], [0.63, 0.63, 0.63], [-0.63, -0.63, 0.63], [-0.63, 0.63, -0.63],
+                                 [0.63, -0.63, -0.63]])
+    assert [c["kind"] for c in pm.carbon_sites(gaussians(at), at)] == [pm.SATURATED]
+
+
+def test_saturation_gap_both_ways(toluene):
+    methyl = [c["index"] for c in pm.carbon_sites(gaussians(toluene), toluene) if c["kind"] == pm.SATURATED]
+    amp = np.full(len(toluene), 0.1)
+    amp[methyl] = 20.0  # the saturated carbon raises Ω around it (width 1.2 Å: ≈ 2.7 at its sphere)
+    for a, holds in ((amp, True), (np.full(len(toluene), 0.1), False)):
+        sites = pm.carbon_sites(gaussians(toluene, a, width=1.2), toluene)
+        g = pm.group_gap([c["value"] for c in sites if c["kind"] == pm.SATURATED],
+                         [c["value"] for c in sites if c["kind"] == pm.AROMATIC])
+        assert (g["separate"] and abs(g["gap"]) >= words.GAP_MIN) is holds
+
+
+def test_group_gap():
+    assert pm.group_gap([1, 2], [3, 4]) == {"gap": -2.0, "separate": True}
+    assert pm.group_gap([1, 3.5], [3, 4])["separate"] is False
+    assert pm.group_gap([], [1])["separate"] is False
+
+
+# ------------------------------------------------------------------------------------------ rules
+def _measures(good: bool) -> dict:
+    mols = ("methane", "benzene", "toluene", "pyrazine", "propane")
+    site = {"methane": [(pm.SATURATED, 3.0)], "propane": [(pm.SATURATED, 3.2)] * 3,
+            "toluene": [(pm.SATURATED, 3.1)] + [(pm.AROMATIC, 0.5)] * 6,
+            "benzene": [(pm.AROMATIC, 0.4)] * 6, "pyrazine": [(pm.AROMATIC, 2.0)] * 4}
+    k = 1.0 if good else 0.0
+    return {"symmetry": {m: (0.001 if good else 0.2, 1) for m in mols},
+            "separability": {m: 0.9 if good else 0.7 for m in mols},
+            "contrast": {m: {"ratio": (5.0 if m in words.AROMATICS else 3.0) if good else 1.5} for m in mols},
+            "influence_all": {"ratio": 0.02 if good else 0.5, "near": 1.0, "far": 0.02, "n_far": 10},
+            "carbons": {m: [{"kind": kd, "value": (v if good else 1.0) + k * 0.01 * i}
+                            for i, (kd, v) in enumerate(site[m])] for m in mols}}
+
+
+def test_rules_both_ways():
+    ok, bad = words.evaluate(_measures(True)), words.evaluate(_measures(False))
+    assert all(v[0] for v in ok.values()), {k: v for k, v in ok.items() if not v[0]}
+    assert not any(v[0] for v in bad.values()), {k: v for k, v in bad.items() if v[0]}
+
+
+def test_rows_kinds_and_undecided():
+    import pandas as pd
+
+    ex = pd.DataFrame({"probe points": [4], "b": [1e-6], "e": [0.0], "m": [0.0]}, index=["SchNet"])
+    meas = {"SchNet": _measures(True), "BP": _measures(False)}
+    rows = words.rows(meas, ex, quick=False)
+    paper = [r for r in rows if r["kind"] == "paper"]
+    assert len(paper) == len(words.CLAIMS) and all(r["model"] == "SchNet" and r["verdict"] == "holds" for r in paper)
+    assert all(r["verdict"] == "differs" for r in rows if r["kind"] == "beyond")
+    assert all(r["verdict"] == "not comparable" for r in words.rows(meas, ex, quick=True)[2:])
+    pend = words.rows(meas, ex, quick=False, pending_={"SchNet": "schnet-energy-cpu-fold0"})
+    assert all(r["verdict"] == "not comparable" and "rule is met" in r["note"] for r in pend if r.get("model") == "SchNet")
+
+
+# ------------------------------------------------------------------------------------------ figure and page
+def test_doubling_levels():
+    from atomint_helpers.plots import doubling_levels
+
+    sc = doubling_levels(np.linspace(-30, 20, 1000), q=100)
+    lv = sc["levels"]
+    np.testing.assert_allclose(lv, -lv[::-1])
+    assert np.allclose(lv[len(lv) // 2 + 1:] / lv[len(lv) // 2:-1], 2) and lv[-1] >= 30 > lv[-2]
+
+
+def test_probe_figure_and_page():
+    import matplotlib
+    matplotlib.use("Agg")
+    from atomint_helpers import plots
+
+    panels = []
+    for name, at in (("benzene", _benzene()), ("methane", Atoms("CH4", positions=[
+            [0, 0, 0], [0.63, 0.63, 0.63], [-0.63, -0.63, 0.63], [-0.63, 0.63, -0.63], [0.63, -0.63, -0.63]]))):
+        surf, cut = grid.isosurface(at, resolution=(12, 24)), grid.plane_cut(at, spacing=0.3, half_width=4.0)
+        om = gaussians(at)
+        panels.append({"molecule": name, "model": "SchNet", "atoms": at, "bonds": np.argwhere(np.triu(pm.bonded_neighbours(at))),
+                           "surface": surf, "cut": cut, "surface_values": om(surf.vertices) - 0.5,
+                           "cut_values": om(cut.points) - 0.5, "reference": -140.0})
+    fig = plots.probe_figure(panels, "SchNet")
+    assert fig.get_size_inches()[0] * fig.dpi >= 600
+    html = plots.probe_3d_page(panels, title="Local chemical potential", text="explained",
+                               back="../notebooks/probe.html")
+    assert "<h1>Local chemical potential</h1>" in html and 'href="../notebooks/probe.html"' in html
+    assert "520" not in html.split("<script")[0] and "75vh" in html
