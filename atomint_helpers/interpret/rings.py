@@ -311,8 +311,8 @@ def describe_top(top, ds, score_cols=("score",)):
     for c in score_cols:
         rows[c] = top[c].round(2).to_numpy()
     if "std" in top and top["std"].notna().any():
-        rows["fold std"] = top["std"].round(2).to_numpy()
-    rows["aromatic"] = top["aromatic"].to_numpy()
+        rows["fold std"] = [f"{x:.2f}" if np.isfinite(x) else "—" for x in top["std"].to_numpy(float)]
+    rows["aromatic"] = np.where(top["aromatic"].to_numpy(), "yes", "no")
     rows["motifs"] = [", ".join(MOTIF_LABELS[m] for m, x in zip(MOTIF_COLUMNS, f) if x) or "—"
                       for f in motifs.to_numpy()]
     rows.index = pd.RangeIndex(1, len(rows) + 1, name="rank")
