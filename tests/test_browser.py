@@ -67,7 +67,6 @@ KNOWN: dict[str, dict[str, str]] = {
                                 "this run wrote it (<code>_build/results/...</code>)",
     },
     "tables": {
-        "notebooks/esp.html": "atomint_helpers.interpret.esp.charge_table (NaN for elements a molecule lacks)",
         "notebooks/rings.html": "atomint_helpers.interpret.rings.describe_top: the 'aromatic' column is True/False",
     },
     "figures": {

@@ -154,7 +154,7 @@ def sign_paragraph(table, gap: float = 0.2) -> str:
 
 
 # ------------------------------------------------------------------------------------------ the paper's claims
-def conserved_rows(charges, energies, quick: bool, *, kind="paper", suffix="", note_extra="") -> list[dict]:
+def conserved_rows(charges, energies, quick: bool) -> list[dict]:
     """Rule 1, one row per model."""
     t = conservation_table(charges, energies)
     rows = []
@@ -163,19 +163,19 @@ def conserved_rows(charges, energies, quick: bool, *, kind="paper", suffix="", n
         e, q = t.loc["mean", f"{lab} folds, energy"], t.loc["mean", f"{lab} folds, charge"]
         why = _need_folds(charges, (m,)) or _need_folds(energies, (m,)) or _pending_for((m,), charges, energies)
         holds, note = _verdict(bool(q < e), quick, why)
-        rows.append(_row("Charges are more conserved across folds than energies" + suffix, lab,
+        rows.append(_row("Charges are more conserved across folds than energies", lab,
                          "charges are more conserved across folds",
                          f"fold-to-fold W1/IQR (mean of H, C, N, O): charges {_fmt(q, 2)} vs energies {_fmt(e, 2)}",
                          "holds if the model's fold-to-fold W1/IQR (mean over fold pairs and H, C, N, O) is smaller "
                          "for charges than for energies", holds,
-                         note or ("W1 / pooled IQR between folds" + note_extra), kind))
+                         note or "W1 / pooled IQR between folds"))
     return rows
 
 
-def scaled_rows(charges, energies, quick: bool, *, kind="paper", suffix="", note_extra="", pair=True) -> list[dict]:
+def scaled_rows(charges, energies, quick: bool, *, pair=True) -> list[dict]:
     """Rule 5: one row per model (fold to fold) and, with ``pair``, one for BP vs SchNet."""
     tq, te = scaled_distances(charges), scaled_distances(energies)
-    claim = "“the partitioning of the dipole moment is more unique (up to a constant scaling factor)”" + suffix
+    claim = "“the partitioning of the dipole moment is more unique (up to a constant scaling factor)”"
     rule = ("holds if, after one least-squares factor between the two checkpoints, the W1/IQR (mean of H, C, N, "
             "O) is smaller for charges than for energies")
     cols = [(MODEL_LABELS[m], f"{MODEL_LABELS[m]} folds", (m,)) for m in charges.models()]
@@ -193,7 +193,7 @@ def scaled_rows(charges, energies, quick: bool, *, kind="paper", suffix="", note
         rows.append(_row(claim, model, "more unique than the energy's",
                          f"scaled W1/IQR {what}: charges {_fmt(q, 2)} vs energies {_fmt(e, 2)}; factors: charges "
                          f"{tq.attrs['scale'][col]}, energies {te.attrs['scale'][col]}", rule, holds,
-                         note or ("the best constant factor per pair of checkpoints, over the same atoms" + note_extra), kind))
+                         note or "the best constant factor per pair of checkpoints, over the same atoms"))
     return rows
 
 
@@ -205,7 +205,18 @@ def pronounced_row(charges, quick: bool) -> dict:
     return _row("BP vs SchNet charge similarity “is especially pronounced for H and C”", "",
                 "H and C closest", "BP-vs-SchNet charge W1/IQR: " + ", ".join(f"{e} {_fmt(d[e], 2)}" for e in d.index),
                 "holds if the BP-vs-SchNet charge W1/IQR of H and of C are both below those of N and of O", holds,
-                note or "fold by fold, mean over folds")
+                note or ("fold by fold, mean over folds; W1 in e (no division by the IQR): "
+                         + ", ".join(f"{e} {_fmt(w, 2)}" for e, w in raw_model_w1(charges).items())))
+
+
+def raw_model_w1(charges) -> dict:
+    """BP-vs-SchNet W1 per element in the charges' unit (e), fold by fold over shared folds, mean."""
+    from ..interpret.latent import fold_distance, values_of
+
+    common = sorted(set(charges.frames["bp"]) & set(charges.frames["schnet"]))
+    return {e: float(np.mean([fold_distance(values_of(charges.frames["bp"][k], e, charges.column),
+                                            values_of(charges.frames["schnet"][k], e, charges.column), 1.0)
+                              for k in common])) for e in FIG_ELEMENTS}
 
 
 def carbon_parallels(charges, energies) -> dict:
@@ -241,19 +252,23 @@ def outliers(signs) -> dict[str, list[int]]:
 
 
 def without_outlier_rows(charges, energies, signs, quick: bool) -> list[dict]:
-    """Rules 1 and 5 again without the outlying folds (kind ``beyond``), for the models that have one."""
+    """The rules that compare folds (1, 5) or pair fold k of BP with fold k of SchNet (2, 3, 5) again
+    without the outlying folds, dropped from the charges and the energies alike (kind ``beyond``: the
+    paper rows keep every fold)."""
     drop = outliers(signs)
     if not drop or energies is None:
         return []
     names = ", ".join(fold_names(charges, drop))
-    kept = without_folds(charges, drop)
+    kq, ke = without_folds(charges, drop), without_folds(energies, drop)
     keys = [LABEL_KEY[m] for m in drop]
-    sub = _models_only(kept, keys)
-    extra = f"; without {names} (a local mirror solution: Mulliken-sign agreement ≥ 20 points below its best fold)"
-    sfx = f" — without {names}"
-    return (conserved_rows(sub, _models_only(energies, keys), quick, kind="beyond", suffix=sfx, note_extra=extra)
-            + scaled_rows(sub, _models_only(energies, keys), quick, kind="beyond", suffix=sfx, note_extra=extra,
-                          pair=False))
+    out = conserved_rows(_models_only(kq, keys), _models_only(ke, keys), quick)
+    out += scaled_rows(_models_only(kq, keys), _models_only(ke, keys), quick, pair=False)
+    if len(kq.models()) == 2:
+        out += [pair_row(kq, ke, quick), pronounced_row(kq, quick)]
+        out += [r for r in scaled_rows(kq, ke, quick) if not r["model"]]
+    why = (f"; without {names} (a local mirror solution: Mulliken-sign agreement ≥ 20 points below its best fold), "
+           f"the same folds dropped from the energies")
+    return [{**r, "claim": f"{r['claim']} — without {names}", "kind": "beyond", "note": r["note"] + why} for r in out]
 
 
 def _models_only(st, keys):

@@ -276,14 +276,15 @@ def ring_paragraph(scored: dict, tops: dict, rings, folds: dict, quick: bool, st
     return " ".join(x for x in out if x)
 
 
-#: the charge claims moved to :mod:`.charges`; their old names here still work
-_MOVED_TO_CHARGES = ("conservation_table", "charge_claims", "mulliken_rows", "mulliken_paragraph", "sign_paragraph",
-                     "charge_paragraph")
+#: the charge claims moved to :mod:`.charges` (old name here: name there); the old names still work
+_MOVED_TO_CHARGES = {"conservation_table": "conservation_table", "mulliken_rows": "mulliken_rows",
+                     "mulliken_paragraph": "mulliken_paragraph", "sign_paragraph": "sign_paragraph",
+                     "charge_paragraph": "what_we_see"}
 
 
 def __getattr__(name):
     if name in _MOVED_TO_CHARGES:
         from . import charges
 
-        return getattr(charges, name)
+        return getattr(charges, _MOVED_TO_CHARGES[name])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
