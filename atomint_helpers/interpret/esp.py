@@ -261,7 +261,8 @@ def seed_control(models_dir, molecules: dict, folds=(0, 1, 2)) -> dict:
     electronegativity seed (``<model>-dipole-quick-fold<k>``) and without it
     (``<model>-dipole-quick-noseed-fold<k>``, ``head.charge_seed = "none"``), per model label and fold:
     ``{label: {"seeded": {fold: checks}, "unseeded": {fold: checks}}}``. Folds whose checkpoint is missing
-    are skipped."""
+    are skipped. The unseeded runs were trained with ``atomint_helpers.training.train(model, "dipole", k,
+    "quick", name=f"{model}-dipole-quick-noseed-fold{k}", threads=1, head={"charge_seed": "none"})``."""
     from pathlib import Path
 
     from .. import store
