@@ -63,9 +63,7 @@ RAW_CELL_VALUES = ("nan", "NaN", "None", "True", "False", "<NA>", "NaT")
 #: cause; the same kind of problem on any other page fails. Remove an entry once its cause is fixed.
 KNOWN: dict[str, dict[str, str]] = {
     "paths": {},
-    "tables": {
-        "notebooks/esp.html": "atomint_helpers.interpret.esp.charge_table (NaN for elements a molecule lacks)",
-    },
+    "tables": {},
     "figures": {},
 }
 

@@ -116,3 +116,106 @@ def test_bad_input(dipole_model, molecules):
 
     with pytest.raises(AtomintError, match="no atoms"):
         esp.latent_charges(dipole_model, Atoms())
+
+
+# ------------------------------------------------------------------------------------------ §3.2's readings
+def _chemical(at):
+    """Neutral toy charges with the chemical signs: H +0.1, O −0.4, C and N take up the rest."""
+    q = np.select([at.numbers == 1, at.numbers == 8], [0.1, -0.4], 0.0)
+    heavy = np.isin(at.numbers, (6, 7))
+    q[heavy] -= q.sum() / heavy.sum()
+    return q
+
+
+def test_surface_patches_belong_to_their_atom(molecules):
+    at = molecules["phloroglucinol"]
+    pts, owner = esp.surface_patches(at, n_dirs=200)
+    d = np.linalg.norm(pts - at.positions[owner], axis=1)
+    np.testing.assert_allclose(d, grid.vdw_radii(at.numbers)[owner], atol=1e-9)  # on the owner's sphere
+    assert set(np.flatnonzero(at.numbers == 8)) <= set(owner)
+
+
+def test_negative_area_both_ways(molecules):
+    at = molecules["phloroglucinol"]
+    q = _chemical(at)
+    t = esp.negative_area(at, q, n_dirs=200)
+    assert len(t) == 3 and (t["mean V (eV)"] < 0).all() and (t["share V < 0"] > 0.5).all()
+    flipped = esp.negative_area(at, -q, n_dirs=200)
+    assert (flipped["mean V (eV)"] > 0).all()
+    np.testing.assert_allclose(flipped["mean V (eV)"], -t["mean V (eV)"])
+
+
+def test_pooled_similarity(molecules):
+    mols = {k: molecules[k] for k in ("methane", "pyrazine", "phloroglucinol")}
+    a = {k: _chemical(at) for k, at in mols.items()}
+    same = esp.pooled_similarity(a, {k: 3 * v for k, v in a.items()}, mols, spacing=0.8)  # a scale per molecule
+    assert same["charge_r"] == pytest.approx(1.0) and same["esp_r"] == pytest.approx(1.0)
+    mirror = esp.pooled_similarity(a, {k: -v for k, v in a.items()}, mols, spacing=0.8)
+    assert mirror["charge_r"] == pytest.approx(-1.0) and mirror["esp_r"] == pytest.approx(-1.0)
+    assert same["atoms"] == sum(len(at) for at in mols.values()) and same["points"] > 100
+
+
+def _checks(ok: bool):
+    per = {"methane": {"mean_qH": 0.1 if ok else -0.1, "mean_qC": -0.4 if ok else 0.4, "holds": ok}}
+    return {"hc_holds": ok, "h_pos": 4 * ok, "h_total": 4, "c_neg": int(ok), "c_total": 1, "per_molecule": per,
+            "o_neg": 3 * ok, "o_total": 3, "o_holds": ok, "o_mean": -0.3 if ok else 0.3}
+
+
+@pytest.mark.parametrize("ok", [True, False])
+def test_esp_rows_follow_the_numbers(ok):
+    import pandas as pd
+
+    from atomint_helpers.interpret.charges import seed_table
+    from atomint_helpers.report import esp as report, scorecard
+
+    agreement = pd.DataFrame({"r(BP, SchNet)": [0.95, 0.97] if ok else [0.5, 0.6]}, index=["methane", "benzene"])
+    similarity = {"charge_r": 0.8 if ok else 0.95, "esp_r": 0.9, "atoms": 10, "points": 1000}
+    negative = {"BP": pd.DataFrame({"atom": [0, 1], "points": [9, 9], "mean V (eV)": [-0.2, -0.1] if ok else [-0.2, 0.1],
+                                    "share V < 0": [0.9, 0.8]})}
+    seed = seed_table({"BP": {"H": 0.14, "C": -0.1}}, {"BP": {"H": 0.1, "C": 0.0}})
+    control = {"BP": {"seeded": {0: _checks(True)}, "unseeded": {0: _checks(ok)}}}
+    rows = report.rows(agreement, similarity, {"BP": _checks(ok)}, negative, seed, control, quick=False)
+    for i, r in enumerate(rows):
+        scorecard.normalize_row(r, i)
+    verdicts = {(r["claim"][:30], r["model"]): r["holds"] for r in rows}
+    assert all(v is ok for k, v in verdicts.items() if not k[0].startswith("Electronegativity"))
+    assert [r["model"] for r in rows if r["kind"] == "paper"] == ["", "", "BP", "BP", "BP"]
+    quick = report.rows(agreement, similarity, {"BP": _checks(ok)}, negative, seed, control, quick=True)
+    assert all(r["holds"] is None for r in quick if r["kind"] == "paper")
+    text = report.what_we_see(agreement, similarity, {"BP": _checks(ok)}, negative,
+                              pd.DataFrame({"max |q|": [0.3]}, index=pd.MultiIndex.from_tuples([("methane", "BP")],
+                                                                                             names=["molecule", "model"])),
+                              seed, control, quick=False)
+    assert ("smooths the differences out" in text) is ok and "50%" in text
+
+
+def test_tables_for_reading_have_no_raw_nan(molecules):
+    from atomint_helpers.report import esp as report
+
+    panels = [{"molecule": "methane", "model": "BP", "atoms": molecules["methane"], "charges": _chemical(molecules["methane"])},
+              {"molecule": "pyrazine", "model": "BP", "atoms": molecules["pyrazine"], "charges": _chemical(molecules["pyrazine"])}]
+    t = report.charge_display(esp.charge_table(panels))
+    assert t.loc[("methane", "BP"), "q(N)"] == "—" and t.loc[("pyrazine", "BP"), "q(N)"].startswith("-")
+    assert not t.isna().any().any()
+
+
+def test_esp_figure_full_width(molecules):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from atomint_helpers import plots
+
+    mols = {k: molecules[k] for k in ("methane", "benzene", "phloroglucinol")}
+    panels = []
+    for name, at in mols.items():
+        cut = grid.plane_cut(at, spacing=0.3)
+        mask = grid.outside_vdw(cut.points, at)
+        for label, sign in (("BP", 1), ("SchNet", 1.2)):
+            q = sign * _chemical(at)
+            panels.append({"molecule": name, "model": label, "atoms": at, "cut": cut, "mask": mask, "charges": q,
+                           "values": esp.esp(at.positions, esp.normalize_charges(q), cut.points)})
+    fig = plots.esp_figure(panels)
+    assert fig.get_figwidth() >= 7.5
+    scale = plots.esp_scale(panels)
+    assert scale["lo"] == -scale["hi"] and scale["cmap"] == "RdBu_r"
+    matplotlib.pyplot.close(fig)

@@ -12,6 +12,7 @@ from atomint_helpers.data.batch import qm9_atoms_data
 from atomint_helpers.data.qm9 import NAMED
 from atomint_helpers.data.splits import save_split, split
 from atomint_helpers.interpret import latent
+from atomint_helpers.report import charges as charge_report
 from atomint_helpers.report import claims
 from atomint_helpers.report import energies as energy_report
 from atomint_helpers.models import build
@@ -177,9 +178,9 @@ def test_claims_table_is_computed(models_dir, sample, tmp_path):
 
     for quick in (True, False):
         e_rows = energy_report.rows(energies, quick)
-        q_rows = claims.charge_claims(charges, energies, quick=quick)
+        q_rows = charge_report.conserved_rows(charges, energies, quick) + [charge_report.pair_row(charges, energies, quick)]
         # narrower; O varies (BP, SchNet); conserved (BP, SchNet); more pronounced; different partitionings
-        assert len(e_rows) == 7 and len(q_rows) == 2
+        assert len(e_rows) == 7 and len(q_rows) == 3
         assert [r["model"] for r in e_rows] == ["", "BP", "SchNet", "BP", "SchNet", "", ""]
         for r in e_rows + q_rows:
             assert set(r) >= set(scorecard.FIELDS) - {"verdict", "model"} | {"holds"}
@@ -192,22 +193,23 @@ def test_claims_table_is_computed(models_dir, sample, tmp_path):
     # the verdict follows the numbers: claim 1 holds iff SchNet's IQR is smaller for all four elements
     w = energy_report.width_table(energies)
     assert e_rows[0]["holds"] == bool((w["SchNet IQR"] < w["BP IQR"]).all())
-    t = claims.conservation_table(charges, energies)
-    assert q_rows[1]["holds"] == bool(t.loc["mean", "BP vs SchNet, charge"] < t.loc["mean", "BP vs SchNet, energy"])
+    t = charge_report.conservation_table(charges, energies)
+    assert q_rows[2]["holds"] == bool(t.loc["mean", "BP vs SchNet, charge"] < t.loc["mean", "BP vs SchNet, energy"])
     # one fold only: the fold claims cannot be decided
     one = latent.study(models_dir, "energy", "quick", [0], sample, rows=rows)
     r2 = energy_report.rows(one, quick=False)
     assert r2[1]["holds"] is None and "≥ 2 folds" in r2[1]["note"]
-    assert claims.charge_claims(charges, None, quick=False)[0]["holds"] is None
+    no_energy = charge_report.rows(charges, None, latent.mulliken_table(charges), quick=False)
+    assert [r["holds"] for r in no_energy[:3]] == [None, None, None]
     # paragraphs and scorecard
     assert "SchNet's interquartile range" in energy_report.what_we_see(energies, quick=False)
-    assert "BP and SchNet are" in claims.charge_paragraph(charges, energies, quick=False)
+    assert "BP and SchNet" in charge_report.what_we_see(charges, energies, quick=False)
     mt = latent.mulliken_table(charges)
     assert set(mt["element"]) >= {"H", "C", "N", "O", "all"} and mt["Pearson r"].abs().max() <= 1
-    assert "Mulliken" in claims.mulliken_paragraph(mt, flipped)
-    path = scorecard.record(tmp_path, "charges", q_rows + claims.mulliken_rows(mt, quick=False))
+    assert "Mulliken" in charge_report.mulliken_paragraph(mt, flipped)
+    path = scorecard.record(tmp_path, "charges", q_rows + charge_report.mulliken_rows(mt, quick=False))
     doc = json.loads(path.read_text())
-    assert len(doc["rows"]) == 4
+    assert len(doc["rows"]) == 5
 
 
 def test_checkpoint_terms_are_cached_by_weights(models_dir, sample):
@@ -268,7 +270,7 @@ def test_sign_agreement_finds_a_group_on_the_mirror_solution(sample):
     by = tab.set_index(["fold", "element", "neighbours"])["agree"]
     assert by.loc[(1, "N", 1)] == 0.0
     assert (by.drop(index=(1, "N", 1)) == 1.0).all()
-    text = claims.sign_paragraph(tab)
+    text = charge_report.sign_paragraph(tab)
     assert "SchNet fold 1" in text and "N atoms with 1 bonded neighbour" in text
     assert "fold 0 gives" not in text
     with pytest.raises(AtomintError, match="Mulliken"):

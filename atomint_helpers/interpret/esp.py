@@ -16,6 +16,12 @@ magnitude, ``q_i / max_k |q_k|`` (:func:`normalize_charges`), which makes the tw
 directly comparable. We could not confirm the paper's exact normalization, hence this explicit choice.
 The agreement between the models is measured by :func:`esp_correlation`, the Pearson correlation of
 ``V`` over the points outside the van der Waals surface (invariant to the charge scale).
+
+Section 3.2's other readings, as numbers: :func:`pooled_similarity` (the two models' charges against
+their ESPs, pooled over molecules: does the 1/r sum make them more alike?), :func:`negative_area` (the
+ESP on each O atom's patch of the van der Waals surface, :func:`surface_patches`), and
+:func:`seed_control` (the sign checks of quick models trained with and without the dipole head's
+electronegativity start). Verdicts on them live in :mod:`atomint_helpers.report.esp`.
 """
 from __future__ import annotations
 
@@ -187,35 +193,102 @@ def charge_table(panels: list[dict]):
     return pd.DataFrame(rows).set_index(["molecule", "model"])
 
 
-def scorecard_rows(checks: dict, agreement, quick: bool, threshold: float = 0.9) -> list[dict]:
-    """Scorecard rows of the ESP chapter from ``checks = {model label: sign_checks(...)}`` and
-    :func:`agreement_table`; ``holds`` is None under the quick profile."""
-    col = next(c for c in agreement.columns if c.startswith("r("))
-    r = agreement[col].astype(float)
-    na = "quick profile: tiny models trained for seconds on the embedded sample, their charges are not comparable"
-    rows = [{"claim": "BP and SchNet give very similar ESPs (Fig. 6): Pearson r of V outside the vdW surface, "
-                      "mean over the six molecules",
-             "paper": "very similar", "atomint": round(float(r.mean()), 3), "unit": "",
-             "holds": None if quick else bool(r.mean() >= threshold), "kind": "paper",
-             "rule": f"holds if the mean Pearson r ≥ {threshold}",
-             "note": na if quick else (f"min r = {r.min():.3f} ({r.idxmin()}); holds if mean r ≥ {threshold}"
-                                        + ("; r < 0: mirror-image ESPs, the charges of one model are globally "
-                                           "inverted (a sign training on |μ| cannot fix)" if r.mean() < 0 else ""))}]
-    for label, c in checks.items():
-        rows.append({"claim": f"{label}: H positive and C negative in the hydrocarbons (mean per molecule)",
-                     "paper": "H +, C −",
-                     "atomint": f"H > 0: {c['h_pos']}/{c['h_total']}, C < 0: {c['c_neg']}/{c['c_total']}",
-                     "unit": "", "holds": None if quick else bool(c["hc_holds"]), "kind": "paper", "model": label,
-                     "rule": "holds if the mean H charge is > 0 and the mean C charge < 0 in every hydrocarbon",
-                     "note": na if quick else "methane, propane, benzene, toluene; latent charges of the dipole model"})
-        if "o_total" in c:
-            rows.append({"claim": f"{label}: O negative in phloroglucinol", "paper": "O −",
-                         "atomint": f"{c['o_neg']}/{c['o_total']} O < 0 (mean {c['o_mean']:+.3f} e)", "unit": "",
-                         "holds": None if quick else bool(c["o_holds"]), "kind": "paper", "model": label,
-                         "rule": "holds if all three O charges are < 0",
-                         "note": na if quick else "latent charges of the dipole model"})
-    return rows
+# ------------------------------------------------------------------------------------------ §3.2's readings
+def surface_patches(atoms, vdw_scale: float = 1.0, n_dirs: int = 600) -> tuple[np.ndarray, np.ndarray]:
+    """Points on the exposed van der Waals surface (radii × ``vdw_scale``, ``n_dirs`` per atom before the
+    buried ones are dropped) and the atom each lies on (the sphere it was sampled from): ``(points [n, 3]
+    Å, owner [n])``. The points owned by an atom are the surface closest to it."""
+    from .grid import _vdw_sample, vdw_radii
+
+    pts = _vdw_sample(atoms, vdw_scale, n_dirs)
+    d = np.linalg.norm(pts[:, None, :] - atoms.positions[None], axis=-1)
+    owner = np.argmin(d - vdw_radii(atoms.numbers)[None] * vdw_scale, axis=1)
+    return pts, owner
+
+
+def negative_area(atoms, charges, element: int = 8, vdw_scale: float = 1.0, n_dirs: int = 600):
+    """The ESP on the van der Waals surface patch of each atom of ``element`` (default O): per such atom
+    its index, the number of surface points, the mean V (eV, raw charges) and the share of points with
+    V < 0. "A negative area around the O atoms" holds for an atom when its patch's mean V < 0."""
+    import pandas as pd
+
+    pts, owner = surface_patches(atoms, vdw_scale, n_dirs)
+    v = esp(atoms.positions, charges, pts)
+    rows = []
+    for i in np.flatnonzero(np.asarray(atoms.numbers) == element):
+        sel = owner == i
+        rows.append({"atom": int(i), "points": int(sel.sum()),
+                     "mean V (eV)": float(v[sel].mean()) if sel.any() else np.nan,
+                     "share V < 0": float((v[sel] < 0).mean()) if sel.any() else np.nan})
+    return pd.DataFrame(rows, columns=["atom", "points", "mean V (eV)", "share V < 0"])
+
+
+def pooled_similarity(charges_a: dict, charges_b: dict, molecules: dict, *, spacing: float = 0.25,
+                      padding: float = 3.0, vdw_scale: float = 1.0) -> dict:
+    """How similar two models' charges are against how similar their ESPs are, over the same molecules.
+
+    Each molecule's charges are normalized to max |q| = 1 (:func:`normalize_charges`, the figure's
+    choice, so that no molecule dominates by its scale). ``charge_r``: Pearson r of the two models'
+    normalized charges pooled over every atom of ``molecules``; ``esp_r``: Pearson r of the ESPs of those
+    normalized charges pooled over every box-grid point (``spacing``, ``padding`` Å) outside the van der
+    Waals surface of every molecule; plus the atom and point counts."""
+    from .grid import box_grid
+
+    qa, qb, va, vb = [], [], [], []
+    for name, atoms in molecules.items():
+        a, b = normalize_charges(charges_a[name]), normalize_charges(charges_b[name])
+        pts = box_grid(atoms, spacing=spacing, padding=padding).points().reshape(-1, 3)
+        pts = pts[outside_vdw(pts, atoms, vdw_scale)]
+        qa.append(a)
+        qb.append(b)
+        va.append(esp(atoms.positions, a, pts))
+        vb.append(esp(atoms.positions, b, pts))
+    qa, qb, va, vb = (np.concatenate(x) for x in (qa, qb, va, vb))
+    return {"charge_r": esp_correlation(qa, qb), "esp_r": esp_correlation(va, vb), "atoms": len(qa),
+            "points": len(va)}
+
+
+def panel_charges(panels: list[dict]) -> dict:
+    """``{model: {molecule: charges}}`` from :func:`figure_panels`' panels."""
+    out: dict = {}
+    for p in panels:
+        out.setdefault(p["model"], {})[p["molecule"]] = p["charges"]
+    return out
+
+
+def seed_control(models_dir, molecules: dict, folds=(0, 1, 2)) -> dict:
+    """The sign checks (:func:`sign_checks`) of the quick-profile dipole models trained with the
+    electronegativity seed (``<model>-dipole-quick-fold<k>``) and without it
+    (``<model>-dipole-quick-noseed-fold<k>``, ``head.charge_seed = "none"``), per model label and fold:
+    ``{label: {"seeded": {fold: checks}, "unseeded": {fold: checks}}}``. Folds whose checkpoint is missing
+    are skipped. The unseeded runs were trained with ``atomint_helpers.training.train(model, "dipole", k,
+    "quick", name=f"{model}-dipole-quick-noseed-fold{k}", threads=1, head={"charge_seed": "none"})``."""
+    from pathlib import Path
+
+    from .. import store
+
+    out: dict = {}
+    for key, label in (("bp", "BP"), ("schnet", "SchNet")):
+        out[label] = {"seeded": {}, "unseeded": {}}
+        for which, tag in (("seeded", ""), ("unseeded", "-noseed")):
+            for k in folds:
+                folder = Path(models_dir) / f"{key}-dipole-quick{tag}-fold{k}"
+                if not store.is_checkpoint(folder):
+                    continue
+                model = store.load_model(folder)
+                q = {name: latent_charges(model, at) for name, at in molecules.items()}
+                out[label][which][int(k)] = sign_checks(q, molecules)
+    return out
+
+
+def element_means(model, ds) -> dict[str, float]:
+    """Mean latent charge (e) per element of ``model`` over every molecule of ``ds`` (a QM9 data set)."""
+    from .latent import latent_terms
+
+    df = latent_terms(model, ds)
+    return {str(k): float(v) for k, v in df.groupby("symbol", observed=True)["charge"].mean().items()}
 
 
 __all__ = ["esp", "model_esp", "latent_charges", "normalize_charges", "esp_correlation", "esp_agreement",
-           "sign_checks", "figure_panels", "agreement_table", "charge_table", "scorecard_rows", "UNITS"]
+           "sign_checks", "figure_panels", "agreement_table", "charge_table", "surface_patches", "negative_area",
+           "pooled_similarity", "panel_charges", "seed_control", "element_means", "UNITS"]

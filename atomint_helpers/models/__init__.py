@@ -63,7 +63,7 @@ class AtomisticModel(nn.Module):
         config["representation"] = self.representation.config_dict()
         self.config = config
         max_z = max(100, max(elements))
-        self.head = HEADS[config["target"]](max_z=max_z)
+        self.head = HEADS[config["target"]](max_z=max_z, **config.get("head", {}))  # options, e.g. charge_seed
         known = torch.zeros(max_z + 1, dtype=torch.bool)
         known[list(elements)] = True
         self.register_buffer("known_elements", known, persistent=False)

@@ -101,6 +101,16 @@ PAULING = {1: 2.20, 3: 0.98, 5: 2.04, 6: 2.55, 7: 3.04, 8: 3.44, 9: 3.98, 11: 0.
 #: starting charge per unit of electronegativity below carbon's (e per Pauling unit): H +0.07, N −0.10,
 #: O −0.18, F −0.29 e
 CHARGE_PER_PAULING = 0.2
+#: how the dipole head's per-element charge offsets start (model config ``"head": {"charge_seed": …}``):
+#: ``electronegativity`` (the default, every committed checkpoint) or ``none`` (all start at 0, the
+#: control run of the ESP chapter that measures what the seed does to the charges' signs)
+CHARGE_SEEDS = ("electronegativity", "none")
+
+
+def seed_charge(z: int) -> float:
+    """The starting charge offset of element ``z`` (e): ``CHARGE_PER_PAULING · (χ_C − χ_Z)``, 0 without a
+    tabulated electronegativity."""
+    return CHARGE_PER_PAULING * (PAULING[6] - PAULING[int(z)]) if int(z) in PAULING else 0.0
 
 
 class DipoleHead(nn.Module):
@@ -113,6 +123,8 @@ class DipoleHead(nn.Module):
     sign convention, another's with the other): a cpu BP run (fold 2) trained that way to a train MAE of
     0.20 D against 0.04 D for the other folds. Starting every element on the chemical side removes both.
     Checkpoints written before the offsets existed load with ``c = 0``, which is what they were trained with.
+    ``charge_seed="none"`` (config ``"head": {"charge_seed": "none"}``) starts every offset at 0 instead,
+    to measure what the electronegativity start does (:data:`CHARGE_SEEDS`).
     """
 
     target = "dipole_moment"
@@ -122,9 +134,15 @@ class DipoleHead(nn.Module):
     #: (``store.load_model``) so that every chapter and tool sees a checkpoint's charges with one sign
     charge_sign: float = 1.0
 
-    def __init__(self, max_z: int = 100):
+    def __init__(self, max_z: int = 100, charge_seed: str = "electronegativity"):
         super().__init__()
         from ase.data import atomic_masses
+
+        from .. import AtomintError
+
+        if charge_seed not in CHARGE_SEEDS:
+            raise AtomintError(f"unknown charge_seed {charge_seed!r}; accepted: {', '.join(CHARGE_SEEDS)}")
+        self.charge_seed = charge_seed
 
         masses = torch.ones(max_z + 1, dtype=torch.float64)
         n = min(len(atomic_masses), max_z + 1)
@@ -136,14 +154,17 @@ class DipoleHead(nn.Module):
     @torch.no_grad()
     def fit(self, Z: np.ndarray, offsets: np.ndarray, dipole_moment: np.ndarray) -> None:
         """Charge scale from the data: |μ| / (e·Å) per atom, so initial charges are O(0.1 e); the element
-        offsets start from electronegativity (elements without a tabulated value start at 0)."""
+        offsets start from electronegativity (elements without a tabulated value start at 0), or all at 0
+        with ``charge_seed="none"``."""
         n_atoms = np.diff(offsets)
         scale = np.sqrt(np.mean((np.asarray(dipole_moment) / E_ANGSTROM_TO_DEBYE) ** 2 / n_atoms))
         self.scale.fill_(float(scale) or 1.0)
         self.element_charge.zero_()
+        if self.charge_seed == "none":
+            return
         for z in np.unique(np.asarray(Z, dtype=np.int64)):
-            if int(z) in PAULING and z < len(self.element_charge):
-                self.element_charge[int(z)] = CHARGE_PER_PAULING * (PAULING[6] - PAULING[int(z)])
+            if z < len(self.element_charge):
+                self.element_charge[int(z)] = seed_charge(int(z))
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         key = prefix + "element_charge"

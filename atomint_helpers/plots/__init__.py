@@ -6,6 +6,7 @@ figure standard every figure follows is written in :mod:`.style`. ``plots`` impo
 """
 from .data import *  # noqa: F401,F403
 from .embeddings import *  # noqa: F401,F403
+from .esp import *  # noqa: F401,F403
 from .latent import *  # noqa: F401,F403
 from .probe import *  # noqa: F401,F403
 from .spatial import *  # noqa: F401,F403

@@ -1,5 +1,5 @@
-"""Figures of the spatial maps (Figs. 5 and 6): the shared cut, surface and colour helpers, and the ESP figure
-(Fig. 5 itself is drawn in :mod:`.probe`)."""
+"""The shared helpers of the spatial maps (Figs. 5 and 6): cuts, surfaces and colour scales. The figures
+themselves are drawn in :mod:`.probe` (Fig. 5) and :mod:`.esp` (Fig. 6)."""
 from __future__ import annotations
 
 import numpy as np
@@ -135,39 +135,3 @@ def _draw_surface(ax, surface, values, plane, scale: dict, *, norm=None, keep_fa
     ax.set_box_aspect((1, 1, 1))
     ax.view_init(elev=view[0], azim=view[1])
     ax.set_axis_off()
-
-
-def esp_figure(panels: list[dict], models: tuple[str, ...] = ("BP", "SchNet"),
-               label: str = "V (eV, charges q / max|q|)"):
-    """Fig. 6: ESP cuts, one row per model and one column per molecule; positive regions dashed. ``panels``
-    items: ``molecule``, ``model``, ``atoms``, ``cut``, ``values`` and ``mask`` (points outside the van der
-    Waals surface, which set the colour scale shared by the row)."""
-    import matplotlib.pyplot as plt
-
-    mols = list(dict.fromkeys(p["molecule"] for p in panels))
-    models = tuple(m for m in models if any(p["model"] == m for p in panels))
-    by = {(p["molecule"], p["model"]): p for p in panels}
-    with paper_style():
-        fig, axes = plt.subplots(len(models), len(mols), figsize=(1.35 * len(mols) + 0.7, 1.5 * len(models) + 0.4),
-                                 squeeze=False)
-        for r, model in enumerate(models):
-            lim = _symmetric_limit(np.concatenate([p["values"][p["mask"]] for p in panels if p["model"] == model]),
-                                   q=99)
-            scale = {"lo": -lim, "hi": lim, "levels": _contour_levels(lim), "cmap": "RdBu_r"}
-            cf = None
-            for c, mol in enumerate(mols):
-                ax = axes[r, c]
-                p = by.get((mol, model))
-                if p is None:
-                    ax.set_axis_off()
-                    continue
-                cf = _draw_cut(ax, p["cut"], p["values"], p["atoms"], dashed="positive", scale=scale)
-                if r == 0:
-                    ax.set_title(mol, fontsize=8)
-                if c == 0:
-                    ax.set_ylabel(model)
-            if cf is not None:
-                cb = fig.colorbar(cf, ax=list(axes[r]), fraction=0.02, pad=0.01)
-                cb.set_label(label, fontsize=7)
-                cb.ax.tick_params(labelsize=6)
-    return fig

@@ -133,13 +133,16 @@ def _check_choice(model_name: str, target: str) -> None:
                            "only: use --model schnet")
 
 
-def _build_model(folder: Path, model_name: str, target: str, prof: Profile, seed: int):
-    """The model of a run, freshly initialised with ``seed``; its config is written (or checked)."""
+def _build_model(folder: Path, model_name: str, target: str, prof: Profile, seed: int, head: dict | None = None):
+    """The model of a run, freshly initialised with ``seed``; its config is written (or checked). ``head``:
+    options of the output head kept in the config (e.g. ``{"charge_seed": "none"}``), none by default."""
     from ..models import build
 
     config = {"model": model_name, "target": target,
               "elements": list(CRYSTAL_ELEMENTS) if target == "crystals" else [1, 6, 7, 8, 9],
               "representation": copy.deepcopy(getattr(prof, model_name))}
+    if head:
+        config["head"] = dict(head)
     torch.manual_seed(seed)
     model = build(config)
     config = json.loads(json.dumps(model.config))  # as stored (tuples become lists)
@@ -298,10 +301,11 @@ def _finish(run: Run, reason: str, models_dir, progress: bool) -> None:
 def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", models_dir="models",
           data_dir=None, max_minutes: float | None = None, max_epochs: int | None = None, threads: int | None = None,
           progress: bool = True, name: str | None = None, seed: int | None = None,
-          devices="auto", overrides: dict | None = None) -> Path:
+          devices="auto", overrides: dict | None = None, head: dict | None = None) -> Path:
     """Train (or resume) one model; returns its checkpoint folder. See the module docstring.
 
-    ``overrides``: Profile fields to replace (pilots of a recipe; recorded in provenance)."""
+    ``overrides``: Profile fields to replace (pilots of a recipe; recorded in provenance); ``head``:
+    options of the output head, stored in the model config (e.g. ``{"charge_seed": "none"}``)."""
     _check_choice(model_name, target)
     prof = resolve(profile, model_name, target, overrides, max_epochs, max_minutes)
     if threads or prof.threads:
@@ -315,18 +319,18 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
     with folder_lock(folder, "training run"):
         store.remove_stale_temporaries(folder)  # left by a writer killed mid-write
         return _train_locked(folder, model_name, target, fold, profile, models_dir, data_dir, prof, threads,
-                             progress, name, seed, devices, overrides)
+                             progress, name, seed, devices, overrides, head)
 
 
 def _train_locked(folder, model_name, target, fold, profile, models_dir, data_dir, prof, threads, progress, name,
-                  seed, devices, overrides) -> Path:
+                  seed, devices, overrides, head=None) -> Path:
     screening = None
     if seed is None and name is None and prof.restarts.get(model_name, {}).get(target):
         screening = screen_restarts(model_name, target, fold, profile, models_dir, data_dir, threads, progress,
                                     overrides)
         seed = int(screening["chosen"])
     seed = fold if seed is None else seed
-    model = _build_model(folder, model_name, target, prof, seed)
+    model = _build_model(folder, model_name, target, prof, seed, head)
 
     t_data = time.time()
     ds, data, parts, rows = _load_data(prof, fold, target, model.cutoff, data_dir)
