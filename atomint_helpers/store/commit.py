@@ -44,7 +44,10 @@ def _folder_flock(folder: Path, exclusive: bool):
         yield
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        except OSError:  # a file system without flock on folders: the journal alone still orders the save
+            pass
         yield
     finally:
         os.close(fd)  # releases the lock
