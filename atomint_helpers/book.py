@@ -26,6 +26,7 @@ committed state nbval compares against (see ``tests/test_notebooks.py``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -199,6 +200,8 @@ def promote_results(staging: Path, results: Path, stem: str) -> list[str]:
         (results / rel).unlink(missing_ok=True)
     _atomic_text(manifest, json.dumps(new, indent=1) + "\n")
     shutil.rmtree(staging, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        staging.parent.rmdir()  # results/.staging, once no notebook runs
     return new
 
 
