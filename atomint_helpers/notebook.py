@@ -45,7 +45,12 @@ def resolve(path: str | os.PathLike, root: Path | None = None) -> Path:
 
 
 def _one_line(msg: str) -> AtomintError:
-    return AtomintError(" ".join(msg.split()))
+    """A bad parameter's error. In a notebook kernel (papermill, Jupyter, nbval) it shows as its one line,
+    without a traceback through this module: IPython prints what an exception's ``_render_traceback_``
+    returns, and papermill reports exactly those lines (in the executed notebook and in its own error)."""
+    err = AtomintError(" ".join(msg.split()))
+    err._render_traceback_ = lambda: [f"AtomintError: {err}"]
+    return err
 
 
 @dataclass(frozen=True)

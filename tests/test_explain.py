@@ -32,7 +32,8 @@ def checkpoints(tmp_path_factory, sample):
         folder.mkdir()
         sha = store.save_weights(folder, model)
         store.atomic_write_json(folder / store.CONFIG, model.config)
-        store.atomic_write_json(folder / store.PROVENANCE, {"fold": 0, "weights_sha256": sha})
+        store.atomic_write_json(folder / store.PROVENANCE, {"fold": 0, "weights_sha256": sha,
+                                                            "config_sha256": store.config_sha256(model.config)})
         out[(m, t)] = folder
     return out
 

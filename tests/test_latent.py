@@ -40,7 +40,8 @@ def write_checkpoint(folder, model, fold: int, sample) -> None:
     folder.mkdir(parents=True)
     sha = store.save_weights(folder, model)
     store.atomic_write_json(folder / store.CONFIG, model.config)
-    store.atomic_write_json(folder / store.PROVENANCE, {"fold": fold, "weights_sha256": sha, "status": "done"})
+    store.atomic_write_json(folder / store.PROVENANCE, {"fold": fold, "weights_sha256": sha, "status": "done",
+                                                        "config_sha256": store.config_sha256(model.config)})
     save_split(folder / store.SPLIT, split(60, 20, seed=fold, universe=sample.index), seed=fold)
 
 

@@ -26,8 +26,8 @@ the same whichever copy of the data is loaded.
 
 The loss is the mean squared error in the paper's units (kcal/mol for energies, Debye for |μ|);
 Adam with the learning rate halved when the validation MAE stops improving, early stopping on the
-validation MAE, and the best weights kept. A run writes its folder after every epoch, atomically, so
-interrupting it (Ctrl-C, kill) and re-running the same command continues from the last finished epoch
+validation MAE, and the best weights kept. A run saves its folder after every epoch as one unit, so
+interrupting it (Ctrl-C, kill) and re-running the same command continues from the last saved epoch
 and ends with the same weights as an uninterrupted run (shuffling is seeded per epoch).
 """
 from __future__ import annotations

@@ -70,9 +70,10 @@ class _Collate:
 
 
 def fit(model, data, rows: dict, prof, folder: Path, *, devices="auto", accelerator="auto",
-        max_minutes: float | None = None, progress: bool = True, seed: int = 0) -> tuple[list[dict], float]:
+        max_minutes: float | None = None, progress: bool = True, seed: int = 0,
+        weights_dir: Path | None = None) -> tuple[list[dict], float]:
     """Train ``model`` with Lightning; returns (per-epoch log rows, wall seconds). Best weights are
-    written to ``folder/weights.pt``."""
+    written to ``weights_dir/weights.pt`` (default ``folder``; a run passes its save's staging folder)."""
     import time
 
     pl = _lightning()
@@ -100,7 +101,7 @@ def fit(model, data, rows: dict, prof, folder: Path, *, devices="auto", accelera
     if trainer.is_global_zero:
         state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
         model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()})
-        store.save_weights(folder, model)
+        store.save_weights(folder if weights_dir is None else weights_dir, model)
     return _read_lightning_logs(folder / "lightning_logs"), wall
 
 

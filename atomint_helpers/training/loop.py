@@ -23,8 +23,10 @@ def write_log(folder: Path, rows: list[dict]) -> None:
 
 
 def read_log(folder: Path) -> list[dict]:
-    p = Path(folder) / store.LOG
-    if not p.is_file():
-        return []
-    with open(p, newline="") as f:
-        return [{k: (int(v) if k == "epoch" else float(v)) for k, v in r.items()} for r in csv.DictReader(f)]
+    """The epoch log of a checkpoint folder, as its last complete save wrote it (empty if none)."""
+    with store.reading(folder) as path:
+        p = path(store.LOG)
+        if not p.is_file():
+            return []
+        with open(p, newline="") as f:
+            return [{k: (int(v) if k == "epoch" else float(v)) for k, v in r.items()} for r in csv.DictReader(f)]

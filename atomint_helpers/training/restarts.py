@@ -1,13 +1,11 @@
 """Restart screening: which seed a run starts from, by the same rule for every fold."""
 from __future__ import annotations
 
-import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 from .. import AtomintError, store
-from ..io import atomic_path
 from .loop import read_log
 from .profiles import get_profile
 
@@ -70,15 +68,12 @@ def screen_restarts(model_name: str, target: str, fold: int, profile: str, model
     return record
 
 
-def adopt_candidate(folder: Path, record: dict) -> None:
-    """Start a run from the screening's chosen candidate: copy its state, weights, log and sign log."""
-    src = folder / "restarts" / f"seed{record['chosen']}"
+def adopt_candidate(folder: Path, record: dict) -> Path | None:
+    """The chosen candidate's folder, whose state, weights and logs a new run starts from (the run's first
+    save copies them), or None when ``folder`` already holds the run of the chosen seed (it resumes)."""
     if (folder / store.STATE).is_file():
-        if store.read_json(folder / store.PROVENANCE).get("seed") != record["chosen"]:
+        if store.provenance(folder).get("seed") != record["chosen"]:
             raise AtomintError(f"the restart screening chose seed {record['chosen']} for {folder.name}, but the "
                                f"folder holds a run of another seed; move it away to train the chosen one")
-        return
-    for f in (store.STATE, store.WEIGHTS, store.LOG, "signs.csv"):
-        if (src / f).is_file():
-            with atomic_path(folder / f) as tmp:
-                shutil.copyfile(src / f, tmp)
+        return None
+    return folder / "restarts" / f"seed{record['chosen']}"

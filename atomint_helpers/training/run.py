@@ -4,9 +4,10 @@ they mean are described in :mod:`atomint_helpers.training`.
 The loss is the mean squared error in the paper's units (kcal/mol for energies, Debye for |μ|). Stage 1:
 Adam with the learning rate halved when the validation MAE stops improving, early stopping on it, the
 best weights kept; stage 2 (where the profile has one): see :mod:`.stage2`. A run holds a lock on its
-folder and writes it after every epoch, atomically, so interrupting it (Ctrl-C, kill) and re-running the
-same command continues from the last finished epoch and ends with the same weights as an uninterrupted
-run (shuffling is seeded per epoch).
+folder and saves it after every epoch as one unit (weights, log, state and provenance together:
+:mod:`atomint_helpers.store.commit`), so a kill at any instant leaves the previous epoch's checkpoint or the
+new one, and re-running the same command continues from the last saved epoch and ends with the same weights
+as an uninterrupted run (shuffling is seeded per epoch).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import contextlib
 import copy
 import json
 import math
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -24,7 +26,7 @@ import torch
 
 from .. import AtomintError, store
 from ..data.splits import save_split, split_hash
-from ..io import folder_lock
+from ..io import atomic_path, folder_lock
 from ..properties import TARGETS
 from .inputs import (attach_descriptors, crystal_rows, crystal_split, fold_split, load_crystal_data,
                      load_training_data)
@@ -85,15 +87,19 @@ class Run:
             return f"time budget {budget} min"
         return None
 
-    def save_state(self, opt, sched) -> None:
+    def save_state(self, opt, sched, save) -> None:
+        """``state.pt`` into the :class:`~atomint_helpers.store.commit.Save` ``save``."""
         store.atomic_torch_save({"model": self.model.state_dict(), "optimizer": opt.state_dict(),
                                  "scheduler": sched.state_dict(), "epoch": self.epoch, "best_val": self.best_val,
                                  "best_epoch": self.best_epoch, "wall_s": self.wall, "done": False,
                                  **({"ema": self.ema.shadow} if self.ema is not None else {})},
-                                self.folder / store.STATE)
+                                save.dir / store.STATE)
 
-    def write_provenance(self, status: str, test: dict | None = None) -> None:
+    def write_provenance(self, status: str, save, test: dict | None = None) -> None:
+        """``provenance.json`` into ``save``, with the sha256 of the weights and the config that ``save``
+        commits (see :func:`atomint_helpers.store.load_model`)."""
         folder, model, prof, parts, ds = self.folder, self.model, self.prof, self.parts, self.ds
+        weights = save.path(store.WEIGHTS)
         best_row = next((r for r in self.log if r["epoch"] == self.best_epoch), None)
         restarts = store.read_json(folder / RESTARTS) if (folder / RESTARTS).is_file() else None
         prov = {
@@ -106,8 +112,8 @@ class Run:
             "epochs": self.epoch, "best_epoch": self.best_epoch, "wall_time_s": round(self.wall, 1),
             "status": status, "git_commit": store.git_commit(), **store.environment(),
             "n_parameters": int(sum(p.numel() for p in model.parameters())),
-            "weights_sha256": (store.sha256_file(folder / store.WEIGHTS) if (folder / store.WEIGHTS).is_file()
-                               else None),
+            "weights_sha256": store.sha256_file(weights) if weights.is_file() else None,
+            "config_sha256": store.config_sha256(store.read_json(save.path(store.CONFIG))),
             "metrics": {"val": {"mae": best_row["val_mae"], "rmse": best_row["val_rmse"]} if best_row else {}},
         }
         if self.target == "crystals":
@@ -120,7 +126,7 @@ class Run:
             prov["data_preparation_s"] = round(self.data_s, 1)
         if test is not None:
             prov["metrics"]["test"] = test
-        store.atomic_write_json(folder / store.PROVENANCE, prov)
+        store.atomic_write_json(save.dir / store.PROVENANCE, prov)
 
 
 def _check_choice(model_name: str, target: str) -> None:
@@ -134,8 +140,9 @@ def _check_choice(model_name: str, target: str) -> None:
 
 
 def _build_model(folder: Path, model_name: str, target: str, prof: Profile, seed: int, head: dict | None = None):
-    """The model of a run, freshly initialised with ``seed``; its config is written (or checked). ``head``:
-    options of the output head kept in the config (e.g. ``{"charge_seed": "none"}``), none by default."""
+    """The model of a run, freshly initialised with ``seed``, and its config as stored (checked against the
+    folder's; written by the run's first save). ``head``: options of the output head kept in the config
+    (e.g. ``{"charge_seed": "none"}``), none by default."""
     from ..models import build
 
     config = {"model": model_name, "target": target,
@@ -148,8 +155,7 @@ def _build_model(folder: Path, model_name: str, target: str, prof: Profile, seed
     config = json.loads(json.dumps(model.config))  # as stored (tuples become lists)
     if (folder / store.CONFIG).is_file() and store.read_json(folder / store.CONFIG) != config:
         raise AtomintError(f"{folder} holds a run with a different config; choose another --name or delete it")
-    store.atomic_write_json(folder / store.CONFIG, config)
-    return model
+    return model, config
 
 
 def _load_data(prof: Profile, fold: int, target: str, cutoff: float, data_dir):
@@ -163,9 +169,10 @@ def _load_data(prof: Profile, fold: int, target: str, cutoff: float, data_dir):
     return ds, data, parts, {k: ds.rows(v) for k, v in parts.items()}
 
 
-def _restore(run: Run, opt, sched) -> None:
-    """Continue from ``state.pt`` when there is one, else fit the heads' statistics on the training set."""
-    path = run.folder / store.STATE
+def _restore(run: Run, opt, sched, source: Path) -> None:
+    """Continue from ``source``'s ``state.pt`` when there is one (the run folder, or the restart candidate
+    the run adopts), else fit the heads' statistics on the training set."""
+    path = source / store.STATE
     if not path.is_file():
         run.model.fit_statistics(run.data, run.rows["train"])
         return
@@ -173,7 +180,7 @@ def _restore(run: Run, opt, sched) -> None:
     run.epoch, run.best_val, run.best_epoch = int(st["epoch"]), float(st["best_val"]), int(st["best_epoch"])
     run.wall, run.done = float(st["wall_s"]), bool(st["done"])
     if run.prof.lightning:  # Lightning resumes from its own last.ckpt
-        run.log = read_log(run.folder)
+        run.log = read_log(source)
         if not run.done:
             run.model.fit_statistics(run.data, run.rows["train"])
         return
@@ -187,8 +194,10 @@ def _restore(run: Run, opt, sched) -> None:
     sched.load_state_dict(st["scheduler"])
     if run.stage2 and st.get("ema") is not None:
         run.ema = WeightAverage(run.model, run.stage2["ema_decay"], st["ema"])
-    run.log = [r for r in read_log(run.folder) if r["epoch"] <= run.epoch]
-    run.signs = [r for r in read_signs(run.folder) if r["epoch"] <= run.epoch]
+    run.log = [r for r in read_log(source) if r["epoch"] <= run.epoch]
+    run.signs = [r for r in read_signs(source) if r["epoch"] <= run.epoch]
+    if source != run.folder:
+        return
     print(f"atomint: resuming {run.folder.name} after epoch {run.epoch} ({run.wall / 60:.1f} min trained)",
           file=sys.stderr)
 
@@ -212,20 +221,22 @@ def _fit_lightning(run: Run, progress: bool, devices) -> None:
 
     budget = run.prof.max_minutes.get(run.model_name)
     left = None if budget is None else max(budget - run.wall / 60, 0.1)
-    log, wall = lightning_fit(run.model, run.data, run.rows, run.prof, run.folder, max_minutes=left,
-                              progress=progress, seed=run.seed, devices=devices)
-    run.log, run.wall, run.epoch = log, run.wall + wall, len(log)
-    best_row = min(log, key=lambda r: r["val_mae"]) if log else None
-    run.best_epoch = best_row["epoch"] if best_row else 0
-    write_log(run.folder, log)
-    store.atomic_torch_save({"epoch": run.epoch, "best_val": best_row["val_mae"] if best_row else math.inf,
-                             "best_epoch": run.best_epoch, "wall_s": run.wall, "done": False},
-                            run.folder / store.STATE)
+    with store.saving(run.folder) as save:
+        log, wall = lightning_fit(run.model, run.data, run.rows, run.prof, run.folder, max_minutes=left,
+                                  progress=progress, seed=run.seed, devices=devices, weights_dir=save.dir)
+        run.log, run.wall, run.epoch = log, run.wall + wall, len(log)
+        best_row = min(log, key=lambda r: r["val_mae"]) if log else None
+        run.best_epoch = best_row["epoch"] if best_row else 0
+        write_log(save.dir, log)
+        store.atomic_torch_save({"epoch": run.epoch, "best_val": best_row["val_mae"] if best_row else math.inf,
+                                 "best_epoch": run.best_epoch, "wall_s": run.wall, "done": False},
+                                save.dir / store.STATE)
+        run.write_provenance("training", save)
 
 
 def _train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool) -> None:
-    """One epoch: the optimizer steps, validation (on the weight average in stage 2), the best weights,
-    the logs and the state, in that order."""
+    """One epoch: the optimizer steps, validation (on the weight average in stage 2), then one save of the
+    best weights, the logs, the state and the provenance."""
     from tqdm import tqdm
 
     model, prof, rows, key = run.model, run.prof, run.rows, run.model.target_key
@@ -253,30 +264,31 @@ def _train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool) -> None:
         tot_loss += float(loss.detach()) * len(err)
         tot_abs += float(err.detach().abs().sum())
     run.epoch += 1
-    with run.ema.applied() if run.ema is not None else contextlib.nullcontext():  # validate and keep the average
-        val = metrics(predict(model, run.data, rows["val"]), y_val)
-        if val["mae"] < run.best_val:
-            run.best_val, run.best_epoch = val["mae"], run.epoch
-            store.save_weights(run.folder, model)
-        groups = monitor.groups(model) if monitor is not None else []
-    if not stage2:
-        sched.step(val["mae"])
-    run.wall += time.time() - t0
-    row = {"epoch": run.epoch, "wall_s": run.wall, "lr": opt.param_groups[0]["lr"],
-           "train_loss": tot_loss / len(rows["train"]), "train_mae": tot_abs / len(rows["train"]),
-           "val_mae": val["mae"], "val_rmse": val["rmse"]}
-    run.log.append(row)
-    run.signs += [dict(zip(SignMonitor.FIELDS, (run.epoch, _symbol(z), nb, n, round(a, 4)))) for z, nb, n, a in groups]
-    if progress:
-        worst = f", Mulliken sign {_symbol(groups[0][0])}{groups[0][1]} {groups[0][3]:.0%}" if groups else ""
-        print(f"{run.folder.name} epoch {run.epoch}: train MAE {row['train_mae']:.4f}, val MAE {val['mae']:.4f} "
-              f"{TARGETS[run.target].unit} (best {run.best_val:.4f} @ {run.best_epoch}), lr {row['lr']:.2e}{worst}, "
-              f"{run.wall / 60:.1f} min", file=sys.stderr, flush=True)
-    write_log(run.folder, run.log)
-    if monitor is not None:
-        write_signs(run.folder, run.signs)
-    run.save_state(opt, sched)
-    run.write_provenance("training")
+    with store.saving(run.folder) as save:  # one unit: weights (if better), logs, state, provenance
+        with run.ema.applied() if run.ema is not None else contextlib.nullcontext():  # validate and keep the average
+            val = metrics(predict(model, run.data, rows["val"]), y_val)
+            if val["mae"] < run.best_val:
+                run.best_val, run.best_epoch = val["mae"], run.epoch
+                store.save_weights(save.dir, model)
+            groups = monitor.groups(model) if monitor is not None else []
+        if not stage2:
+            sched.step(val["mae"])
+        run.wall += time.time() - t0
+        row = {"epoch": run.epoch, "wall_s": run.wall, "lr": opt.param_groups[0]["lr"],
+               "train_loss": tot_loss / len(rows["train"]), "train_mae": tot_abs / len(rows["train"]),
+               "val_mae": val["mae"], "val_rmse": val["rmse"]}
+        run.log.append(row)
+        run.signs += [dict(zip(SignMonitor.FIELDS, (run.epoch, _symbol(z), nb, n, round(a, 4)))) for z, nb, n, a in groups]
+        if progress:
+            worst = f", Mulliken sign {_symbol(groups[0][0])}{groups[0][1]} {groups[0][3]:.0%}" if groups else ""
+            print(f"{run.folder.name} epoch {run.epoch}: train MAE {row['train_mae']:.4f}, val MAE {val['mae']:.4f} "
+                  f"{TARGETS[run.target].unit} (best {run.best_val:.4f} @ {run.best_epoch}), lr {row['lr']:.2e}{worst}, "
+                  f"{run.wall / 60:.1f} min", file=sys.stderr, flush=True)
+        write_log(save.dir, run.log)
+        if monitor is not None:
+            write_signs(save.dir, run.signs)
+        run.save_state(opt, sched, save)
+        run.write_provenance("training", save)
 
 
 def _finish(run: Run, reason: str, models_dir, progress: bool) -> None:
@@ -286,11 +298,11 @@ def _finish(run: Run, reason: str, models_dir, progress: bool) -> None:
     test = metrics(predict(best, run.data, run.rows["test"]), np.asarray(run.data.targets[key])[run.rows["test"]])
     resumable = run.prof.lightning or not reason.startswith(("early", "max_epochs", "finished"))
     status = f"stopped: {reason}" + (" (resumable with a larger --max-minutes)" if resumable else "")
-    run.write_provenance(status, test)
-    state_path = run.folder / store.STATE
-    st = store.safe_torch_load(state_path)
+    st = store.safe_torch_load(run.folder / store.STATE)
     st["done"] = not resumable
-    store.atomic_torch_save(st, state_path)
+    with store.saving(run.folder) as save:
+        run.write_provenance(status, save, test)
+        store.atomic_torch_save(st, save.dir / store.STATE)
     store.write_index(models_dir)
     if progress:
         what = "structures" if run.target == "crystals" else "molecules"
@@ -318,6 +330,7 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
         raise AtomintError(f"cannot create the run folder {folder}: {e.strerror}") from None
     with folder_lock(folder, "training run"):
         store.remove_stale_temporaries(folder)  # left by a writer killed mid-write
+        store.recover(folder)  # a save killed after its commit point is completed, one killed before it discarded
         return _train_locked(folder, model_name, target, fold, profile, models_dir, data_dir, prof, threads,
                              progress, name, seed, devices, overrides, head)
 
@@ -330,18 +343,17 @@ def _train_locked(folder, model_name, target, fold, profile, models_dir, data_di
                                     overrides)
         seed = int(screening["chosen"])
     seed = fold if seed is None else seed
-    model = _build_model(folder, model_name, target, prof, seed, head)
+    model, config = _build_model(folder, model_name, target, prof, seed, head)
 
     t_data = time.time()
     ds, data, parts, rows = _load_data(prof, fold, target, model.cutoff, data_dir)
-    save_split(folder / store.SPLIT, parts, fold)  # the split's seed is the fold
-    if screening is not None:
-        adopt_candidate(folder, screening)
+    adopted = adopt_candidate(folder, screening) if screening is not None else None
     run = Run(folder, prof, model, ds, data, parts, rows, fold, seed)
     opt = torch.optim.Adam(model.parameters(), lr=prof.lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=prof.lr_factor,
                                                        patience=prof.lr_patience, min_lr=prof.min_lr)
-    _restore(run, opt, sched)
+    _restore(run, opt, sched, adopted or folder)
+    _first_save(run, config, adopted)
     attach_descriptors(model, data)
     _maybe_compile(run)
     run.data_s = time.time() - t_data
@@ -354,6 +366,23 @@ def _train_locked(folder, model_name, target, fold, profile, models_dir, data_di
         _train_epoch(run, opt, sched, monitor, y_val, progress)
     _finish(run, reason, models_dir, progress)
     return folder
+
+
+def _first_save(run: Run, config: dict, adopted: Path | None) -> None:
+    """The run's config and split, and when it starts from an adopted restart candidate, that candidate's
+    weights, state and logs with this run's provenance: one save."""
+    with store.saving(run.folder) as save:
+        if not (run.folder / store.CONFIG).is_file():
+            store.atomic_write_json(save.dir / store.CONFIG, config)
+        save_split(save.dir / store.SPLIT, run.parts, run.fold)  # the split's seed is the fold
+        if adopted is not None:
+            for name in (store.WEIGHTS, store.STATE):
+                with atomic_path(save.dir / name) as tmp:
+                    shutil.copyfile(adopted / name, tmp)
+            write_log(save.dir, run.log)
+            if run.signs:
+                write_signs(save.dir, run.signs)
+            run.write_provenance("training", save)
 
 
 def _symbol(z: int) -> str:

@@ -6,13 +6,16 @@
         weights.pt        best weights: a plain state_dict, loaded with torch.load(weights_only=True)
         config.json       enough to rebuild the model (atomint_helpers.models.build)
         provenance.json   data sha256, split seed and hash, git commit, versions, device, wall time,
-                          metrics (val/test MAE and RMSE in kcal/mol or Debye), weights sha256
+                          metrics (val/test MAE and RMSE in kcal/mol or Debye), weights_sha256 and
+                          config_sha256 (both checked at every load, see :func:`load_model`)
         split.npz         the train/val/test QM9 ids
         log.csv           one row per epoch
         state.pt          optimizer/scheduler/epoch state for resuming (weights_only=True as well)
 
 A missing, truncated or tampered file gives an :class:`~atomint_helpers.AtomintError` naming it.
-Every write is atomic (temporary file, then rename).
+Every write is atomic (temporary file, then rename), and a training run saves all files of an epoch as one
+unit (:mod:`.commit`): a kill leaves the previous checkpoint or the new one, never a mix. Checkpoints
+written before ``config_sha256`` existed get it with :mod:`.migrate`.
 """
 from __future__ import annotations
 
@@ -26,9 +29,10 @@ from pathlib import Path
 
 import torch
 
-from . import AtomintError
-from .io import (atomic_torch_save, atomic_write_bytes, atomic_write_json,  # noqa: F401  (re-exported)
+from .. import AtomintError
+from ..io import (atomic_torch_save, atomic_write_bytes, atomic_write_json,  # noqa: F401  (re-exported)
                  remove_stale_temporaries, sha256_file)
+from .commit import reading, recover, saving  # noqa: F401  (re-exported)
 
 _FOLD = re.compile(r"^(?P<name>.+)-fold(?P<k>\d+)$")
 WEIGHTS, CONFIG, PROVENANCE, LOG, SPLIT, STATE = ("weights.pt", "config.json", "provenance.json", "log.csv",
@@ -79,37 +83,63 @@ def environment() -> dict:
 
 
 def save_weights(folder: Path, model) -> str:
-    """Write ``weights.pt`` atomically; returns its sha256."""
+    """Write ``weights.pt`` atomically into ``folder`` (a run saves into its :class:`~.commit.Save`'s
+    ``dir``); returns its sha256."""
     folder = Path(folder)
     atomic_torch_save({k: v.detach().cpu() for k, v in model.state_dict().items()}, folder / WEIGHTS)
     return sha256_file(folder / WEIGHTS)
 
 
+def config_sha256(config: dict) -> str:
+    """sha256 of a model config's canonical JSON (keys sorted, no whitespace): any changed value changes it,
+    a re-indented file or a checkout with other line endings does not."""
+    import hashlib
+
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _verify(folder: Path, config: dict, prov: dict, weights: Path) -> None:
+    """Refuse a checkpoint whose weights or config are not the ones its provenance records (a missing
+    record is a refusal too: an emptied provenance must not turn the check off)."""
+    recorded = {k: prov.get(k) for k in ("weights_sha256", "config_sha256")}
+    if not recorded["weights_sha256"]:
+        raise AtomintError(f"checkpoint {folder} cannot be verified: {PROVENANCE} records no weights_sha256 "
+                           f"(emptied or not written by atomint); restore it from git or train the model again")
+    if not recorded["config_sha256"]:
+        raise AtomintError(f"checkpoint {folder} cannot be verified: {PROVENANCE} records no config_sha256 "
+                           f"(written before atomint hashed configs); add it with `python -m "
+                           f"atomint_helpers.store.migrate {folder.parent}` or train the model again")
+    if not weights.is_file():
+        raise AtomintError(f"checkpoint file {folder / WEIGHTS} is missing")
+    for name, actual, expected in ((WEIGHTS, sha256_file(weights), recorded["weights_sha256"]),
+                                   (CONFIG, config_sha256(config), recorded["config_sha256"])):
+        if actual != expected:
+            raise AtomintError(f"checkpoint file {folder / name} does not match {PROVENANCE} "
+                               f"(sha256 {actual[:12]}…, recorded {str(expected)[:12]}…): tampered or replaced; "
+                               f"restore it from git or train the model again")
+
+
 def load_model(folder: str | os.PathLike, verify: bool = True, orient: bool = True):
     """Rebuild a model from a checkpoint folder and load its best weights (``weights_only=True``).
 
-    With ``verify``, the weights' sha256 must match ``provenance.json`` (a tampered file is refused).
+    With ``verify``, the sha256 of the weights and of the config must match those recorded in
+    ``provenance.json``; a tampered file, or a provenance that records no hash, is refused.
     With ``orient``, a dipole model's charge sign is fixed (:func:`orient_charges`).
     """
-    from .models import build
+    from ..models import build
 
     folder = Path(folder)
     if not folder.is_dir():
         raise AtomintError(f"checkpoint folder {folder} does not exist (see models/INDEX.md for the committed ones)")
-    config = read_json(folder / CONFIG)
-    for key in ("model", "target"):
-        if key not in config:
-            raise AtomintError(f"checkpoint file {folder / CONFIG} lacks the key {key!r}")
-    if verify:
-        prov = read_json(folder / PROVENANCE)
-        expected = prov.get("weights_sha256")
-        if not (folder / WEIGHTS).is_file():
-            raise AtomintError(f"checkpoint file {folder / WEIGHTS} is missing")
-        actual = sha256_file(folder / WEIGHTS)
-        if expected and actual != expected:
-            raise AtomintError(f"checkpoint file {folder / WEIGHTS} does not match provenance.json "
-                               f"(sha256 {actual[:12]}…, recorded {expected[:12]}…): tampered or replaced")
-    state = safe_torch_load(folder / WEIGHTS)
+    with reading(folder) as path:  # all files of one complete save
+        config = read_json(path(CONFIG))
+        for key in ("model", "target"):
+            if key not in config:
+                raise AtomintError(f"checkpoint file {folder / CONFIG} lacks the key {key!r}")
+        if verify:
+            _verify(folder, config, read_json(path(PROVENANCE)), path(WEIGHTS))
+        state = safe_torch_load(path(WEIGHTS))
     model = build(config)
     try:
         model.load_state_dict(state)
@@ -139,8 +169,8 @@ def orient_charges(model) -> tuple[int, str]:
     the calculator all see one sign per checkpoint."""
     import numpy as np
 
-    from .data.batch import qm9_atoms_data
-    from .data.qm9 import load_sample
+    from ..data.batch import qm9_atoms_data
+    from ..data.qm9 import load_sample
 
     ds = load_sample()
     rows = np.arange(min(ORIENT_MOLECULES, len(ds)))
@@ -160,7 +190,8 @@ def orient_charges(model) -> tuple[int, str]:
 
 
 def provenance(folder: str | os.PathLike) -> dict:
-    return read_json(Path(folder) / PROVENANCE)
+    with reading(folder) as path:
+        return read_json(path(PROVENANCE))
 
 
 # ------------------------------------------------------------------------------------------ names and finding
@@ -177,7 +208,8 @@ def train_command(model: str, target: str, profile: str, fold: int) -> str:
 
 def is_checkpoint(folder: Path) -> bool:
     """A folder with a config and best weights (a run may still be training)."""
-    return (Path(folder) / CONFIG).is_file() and (Path(folder) / WEIGHTS).is_file()
+    with reading(folder) as path:
+        return path(CONFIG).is_file() and path(WEIGHTS).is_file()
 
 
 def find_checkpoint(models_dir, model: str, target: str, profile: str, fold: int = 0,
@@ -206,7 +238,7 @@ class FoldSet:
         return sorted(self.folders.get(model, {}))
 
     def describe(self) -> str:
-        from .properties import MODEL_LABELS
+        from ..properties import MODEL_LABELS
 
         lines = []
         for m, by_fold in self.folders.items():
