@@ -103,7 +103,7 @@ def test_a_bad_parameter_is_the_whole_error_under_papermill(tmp_path):
 def test_the_book_checks_its_parameters_before_running_any_notebook(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("ATOMINT_DATA", str(tmp_path / "no-data"))
-    monkeypatch.setattr(book, "execute", lambda *a, **k: pytest.fail("a notebook ran"))
+    monkeypatch.setattr(book.run, "execute", lambda *a, **k: pytest.fail("a notebook ran"))
     assert book.main(["build", "--profile", "quick", "--build-dir", str(tmp_path / "_build")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("atomint book: bad parameter data_dir=") and "does not exist" in err and "\n" not in err

@@ -1,0 +1,136 @@
+"""Assembling the book's sources under ``_build/src``, the generated pages (scorecard, build and training times)
+and running jupyter-book on them."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .render import path_replacements, prepare_for_render
+from .toc import Entry
+
+
+def assemble_sources(root: Path, build: Path, entries: list[Entry],
+                     replacements: list[tuple[str, str]] | None = None) -> tuple[Path, list[str]]:
+    """``build/src``: config, toc, ``book/`` and, for each toc notebook, its executed copy (or the
+    committed notebook, with a note, when it has not been executed under ``build``)."""
+    src = build / "src"
+    if src.exists():
+        shutil.rmtree(src)
+    src.mkdir(parents=True)
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copyfile(root / name, src / name)
+    if (root / "book").is_dir():
+        shutil.copytree(root / "book", src / "book", ignore=shutil.ignore_patterns("*.ipynb_checkpoints", "__pycache__"))
+    notes = []
+    for e in entries:
+        dest = src / e.rel(root)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not e.is_notebook:
+            if not dest.exists():
+                shutil.copyfile(e.path, dest)
+            continue
+        executed = build / "notebooks" / e.path.name
+        if not executed.is_file():
+            executed = e.path
+            notes.append(f"{e.rel(root)} was not executed in this build: rendering its committed (quick) outputs")
+        nb = prepare_for_render(json.loads(executed.read_text(encoding="utf-8")),
+                                path_replacements(root) if replacements is None else replacements)
+        dest.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return src, notes
+
+
+def ship_extra_files(results: Path, src: Path) -> None:
+    """Files the notebooks wrote for the book besides their outputs (the interactive plotly views, too
+    large to live inside a notebook) go to ``src/_extra/notebooks/``, which Sphinx copies verbatim next to
+    the notebook pages (``html_extra_path`` in ``_config.yml``)."""
+    dest = src / "_extra" / "notebooks"
+    dest.mkdir(parents=True, exist_ok=True)
+    extra = results / "interactive"
+    if extra.is_dir():
+        for f in sorted(extra.glob("*.html")):
+            shutil.copyfile(f, dest / f.name)
+
+
+def execution_markdown(executed: Path, notebooks: list[Entry]) -> str:
+    """How long each chapter took to execute, its profile and when, read from papermill's metadata in the
+    executed copies under ``executed`` (``metadata.papermill``): a Markdown table for "Re-running"."""
+    lines = ["| chapter | profile | executed (UTC) | time (s) |", "|---|---|---|---:|"]
+    total = 0.0
+    for e in notebooks:
+        try:
+            meta = json.loads((executed / e.path.name).read_text(encoding="utf-8"))["metadata"]["papermill"]
+        except (OSError, ValueError, KeyError):
+            lines.append(f"| {e.stem} | — | not executed in this build folder | — |")
+            continue
+        secs = float(meta.get("duration") or 0.0)
+        total += secs
+        lines.append(f"| {e.stem} | {meta.get('parameters', {}).get('profile', '—')} | "
+                     f"{str(meta.get('start_time', '—'))[:16].replace('T', ' ')} | {secs:,.0f} |")
+    lines.append(f"| **all chapters** | | | **{total:,.0f}** |")
+    return "\n".join(lines) + "\n"
+
+
+def scorecard_headline(chapters: list[dict]) -> str:
+    from ..report import scorecard
+
+    return scorecard.headline(chapters).replace("**", "")
+
+
+def build_scorecard(build: Path, profile: str, notebooks: list[Entry], src: Path,
+                    replacements: list[tuple[str, str]] | None = None, models_dir: Path = Path("models")) -> dict:
+    """The scorecard's pages (every row; the headline and one sentence per chapter), the table of what the
+    committed runs took to train, and ``_build/scorecard.json``."""
+    from ..report import scorecard
+    from ..report import training as report_training
+
+    results = build / "results" / profile
+    chapters = scorecard.collect(results, [e.stem for e in notebooks])
+    recorded = {c["chapter"] for c in chapters}
+    missing = [e.stem for e in notebooks if e.stem not in recorded]
+    stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime())
+    info = (f"*Built {stamp} with profile `{profile}`; every value below was computed by the notebook it links "
+            f"to, during this build.*")
+    texts = {"scorecard.md": scorecard.to_markdown(chapters, missing=missing, build_info=info),
+             "scorecard_summary.md": scorecard.summary_markdown(chapters, build_info=info)}
+    texts["retrain_times.md"] = report_training.retrain_markdown(models_dir)
+    texts["execution_times.md"] = execution_markdown(build / "notebooks", notebooks)
+    for name, text in texts.items():
+        for old, new in replacements or ():  # the rows' context may name data files by their path
+            text = text.replace(old, new)
+        scorecard.write_markdown(src / "_generated" / name, text)
+    summary = {"profile": profile, "built": stamp, "summary": scorecard.summary(chapters),
+               "missing": missing, "chapters": chapters}
+    scorecard._atomic_write_text(build / "scorecard.json", json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+    return summary
+
+
+# ------------------------------------------------------------------------------------------ jupyter-book
+def jupyter_book(src: Path, build: Path, verbose: bool = False) -> tuple[int, str, Path]:
+    """``jupyter-book build src --path-output build.parent -W --keep-going``: html in ``build/html``."""
+    # jupyter-book writes to <path-output>/_build/html, so the build folder must be named _build.
+    html = build / "html"
+    for stale in (build / ".doctrees", html):
+        if stale.exists():
+            shutil.rmtree(stale)
+    args = ["build", str(src), "--path-output", str(build.parent), "--builder", "html", "-W", "--keep-going"]
+    cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", *args]
+    env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
+    proc = subprocess.run(cmd, cwd=str(build.parent), env=env, text=True, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT)
+    log = proc.stdout
+    (build / "jupyter-book.log").write_text(log, encoding="utf-8")
+    if verbose:
+        print(log)
+    return proc.returncode, log, html
+
+
+def _warnings(log: str) -> list[str]:
+    keys = ("WARNING", "ERROR", "Traceback", "Exception", "error:")
+    return [ln for ln in log.splitlines() if any(k in ln for k in keys)]
+
+
