@@ -4,6 +4,7 @@ from the provenance's hashes, or a provenance without them, are refused; the mig
 import json
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,6 +12,8 @@ import torch
 from atomint_helpers import AtomintError, store
 from atomint_helpers.store import commit
 from atomint_helpers.training import read_log, train
+
+ROOT = Path(__file__).resolve().parents[1]
 
 CONTRACT = (store.CONFIG, store.WEIGHTS, store.PROVENANCE, store.STATE, store.LOG, store.SPLIT)
 
@@ -155,3 +158,31 @@ def test_the_migration_adds_the_config_hash_only_to_checkpoints_it_can_vouch_for
     assert "config_sha256" not in store.read_json(bad / store.PROVENANCE)
     assert main([str(good.parent / "nowhere")]) == 2
     assert main([str(models)]) == 1 and "1 ok" in capsys.readouterr().out  # running it again changes nothing
+
+
+def test_charge_sign_is_computed_once_per_weights_and_read_back(tmp_path, monkeypatch):
+    """The load-time charge sign is cached by the weights' sha256: a second load reads it (a recorded −1
+    flips the charges against an unoriented load), and an unreadable cache is recomputed, not trusted."""
+    import torch
+
+    from atomint_helpers import store
+    from atomint_helpers.data.batch import qm9_atoms_data
+    from atomint_helpers.data.qm9 import load_sample
+
+    monkeypatch.setenv("ATOMINT_CACHE", str(tmp_path / "cache"))
+    folder = ROOT / "models" / "bp-dipole-quick-fold0"
+    first = store.load_model(folder)
+    cache = tmp_path / "cache" / "charge_signs.json"
+    known = json.loads(cache.read_text())
+    [key] = known
+    assert key.startswith(store.sha256_file(folder / store.WEIGHTS)) and known[key][0] == first.charge_sign
+    known[key] = [-first.charge_sign, "recorded"]
+    cache.write_text(json.dumps(known))
+    flipped, plain = store.load_model(folder), store.load_model(folder, orient=False)
+    assert flipped.charge_sign == -first.charge_sign and flipped.charge_sign_reason == "recorded"
+    batch = next(qm9_atoms_data(load_sample(), cutoff=plain.cutoff).batches([0, 1, 2], 3))
+    with torch.no_grad():
+        q_flip, q_plain = flipped(batch)["partial_charges"], plain(batch)["partial_charges"]
+    assert torch.allclose(q_flip, -first.charge_sign * q_plain, atol=1e-6)
+    cache.write_text("{not json")
+    assert store.load_model(folder).charge_sign == first.charge_sign

@@ -8,49 +8,35 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 import numpy as np
 
 from .. import AtomintError
-from ..data.bonds import neighbour_counts
+from ..data.bonds import mulliken_sign_groups, neighbour_counts
 from .atom_terms import MODEL_LABELS
 
 if TYPE_CHECKING:
     from .latent_study import Study
 
 
-def charge_orientation(df) -> tuple[int, str]:
-    """+1 or −1 and why: the sign that makes a dipole model's charges follow the chemical convention.
-
-    A dipole model is trained on |μ| only (QM9 has no dipole direction), and |μ| does not change when
-    every charge changes sign: which of the two mirror solutions a training run ends in is chance. The
-    sign is fixed here by QM9's Mulliken charges when present (the sign with a positive correlation),
-    otherwise by the convention that oxygen, the most electronegative common element, is negative."""
-    q = df["charge"].to_numpy()
-    if "mulliken" in df and len(q) > 2 and np.std(q) > 0:
-        r = float(np.corrcoef(q, df["mulliken"].to_numpy())[0, 1])
-        return (1 if r >= 0 else -1), f"Pearson r with Mulliken {r:+.2f}"
-    o = q[df["symbol"].to_numpy() == "O"]
-    if len(o):
-        return (1 if o.mean() <= 0 else -1), f"mean O charge {o.mean():+.3f} e"
-    return 1, "no Mulliken charges and no oxygen: left as trained"
-
-
 def orient_charges(st: "Study") -> list[str]:
-    """Apply :func:`charge_orientation` to every frame of a charge study, in place; returns the
-    checkpoints whose charges were flipped (also kept in ``st.flipped``)."""
+    """The checkpoints of a charge study whose charges were multiplied by −1 when they were loaded.
+
+    A dipole model is trained on |μ| only, and |μ| does not change when every charge changes sign: which of
+    the two mirror solutions a run ends in is chance. :func:`atomint_helpers.store.orient_charges` fixes
+    the sign once, at load (positive Pearson correlation with QM9's Mulliken charges on fixed sample
+    molecules), so the study's charges already carry it; this names the checkpoints it flipped (also kept in
+    ``st.flipped``), so a chapter can say so."""
+    from .. import store
+
     if st.target != "dipole":
         return []
-    flipped = []
-    for m, by in st.frames.items():
-        for k, df in by.items():
-            sign, _ = charge_orientation(df)
-            if sign < 0:
-                df["charge"] = -df["charge"]
-                flipped.append(st.fold_set.folders[m][k].name)
+    flipped = [f.name for by in st.fold_set.folders.values() for f in by.values()
+               if store.load_model(f).charge_sign < 0]  # cached by the weights' hash: no recomputation
     st.flipped = flipped
     return flipped
 
 
 def sign_agreement(frames: Mapping[str, Mapping[int, object]], ds, min_abs: float = 0.1, min_atoms: int = 20):
     """How often a latent charge has the sign of QM9's Mulliken charge, per checkpoint, element and number
-    of bonded neighbours (:func:`neighbour_counts`).
+    of bonded neighbours (:func:`neighbour_counts`; groups from :func:`~atomint_helpers.data.bonds.
+    mulliken_sign_groups`, the measure training logs every epoch).
 
     A global sign flip (:func:`orient_charges`) fixes the mirror ambiguity of |μ| for a whole checkpoint,
     but a training run can also settle on the mirror solution for one kind of atom only, e.g. terminal N
@@ -59,7 +45,9 @@ def sign_agreement(frames: Mapping[str, Mapping[int, object]], ds, min_abs: floa
     ``frames``: ``{model: {fold: latent_terms table with charge and mulliken}}`` (e.g. ``Study.frames``).
     Columns: model, fold, element, neighbours, atoms, agree (fraction with the Mulliken sign)."""
     import pandas as pd
+    from ase.data import atomic_numbers, chemical_symbols
 
+    cols = ["model", "fold", "element", "neighbours", "atoms", "agree"]
     rows, counts = [], {}
     for m, by in frames.items():
         for k, df in by.items():
@@ -71,16 +59,13 @@ def sign_agreement(frames: Mapping[str, Mapping[int, object]], ds, min_abs: floa
             nb = counts[key]
             if len(nb) != len(df):
                 raise AtomintError(f"{len(df)} latent terms for {len(nb)} atoms of the same molecules")
-            sel = np.abs(df["mulliken"].to_numpy()) >= min_abs
-            agree = np.sign(df["charge"].to_numpy()) == np.sign(df["mulliken"].to_numpy())
-            t = pd.DataFrame({"element": df["symbol"].astype(str).to_numpy()[sel], "neighbours": nb[sel],
-                              "agree": agree[sel]})
-            g = t.groupby(["element", "neighbours"]).agg(atoms=("agree", "size"), agree=("agree", "mean")).reset_index()
-            g.insert(0, "fold", k)
-            g.insert(0, "model", MODEL_LABELS.get(m, m))
-            rows.append(g[g["atoms"] >= min_atoms])
-    cols = ["model", "fold", "element", "neighbours", "atoms", "agree"]
-    return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+            Z = np.array([atomic_numbers[s] for s in df["symbol"].astype(str)])
+            groups = mulliken_sign_groups(df["charge"].to_numpy(), df["mulliken"].to_numpy(), Z, nb, min_abs,
+                                          min_atoms)
+            rows += [(MODEL_LABELS.get(m, m), k, chemical_symbols[z], n, a, g) for z, n, a, g in groups]
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(["model", "fold", "element", "neighbours"], kind="stable").reset_index(drop=True) \
+        if len(out) else out
 
 
 def mulliken_table(st: "Study", elements: Iterable[str] = ("H", "C", "N", "O", "F")):

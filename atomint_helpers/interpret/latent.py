@@ -34,7 +34,7 @@ from .atom_terms import (FIG_ELEMENTS, LATENT, MODEL_LABELS, MODEL_ORDER, _cache
                          _resolve, atoms_data, checkpoint_terms, held_out_ids, inference_threads, latent_column,
                          latent_terms, latent_unit, latent_values, molecule_sums, other_runnable_tasks,
                          per_atom_array, target_of)
-from .charge_signs import charge_orientation, mulliken_table, orient_charges, sign_agreement  # noqa: F401
+from .charge_signs import mulliken_table, orient_charges, sign_agreement  # noqa: F401
 from .latent_stats import (_z_of, element_summary, fold_distance, fold_distances, fold_table,  # noqa: F401
                            mean_over_folds, model_distances, pooled_std, values_of)
 from .latent_study import (MAX_MOLECULES, Study, analysis_rows, counts_table, fold_tables,  # noqa: F401

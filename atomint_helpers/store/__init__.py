@@ -31,7 +31,7 @@ import torch
 
 from .. import AtomintError
 from ..io import (atomic_torch_save, atomic_write_bytes, atomic_write_json,  # noqa: F401  (re-exported)
-                 remove_stale_temporaries, sha256_file)
+                 atomic_write_text, remove_stale_temporaries, sha256_file)
 from .commit import reading, recover, saving  # noqa: F401  (re-exported)
 
 _FOLD = re.compile(r"^(?P<name>.+)-fold(?P<k>\d+)$")
@@ -140,6 +140,8 @@ def load_model(folder: str | os.PathLike, verify: bool = True, orient: bool = Tr
         if verify:
             _verify(folder, config, read_json(path(PROVENANCE)), path(WEIGHTS))
         state = safe_torch_load(path(WEIGHTS))
+        sign_key = (f"{sha256_file(path(WEIGHTS))}-{ORIENT_MOLECULES}"
+                    if orient and config["target"] == "dipole" else None)
     model = build(config)
     try:
         model.load_state_dict(state)
@@ -149,7 +151,7 @@ def load_model(folder: str | os.PathLike, verify: bool = True, orient: bool = Tr
     model.eval()
     model.checkpoint = folder
     if orient and config["target"] == "dipole":
-        orient_charges(model)
+        orient_charges(model, weights_key=sign_key)
     return model
 
 
@@ -157,7 +159,37 @@ def load_model(folder: str | os.PathLike, verify: bool = True, orient: bool = Tr
 ORIENT_MOLECULES = 300
 
 
-def orient_charges(model) -> tuple[int, str]:
+def _sign_cache() -> Path:
+    from ..data.paths import cache_dir
+
+    return cache_dir() / "charge_signs.json"
+
+
+def _cached_sign(key: str | None) -> tuple[int, str] | None:
+    """The sign and reason recorded for a checkpoint's weights (``key``), or ``None``."""
+    if key is None:
+        return None
+    try:
+        hit = json.loads(_sign_cache().read_text()).get(key)
+    except (OSError, ValueError, AtomintError):
+        return None
+    return (int(hit[0]), str(hit[1])) if isinstance(hit, list) and len(hit) == 2 and hit[0] in (1, -1) else None
+
+
+def _remember_sign(key: str | None, sign: int, reason: str) -> None:
+    """Record a sign under its weights' key (best effort: a read-only cache only costs the recomputation)."""
+    if key is None:
+        return
+    try:
+        path = _sign_cache()
+        known = json.loads(path.read_text()) if path.is_file() else {}
+        known[key] = [sign, reason]
+        atomic_write_text(path, json.dumps(known, indent=0) + "\n")
+    except (OSError, ValueError, AtomintError):
+        pass
+
+
+def orient_charges(model, weights_key: str | None = None) -> tuple[int, str]:
     """Fix the sign of a dipole model's latent charges, once, at load: +1 or −1 and why.
 
     A dipole model is trained on |μ| only, which does not change when every charge changes sign: which of
@@ -166,12 +198,18 @@ def orient_charges(model) -> tuple[int, str]:
     the embedded sample, the same molecules for every checkpoint. It is applied inside the model
     (``head.charge_sign``: charges and μ's direction flip, |μ| does not) and recorded as
     ``model.charge_sign`` and ``model.charge_sign_reason``, so the charges, ESP and explain chapters and
-    the calculator all see one sign per checkpoint."""
+    the calculator all see one sign per checkpoint. With ``weights_key`` (the weights' sha256) the result is
+    kept in the cache folder (``charge_signs.json``) and read from there on the next load."""
     import numpy as np
 
     from ..data.batch import qm9_atoms_data
     from ..data.qm9 import load_sample
 
+    cached = _cached_sign(weights_key)
+    if cached is not None:  # the same weights always give the same sign: computed once per machine
+        model.head.charge_sign = float(cached[0])
+        model.charge_sign, model.charge_sign_reason = cached
+        return cached
     ds = load_sample()
     rows = np.arange(min(ORIENT_MOLECULES, len(ds)))
     data = qm9_atoms_data(ds, cutoff=model.cutoff)
@@ -186,6 +224,7 @@ def orient_charges(model) -> tuple[int, str]:
     model.charge_sign = sign
     model.charge_sign_reason = (f"Pearson r with Mulliken {r:+.2f} on the first {len(rows)} sample molecules"
                                 + (": charges flipped" if sign < 0 else ""))
+    _remember_sign(weights_key, sign, model.charge_sign_reason)
     return sign, model.charge_sign_reason
 
 
