@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 from .. import AtomintError, store
 from .loop import read_log
@@ -19,7 +20,8 @@ def candidate_seeds(fold: int, n: int) -> list[int]:
 
 
 def screen_restarts(model_name: str, target: str, fold: int, profile: str, models_dir, data_dir=None,
-                    threads: int | None = None, progress: bool = True, overrides: dict | None = None) -> dict:
+                    threads: int | None = None, progress: bool = True, overrides: dict | None = None, *,
+                    train: Callable[..., Path] | None = None) -> dict:
     """Pick the starting seed of a run by a short screening, the same rule for every fold.
 
     A dipole model learns its charges from |μ| only, and |μ| is unchanged when the charges of one kind of
@@ -30,7 +32,9 @@ def screen_restarts(model_name: str, target: str, fold: int, profile: str, model
     one with the **lowest validation MAE** reached within them; test molecules are never looked at. Every
     candidate's curve is recorded in ``<run>/restarts.json``; candidates train in ``<run>/restarts/``.
     A run folder that already trained the first candidate's seed (the fold's own) for at least
-    ``epochs`` epochs counts as that candidate, read from its log. Returns the record."""
+    ``epochs`` epochs counts as that candidate, read from its log. ``train`` trains one candidate
+    (:func:`atomint_helpers.training.run.train`, which passes itself; needed only when a candidate is
+    missing). Returns the record."""
     prof = replace(get_profile(profile), **(overrides or {}))
     spec = prof.restarts.get(model_name, {}).get(target)
     if not spec:
@@ -49,8 +53,8 @@ def screen_restarts(model_name: str, target: str, fold: int, profile: str, model
         if s == fold and len(own) >= n_ep and store.read_json(folder / store.PROVENANCE).get("seed") == s:
             rows, where = own[:n_ep], str(folder.name)
         else:
-            from .run import train
-
+            if train is None:
+                raise AtomintError("screen_restarts needs train= to train its candidates")
             sub = train(model_name, target, fold, profile, folder / "restarts", data_dir, max_epochs=n_ep,
                         threads=threads, progress=progress, name=f"seed{s}", seed=s,
                         overrides={**(overrides or {}), "restarts": {}, "extend": {}})

@@ -340,7 +340,7 @@ def _train_locked(folder, model_name, target, fold, profile, models_dir, data_di
     screening = None
     if seed is None and name is None and prof.restarts.get(model_name, {}).get(target):
         screening = screen_restarts(model_name, target, fold, profile, models_dir, data_dir, threads, progress,
-                                    overrides)
+                                    overrides, train=train)
         seed = int(screening["chosen"])
     seed = fold if seed is None else seed
     model, config = _build_model(folder, model_name, target, prof, seed, head)
