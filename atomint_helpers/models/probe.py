@@ -1,0 +1,87 @@
+r"""Receiver-only probe atoms through the models' own forward pass (BP and SchNet).
+
+A probe is an extra atom appended to a one-molecule batch that appears only as a **receiver** in the
+neighbour pairs (``idx_i = probe``, ``idx_j = molecule atom``, never the reverse, never probe → probe). So
+it feels the molecule, the molecule's atoms are unchanged by it (nothing flows back), and probes do not
+see each other: a whole grid of probes is one batch, i.e. one forward pass (per chunk of points).
+
+:func:`probe_energies` runs the model's own modules on that batch: for SchNet the embedding, the filter
+networks, the interaction blocks (:func:`.schnet.interaction_update`) and the atom-wise readout; for BP the
+symmetry functions with the probes as centres only, the per-element standardizer and networks; then the
+energy head. Nothing of a representation is re-implemented here, so a change to a model reaches its probes.
+
+``method="exact"`` is the plain forward pass (``model(batch)``) on the molecule with the probes appended.
+``method="table"`` (SchNet; the default for grids) changes two things that do not change the numbers beyond
+float32 rounding: the filters ``W_l(d) · f_cut(d)`` of every pair are interpolated from a
+:class:`.schnet.FilterTable` (the filter networks tabulated once in float64), and ``in2f`` runs only on the
+molecule's atoms (probes never send). For BP both methods are the plain forward pass.
+
+Units: positions Å, energies kcal/mol (the energy head's ``atomic_energies``).
+"""
+from __future__ import annotations
+
+import torch
+
+from ..properties import IDX_I, IDX_J, IDX_M, N_ATOMS, OFFSETS, R_KEY, Z_KEY
+
+METHODS = ("table", "exact")
+
+
+def probe_pairs(points: torch.Tensor, R: torch.Tensor, cutoff: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pairs (probe p, molecule atom j) with ``|R_j − r_p| < cutoff`` (Å), sorted by (p, j)."""
+    d2 = ((points[:, None, :] - R[None, :, :]) ** 2).sum(-1)
+    ip, jm = (d2 < cutoff * cutoff).nonzero(as_tuple=True)
+    return ip, jm
+
+
+def append_probes(batch: dict[str, torch.Tensor], points: torch.Tensor, z: int, cutoff: float) -> dict[str, torch.Tensor]:
+    """The one-molecule ``batch`` with one probe atom of atomic number ``z`` per row of ``points`` [n, 3] (Å)
+    appended: the molecule's pairs as they are, then the pairs probe → molecule atom within ``cutoff``
+    (the probe receives only). All atoms belong to molecule 0."""
+    n_mol, n_p = len(batch[Z_KEY]), len(points)
+    ip, jm = probe_pairs(points, batch[R_KEY], cutoff)
+    idx_i = torch.cat([batch[IDX_I], ip + n_mol])
+    offsets = batch[OFFSETS].to(points.dtype) if OFFSETS in batch else torch.zeros(len(batch[IDX_I]), 3, dtype=points.dtype)
+    return {Z_KEY: torch.cat([batch[Z_KEY], torch.full((n_p,), int(z), dtype=torch.long)]),
+            R_KEY: torch.cat([batch[R_KEY], points]),
+            IDX_M: torch.zeros(n_mol + n_p, dtype=torch.long), N_ATOMS: torch.tensor([n_mol + n_p]),
+            IDX_I: idx_i, IDX_J: torch.cat([batch[IDX_J], jm]),
+            OFFSETS: torch.cat([offsets, torch.zeros(len(ip), 3, dtype=points.dtype)])}
+
+
+class ProbeForward:
+    """An energy model with a one-molecule batch, ready to evaluate receiver-only probes of element ``z``.
+
+    ``ProbeForward(model, batch, z)(points)`` → atomic energies [n_molecule + n_points] (kcal/mol): the
+    molecule's atoms first, then one probe per point. The filter table (SchNet, ``method="table"``) is built
+    once here."""
+
+    def __init__(self, model, batch: dict[str, torch.Tensor], z: int, method: str = "table"):
+        from .. import AtomintError
+
+        if method not in METHODS:
+            raise AtomintError(f"unknown probe method {method!r}; accepted: {', '.join(METHODS)}")
+        self.model, self.batch, self.z = model, batch, int(z)
+        self.n_molecule = len(batch[Z_KEY])
+        self.cutoff = float(model.cutoff)
+        self.table = None
+        if method == "table" and model.config["model"] == "schnet":
+            from .schnet import FilterTable
+
+            self.table = FilterTable(model.representation.representation, dtype=batch[R_KEY].dtype)
+        self.method = method
+
+    def batch_with(self, points: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The molecule's batch with one probe per point appended (:func:`append_probes`)."""
+        return append_probes(self.batch, points, self.z, self.cutoff)
+
+    def __call__(self, points: torch.Tensor) -> torch.Tensor:
+        b = self.batch_with(points)
+        if self.table is None:
+            return self.model(b)["atomic_energies"]
+        self.model.check_elements(b[Z_KEY])
+        y = self.model.representation(b, filter_table=self.table, n_senders=self.n_molecule)
+        return self.model.head(b, y)["atomic_energies"]
+
+
+__all__ = ["METHODS", "ProbeForward", "append_probes", "probe_pairs"]
