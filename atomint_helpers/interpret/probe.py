@@ -28,8 +28,8 @@ re-implemented here.
   matrix products have a different number of rows than the molecule's alone, which can move the last
   float32 bit of the molecule's energies (≤ 10⁻⁴ kcal/mol in the tests).
 
-Probes are processed in chunks whose working memory is bounded (``chunk_mb``, default 16 MB: chunks near
-cache size ran 1.1–1.4× faster than 64 MB ones for SchNet and BP on a 2-core CPU); the chunk size comes
+Probes are processed in chunks whose working memory is bounded (``chunk_mb``, default 32 MB: on a 2-core CPU
+the SchNet table path ran fastest there, and BP ran faster than with 64 MB chunks; ``bench/RESULTS.md``); the chunk size comes
 from an estimate of bytes per probe point (``neighbours × features × itemsize`` times
 the number of per-pair tensors in flight, :meth:`ProbePotential.memory_needed`). A grid whose points,
 results and one chunk would exceed ``max_memory_gb`` (default 4 GB) is refused with the size it would
@@ -53,7 +53,7 @@ from ..models.probe import METHODS, ProbeForward, append_probes, probe_pairs
 from ..properties import R_KEY
 from .grid import check_points
 
-DEFAULT_CHUNK_MB = 16.0
+DEFAULT_CHUNK_MB = 32.0
 DEFAULT_MAX_MEMORY_GB = 4.0
 
 
@@ -159,31 +159,13 @@ class ProbePotential:
             self.forward = ProbeForward(self.model, self.batch, self.z, method)
             self.molecule_outputs = self.forward(self.R[:0])
         self.molecule_change = 0.0
-        rep = model.representation
-        if self.kind == "schnet":
-            self.n_features = rep.config.n_atom_basis
-            self.n_filters = rep.representation.interactions[0].in2f.out_features
-            self.n_rbf = rep.config.n_rbf
-        else:
-            self.n_features, self.n_filters, self.n_rbf = rep.acsf.n_features, max(rep.config.hidden), 0
+        self.n_features = self.forward.n_features
 
     # ------------------------------------------------------------------ memory
     def bytes_per_point(self) -> int:
-        """Working memory of one probe point in a chunk (all its pairs in flight at once)."""
-        n_nb, F = self.n_atoms, self.n_filters
-        if self.kind == "schnet" and self.forward.table is not None:
-            per_pair = 4 * F + 20  # two table rows, lerp, gathered in2f; distances, nodes, indices
-            per_point = 6 * self.n_features
-        elif self.kind == "schnet":
-            per_pair = self.n_rbf + 5 * F + 24  # rbf, filter hidden, W, W per pair, gathered in2f; unique
-            per_point = 7 * self.n_features
-        else:
-            acsf = self.model.representation.acsf
-            n_mono = len(acsf.moment_powers) or 4
-            per_pair = 16 + 2 * acsf.n_radial + 2 * (n_mono + 1) * acsf.n_angular
-            per_point = (3 * self.n_features + 2 * F
-                         + 2 * acsf.n_element_pairs * n_mono * acsf.n_angular * max(acsf.n_theta, 1))
-        return int((n_nb * per_pair + per_point + 8) * self.itemsize)
+        """Working memory of one probe point in a chunk (all its pairs in flight at once; every molecule atom
+        counted as a neighbour)."""
+        return self.forward.bytes_per_point(self.n_atoms)
 
     def memory_needed(self, n_points: int) -> dict:
         """Estimated bytes: ``one_pass`` (every point's pairs at once, as the plain forward pass would),
@@ -201,7 +183,7 @@ class ProbePotential:
             raise AtomintError(
                 f"a probe grid of {n_points:,} points needs about {m['chunked'] / 2**30:.1f} GB "
                 f"({m['one_pass'] / 2**30:.1f} GB in one pass: {n_points:,} points × {self.n_atoms} neighbours × "
-                f"{self.n_filters} features), more than max_memory_gb={self.max_memory_gb:g}; use a coarser grid "
+                f"{self.n_features} features), more than max_memory_gb={self.max_memory_gb:g}; use a coarser grid "
                 f"or raise max_memory_gb")
         return m["chunk"]
 

@@ -37,16 +37,17 @@ def probe_pairs(points: torch.Tensor, R: torch.Tensor, cutoff: float) -> tuple[t
 def append_probes(batch: dict[str, torch.Tensor], points: torch.Tensor, z: int, cutoff: float) -> dict[str, torch.Tensor]:
     """The one-molecule ``batch`` with one probe atom of atomic number ``z`` per row of ``points`` [n, 3] (Å)
     appended: the molecule's pairs as they are, then the pairs probe → molecule atom within ``cutoff``
-    (the probe receives only). All atoms belong to molecule 0."""
+    (the probe receives only). All atoms belong to molecule 0. Pair offsets are kept only when the molecule's
+    are not all zero (a molecule has none; the models read a missing ``_offsets`` as zeros)."""
     n_mol, n_p = len(batch[Z_KEY]), len(points)
     ip, jm = probe_pairs(points, batch[R_KEY], cutoff)
-    idx_i = torch.cat([batch[IDX_I], ip + n_mol])
-    offsets = batch[OFFSETS].to(points.dtype) if OFFSETS in batch else torch.zeros(len(batch[IDX_I]), 3, dtype=points.dtype)
-    return {Z_KEY: torch.cat([batch[Z_KEY], torch.full((n_p,), int(z), dtype=torch.long)]),
-            R_KEY: torch.cat([batch[R_KEY], points]),
-            IDX_M: torch.zeros(n_mol + n_p, dtype=torch.long), N_ATOMS: torch.tensor([n_mol + n_p]),
-            IDX_I: idx_i, IDX_J: torch.cat([batch[IDX_J], jm]),
-            OFFSETS: torch.cat([offsets, torch.zeros(len(ip), 3, dtype=points.dtype)])}
+    out = {Z_KEY: torch.cat([batch[Z_KEY], torch.full((n_p,), int(z), dtype=torch.long)]),
+           R_KEY: torch.cat([batch[R_KEY], points]),
+           IDX_M: torch.zeros(n_mol + n_p, dtype=torch.long), N_ATOMS: torch.tensor([n_mol + n_p]),
+           IDX_I: torch.cat([batch[IDX_I], ip + n_mol]), IDX_J: torch.cat([batch[IDX_J], jm])}
+    if OFFSETS in batch and bool(batch[OFFSETS].any()):  # periodic shifts: none for the probes
+        out[OFFSETS] = torch.cat([batch[OFFSETS].to(points.dtype), torch.zeros(len(ip), 3, dtype=points.dtype)])
+    return out
 
 
 class ProbeForward:
@@ -70,6 +71,34 @@ class ProbeForward:
 
             self.table = FilterTable(model.representation.representation, dtype=batch[R_KEY].dtype)
         self.method = method
+        model.check_elements(torch.cat([batch[Z_KEY], torch.tensor([self.z])]))  # once, not per chunk
+
+    @property
+    def n_features(self) -> int:
+        """Width of the widest per-pair tensor: SchNet's filters, BP's symmetry functions."""
+        rep = self.model.representation
+        if self.model.config["model"] == "schnet":
+            return rep.representation.interactions[0].in2f.out_features
+        return rep.acsf.n_features
+
+    def bytes_per_point(self, n_neighbours: int) -> int:
+        """Estimated working memory (bytes) of one probe with ``n_neighbours`` pairs in a forward pass: the
+        per-pair tensors in flight at once (counted in the model's float size) plus the probe's own rows."""
+        itemsize = torch.finfo(self.batch[R_KEY].dtype).bits // 8
+        rep = self.model.representation
+        if self.model.config["model"] == "schnet":
+            F, width = self.n_features, rep.config.n_atom_basis
+            if self.table is not None:  # one layer at a time: two table rows, lerp, gathered in2f, product
+                per_pair, per_point = 5 * F + 20, 6 * width
+            else:  # Gaussians, filter hidden, W per distance and per pair, gathered in2f, product; unique
+                per_pair, per_point = rep.config.n_rbf + 5 * F + 24, 7 * width
+        else:
+            acsf = rep.acsf
+            n_mono = len(acsf.moment_powers) or 4
+            per_pair = 16 + 2 * acsf.n_radial + 2 * (n_mono + 1) * acsf.n_angular
+            per_point = (3 * acsf.n_features + 2 * max(rep.config.hidden)
+                         + 2 * acsf.n_element_pairs * n_mono * acsf.n_angular * max(acsf.n_theta, 1))
+        return int((n_neighbours * per_pair + per_point + 8) * itemsize)
 
     def batch_with(self, points: torch.Tensor) -> dict[str, torch.Tensor]:
         """The molecule's batch with one probe per point appended (:func:`append_probes`)."""
@@ -79,7 +108,6 @@ class ProbeForward:
         b = self.batch_with(points)
         if self.table is None:
             return self.model(b)["atomic_energies"]
-        self.model.check_elements(b[Z_KEY])
         y = self.model.representation(b, filter_table=self.table, n_senders=self.n_molecule)
         return self.model.head(b, y)["atomic_energies"]
 

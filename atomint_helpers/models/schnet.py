@@ -84,8 +84,9 @@ class FilterTable:
     and interpolated linearly; for grids of probe atoms, whose distances are all different.
 
     The table is computed in float64 by the representation's own modules (radial basis, cutoff function,
-    filter networks, copied to float64) and stored in the model's dtype. With the default 20,001 nodes
-    (2.5·10⁻⁴ Å apart at 5 Å) the interpolation error, ≈ h²/8 · |W''| ≲ 10⁻⁸, is below float32 rounding."""
+    filter networks, copied to float64) and stored in the model's dtype as rows ``[W(d_k), W(d_k+1) − W(d_k)]``
+    (one gather per layer). With the default 20,001 nodes (2.5·10⁻⁴ Å apart at 5 Å) the interpolation
+    error, ≈ h²/8 · |W''| ≲ 10⁻⁸, is below float32 rounding."""
 
     def __init__(self, representation, n: int = 20_001, dtype=torch.float32):
         import copy
@@ -93,23 +94,27 @@ class FilterTable:
         rep = representation
         cutoff = float(rep.cutoff_fn.cutoff)
         d = torch.linspace(0.0, cutoff, n, dtype=torch.float64)
+        self.rows = []  # per layer [n, 2 · n_filters]: value and step to the next node
         with torch.no_grad():
             f = copy.deepcopy(rep.radial_basis).double()(d)  # float64: no subnormals to flush
             fc = copy.deepcopy(rep.cutoff_fn).double()(d)[:, None]
-            self.values = [(copy.deepcopy(inter.filter_network).double()(f) * fc).to(dtype)
-                           for inter in rep.interactions]  # per layer [n, n_filters]
-        self.step = cutoff / (n - 1)
+            for inter in rep.interactions:
+                w = copy.deepcopy(inter.filter_network).double()(f) * fc
+                step = torch.cat([w[1:] - w[:-1], torch.zeros_like(w[:1])])
+                self.rows.append(torch.cat([w, step], dim=1).to(dtype))
+        self.n, self.step = n, cutoff / (n - 1)
 
     def nodes(self, d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The lower table node of every distance ``d`` (Å) and the fraction towards the next one."""
         u = d / self.step
-        i0 = u.floor().long().clamp_(0, len(self.values[0]) - 2)
+        i0 = u.floor().long().clamp_(0, self.n - 2)
         return i0, (u - i0)[:, None]
 
     def filters(self, layer: int, i0: torch.Tensor, frac: torch.Tensor) -> torch.Tensor:
         """``W_layer(d) · f_cut(d)`` [n_pairs, n_filters] at the distances located by :meth:`nodes`."""
-        v = self.values[layer]
-        return torch.lerp(v.index_select(0, i0), v.index_select(0, i0 + 1), frac)
+        rows = self.rows[layer].index_select(0, i0)
+        value, step = rows.chunk(2, dim=1)
+        return torch.addcmul(value, step, frac)
 
 
 class SchNetAtomwise(nn.Module):
