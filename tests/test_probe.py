@@ -317,3 +317,17 @@ def test_probe_forward_molecule_unchanged_over_a_grid(which, request, toluene):
     np.testing.assert_allclose(pp.molecule_outputs.double().numpy(), m.predict(toluene)["atomic_energies"],
                                rtol=0, atol=1e-4)
     assert pp.molecule_change <= 1e-4
+
+
+def test_probe_forward_bad_input(toluene):
+    from atomint_helpers.models import atoms_to_batch, build
+    from atomint_helpers.models.probe import ProbeForward
+
+    dip = build({**SMALL_SCHNET, "target": "dipole"})
+    with pytest.raises(AtomintError, match="energy model"):
+        ProbeForward(dip, atoms_to_batch(toluene, dip.cutoff), 6)
+    m = build(SMALL_BP)
+    with pytest.raises(AtomintError, match="method"):
+        ProbeForward(m, atoms_to_batch(toluene, m.cutoff), 6, method="fast")
+    with pytest.raises(AtomintError, match="Cl"):
+        ProbeForward(m, atoms_to_batch(toluene, m.cutoff), 17)

@@ -59,9 +59,11 @@ class ProbeForward:
 
     def __init__(self, model, batch: dict[str, torch.Tensor], z: int, method: str = "table"):
         from .. import AtomintError
+        from . import require_target
 
         if method not in METHODS:
             raise AtomintError(f"unknown probe method {method!r}; accepted: {', '.join(METHODS)}")
+        require_target(model, "energy", "probe atoms")
         self.model, self.batch, self.z = model, batch, int(z)
         self.n_molecule = len(batch[Z_KEY])
         self.cutoff = float(model.cutoff)
@@ -88,7 +90,7 @@ class ProbeForward:
         rep = self.model.representation
         if self.model.config["model"] == "schnet":
             F, width = self.n_features, rep.config.n_atom_basis
-            if self.table is not None:  # one layer at a time: two table rows, lerp, gathered in2f, product
+            if self.table is not None:  # one layer at a time: table row (value, step), filter, gathered in2f, product
                 per_pair, per_point = 5 * F + 20, 6 * width
             else:  # Gaussians, filter hidden, W per distance and per pair, gathered in2f, product; unique
                 per_pair, per_point = rep.config.n_rbf + 5 * F + 24, 7 * width
