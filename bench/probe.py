@@ -5,11 +5,12 @@ float32; built untrained with a fixed seed (the speed does not depend on the wei
 ``--checkpoint``. Molecule: toluene (QM9 930, 15 atoms) from the embedded sample. Carbon probe.
 
 * batched: :class:`atomint_helpers.interpret.probe.ProbePotential` on a cubic grid of ``--grid``³ points
-  (default 80³ = 512,000) spanning the molecule plus 3 Å on every side: the molecule's representation is
-  computed once, then the probes in chunks with their probe → molecule pairs only. Timed for both
-  methods: ``table`` (the default: the filter network tabulated once in float64, interpolated) and
-  ``exact`` (schnetpack's filter network on every pair; bit-identical to the plain forward pass). The
-  molecule's features are computed inside the timed region.
+  (default 80³ = 512,000) spanning the molecule plus 3 Å on every side: per chunk of points, the molecule
+  plus one receiver-only probe per point (pairs probe → molecule only) through the model's own forward pass
+  (:mod:`atomint_helpers.models.probe`). Timed for both methods: ``table`` (the default: the filter
+  networks tabulated once in float64 and interpolated, ``in2f`` on the molecule's atoms only) and ``exact``
+  (the model's plain forward pass with the probes appended). The molecule's batch and the filter table are
+  built inside the timed region.
 * naive: :func:`atomint_helpers.interpret.probe.naive_probe_potential`, one full forward pass of the
   model per point on the molecule plus that one probe atom (the molecule's pairs are found once, outside
   the loop, which favours the naive loop). Timed on ``--naive-points`` random grid points (default 300)

@@ -250,3 +250,84 @@ def test_write_spatial_errors(tmp_path, schnet, toluene):
         write_spatial(toluene, [schnet], tmp_path, None, True, 0.5)
     with pytest.raises(AtomintError, match="positive"):
         write_spatial(toluene, [schnet], tmp_path, "C", False, -1)
+
+
+# ------------------------------------------------------------------------------------------ models/probe.py
+def _with_atom(atoms, z, point):
+    from ase import Atom
+
+    both = atoms.copy()
+    both.append(Atom(int(z), point))
+    return both
+
+
+@pytest.mark.parametrize("which,n_interactions", [("schnet", 1), ("bp", None)])
+@pytest.mark.parametrize("method", ["table", "exact"])
+def test_probe_forward_known_answer(which, n_interactions, method, toluene):
+    """The receiver-only probe forward against the plain forward with answers known by construction: the
+    molecule's atoms get exactly their energies without the probe, and a single probe gets the energy the
+    plain forward gives the same atom appended as an ordinary atom (pairs both ways) — equal here because
+    what a probe receives does not depend on what it would send: BP's symmetry functions of an atom depend
+    only on its neighbours' positions, and with one SchNet interaction the messages come from the
+    embeddings alone."""
+    from atomint_helpers.models import atoms_to_batch
+    from atomint_helpers.models.probe import ProbeForward
+
+    cfg = SMALL_SCHNET if which == "schnet" else SMALL_BP
+    if n_interactions:
+        cfg = {**cfg, "representation": {**cfg["representation"], "n_interactions": n_interactions}}
+    m = _model(cfg, seed=2)
+    point = toluene.positions[0] + np.array([1.1, -0.4, 0.9])  # near the molecule: many neighbours
+    alone = m.predict(toluene)["atomic_energies"]
+    plain_both = m.predict(_with_atom(toluene, 6, point))["atomic_energies"]
+    with torch.inference_mode():
+        fwd = ProbeForward(m, atoms_to_batch(toluene, m.cutoff), 6, method=method)
+        e = fwd(torch.tensor(point[None], dtype=torch.float32)).double().numpy()
+    np.testing.assert_allclose(e[:len(toluene)], alone, rtol=0, atol=1e-4)
+    np.testing.assert_allclose(e[-1], plain_both[-1], rtol=0, atol=1e-4)
+    assert np.abs(plain_both[:len(toluene)] - alone).max() > 1e-3  # an ordinary atom does act back
+
+
+def test_probe_forward_differs_from_ordinary_atom_with_two_interactions(schnet, toluene):
+    """The contrast: with two SchNet interactions the molecule's features at the second layer depend on an
+    ordinary neighbour, so its energy differs from the receiver-only probe's (the test above is not vacuous);
+    the ordinary batch with the atom's outgoing pairs deleted gives the probe forward's energies."""
+    from atomint_helpers.models import atoms_to_batch
+    from atomint_helpers.models.probe import ProbeForward
+
+    point = toluene.positions[0] + np.array([1.1, -0.4, 0.9])
+    both = _with_atom(toluene, 6, point)
+    plain_both = schnet.predict(both)["atomic_energies"]
+    with torch.inference_mode():
+        e = ProbeForward(schnet, atoms_to_batch(toluene, schnet.cutoff), 6)(torch.tensor(point[None], dtype=torch.float32))
+        # the same atom made receiver-only by deleting its outgoing pairs from the ordinary batch
+        b = atoms_to_batch(both, schnet.cutoff)
+        keep = b["_idx_j"] != len(toluene)
+        b.update({k: b[k][keep] for k in ("_idx_i", "_idx_j", "_offsets")})
+        receiver_only = schnet(b)["atomic_energies"].double().numpy()
+    assert abs(float(e[-1]) - plain_both[-1]) > 1e-3
+    np.testing.assert_allclose(e.double().numpy(), receiver_only, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("which", ["schnet", "bp"])
+def test_probe_forward_molecule_unchanged_over_a_grid(which, request, toluene):
+    m = request.getfixturevalue(which)
+    pp = probe.ProbePotential(m, toluene, "C")
+    pp(_points(toluene, 300), chunk_size=70)
+    np.testing.assert_allclose(pp.molecule_outputs.double().numpy(), m.predict(toluene)["atomic_energies"],
+                               rtol=0, atol=1e-4)
+    assert pp.molecule_change <= 1e-4
+
+
+def test_probe_forward_bad_input(toluene):
+    from atomint_helpers.models import atoms_to_batch, build
+    from atomint_helpers.models.probe import ProbeForward
+
+    dip = build({**SMALL_SCHNET, "target": "dipole"})
+    with pytest.raises(AtomintError, match="energy model"):
+        ProbeForward(dip, atoms_to_batch(toluene, dip.cutoff), 6)
+    m = build(SMALL_BP)
+    with pytest.raises(AtomintError, match="method"):
+        ProbeForward(m, atoms_to_batch(toluene, m.cutoff), 6, method="fast")
+    with pytest.raises(AtomintError, match="Cl"):
+        ProbeForward(m, atoms_to_batch(toluene, m.cutoff), 17)

@@ -10,32 +10,27 @@ not act back on it: it is an extra atom that appears only as a **receiver** in t
 from the model's energy head. It is exactly what the model's plain forward pass gives for the probe
 appended to the batch (:func:`full_forward_potential`); the molecule's own outputs are unchanged by it.
 
-Batched evaluation (:class:`ProbePotential`).  Because nothing flows from a probe to the molecule, the
-molecule's representation is computed **once**; a whole grid of probes then only needs the
-probe → molecule pairs:
+Batched evaluation (:class:`ProbePotential`).  Because nothing flows from a probe to the molecule and probes
+do not see each other, a whole grid is one batch: the molecule plus one probe atom per point, with the
+pairs probe → molecule only. It runs through the model's own forward pass (:mod:`atomint_helpers.models.probe`:
+SchNet's embedding, filter networks, interaction blocks and readout; BP's symmetry functions with the
+probes as centres only, standardizer and element networks; then the energy head); nothing of a model is
+re-implemented here.
 
-* SchNet (schnetpack's ``SchNetInteraction`` submodules on the cached molecule features
-  ``x_mol^(l)``): ``x_p^(0) = embedding(Z_probe)`` and, for every interaction ``l``,
-  ``x_p^(l+1) = x_p^(l) + f2out( Σ_j in2f(x_mol^(l))_j ⊙ W_l(d_pj) · fc(d_pj) )``, then the atom-wise
-  readout and the energy head. ``in2f(x_mol^(l))`` is computed once per layer for the molecule.
-  Because a probe only receives, its messages ``m_p^(l) = Σ_j …`` do not depend on its own features:
-  the messages of *all* layers are formed in one pass over the pairs, and only the cheap per-point
-  updates ``x_p^(l+1) = x_p^(l) + f2out(m_p^(l))`` run layer by layer.
+* ``method="exact"``: the plain forward pass with the probes appended — bit for bit
+  :func:`full_forward_potential`.
+* ``method="table"`` (the default): for SchNet the filters ``W_l(d) · fc(d)`` of every layer are tabulated
+  once per model in float64 on ``[0, cutoff]`` with 20,001 nodes (2.5·10⁻⁴ Å apart) and interpolated
+  linearly (:class:`atomint_helpers.models.schnet.FilterTable`; interpolation error ≈ h²/8 · |W''| ≲ 10⁻⁸,
+  below float32 rounding), and ``in2f`` runs on the molecule's atoms only (probes never send): the
+  potential agrees with the exact path to float32 precision of the output (tests allow 10⁻⁴ kcal/mol), and
+  a grid is faster (``bench/probe.py``). For BP both methods are the plain forward pass; its per-element
+  matrix products have a different number of rows than the molecule's alone, which can move the last
+  float32 bit of the molecule's energies (≤ 10⁻⁴ kcal/mol in the tests).
 
-  ``method="exact"`` evaluates the filter network ``W_l(d) · fc(d)`` for every pair with schnetpack's
-  modules — bit for bit the plain forward pass with the probes appended. ``method="table"`` (the
-  default) tabulates ``W_l(d) · fc(d)`` of every layer once per model in float64 on ``[0, cutoff]``
-  with ``TABLE_POINTS`` = 20,001 nodes (2.5·10⁻⁴ Å apart) and interpolates linearly: the
-  interpolation error (≈ h²/8 · |W''| ≲ 10⁻⁸) is below float32 rounding, so the potential agrees with
-  the exact path to float32 precision of the output (measured: ≤ 1 ulp, 1.5·10⁻⁵ kcal/mol at
-  ~140 kcal/mol; tests allow 10⁻⁴ kcal/mol), and a grid is ≈ 2.5× faster (``bench/probe.py``).
-* Behler–Parrinello (beyond the paper): the probe's symmetry functions from the molecule's atoms
-  (pairs probe → molecule only), the model's per-element standardizer, the probe element's network and
-  the energy head. Same arithmetic as the plain forward pass, but the per-element matrix products have
-  a different number of rows, which can move the last float32 bit (≤ 10⁻⁴ kcal/mol in the tests).
-
-Probes are processed in chunks whose working memory is bounded (``chunk_mb``, default 64 MB); the
-chunk size comes from an estimate of bytes per probe point (``neighbours × features × itemsize`` times
+Probes are processed in chunks whose working memory is bounded (``chunk_mb``, default 32 MB: on a 2-core CPU
+the SchNet table path ran fastest there, and BP ran faster than with 64 MB chunks; ``bench/RESULTS.md``); the chunk size comes
+from an estimate of bytes per probe point (``neighbours × features × itemsize`` times
 the number of per-pair tensors in flight, :meth:`ProbePotential.memory_needed`). A grid whose points,
 results and one chunk would exceed ``max_memory_gb`` (default 4 GB) is refused with the size it would
 need — and what a single unchunked pass would need — before anything is computed.
@@ -50,21 +45,16 @@ measures on them live in :mod:`.probe_maps`.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
 from .. import AtomintError
-from ..data.batch import IDX_I, IDX_J, IDX_M, N_ATOMS, OFFSETS, R_KEY, Z_KEY
-from ..models.schnet import gaussians
+from ..models.probe import METHODS, ProbeForward, append_probes, probe_pairs
+from ..properties import R_KEY
 from .grid import check_points
 
-DEFAULT_CHUNK_MB = 64.0
+DEFAULT_CHUNK_MB = 32.0
 DEFAULT_MAX_MEMORY_GB = 4.0
-METHODS = ("table", "exact")
-#: nodes of the SchNet filter table on [0, cutoff] (method="table")
-TABLE_POINTS = 20_001
 
 
 def probe_number(probe) -> int:
@@ -109,109 +99,52 @@ def _check_atoms(atoms, name: str = "molecule"):
         raise AtomintError(f"{name}: periodic structures are not supported for probes (molecules only)")
 
 
-def probe_pairs(points: torch.Tensor, R: torch.Tensor, cutoff: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pairs (probe p, molecule atom j) with ``|R_j − r_p| < cutoff``, sorted by (p, j)."""
-    d2 = ((points[:, None, :] - R[None, :, :]) ** 2).sum(-1)
-    ip, jm = (d2 < cutoff * cutoff).nonzero(as_tuple=True)
-    return ip, jm
+def _molecule_batch(model, atoms):
+    from ..models import atoms_to_batch
+
+    return atoms_to_batch(atoms, model.cutoff, dtype=next(model.parameters()).dtype)
+
+
+def _checked(model, atoms, probe) -> int:
+    _check_model(model)
+    _check_atoms(atoms)
+    z = probe_number(probe)
+    _check_probe_element(model, z)
+    return z
 
 
 def probe_batch(model, atoms, points, probe="C") -> dict[str, torch.Tensor]:
     """The plain batch of the molecule with one probe atom per point appended: molecule pairs as usual,
-    probe pairs ``probe → molecule`` only (the reference for tests and the naive loop)."""
-    from ..models import atoms_to_batch
-
-    z = probe_number(probe)
-    dtype = next(model.parameters()).dtype
-    b = atoms_to_batch(atoms, model.cutoff, dtype=dtype)
-    pts = torch.as_tensor(check_points(points).reshape(-1, 3), dtype=dtype)
-    n_mol = len(b[Z_KEY])
-    ip, jm = probe_pairs(pts, b[R_KEY], model.cutoff)
-    n_p = len(pts)
-    idx_i = torch.cat([b[IDX_I], ip + n_mol])
-    idx_j = torch.cat([b[IDX_J], jm])
-    return {Z_KEY: torch.cat([b[Z_KEY], torch.full((n_p,), z, dtype=torch.long)]),
-            R_KEY: torch.cat([b[R_KEY], pts]),
-            IDX_M: torch.zeros(n_mol + n_p, dtype=torch.long), N_ATOMS: torch.tensor([n_mol + n_p]),
-            IDX_I: idx_i, IDX_J: idx_j, OFFSETS: torch.zeros(len(idx_i), 3, dtype=dtype)}
+    probe pairs ``probe → molecule`` only (:func:`atomint_helpers.models.probe.append_probes`)."""
+    b = _molecule_batch(model, atoms)
+    pts = torch.as_tensor(check_points(points).reshape(-1, 3), dtype=b[R_KEY].dtype)
+    return append_probes(b, pts, probe_number(probe), model.cutoff)
 
 
 @torch.inference_mode()
 def full_forward_potential(model, atoms, points, probe="C") -> np.ndarray:
     """Reference: the model's plain forward pass on the molecule with all probes appended (one pass,
-    no caching, memory ∝ n_points × neighbours × features). Returns kcal/mol, shape ``points.shape[:-1]``."""
-    _check_model(model)
-    _check_atoms(atoms)
-    z = probe_number(probe)
-    _check_probe_element(model, z)
+    no chunks, memory ∝ n_points × neighbours × features). Returns kcal/mol, shape ``points.shape[:-1]``."""
+    z = _checked(model, atoms, probe)
     pts = check_points(points)
-    batch = probe_batch(model, atoms, pts, z)
     model.eval()
-    e = model(batch)["atomic_energies"][len(atoms):]
+    e = model(probe_batch(model, atoms, pts, z))["atomic_energies"][len(atoms):]
     return e.double().numpy().reshape(pts.shape[:-1])
-
-
-_LOG2 = math.log(2.0)
-
-
-def _filter(inter, f: torch.Tensor, rcut: torch.Tensor) -> torch.Tensor:
-    """``inter.filter_network(f) * rcut[:, None]`` with the same arithmetic, in place where possible
-    (fewer passes over the [pairs, filters] tensors; bit-identical to schnetpack's modules)."""
-    from schnetpack.nn.activations import shifted_softplus
-
-    first, second = inter.filter_network
-    if first.activation is shifted_softplus and isinstance(second.activation, torch.nn.Identity):
-        a = torch.nn.functional.softplus(torch.nn.functional.linear(f, first.weight, first.bias))
-        a.sub_(_LOG2)
-        w = torch.nn.functional.linear(a, second.weight, second.bias)
-    else:  # another activation: the modules themselves
-        w = inter.filter_network(f)
-    return w.mul_(rcut[:, None])
-
-
-def _filter_table(rep, n: int = TABLE_POINTS) -> torch.Tensor | None:
-    """``[W_l(d) · fc(d) for every layer l]`` at ``n`` distances ``linspace(0, cutoff, n)``: [n, L·filters],
-    computed in float64 from the float32 weights. ``None`` if the model uses building blocks whose
-    formula is not known here (then the exact path is used)."""
-    from schnetpack.nn.activations import shifted_softplus
-    from schnetpack.nn.cutoff import CosineCutoff, cosine_cutoff
-    from schnetpack.nn.radial import GaussianRBF, gaussian_rbf
-
-    if not (type(rep.radial_basis) is GaussianRBF and type(rep.cutoff_fn) is CosineCutoff):
-        return None
-    F = torch.nn.functional
-    cutoff = float(rep.cutoff_fn.cutoff)
-    d = torch.linspace(0.0, cutoff, n, dtype=torch.float64)
-    f = gaussian_rbf(d, rep.radial_basis.offsets.double(), rep.radial_basis.widths.double())
-    fc = cosine_cutoff(d, rep.cutoff_fn.cutoff.double())
-    cols = []
-    for inter in rep.interactions:
-        first, second = inter.filter_network
-        if not (first.activation is shifted_softplus and isinstance(second.activation, torch.nn.Identity)):
-            return None
-        a = F.softplus(F.linear(f, first.weight.double(), first.bias.double())) - _LOG2
-        cols.append(F.linear(a, second.weight.double(), second.bias.double()) * fc[:, None])
-    return torch.cat(cols, dim=1)
 
 
 class ProbePotential:
     """Batched probe potential of one molecule for one model and probe element.
 
-    ``ProbePotential(model, atoms, "C")(points)`` → kcal/mol, shape ``points.shape[:-1]``. The molecule's
-    representation is computed once at construction; ``molecule_outputs`` holds its own atomic energies
-    (for checks)."""
+    ``ProbePotential(model, atoms, "C")(points)`` → kcal/mol, shape ``points.shape[:-1]``. ``molecule_outputs``
+    holds the molecule's own atomic energies from the probe forward pass without probes, and
+    ``molecule_change`` the largest |change| of them (kcal/mol) in any chunk evaluated so far (0 up to float
+    rounding: the probes do not act back)."""
 
     def __init__(self, model, atoms, probe="C", *, method: str = "table", chunk_mb: float = DEFAULT_CHUNK_MB,
                  max_memory_gb: float = DEFAULT_MAX_MEMORY_GB):
-        from ..models import atoms_to_batch
-
         if method not in METHODS:
             raise AtomintError(f"unknown probe method {method!r}; accepted: {', '.join(METHODS)}")
-        self.method = method
-        _check_model(model)
-        _check_atoms(atoms)
-        self.z = probe_number(probe)
-        _check_probe_element(model, self.z)
+        self.z = _checked(model, atoms, probe)
         self.model = model.eval()
         self.kind = model.config["model"]
         self.cutoff = float(model.cutoff)
@@ -219,73 +152,20 @@ class ProbePotential:
         self.itemsize = torch.finfo(self.dtype).bits // 8
         self.chunk_mb, self.max_memory_gb = float(chunk_mb), float(max_memory_gb)
         self.n_atoms = len(atoms)
-        self.batch = atoms_to_batch(atoms, self.cutoff, dtype=self.dtype)
+        self.batch = _molecule_batch(model, atoms)
         self.R = self.batch[R_KEY]
+        self.method = method
         with torch.inference_mode():
-            if self.kind == "schnet":
-                self._init_schnet()
-            elif self.kind == "bp":
-                self._init_bp()
-            else:  # pragma: no cover - build() knows only these two
-                raise AtomintError(f"probe potential: unsupported model {self.kind!r}")
-            self.molecule_outputs = self.model.head(self.batch, self._molecule_latent)["atomic_energies"]
-
-    # ------------------------------------------------------------------ per model
-    def _init_schnet(self):
-        rep = self.model.representation.representation  # schnetpack SchNet
-        self._spk = rep
-        b = self.batch
-        idx_i, idx_j = b[IDX_I], b[IDX_J]
-        rij = self.R[idx_j] - self.R[idx_i] + b[OFFSETS].to(self.dtype)
-        d = torch.norm(rij, dim=1)
-        f, rcut = gaussians(rep, d), rep.cutoff_fn(d)
-        x = rep.embedding(b[Z_KEY])
-        self._h = []  # in2f(x_mol^(l)) per interaction layer: what the probes receive
-        for inter in rep.interactions:
-            self._h.append(inter.in2f(x))
-            x = x + inter(x, f, idx_i, idx_j, rcut)
-        self._x0 = rep.embedding(torch.tensor([self.z]))[0]
-        self._molecule_latent = self.model.representation.readout(x).squeeze(-1)
-        self.n_features = x.shape[1]
-        self.n_rbf = rep.radial_basis.n_rbf
-        self.n_filters = self._h[0].shape[1]
-        self.n_layers = len(self._h)
-        self._table = None
-        if self.method == "table":
-            table = _filter_table(rep)
-            if table is None:
-                self.method = "exact"
-            else:
-                self._table = table.to(self.dtype)
-                self._table_step = self.cutoff / (len(table) - 1)
-                self._h_all = torch.cat(self._h, dim=1)  # [n_mol, L·filters]
-
-    def _init_bp(self):
-        rep = self.model.representation
-        self._rep = rep
-        self._net = rep.nets[str(self.z)]
-        self._molecule_latent = rep(self.batch)
-        self.n_features = rep.acsf.n_features
-        self.n_rbf = 0
-        self.n_filters = max(rep.config.hidden)
+            self.forward = ProbeForward(self.model, self.batch, self.z, method)
+            self.molecule_outputs = self.forward(self.R[:0])
+        self.molecule_change = 0.0
+        self.n_features = self.forward.n_features
 
     # ------------------------------------------------------------------ memory
     def bytes_per_point(self) -> int:
-        """Working memory of one probe point in a chunk (all its pairs in flight at once)."""
-        n_nb = self.n_atoms
-        if self.kind == "schnet" and self.method == "table":
-            per_pair = 5 * self.n_layers * self.n_filters + 8  # two table rows, lerp, gathered h, message
-            per_point = (self.n_layers + 4) * self.n_filters
-        elif self.kind == "schnet":
-            per_pair = self.n_rbf + 4 * self.n_filters + 4  # rbf, filter hidden, W, gathered h, message
-            per_point = 4 * self.n_features
-        else:
-            acsf = self._rep.acsf
-            n_mono = len(acsf.moment_powers) or 4
-            per_pair = 16 + 2 * acsf.n_radial + 2 * (n_mono + 1) * acsf.n_angular
-            per_point = (3 * self.n_features + 2 * self.n_filters
-                         + 2 * acsf.n_element_pairs * n_mono * acsf.n_angular * max(acsf.n_theta, 1))
-        return int((n_nb * per_pair + per_point + 8) * self.itemsize)
+        """Working memory of one probe point in a chunk (all its pairs in flight at once; every molecule atom
+        counted as a neighbour)."""
+        return self.forward.bytes_per_point(self.n_atoms)
 
     def memory_needed(self, n_points: int) -> dict:
         """Estimated bytes: ``one_pass`` (every point's pairs at once, as the plain forward pass would),
@@ -303,59 +183,11 @@ class ProbePotential:
             raise AtomintError(
                 f"a probe grid of {n_points:,} points needs about {m['chunked'] / 2**30:.1f} GB "
                 f"({m['one_pass'] / 2**30:.1f} GB in one pass: {n_points:,} points × {self.n_atoms} neighbours × "
-                f"{self.n_filters} features), more than max_memory_gb={self.max_memory_gb:g}; use a coarser grid "
+                f"{self.n_features} features), more than max_memory_gb={self.max_memory_gb:g}; use a coarser grid "
                 f"or raise max_memory_gb")
         return m["chunk"]
 
     # ------------------------------------------------------------------ evaluation
-    def _chunk_schnet(self, pts: torch.Tensor) -> torch.Tensor:
-        rep = self._spk
-        n = len(pts)
-        ip, jm = probe_pairs(pts, self.R, self.cutoff)
-        rij = self.R[jm] - pts[ip]  # r_pj = R_j − r_p, as schnetpack's R[idx_j] − R[idx_i]
-        d = torch.norm(rij, dim=1)
-        x = self._x0.expand(n, -1)
-        if self._table is not None:
-            # messages of all layers at once: interpolated W_l(d)·fc(d) ⊙ in2f(x_mol^(l))_j, summed per probe
-            u = d / self._table_step
-            i0 = u.floor().long().clamp_(0, len(self._table) - 2)
-            frac = (u - i0)[:, None]
-            msg = torch.lerp(self._table.index_select(0, i0), self._table.index_select(0, i0 + 1), frac)
-            msg.mul_(self._h_all.index_select(0, jm))
-            agg = torch.zeros(n, msg.shape[1], dtype=msg.dtype).index_add_(0, ip, msg)
-            F = self.n_filters
-            for l, inter in enumerate(rep.interactions):
-                x = x + inter.f2out(agg[:, l * F:(l + 1) * F])
-            return self.model.representation.readout(x).squeeze(-1)
-        f, rcut = gaussians(rep, d), rep.cutoff_fn(d)
-        for inter, h in zip(rep.interactions, self._h):
-            msg = _filter(inter, f, rcut)       # W_l(d_pj) · fc(d_pj)        [pairs, filters]
-            msg.mul_(h.index_select(0, jm))    # ⊙ in2f(x_mol^(l))_j
-            agg = torch.zeros(n, msg.shape[1], dtype=msg.dtype).index_add_(0, ip, msg)
-            x = x + inter.f2out(agg)
-        return self.model.representation.readout(x).squeeze(-1)
-
-    def _chunk_bp(self, pts: torch.Tensor) -> torch.Tensor:
-        rep = self._rep
-        n = len(pts)
-        ip, jm = probe_pairs(pts, self.R, self.cutoff)
-        n_mol = self.n_atoms
-        Z = torch.cat([self.batch[Z_KEY], torch.full((n,), self.z, dtype=torch.long)])
-        R = torch.cat([self.R, pts])
-        # the molecule's own pairs ride along (its rows are dropped): they never reach a probe's row, and
-        # they keep the angular terms' triple list non-empty when no probe has two neighbours
-        idx_i = torch.cat([self.batch[IDX_I], ip + n_mol])
-        idx_j = torch.cat([self.batch[IDX_J], jm])
-        G = rep.acsf(Z, R, idx_i, idx_j)[n_mol:]
-        x = rep.standardize(Z[n_mol:], G)
-        return self._net(x)
-
-    def _energies(self, y: torch.Tensor) -> torch.Tensor:
-        n = len(y)
-        fake = {Z_KEY: torch.full((n,), self.z, dtype=torch.long), IDX_M: torch.zeros(n, dtype=torch.long),
-                N_ATOMS: torch.tensor([n])}
-        return self.model.head(fake, y)["atomic_energies"]
-
     @torch.inference_mode()
     def __call__(self, points, chunk_size: int | None = None) -> np.ndarray:
         pts = check_points(points)
@@ -366,10 +198,11 @@ class ProbePotential:
         if chunk_size is not None:
             chunk = max(1, int(chunk_size))
         out = np.empty(n, dtype=np.float64)
-        step = self._chunk_schnet if self.kind == "schnet" else self._chunk_bp
+        n_mol = self.n_atoms
         for a in range(0, n, chunk):
-            t = torch.as_tensor(flat[a:a + chunk], dtype=self.dtype)
-            out[a:a + chunk] = self._energies(step(t)).double().numpy()
+            e = self.forward(torch.as_tensor(flat[a:a + chunk], dtype=self.dtype))
+            self.molecule_change = max(self.molecule_change, float((e[:n_mol] - self.molecule_outputs).abs().max()))
+            out[a:a + chunk] = e[n_mol:].double().numpy()
         return out.reshape(shape)
 
     @torch.inference_mode()
@@ -392,37 +225,23 @@ class ProbePotential:
 def probe_potential(model, atoms, points, probe="C", *, method: str = "table", chunk_mb: float = DEFAULT_CHUNK_MB,
                     max_memory_gb: float = DEFAULT_MAX_MEMORY_GB, chunk_size: int | None = None) -> np.ndarray:
     """Ω_probe at ``points`` [..., 3] (Å) for ``atoms`` and an energy model: kcal/mol, shape ``points.shape[:-1]``.
-    See :class:`ProbePotential` (which keeps the molecule's features for further grids)."""
+    See :class:`ProbePotential` (which keeps the molecule's batch and the filter table for further grids)."""
     return ProbePotential(model, atoms, probe, method=method, chunk_mb=chunk_mb, max_memory_gb=max_memory_gb)(
         points, chunk_size=chunk_size)
 
 
 @torch.inference_mode()
 def naive_probe_potential(model, atoms, points, probe="C") -> np.ndarray:
-    """The naive loop: one forward pass of the whole model per probe point (molecule + one probe atom,
+    """The naive loop: one plain forward pass of the whole model per probe point (molecule + one probe atom,
     probe → molecule pairs only; the molecule's pairs are found once). For benchmarks and checks."""
-    from ..models import atoms_to_batch
-
-    _check_model(model)
-    _check_atoms(atoms)
-    z = probe_number(probe)
-    _check_probe_element(model, z)
+    z = _checked(model, atoms, probe)
     pts = check_points(points)
     flat = pts.reshape(-1, 3)
-    dtype = next(model.parameters()).dtype
     model.eval()
-    b = atoms_to_batch(atoms, model.cutoff, dtype=dtype)
-    n_mol = len(b[Z_KEY])
-    Z = torch.cat([b[Z_KEY], torch.tensor([z])])
-    idx_m = torch.zeros(n_mol + 1, dtype=torch.long)
-    n_atoms = torch.tensor([n_mol + 1])
+    b = _molecule_batch(model, atoms)
     out = np.empty(len(flat))
     for k, p in enumerate(flat):
-        pt = torch.as_tensor(p[None], dtype=dtype)
-        ip, jm = probe_pairs(pt, b[R_KEY], model.cutoff)
-        idx_i = torch.cat([b[IDX_I], ip + n_mol])
-        batch = {Z_KEY: Z, R_KEY: torch.cat([b[R_KEY], pt]), IDX_M: idx_m, N_ATOMS: n_atoms,
-                 IDX_I: idx_i, IDX_J: torch.cat([b[IDX_J], jm]), OFFSETS: torch.zeros(len(idx_i), 3, dtype=dtype)}
+        batch = append_probes(b, torch.as_tensor(p[None], dtype=b[R_KEY].dtype), z, model.cutoff)
         out[k] = float(model(batch)["atomic_energies"][-1])
     return out.reshape(pts.shape[:-1])
 

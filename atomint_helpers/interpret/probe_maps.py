@@ -75,8 +75,8 @@ def figure_panels(models: dict, molecules: dict, probe="C", *, cut_spacing: floa
 
 def exactness_table(models: dict, atoms, probe="C", spacing: float = 0.4):
     """The probe's contract, per model, on a coarse cut through ``atoms`` (kcal/mol): the batched grid
-    against the model's plain forward pass with the probes appended (default table path and schnetpack's
-    exact filter path), and how far the probes move the molecule's own atomic energies."""
+    against the model's plain forward pass with the probes appended (default table path and the exact path,
+    the model's filter networks on every pair), and how far the probes move the molecule's own atomic energies."""
     import pandas as pd
 
     from .probe import (
