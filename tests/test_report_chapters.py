@@ -90,3 +90,19 @@ def test_data_rows_on_the_embedded_sample():
     assert rows["QM9 molecules used (consistency-checked set)"]["verdict"] == "not comparable"
     assert rows["elements in QM9"]["verdict"] == "holds" and rows["elements in QM9"]["atomint"] == "H, C, N, O, F"
     assert rows["at most nine heavy atoms per molecule"]["atomint"] == 9
+
+
+def test_table1_rows_of_a_run_still_training_are_not_comparable():
+    table = _table(0.30)
+    table.loc[table["model"] == "SchNet", "status"] = "training"
+    rows = [scorecard.normalize_row(r) for r in table1.rows(table, _per_fold([0.30] * 3), quick=False, profile="cpu")]
+    schnet = [r for r in rows if r["model"] == "SchNet"]
+    assert {r["verdict"] for r in schnet} == {"not comparable"} and "still training" in schnet[0]["note"]
+    assert {r["verdict"] for r in rows if r["model"] == "BP"} == {"better"}
+
+
+def test_a_repeated_rule_is_written_once():
+    rows = [scorecard.normalize_row(dict(claim=c, kind="paper", rule=rule, note=n, atomint=1, holds=True))
+            for c, rule, n in (("a", "R1", "x"), ("b", "R1", "y"), ("c", "R2", "z"))]
+    md = "\n".join(scorecard._table(rows))
+    assert md.count("rule: R1") == 1 and "same rule as above — y" in md and "rule: R2" in md

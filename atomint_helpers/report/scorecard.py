@@ -214,7 +214,8 @@ KIND_TITLES = {"paper": "The paper's claims", "setup": "Set-up: data and trainin
 
 
 def _note(r: Mapping[str, Any]) -> str:
-    return " — ".join(x for x in (f"rule: {r['rule']}" if r["rule"] else "", r["note"]) if x)
+    rule = r["rule"] if r["rule"] == "same rule as above" else (f"rule: {r['rule']}" if r["rule"] else "")
+    return " — ".join(x for x in (rule, r["note"]) if x)
 
 
 def display_table(rows: Iterable[Mapping[str, Any]]):
@@ -311,10 +312,13 @@ def _table(rows: list[dict]) -> list[str]:
               and all(r[k] == rows[0][k] for r in rows)}
     lines = [x for k, v in shared.items() for x in (f"*{'Rule' if k == 'rule' else 'Note'} of every row:* {_cell(v)}", "")]
     lines += ["| claim | model | paper | atomint | unit | verdict | rule · note |", "|---|---|---:|---:|---|---|---|"]
+    prev = None
     for r in rows:
+        same = {"rule": "same rule as above"} if r["rule"] and r["rule"] == prev and "rule" not in shared else {}
+        prev = r["rule"]
         lines.append("| " + " | ".join(_cell(x) for x in (
             r["claim"], r["model"], format_value(r["paper"]), format_value(r["atomint"]), r["unit"],
-            VERDICT_MARK[r["verdict"]], _note({**r, **{k: "" for k in shared}}))) + " |")
+            VERDICT_MARK[r["verdict"]], _note({**r, **{k: "" for k in shared}, **same}))) + " |")
     return lines + [""]
 
 
