@@ -106,3 +106,25 @@ def test_a_repeated_rule_is_written_once():
             for c, rule, n in (("a", "R1", "x"), ("b", "R1", "y"), ("c", "R2", "z"))]
     md = "\n".join(scorecard._table(rows))
     assert md.count("rule: R1") == 1 and "same rule as above — y" in md and "rule: R2" in md
+
+
+def test_fold_tables_show_no_raw_missing_values():
+    per_fold = _per_fold([0.36, 0.40]).assign(RMSE=0.8, unit="kcal/mol", **{"paper MAE": 0.35}, epochs=100,
+                                                status="stopped")
+    per_fold["n test"] = 20831.0
+    per_fold.loc[3, ["MAE", "RMSE", "n test", "status"]] = [None, None, None, "training"]
+    shown = table1.folds_table(per_fold)
+    text = shown.to_string()
+    assert "NaN" not in text and "None" not in text and "20,831" in text and "—" in text
+    spread = pd.DataFrame([{"target": "energy", "model": "SchNet", "unit": "kcal/mol", "paper MAE": 0.35,
+                            "folds": 1, "mean MAE": 0.36, "std MAE": float("nan"), "min MAE": 0.36,
+                            "max MAE": 0.36}])
+    assert "NaN" not in table1.spread_table(spread).to_string()
+
+
+def test_training_errors_table_shows_no_raw_missing_values():
+    runs = pd.DataFrame({"unit": ["D"], "val MAE": [0.0615], "test MAE": [float("nan")], "test RMSE": [None],
+                         "wall time (min)": [160.04], "status": ["training"], "device": ["cpu"]},
+                        index=["schnet-dipole-cpu-fold2"])
+    text = training.errors_table(runs).to_string()
+    assert "NaN" not in text and "None" not in text and "0.0615" in text and "—" in text

@@ -105,3 +105,32 @@ def folds_what_we_see(per_fold, spread, quick: bool) -> str:
 
 _QUICK_TEXT = (" These numbers come from the embedded sample's test molecules and from `quick` checkpoints: tiny "
                "models trained for seconds, so they say nothing about the paper's accuracy.")
+
+
+def _fmt(x, digits: int = 4) -> str:
+    return "—" if x is None or x != x else f"{float(x):.{digits}f}"
+
+
+def folds_table(per_fold):
+    """The per-fold test errors for reading: model, target, fold, MAE and RMSE rounded (a dash for a fold
+    still training), test molecules as whole numbers, epochs and status."""
+    import pandas as pd
+
+    return pd.DataFrame({
+        "target": per_fold["target"], "model": per_fold["model"], "fold": per_fold["fold"],
+        "MAE": [_fmt(x) for x in per_fold["MAE"]], "RMSE": [_fmt(x) for x in per_fold["RMSE"]],
+        "unit": per_fold["unit"], "paper MAE": per_fold["paper MAE"],
+        "test molecules": ["—" if n != n or n is None else f"{int(n):,}" for n in per_fold["n test"]],
+        "epochs": per_fold["epochs"], "status": per_fold["status"]}).set_index(["target", "model", "fold"])
+
+
+def spread_table(spread):
+    """Mean ± spread of the finished folds for reading (a dash where one fold gives no spread)."""
+    import pandas as pd
+
+    return pd.DataFrame({
+        "target": spread["target"], "model": spread["model"], "unit": spread["unit"],
+        "paper MAE": spread["paper MAE"], "finished folds": spread["folds"],
+        "mean MAE": [_fmt(x) for x in spread["mean MAE"]], "s.d.": [_fmt(x) for x in spread["std MAE"]],
+        "min MAE": [_fmt(x) for x in spread["min MAE"]], "max MAE": [_fmt(x) for x in spread["max MAE"]],
+    }).set_index(["target", "model"])

@@ -106,3 +106,18 @@ def retrain_markdown(models_dir: str | Path) -> str:
     if len(lines) == 2:
         return f"*No committed checkpoints in `{models_dir.name}/`.*\n"
     return "\n".join(lines) + "\n"
+
+
+def errors_table(runs):
+    """The runs' errors for reading: validation and test errors rounded, a dash where a run has none yet
+    (still training), wall time in minutes, status and device."""
+    import pandas as pd
+
+    def fmt(x):
+        return "—" if x is None or x != x else f"{float(x):.4g}"
+
+    return pd.DataFrame({"unit": runs["unit"], "val MAE": [fmt(x) for x in runs["val MAE"]],
+                         "test MAE": [fmt(x) for x in runs["test MAE"]],
+                         "test RMSE": [fmt(x) for x in runs["test RMSE"]],
+                         "wall time (min)": runs["wall time (min)"].round(1), "status": runs["status"],
+                         "device": runs["device"]}, index=runs.index)
