@@ -73,109 +73,30 @@ Neither uses Python loops over atoms, pairs or triples.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Sequence
 
 import torch
 from ase.data import chemical_symbols
 from torch import Tensor, nn
 
+from .angular import AngularTerms
+from .primitives import (  # noqa: F401  (building blocks that lived here stay importable from here)
+    _EXP_FLOOR,
+    _N_ELEMENTS_TABLE,
+    _gaussian,
+    _gaussian_grid,
+    _monomials,
+    _sorted_triples,
+    _symbol,
+    cosine_cutoff,
+    neighbor_pairs_to_triples,
+)
+from .standardize import FeatureStandardizer
+
 __all__ = ["ACSF", "FeatureStandardizer", "cosine_cutoff", "neighbor_pairs_to_triples"]
 
-_N_ELEMENTS_TABLE = len(chemical_symbols)  # 119: index 0 ('X') … 118 (Og)
 
-
-def _symbol(z: int) -> str:
-    return chemical_symbols[z] if 0 <= z < _N_ELEMENTS_TABLE else f"Z={z}"
-
-
-_EXP_FLOOR = -80.0  # exp(-80) = 1.8e-35
-
-
-def _gaussian(exponent: Tensor) -> Tensor:
-    """``exp(exponent)`` with the exponent floored at -80: a shifted Gaussian far from ``r`` underflows
-    (``exp(-200)`` in float32) into subnormals, which makes ``exp`` (and every later product) take a
-    ~30x slower path on x86 CPUs. The floor changes a value by at most 1.8e-35 (its gradient there,
-    at most ~1e-33, becomes 0)."""
-    return torch.exp(exponent.clamp_min(_EXP_FLOOR))
-
-
-def cosine_cutoff(r: Tensor, cutoff: float) -> Tensor:
-    r"""Behler's cosine cutoff ``fc(r) = 0.5 (cos(pi r / r_c) + 1)`` for ``r < r_c``, 0 beyond (Å)."""
-    fc = 0.5 * (torch.cos(r * (math.pi / cutoff)) + 1.0)
-    return torch.where(r < cutoff, fc, torch.zeros_like(fc))
-
-
-def _sorted_triples(sorted_i: Tensor, n_atoms: int) -> tuple[Tensor, Tensor]:
-    r"""Triples in the space of pairs already sorted by centre: returns ``(pos_j, pos_k)``.
-
-    Centre ``a`` owns the sorted slots ``start[a] … start[a] + c_a - 1``; the pair in slot
-    ``start[a] + m`` (its *rank* ``m``) is combined with the ``m`` earlier slots ``start[a] + n``,
-    ``n < m``. So ``pos_j`` repeats every slot ``rank`` times (``repeat_interleave``) and
-    ``pos_k = t - first[pos_j] + start``: a flat triple counter ``t`` minus the first triple of that
-    slot, shifted to the centre's first slot. Every unordered neighbour pair appears once.
-    """
-    n_pairs = sorted_i.shape[0]
-    device = sorted_i.device
-    counts = torch.bincount(sorted_i, minlength=n_atoms)
-    pair_start = torch.cumsum(counts, 0) - counts
-    slot = torch.arange(n_pairs, device=device)
-    rank = slot - pair_start.index_select(0, sorted_i)
-    first = torch.cumsum(rank, 0) - rank  # first triple of each slot
-    pos_j = torch.repeat_interleave(slot, rank)
-    shift = slot - rank - first  # centre start - first triple, per slot
-    pos_k = torch.arange(pos_j.shape[0], device=device) + shift.index_select(0, pos_j)
-    return pos_j, pos_k
-
-
-def neighbor_pairs_to_triples(idx_i: Tensor, n_atoms: int) -> tuple[Tensor, Tensor, Tensor]:
-    r"""All unordered neighbour pairs ``{j, k}`` around each centre, from a pair list.
-
-    Args:
-        idx_i: [n_pairs] centre of each pair (any order).
-        n_atoms: number of atoms (``idx_i < n_atoms``).
-
-    Returns:
-        ``(centre, p_j, p_k)``, each [n_triples]: the centre atom and the *pair indices* (rows of the
-        pair list) of its two neighbours, ``p_j != p_k``, every unordered pair once, grouped by centre
-        (``sum_a c_a (c_a - 1) / 2`` triples for ``c_a`` neighbours of atom ``a``).
-
-    Method: a stable sort of the pairs by centre, then :func:`_sorted_triples` (index arithmetic with
-    ``repeat_interleave`` and ``cumsum``, like torchani's ``neighbors_to_triples``).
-    """
-    order = torch.argsort(idx_i, stable=True)
-    sorted_i = idx_i.index_select(0, order)
-    pos_j, pos_k = _sorted_triples(sorted_i, n_atoms)
-    return sorted_i.index_select(0, pos_j), order.index_select(0, pos_j), order.index_select(0, pos_k)
-
-
-def _gaussian_grid(start: float, stop: float, n: int, centered: bool) -> tuple[Tensor, Tensor]:
-    """(eta [Å⁻²], mu [Å]) of schnetpack 0.3's ``GaussianSmearing(start, stop, n, centered)``."""
-    points = torch.linspace(start, stop, n, dtype=torch.float64)
-    if centered:  # exp(-r^2 / (2 sigma^2)) with sigma = points
-        sigma, mu = points, torch.zeros_like(points)
-    else:  # exp(-(r - mu)^2 / (2 sigma^2)), sigma = spacing of the centres
-        if n < 2:
-            raise ValueError("shifted (centered=False) radial Gaussians need n_radial >= 2")
-        sigma, mu = torch.full_like(points, float(points[1] - points[0])), points
-    if not bool((sigma > 0).all()):
-        raise ValueError(f"Gaussian widths must be positive; got start={start}, stop={stop}, n={n}")
-    return 0.5 / sigma**2, mu
-
-
-def _monomials(degree: int) -> list[tuple[int, int, int, int, float]]:
-    """Exponents ``(a, b, c)`` of ``x^a y^b z^c`` for every total degree ``m <= degree``, with ``m``
-    and the multinomial weight ``m! / (a! b! c!)``, so ``(u · v)^m = sum_{a+b+c=m} w u^abc v^abc``."""
-    table = []
-    for m in range(degree + 1):
-        for a in range(m, -1, -1):
-            for b in range(m - a, -1, -1):
-                c = m - a - b
-                w = math.factorial(m) / (math.factorial(a) * math.factorial(b) * math.factorial(c))
-                table.append((a, b, c, m, w))
-    return table
-
-
-class ACSF(nn.Module):
+class ACSF(AngularTerms, nn.Module):
     r"""Behler ACSF (``weighted=False``) or Gastegger wACSF (``weighted=True``) for a batch of atoms.
 
     Args:
@@ -410,219 +331,3 @@ class ACSF(nn.Module):
         for start in range(0, key.shape[0], self.pair_chunk):
             sl = slice(start, start + self.pair_chunk)
             out.index_add_(0, key[sl], terms(sl))
-
-    def _angular_radial_factor(self, dist: Tensor, wfc: Tensor) -> Tensor:
-        """``a_ij = w_j exp(-eta r_ij^2) fc(r_ij)`` [n_pairs, n_angular]: the one-neighbour factor."""
-        eta = self.angular_eta.to(dist.dtype)
-        return _gaussian(-eta * dist.unsqueeze(-1) ** 2) * wfc.unsqueeze(-1)
-
-    def _fold_pairs(self, per_ordered: Tensor) -> Tensor:
-        """[n_atoms, C, C, F] sums over ordered channel pairs -> [n_atoms, C(C+1)/2 * F] unordered."""
-        rows, cols = self.pair_rows, self.pair_cols
-        off_diagonal = (rows != cols).to(per_ordered.dtype).unsqueeze(-1)
-        folded = per_ordered[:, rows, cols] + per_ordered[:, cols, rows] * off_diagonal
-        return folded.reshape(per_ordered.shape[0], -1)
-
-    def _angular_triples(self, n_atoms: int, idx_i: Tensor, channel: Tensor, vec: Tensor, dist: Tensor,
-                         wfc: Tensor) -> Tensor:
-        r"""Angular functions by explicit triples ``(i; j, k)``, ``j < k``.
-
-        Pairs are sorted by centre (skipped if they already are) and triples enumerated by
-        :func:`_sorted_triples`. Per pair ``[u_ij, r_ij, w_j fc(r_ij)]`` is gathered for both
-        neighbours; per triple everything else is a scalar until the last step:
-        ``cos = u_ij · u_ik``, ``s = r_ij^2 + r_ik^2`` and ``f = w_j w_k fc(r_ij) fc(r_ik)``; with
-        ``crossterms`` also ``r_jk^2 = (r_ij - r_ik)^2 + 2 r_ij r_ik (1 - cos)`` (law of cosines,
-        written without cancellation for ``r_ij ≈ r_ik``) added to ``s`` and ``fc(r_jk)`` to ``f``.
-        Then ``f 2^(1-zeta) (1 + lambda cos)^zeta`` [n_triples, n_theta] times ``exp(-eta s)``
-        [n_triples, n_angular] (outer product) is reduced with ``index_add`` on
-        ``(i, channel_j, channel_k)`` and the ordered channel pairs are folded into unordered ones.
-        """
-        dtype = vec.dtype
-        if idx_i.shape[0] > 1 and not bool((idx_i[1:] >= idx_i[:-1]).all()):
-            order = torch.argsort(idx_i, stable=True)
-            idx_i, channel = idx_i.index_select(0, order), channel.index_select(0, order)
-            vec, dist, wfc = vec.index_select(0, order), dist.index_select(0, order), wfc.index_select(0, order)
-        pos_j, pos_k = _sorted_triples(idx_i, n_atoms)
-        per_pair = torch.cat([vec / dist.unsqueeze(-1), dist.unsqueeze(-1), wfc.unsqueeze(-1)], dim=-1)
-        n_c = self._n_channels
-        if n_c == 1:
-            key_j, key_k = idx_i, None
-        else:
-            key_j, key_k = idx_i * (n_c * n_c) + channel * n_c, channel
-        out = per_pair.new_zeros(n_atoms * n_c * n_c, self.n_theta * self.n_angular)
-        chunk = self.triple_chunk
-        for start in range(0, pos_j.shape[0], chunk):  # cache-sized blocks of triples
-            p_j, p_k = pos_j[start:start + chunk], pos_k[start:start + chunk]
-            terms = self._triple_terms(per_pair.index_select(0, p_j), per_pair.index_select(0, p_k))
-            key = key_j.index_select(0, p_j)
-            if key_k is not None:
-                key = key + key_k.index_select(0, p_k)
-            out.index_add_(0, key, terms)
-        return self._fold_pairs(out.view(n_atoms, n_c, n_c, -1))
-
-    def _triple_terms(self, h_j: Tensor, h_k: Tensor) -> Tensor:
-        """[n, n_theta * n_angular] contributions of triples from the gathered ``[u, r, w fc]`` rows."""
-        cos = (h_j[:, :3] * h_k[:, :3]).sum(-1, keepdim=True)
-        r_j, r_k = h_j[:, 3:4], h_k[:, 3:4]
-        s = r_j * r_j + r_k * r_k
-        f = h_j[:, 4:5] * h_k[:, 4:5]
-        if self.crossterms:
-            r_jk2 = (r_j - r_k) ** 2 + 2.0 * r_j * r_k * (1.0 - cos)
-            s = s + r_jk2
-            f = f * cosine_cutoff(torch.sqrt(r_jk2), self.cutoff)
-        theta = self._angular_factor(cos) * f  # [n, n_theta]
-        gauss = _gaussian(s * -self.angular_eta.to(h_j.dtype))  # [n, n_angular]
-        return (theta.unsqueeze(-1) * gauss.unsqueeze(-2)).reshape(-1, self.n_theta * self.n_angular)
-
-    def _angular_factor(self, cos: Tensor) -> Tensor:
-        """``2^(1-zeta) (1 + lambda cos)^zeta`` [n, n_theta] from ``cos`` [n, 1], columns (lambda, zeta).
-
-        Integer ``zeta <= 16`` by repeated multiplication of ``1 ∓ cos`` (cheaper than ``pow`` and
-        exact for a base that rounding made slightly negative); otherwise ``pow`` on the base
-        clamped at 0."""
-        lam = self.angular_lambda.to(cos.dtype)
-        if self._zeta_is_one:  # 2^0 (1 + lambda cos)^1
-            return 1.0 + lam * cos
-        zetas = self.zetas
-        if all(isinstance(z, int) for z in zetas) and max(zetas) <= 16:
-            base = torch.cat([1.0 - cos, 1.0 + cos], dim=-1)  # lambda = -1, +1
-            powers, current = {}, base
-            for z in range(1, max(zetas) + 1):
-                if z > 1:
-                    current = current * base
-                if z in zetas:
-                    powers[z] = current
-            stacked = torch.stack([powers[z] for z in zetas], dim=-1)  # [n, 2, n_zeta]
-            return stacked.reshape(cos.shape[0], -1) * self.angular_prefactor.to(cos.dtype)
-        base = (1.0 + lam * cos).clamp_min(0.0)
-        return self.angular_prefactor.to(cos.dtype) * base ** self.angular_zeta.to(cos.dtype)
-
-    def _angular_moments(self, n_atoms: int, idx_i: Tensor, channel: Tensor, vec: Tensor, dist: Tensor,
-                         wfc: Tensor) -> Tensor:
-        r"""Angular functions (no crossterms, integer zetas) from per-neighbour moments, no triples.
-
-        With ``(1 + lambda c)^zeta = sum_m binom(zeta, m) lambda^m c^m`` and
-        ``c^m = (u_ij · u_ik)^m = sum_{|alpha| = m} w_alpha u_ij^alpha u_ik^alpha`` (monomials
-        ``x^a y^b z^c`` of the unit vectors, multinomial weights ``w_alpha``), the pair sum factorizes:
-
-        ``sum_{j in X, k in Y} a_ij a_ik (1 + lambda c_jk)^zeta = sum_alpha K[alpha, theta]
-        M_i[X, alpha] M_i[Y, alpha]`` with moments ``M_i[X, alpha] = sum_{j in X} a_ij u_ij^alpha``
-        [n_atoms, channels, n_monomials, n_angular] (one ``index_add`` over pairs) and
-        ``K[alpha, theta] = w_alpha 2^(1-zeta) binom(zeta, m) lambda^m``. For ``X != Y`` this is the
-        sum over unordered pairs; for ``X = Y`` it counts every unordered pair twice plus the ``j = k``
-        terms ``sum_j a_ij^2 2^(1-zeta) (1 + lambda)^zeta`` (``c_jj = 1``), which are subtracted
-        before halving. Cost ``O(n_pairs)`` instead of ``O(n_triples)``.
-        """
-        n_c = self._n_channels
-        degree = max(self.zetas)
-        p = self.moment_powers
-        n_mono, n_a = p.shape[0], self.n_angular
-
-        def terms(sl: slice) -> Tensor:  # [u^alpha a_ij for all monomials alpha, a_ij^2] per pair
-            a = self._angular_radial_factor(dist[sl], wfc[sl])  # [P, H]
-            unit = vec[sl] / dist[sl].unsqueeze(-1)
-            pw = [torch.ones_like(unit)]
-            for _ in range(degree):  # u^0 … u^degree per component (products: no pow(0, 0) gradients)
-                pw.append(pw[-1] * unit)
-            pw = torch.stack(pw, dim=-1)  # [P, 3, degree + 1]
-            mono = (pw[:, 0].index_select(1, p[:, 0]) * pw[:, 1].index_select(1, p[:, 1])
-                    * pw[:, 2].index_select(1, p[:, 2]))  # [P, n_monomials]
-            return torch.cat([(mono.unsqueeze(-1) * a.unsqueeze(-2)).reshape(-1, n_mono * n_a), a * a], dim=-1)
-
-        sums = dist.new_zeros(n_atoms * n_c, (n_mono + 1) * n_a)
-        self._accumulate(sums, idx_i * n_c + channel, terms)
-        moments = sums[:, : n_mono * n_a].view(n_atoms, n_c, n_mono, n_a)
-        squares = sums[:, n_mono * n_a:].view(n_atoms, n_c, n_a)
-        rows, cols = self.pair_rows, self.pair_cols
-        kernel = self.moment_kernel.to(vec.dtype)
-        products = moments[:, rows] * moments[:, cols]  # [N, pairs, n_mono, H]
-        out = torch.einsum("npmh,mt->npth", products, kernel)  # [N, pairs, n_theta, H]
-        diagonal = (rows == cols).to(vec.dtype)
-        scale = (1.0 - 0.5 * diagonal).view(1, -1, 1, 1)
-        self_term = self.moment_self_term.to(vec.dtype).view(1, 1, -1, 1)
-        self_terms = (squares[:, rows] * diagonal.view(1, -1, 1)).unsqueeze(-2) * self_term
-        return ((out - self_terms) * scale).reshape(n_atoms, -1)
-
-
-class FeatureStandardizer(nn.Module):
-    r"""Per-element feature standardization ``(G - mean[Z]) / std[Z]``.
-
-    ``mean`` and ``std`` are buffers of shape [max_z + 1, n_features] (saved in the ``state_dict``
-    with the model). :meth:`fit` computes them in one pass over the training set from per-batch
-    statistics merged in float64 (Chan et al.'s pairwise update of count, mean and sum of squared
-    deviations), population std (``ddof = 0``), floored at ``eps``. Elements never seen keep
-    mean 0, std 1.
-
-    ``clip=True`` also stores each element's per-feature training range (buffers ``low``/``high``) and
-    clamps features to it before standardizing. ACSF are heavy-tailed and some are (almost) constant
-    over a training set, e.g. an F–F angular term around H over 1,000 molecules: a molecule where such
-    a feature is nonzero then gets a standardized input of 10⁵–10⁶ (std floored at ``eps``), far outside
-    anything the network saw, and an absurd output. Clamped, a feature that was constant in training
-    stays at that constant (standardized 0), and no input leaves the range the network was fitted on.
-    Clamping is continuous, so energies stay continuous in the positions (a clamped feature just stops
-    contributing to the forces). Checkpoints written without the option load without it.
-    """
-
-    def __init__(self, n_features: int, max_z: int = 9, eps: float = 1e-6, clip: bool = False):
-        super().__init__()
-        self.n_features, self.max_z, self.eps, self.clip = int(n_features), int(max_z), float(eps), bool(clip)
-        shape = (self.max_z + 1, self.n_features)
-        self.register_buffer("mean", torch.zeros(shape, dtype=torch.float64))
-        self.register_buffer("std", torch.ones(shape, dtype=torch.float64))
-        if self.clip:  # unseen elements: no bounds
-            self.register_buffer("low", torch.full(shape, -torch.inf, dtype=torch.float64))
-            self.register_buffer("high", torch.full(shape, torch.inf, dtype=torch.float64))
-
-    def _check_z(self, Z: Tensor) -> Tensor:
-        Z = Z.long()
-        bad = (Z < 0) | (Z > self.max_z)
-        if bool(bad.any()):
-            z = int(Z[bad][0])
-            raise ValueError(f"FeatureStandardizer(max_z={self.max_z}) got element {_symbol(z)} (Z={z})")
-        return Z
-
-    @torch.no_grad()
-    def fit(self, data: Iterable[tuple[Tensor, Tensor]]) -> "FeatureStandardizer":
-        """Statistics per element from an iterable of ``(Z [n_atoms], G [n_atoms, n_features])``."""
-        n_z = self.max_z + 1
-        count = torch.zeros(n_z, dtype=torch.float64)
-        mean = torch.zeros(n_z, self.n_features, dtype=torch.float64)
-        m2 = torch.zeros(n_z, self.n_features, dtype=torch.float64)
-        low = torch.full((n_z, self.n_features), torch.inf, dtype=torch.float64)
-        high = torch.full((n_z, self.n_features), -torch.inf, dtype=torch.float64)
-        for Z, G in data:
-            Z = self._check_z(torch.as_tensor(Z)).cpu()
-            G = torch.as_tensor(G).detach().to("cpu", torch.float64)
-            if G.shape != (Z.shape[0], self.n_features):
-                raise ValueError(f"expected features of shape ({Z.shape[0]}, {self.n_features}), got {tuple(G.shape)}")
-            n_b = torch.bincount(Z, minlength=n_z).to(torch.float64)
-            if self.clip:  # the training range, only where it is used
-                index = Z.unsqueeze(-1).expand_as(G)
-                low.scatter_reduce_(0, index, G, reduce="amin")
-                high.scatter_reduce_(0, index, G, reduce="amax")
-            sum_b = torch.zeros_like(mean).index_add_(0, Z, G)
-            mean_b = sum_b / n_b.clamp_min(1).unsqueeze(-1)
-            m2_b = torch.zeros_like(m2).index_add_(0, Z, (G - mean_b.index_select(0, Z)) ** 2)
-            total = count + n_b
-            delta = mean_b - mean
-            w = (n_b / total.clamp_min(1)).unsqueeze(-1)
-            mean = mean + delta * w
-            m2 = m2 + m2_b + delta**2 * (count * w.squeeze(-1)).unsqueeze(-1)
-            count = total
-        seen = count > 0
-        std = torch.sqrt(m2 / count.clamp_min(1).unsqueeze(-1)).clamp_min(self.eps)
-        self.mean.copy_(torch.where(seen.unsqueeze(-1), mean, torch.zeros_like(mean)))
-        self.std.copy_(torch.where(seen.unsqueeze(-1), std, torch.ones_like(std)))
-        if self.clip:
-            self.low.copy_(torch.where(seen.unsqueeze(-1), low, torch.full_like(low, -torch.inf)))
-            self.high.copy_(torch.where(seen.unsqueeze(-1), high, torch.full_like(high, torch.inf)))
-        return self
-
-    def forward(self, Z: Tensor, G: Tensor) -> Tensor:
-        """Standardized features (clamped to the training range if ``clip``), same shape and dtype as ``G``."""
-        Z = Z.long()
-        if self.clip:
-            G = torch.clamp(G, self.low.index_select(0, Z).to(G.dtype), self.high.index_select(0, Z).to(G.dtype))
-        mean = self.mean.index_select(0, Z).to(G.dtype)
-        std = self.std.index_select(0, Z).to(G.dtype)
-        return (G - mean) / std
