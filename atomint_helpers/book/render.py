@@ -158,6 +158,8 @@ STYLESHEET = """\
 div.cell_output div.output.stream pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 /* the notebooks' tables are dense: a slightly smaller type fits their columns into the text column */
 div.cell_output table { font-size: 0.875em; }
+/* the scorecard page's long tables: smaller type, so more of each row fits the text column */
+div.scorecard table { font-size: 0.8em; }
 """
 
 
