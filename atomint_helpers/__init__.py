@@ -2,7 +2,8 @@
 "Quantum-chemical insights from interpretable atomistic neural networks".
 
 Importing the package applies the one compatibility shim schnetpack 2.1.1 needs with torch >= 2.5
-(``T_co`` was renamed ``_T_co`` in ``torch.utils.data.dataloader``); see ARCHITECTURE.md ("Environment").
+(``T_co`` was renamed ``_T_co`` in ``torch.utils.data.dataloader``); see ARCHITECTURE.md ("Environment"),
+and keeps RDKit's import announcement off the chapter pages.
 """
 from __future__ import annotations
 
@@ -19,6 +20,17 @@ def _schnetpack_shim() -> None:
 
 
 _schnetpack_shim()
+
+
+def _quiet_rdkit_import() -> None:
+    """RDKit announces its Jupyter extensions at INFO level when imported in a notebook kernel; a chapter
+    page should not show that line."""
+    import logging
+
+    logging.getLogger("rdkit").setLevel(logging.WARNING)
+
+
+_quiet_rdkit_import()
 
 
 class AtomintError(Exception):

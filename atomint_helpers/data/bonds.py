@@ -55,18 +55,22 @@ def hydrogen_counts(ds, rows=None) -> np.ndarray:
     return np.bincount(i, weights=(Z[j] == 1).astype(np.int64), minlength=n).astype(np.int64)
 
 
-def mulliken_sign_groups(charges, mulliken, Z, neighbours, min_abs: float = 0.1, min_atoms: int = 20):
+def mulliken_sign_groups(charges, mulliken, Z, neighbours, min_abs: float = 0.1, min_atoms: int = 20,
+                         reference=None):
     """Share of atoms whose charge has the sign of their Mulliken charge, per (element Z, neighbours) group.
 
     ``charges``, ``mulliken`` (e), ``Z`` and ``neighbours`` are per-atom arrays of one length. Only atoms with
     |Mulliken| ≥ ``min_abs`` count, and only groups with at least ``min_atoms`` of them are returned, as
-    a list of ``(Z, neighbours, atoms, agree)`` sorted by ``agree`` (worst group first)."""
+    a list of ``(Z, neighbours, atoms, agree)`` sorted by ``agree`` (worst group first). ``reference``
+    (per-atom charges, e.g. Gasteiger's) judges the sign against another reference on the same atoms."""
     q, m = np.asarray(charges, dtype=np.float64), np.asarray(mulliken, dtype=np.float64)
     Z, nb = np.asarray(Z, dtype=np.int64), np.asarray(neighbours, dtype=np.int64)
-    if not (len(q) == len(m) == len(Z) == len(nb)):
-        raise ValueError(f"per-atom arrays of different lengths: {len(q)}, {len(m)}, {len(Z)}, {len(nb)}")
-    sel = np.abs(m) >= min_abs
-    agree = (np.sign(q) == np.sign(m))[sel]
+    ref = m if reference is None else np.asarray(reference, dtype=np.float64)
+    if not (len(q) == len(m) == len(Z) == len(nb) == len(ref)):
+        raise ValueError(f"per-atom arrays of different lengths: {len(q)}, {len(m)}, {len(Z)}, {len(nb)}, "
+                         f"{len(ref)}")
+    sel = (np.abs(m) >= min_abs) & np.isfinite(ref)  # a reference without a value for an atom skips it
+    agree = (np.sign(q) == np.sign(ref))[sel]
     key = Z[sel] * 100 + nb[sel]
     out = []
     for k in np.unique(key):
