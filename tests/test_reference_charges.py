@@ -151,12 +151,13 @@ def test_sign_rows_and_environment_paragraph():
     assert rows["SchNet"]["atomint"] == "lowest C with 2 neighbours: 70%" and "C with 2 neighbours 70%" in rows["SchNet"]["note"]
     assert all(r["kind"] == "beyond" for r in rows.values())
     assert report.sign_rows(signs, Pending, quick=True)[0]["holds"] is None
-    env = pd.DataFrame({"atoms": [100, 50, 30], "Mulliken (e)": [0.28, 0.2, -0.3], "Gasteiger (e)": [-0.09, 0.0, -0.2],
+    env = pd.DataFrame({"atoms": [100, 50, 30], "Mulliken (e)": [0.28, 0.2, -0.3], "Gasteiger (e)": [-0.09, -0.001, -0.2],
                         "BP (e)": [-0.03, -0.02, -0.2], "BP Mulliken sign": [0.05, 0.3, 1.0],
                         "SchNet (e)": [-0.04, 0.01, -0.2], "SchNet Mulliken sign": [0.1, 0.4, 1.0]},
                        index=pd.MultiIndex.from_tuples([(2, "C[2] C[4]"), (3, "C[3] C[4] C[4]"), (2, "C[2] H[1]")]))
     text = report.environment_paragraph(env)
-    assert "C[2] C[4] (100 atoms: Mulliken +0.28 e, Gasteiger -0.09 e, models -0.040 to -0.030 e)" in text
+    assert "C[2] C[4] (100 atoms: Mulliken +0.28 e, Gasteiger −0.09 e, models −0.040 to −0.030 e)" in text
+    assert "Gasteiger +0.00 e" in text  # −0.001 rounds to zero without a sign flip
     assert "C[2] H[1]" not in text and "hold 83% of the atoms" in text and "within ±0.05 e of zero" in text
     env.loc[(2, "C[2] C[4]"), "BP (e)"] = -0.2
     assert "within ±0.05 e" not in report.environment_paragraph(env)

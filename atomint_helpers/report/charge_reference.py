@@ -26,6 +26,11 @@ RULE = (f"≥ {SIGN_GOAL:.0%} of the atoms (|Mulliken| ≥ 0.1 e) carry the Mull
         f"neighbours) group with ≥ 20 such atoms, in every fold")
 
 
+def _e(x: float, digits: int) -> str:
+    """A signed charge with a true minus sign and no negative zero: ``+0.28``, ``−0.09``, ``+0.00``."""
+    return f"{round(float(x), digits) + 0.0:+.{digits}f}".replace("-", "−")
+
+
 def _group(el: str, nb: int) -> str:
     return f"{el} with {nb} neighbour{'s' if nb != 1 else ''}"
 
@@ -145,9 +150,9 @@ def environment_paragraph(env, min_share: float = 0.5, top: int = 5) -> str:
 
     def one(env_label, r):
         q = [r[f"{m} (e)"] for m in models]
-        gas = f", Gasteiger {r['Gasteiger (e)']:+.2f} e" if "Gasteiger (e)" in r else ""
-        return (f"{env_label} ({int(r['atoms']):,} atoms: Mulliken {r['Mulliken (e)']:+.2f} e{gas}, "
-                f"models {min(q):+.3f} to {max(q):+.3f} e)")
+        gas = f", Gasteiger {_e(r['Gasteiger (e)'], 2)} e" if "Gasteiger (e)" in r else ""
+        return (f"{env_label} ({int(r['atoms']):,} atoms: Mulliken {_e(r['Mulliken (e)'], 2)} e{gas}, "
+                f"models {_e(min(q), 3)} to {_e(max(q), 3)} e)")
 
     share = bad["atoms"].sum() / env["atoms"].sum()
     text = ("Under every model, most atoms carry the sign opposite to Mulliken's in "
