@@ -64,6 +64,37 @@ def test_pilot_reading_names_the_lower_run():
     assert "cosine from 6e-05 reached 0.4970" in training.pilot_what_we_see(t, 2e-4)
 
 
+def _sign_log(n1_start: float, n1_end: float, c2: float = 0.7) -> list[dict]:
+    rows = []
+    for epoch, n1 in ((1, n1_start), (2, (n1_start + n1_end) / 2), (3, n1_end)):
+        rows += [{"epoch": epoch, "element": "N", "neighbours": 1, "atoms": 400, "agree": n1},
+                 {"epoch": epoch, "element": "C", "neighbours": 2, "atoms": 1200, "agree": c2},
+                 {"epoch": epoch, "element": "H", "neighbours": 1, "atoms": 19000, "agree": 1.0}]
+    return rows
+
+
+def test_sign_log_reading_names_low_and_moving_groups():
+    text = training.signs_what_we_see({"run-a": _sign_log(0.27, 1.0), "run-b": _sign_log(1.0, 1.0, c2=0.99)})
+    a, b = text.split(". ")
+    assert "run-a (epochs 1–3)" in a and "C with 2 neighbours 70%" in a and "N with 1 neighbour 27% → 100%" in a
+    assert "H with 1" not in a and "every group at or above the goal" in b and "moved" not in b
+    assert "No dipole run" in training.signs_what_we_see({})
+
+
+def test_sign_curves_draw_one_line_per_group_and_the_goal():
+    from atomint_helpers import plots
+
+    fig = plots.sign_curves({"run-a": _sign_log(0.27, 1.0), "run-b": _sign_log(1.0, 1.0)})
+    assert len(fig.axes) == 2
+    for ax in fig.axes:
+        lines = ax.get_lines()
+        assert len(lines) == 4  # three groups and the goal
+        n1 = next(ln for ln in lines if ln.get_label() == "N, 1 neighbour")
+        assert list(n1.get_xdata()) == [1, 2, 3] and max(n1.get_ydata()) == 100.0
+        assert any(set(ln.get_ydata()) == {95.0} for ln in lines)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["H, 1 neighbour", "C, 2 neighbours", "N, 1 neighbour"]
+
+
 @pytest.mark.parametrize("outside, word", [(0.30, "disagree more"), (0.20, "no less sure"), (0.10, "disagree less")])
 def test_explain_reading_follows_the_spread_ratio(outside, word):
     def row(name, e):

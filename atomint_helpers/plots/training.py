@@ -74,3 +74,38 @@ def learning_curves(logs: dict, *, unit_of=lambda name: ""):
     return fig
 
 
+
+
+def sign_curves(signs: dict, *, goal: float = 0.95):
+    """The share of validation atoms whose latent charge has the Mulliken sign, against epochs: one panel
+    per dipole run, one line per group of atoms (element and number of bonded neighbours: colour by
+    element as in the other figures, line style by neighbours), the goal as a dashed line. ``signs`` maps
+    a run name to its ``signs.csv`` rows (``training.read_signs``). A run settling in a mirror solution for
+    one kind of atom shows as that group's line staying far below the others."""
+    from ase.data import atomic_numbers
+
+    from .style import ELEMENT_COLORS
+
+    styles = {1: ":", 2: "-", 3: "--", 4: "-.", 5: (0, (1, 3))}
+    names = sorted(signs)
+    fig, axes = _figure(ncols=len(names), width=max(4.2, 3.6 * len(names)), height=3.8, squeeze=False)
+    for c, name in enumerate(names):
+        ax = axes[0, c]
+        rows = signs[name]
+        groups = sorted({(r["element"], r["neighbours"]) for r in rows}, key=lambda g: (atomic_numbers[g[0]], g[1]))
+        for el, nb in groups:
+            sel = [r for r in rows if r["element"] == el and r["neighbours"] == nb]
+            ax.plot([r["epoch"] for r in sel], [100 * r["agree"] for r in sel], lw=1.3,
+                    color=ELEMENT_COLORS.get(atomic_numbers[el], "0.5"), ls=styles.get(nb, "-"),
+                    label=f"{el}, {nb} neighbour{'s' if nb != 1 else ''}")
+        ax.axhline(100 * goal, color="0.4", lw=0.8, ls="--")
+        ax.set_ylim(0, 102)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("atoms with the Mulliken sign (%)")
+        ax.set_title(name, fontsize=10)
+        _panel_label(ax, "abcdefgh"[c % 8])
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.tight_layout()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9, frameon=False,
+               title="atoms (element, bonded neighbours)", title_fontsize=9)  # beside the panels, never over data
+    return fig

@@ -121,3 +121,29 @@ def errors_table(runs):
                          "test RMSE": [fmt(x) for x in runs["test RMSE"]],
                          "wall time (min)": runs["wall time (min)"].round(1), "status": runs["status"],
                          "device": runs["device"]}, index=runs.index)
+
+
+def signs_what_we_see(signs: dict, goal: float = 0.95, jump: float = 0.2) -> str:
+    """'What we see' for the Mulliken-sign log of the dipole runs (``{run name: signs.csv rows}``), from the
+    numbers: per run, the groups below ``goal`` at its last logged epoch, and the groups whose share moved
+    by ``jump`` or more between the first and the last logged epoch (a run leaving or entering a mirror
+    solution while it trains)."""
+    if not signs:
+        return ("No dipole run of this build logged the Mulliken sign per group while it trained (the log began "
+                "with the runs of stage 2; the finished stage-1 checkpoints predate it).")
+    parts = []
+    for name in sorted(signs):
+        rows = signs[name]
+        first, last = min(r["epoch"] for r in rows), max(r["epoch"] for r in rows)
+        at = {e: {(r["element"], r["neighbours"]): r["agree"] for r in rows if r["epoch"] == e} for e in (first, last)}
+        low = {g: a for g, a in at[last].items() if a < goal}
+        moved = {g: (at[first][g], a) for g, a in at[last].items() if g in at[first] and abs(a - at[first][g]) >= jump}
+        text = f"{name} (epochs {first}–{last}): "
+        text += ("every group at or above the goal at the last epoch" if not low else
+                 "below the goal at epoch " + str(last) + ": "
+                 + ", ".join(f"{el} with {nb} neighbour{'s' if nb != 1 else ''} {a:.0%}" for (el, nb), a in sorted(low.items())))
+        if moved:
+            text += f"; moved by {100 * jump:.0f} points or more: " + ", ".join(
+                f"{el} with {nb} neighbour{'s' if nb != 1 else ''} {a:.0%} → {b:.0%}" for (el, nb), (a, b) in sorted(moved.items()))
+        parts.append(text)
+    return ". ".join(parts) + "."
