@@ -72,7 +72,7 @@ def gasteiger_charges(ds, rows=None, *, cache: bool = True) -> np.ndarray:
     in the atom order of :func:`~atomint_helpers.interpret.atom_terms.latent_terms`. A hydrogen takes the
     charge RDKit gives the hydrogens of the heavy atom it is bonded to in the geometry (hydrogens on one
     atom are equivalent for Gasteiger). Cached in ``$ATOMINT_CACHE/reference`` by the data's sha256 and
-    the rows. About 8 ms per molecule on one core."""
+    the rows. A few ms per molecule (2.8 ms on the embedded sample, one core)."""
     rows = _rows(ds, rows)
     off = np.asarray(ds.arrays["offsets"], dtype=np.int64)
     n = off[rows + 1] - off[rows]
