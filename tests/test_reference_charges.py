@@ -148,7 +148,7 @@ def test_sign_rows_and_environment_paragraph():
                           "agree": [0.96, 0.97, 0.7, 1.0]})
     rows = {r["model"]: r for r in report.sign_rows(signs, Pending, quick=False)}
     assert rows["BP"]["holds"] is True and rows["SchNet"]["holds"] is False
-    assert rows["SchNet"]["atomint"] == "lowest C with 2 neighbours: 70%" and "C with 2 neighbours 70%" in rows["SchNet"]["note"]
+    assert rows["SchNet"]["atomint"] == "lowest C with 2 neighbours: 70.0%" and "C with 2 neighbours 70.0%" in rows["SchNet"]["note"]
     assert all(r["kind"] == "beyond" for r in rows.values())
     assert report.sign_rows(signs, Pending, quick=True)[0]["holds"] is None
     env = pd.DataFrame({"atoms": [100, 50, 30], "Mulliken (e)": [0.28, 0.2, -0.3], "Gasteiger (e)": [-0.09, -0.001, -0.2],

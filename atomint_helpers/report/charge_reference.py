@@ -45,10 +45,10 @@ def sign_rows(signs, charges, quick: bool) -> list[dict]:
         below = g[g["agree"] < SIGN_GOAL].groupby(["element", "neighbours"])["agree"].min()
         holds, why = _verdict(bool(len(below) == 0), quick, pending)
         what = ("every group meets it" if not len(below) else
-                "below it: " + ", ".join(f"{_group(e, n)} {a:.0%}" for (e, n), a in below.items()))
+                "below it: " + ", ".join(f"{_group(e, n)} {a:.1%}" for (e, n), a in below.items()))
         rows.append({"claim": "Latent charges have the Mulliken sign in every group of atoms", "model": model,
                      "paper": None, "atomint": f"lowest {_group(worst['element'], int(worst['neighbours']))}: "
-                                              f"{worst['agree']:.0%}",
+                                              f"{worst['agree']:.1%}",
                      "unit": "", "holds": holds, "kind": "beyond", "rule": RULE,
                      "note": "; ".join(x for x in (why, what) if x)})
     return rows
