@@ -106,7 +106,8 @@ def test_sign_tables_against_two_references(sample, gasteiger):
     assert (table["Gasteiger sign, lowest"] == 1.0).all()
     with pytest.raises(AtomintError, match="gasteiger"):
         latent.sign_agreement({"bp": {0: df.drop(columns="gasteiger")}}, sample, reference="gasteiger")
-    labels = charge_signs._environment_labels(sample, ROWS)
+    labels, nb = charge_signs._environment_labels(sample, ROWS)
+    np.testing.assert_array_equal(nb, latent.neighbour_counts(sample, ROWS))
     methane = list(sample.smiles[ROWS]).index("C")
     start = int(np.diff(np.asarray(sample.arrays["offsets"]))[:methane].sum())
     assert labels[start] == "H[1] H[1] H[1] H[1]" and labels[start + 1] == "C[4]"

@@ -210,6 +210,14 @@ def latent_terms(model, ds_or_data, rows=None, batch_size: int = 250, *, values:
     return df
 
 
+def molecule_rows(df) -> np.ndarray:
+    """The data-set rows of the molecules in a per-atom table (:func:`latent_terms`), each once, in the
+    table's order (int64)."""
+    import pandas as pd
+
+    return np.asarray(pd.unique(df["row"].to_numpy()), dtype=np.int64)
+
+
 def molecule_sums(df, column: str | None = None):
     """Σ of the latent terms per molecule (a Series indexed by ``molecule``)."""
     column = column or df.attrs.get("column")

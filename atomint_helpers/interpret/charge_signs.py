@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import AtomintError
 from ..data.bonds import mulliken_sign_groups, neighbour_counts
-from .atom_terms import MODEL_LABELS
+from .atom_terms import MODEL_LABELS, molecule_rows
 
 if TYPE_CHECKING:
     from .latent_study import Study
@@ -59,7 +59,7 @@ def sign_agreement(frames: Mapping[str, Mapping[int, object]], ds, min_abs: floa
             if reference not in df:
                 raise AtomintError(f"no '{reference}' column to judge the signs by (Gasteiger charges: "
                                    f"reference_charges.add_gasteiger(study, ds))")
-            key = tuple(pd.unique(df["row"].to_numpy()))
+            key = tuple(molecule_rows(df))
             if key not in counts:
                 counts[key] = neighbour_counts(ds, np.asarray(key))
             nb = counts[key]
@@ -125,10 +125,10 @@ def reference_table(frames: Mapping[str, Mapping[int, object]], ds, min_abs: flo
     return out.reset_index().astype({"atoms": int})
 
 
-def _environment_labels(ds, rows) -> np.ndarray:
-    """Per atom (order of :func:`~.atom_terms.latent_terms`): its bonded neighbours, each as element and
-    that neighbour's own number of bonded neighbours, e.g. ``C[2] C[4]`` for a carbon bonded to an sp and
-    an sp³ carbon."""
+def _environment_labels(ds, rows) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels, neighbours)`` per atom (order of :func:`~.atom_terms.latent_terms`): its bonded
+    neighbours, each as element and that neighbour's own number of bonded neighbours, e.g. ``C[2] C[4]``
+    for a carbon bonded to an sp and an sp³ carbon; and its number of bonded neighbours."""
     import pandas as pd
     from ase.data import chemical_symbols
 
@@ -141,7 +141,7 @@ def _environment_labels(ds, rows) -> np.ndarray:
     nb = np.bincount(i, minlength=n)
     code = pd.Series([f"{chemical_symbols[z]}[{k}]" for z, k in zip(Z[j], nb[j])], index=i)
     labels = code.groupby(level=0).agg(lambda s: " ".join(sorted(s)))
-    return labels.reindex(np.arange(n)).fillna("none").to_numpy()
+    return labels.reindex(np.arange(n)).fillna("none").to_numpy(), nb
 
 
 def environment_table(frames: Mapping[str, Mapping[int, object]], ds, element: str, neighbours: Iterable[int],
@@ -154,9 +154,8 @@ def environment_table(frames: Mapping[str, Mapping[int, object]], ds, element: s
     import pandas as pd
 
     first = next(df for by in frames.values() for df in by.values())
-    rows = np.asarray(pd.unique(first["row"].to_numpy()), dtype=np.int64)
-    env = _environment_labels(ds, rows)
-    nb = neighbour_counts(ds, rows)
+    rows = molecule_rows(first)
+    env, nb = _environment_labels(ds, rows)
     sel = ((first["symbol"].astype(str).to_numpy() == element) & np.isin(nb, list(neighbours))
            & (np.abs(first["mulliken"].to_numpy()) >= min_abs))
     t = pd.DataFrame({"environment": env[sel], "neighbours": nb[sel], "Mulliken (e)": first["mulliken"].to_numpy()[sel]})

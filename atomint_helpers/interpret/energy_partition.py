@@ -21,7 +21,7 @@ from typing import Iterable, Mapping
 import numpy as np
 
 from ..data.bonds import hydrogen_counts, neighbour_counts
-from .atom_terms import FIG_ELEMENTS, MODEL_LABELS
+from .atom_terms import FIG_ELEMENTS, MODEL_LABELS, molecule_rows
 from .latent_stats import fold_distance, values_of
 
 #: a fold is an outlier when the mean distance of the fold pairs it is in is at least this factor times
@@ -61,7 +61,7 @@ def carbon_environments(frames: Mapping[str, Mapping[int, object]], ds, column: 
     rows, counts = [], {}
     for m, by in frames.items():
         for k, df in by.items():
-            key = tuple(pd.unique(df["row"].to_numpy()))
+            key = tuple(molecule_rows(df))
             if key not in counts:
                 counts[key] = (neighbour_counts(ds, np.asarray(key)), hydrogen_counts(ds, np.asarray(key)))
             carbon = df["symbol"].to_numpy() == "C"
@@ -115,12 +115,10 @@ def without_fold(frames_by_fold: Mapping[int, object], fold: int | None) -> dict
 def carbon_by_environment(frames: Mapping[str, Mapping[int, object]], ds, column: str = "atomic_energy") -> dict:
     """``{model: (carbon energies (kcal/mol), number of bonded neighbours per carbon)}`` of each model's
     lowest fold, for :func:`atomint_helpers.plots.carbon_environment_histograms`."""
-    import pandas as pd
-
     out = {}
     for m, by in frames.items():
         df = by[min(by)]
-        nb = neighbour_counts(ds, np.asarray(pd.unique(df["row"].to_numpy())))
+        nb = neighbour_counts(ds, molecule_rows(df))
         carbon = df["symbol"].to_numpy() == "C"
         out[m] = (df[column].to_numpy()[carbon], nb[carbon])
     return out

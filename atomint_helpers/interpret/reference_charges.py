@@ -28,6 +28,7 @@ from .. import AtomintError
 from ..data.bonds import bonded_pairs
 from ..data.qm9 import ranges
 from ..io import atomic_path
+from .atom_terms import molecule_rows
 
 if TYPE_CHECKING:
     from .latent_study import Study
@@ -129,10 +130,10 @@ def add_gasteiger(st: "Study", ds) -> "Study":
     tables = [df for by in st.frames.values() for df in by.values()]
     if not tables:
         return st
-    rows = np.asarray(tables[0].drop_duplicates("row")["row"].to_numpy(), dtype=np.int64)
+    rows = molecule_rows(tables[0])
     q = gasteiger_charges(ds, rows)
     for df in tables:
-        if len(df) != len(q) or not np.array_equal(df.drop_duplicates("row")["row"].to_numpy(), rows):
+        if len(df) != len(q) or not np.array_equal(molecule_rows(df), rows):
             raise AtomintError("the checkpoints of this study cover different molecules; compute their "
                                "Gasteiger charges one table at a time")
         df["gasteiger"] = q
