@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..interpret.charge_signs import SIGN_GOAL, environment_table
-from .claims import _list, _pending, _verdict
+from .claims import _list, _pending, _verdict, group_name
 
 #: a mean latent charge this close to zero (e) counts as "nearly neutral" in the environment text
 NEAR_ZERO = 0.05
@@ -31,10 +31,6 @@ def _e(x: float, digits: int) -> str:
     return f"{round(float(x), digits) + 0.0:+.{digits}f}".replace("-", "−")
 
 
-def _group(el: str, nb: int) -> str:
-    return f"{el} with {nb} neighbour{'s' if nb != 1 else ''}"
-
-
 def sign_rows(signs, charges, quick: bool) -> list[dict]:
     """One ``beyond`` row per model: the rule above on :func:`~.latent.sign_agreement`'s table of the
     charge study ``charges``; the number is the model's lowest group."""
@@ -45,9 +41,9 @@ def sign_rows(signs, charges, quick: bool) -> list[dict]:
         below = g[g["agree"] < SIGN_GOAL].groupby(["element", "neighbours"])["agree"].min()
         holds, why = _verdict(bool(len(below) == 0), quick, pending)
         what = ("every group meets it" if not len(below) else
-                "below it: " + ", ".join(f"{_group(e, n)} {a:.1%}" for (e, n), a in below.items()))
+                "below it: " + ", ".join(f"{group_name(e, n)} {a:.1%}" for (e, n), a in below.items()))
         rows.append({"claim": "Latent charges have the Mulliken sign in every group of atoms", "model": model,
-                     "paper": None, "atomint": f"lowest {_group(worst['element'], int(worst['neighbours']))}: "
+                     "paper": None, "atomint": f"lowest {group_name(worst['element'], int(worst['neighbours']))}: "
                                               f"{worst['agree']:.1%}",
                      "unit": "", "holds": holds, "kind": "beyond", "rule": RULE,
                      "note": "; ".join(x for x in (why, what) if x)})
@@ -72,13 +68,13 @@ def reference_paragraph(table, mulliken_mae: float, model_mae: dict[str, float])
 
         parts.append("In every checkpoint of both models, fewer than "
                      f"{SIGN_GOAL:.0%} of the atoms carry the Mulliken sign in these groups: "
-                     + "; ".join(f"{_group(r['element'], int(r['neighbours']))} ({span(r, 'Mulliken')} of "
+                     + "; ".join(f"{group_name(r['element'], int(r['neighbours']))} ({span(r, 'Mulliken')} of "
                                  f"{int(r['atoms']):,} atoms)" for _, r in low.iterrows()) + ".")
         if len(explained):
             parts.append(
                 "Gasteiger's sign, which makes sp carbon more electronegative than sp² and sp³ carbon, is met by "
                 f"at least {SIGN_GOAL:.0%} of the atoms in every checkpoint for "
-                + _list([f"{_group(r['element'], int(r['neighbours']))} ({span(r, 'Gasteiger')})"
+                + _list([f"{group_name(r['element'], int(r['neighbours']))} ({span(r, 'Gasteiger')})"
                          for _, r in explained.iterrows()])
                 + ". There the two references disagree on "
                 + _list([f"{1 - r['Mulliken vs Gasteiger']:.0%}" for _, r in explained.iterrows()])
@@ -87,7 +83,7 @@ def reference_paragraph(table, mulliken_mae: float, model_mae: dict[str, float])
         if len(open_):
             parts.append(
                 "Neither reference is met for "
-                + _list([f"{_group(r['element'], int(r['neighbours']))} (Gasteiger {span(r, 'Gasteiger')})"
+                + _list([f"{group_name(r['element'], int(r['neighbours']))} (Gasteiger {span(r, 'Gasteiger')})"
                          for _, r in open_.iterrows()])
                 + f": these groups stay below the {SIGN_GOAL:.0%} goal, and the table below shows which "
                   "environments the disagreement comes from.")

@@ -34,7 +34,7 @@ import numpy as np
 from ..interpret.charges import (energy_charge_correlation, fold_names, outlying_folds, scaled_distances,
                                  without_folds)
 from ..interpret.latent import FIG_ELEMENTS, MODEL_LABELS, fold_distances, mean_over_folds, model_distances
-from .claims import QUICK_NOTE, _fmt, _list, _need_folds, _pending, _quick_prefix, _verdict
+from .claims import QUICK_NOTE, _fmt, _list, _need_folds, _pending, _quick_prefix, _verdict, group_name
 
 #: rule 4's thresholds on |Spearman ρ| of carbon's latent energy and charge
 PARALLEL_RHO, NO_SIMILARITY_RHO = 0.5, 0.3
@@ -143,7 +143,7 @@ def sign_paragraph(table, gap: float = 0.2) -> str:
         f"No fold departs from the other folds of its model by {gap:.0%} or more in any group: wherever the "
         f"folds agree with Mulliken's sign, they do so together. ")
     if len(mostly_opposite):
-        groups = ", ".join(f"{el} with {nb} neighbour{'s' if nb != 1 else ''}" for el, nb in mostly_opposite.index)
+        groups = ", ".join(group_name(el, nb) for el, nb in mostly_opposite.index)
         text += (f"In every checkpoint, most atoms of these groups carry the sign opposite to Mulliken's: {groups}.")
     else:
         lo = table["agree"].min()

@@ -65,6 +65,17 @@ def _quick_prefix(quick: bool, *studies) -> str:
     return ""
 
 
+def dash_or(x, spec: str) -> str:
+    """A number for a reading table, formatted with ``spec`` (e.g. ``".4f"``), or a dash where there is
+    none yet (None or NaN: a run still training)."""
+    return "—" if x is None or x != x else format(float(x), spec)
+
+
+def group_name(element: str, neighbours: int) -> str:
+    """A group of atoms in words: ``C with 2 neighbours``, ``N with 1 neighbour``."""
+    return f"{element} with {neighbours} neighbour{'s' if neighbours != 1 else ''}"
+
+
 def _list(items) -> str:
     items = list(items)
     if not items:

@@ -12,7 +12,7 @@ Rules (fixed before the numbers are computed):
 from __future__ import annotations
 
 from ..interpret.evaluation import CPU_TARGET_MAE, MODEL_NAMES, schnet_better_on_folds
-from .claims import QUICK_NOTE
+from .claims import QUICK_NOTE, dash_or
 from .scorecard import compare
 
 #: relative tolerance within which a published error counts as reproduced
@@ -107,10 +107,6 @@ _QUICK_TEXT = (" These numbers come from the embedded sample's test molecules an
                "models trained for seconds, so they say nothing about the paper's accuracy.")
 
 
-def _fmt(x, digits: int = 4) -> str:
-    return "—" if x is None or x != x else f"{float(x):.{digits}f}"
-
-
 def folds_table(per_fold):
     """The per-fold test errors for reading: model, target, fold, MAE and RMSE rounded (a dash for a fold
     still training), test molecules as whole numbers, epochs and status."""
@@ -118,7 +114,7 @@ def folds_table(per_fold):
 
     return pd.DataFrame({
         "target": per_fold["target"], "model": per_fold["model"], "fold": per_fold["fold"],
-        "MAE": [_fmt(x) for x in per_fold["MAE"]], "RMSE": [_fmt(x) for x in per_fold["RMSE"]],
+        "MAE": [dash_or(x, ".4f") for x in per_fold["MAE"]], "RMSE": [dash_or(x, ".4f") for x in per_fold["RMSE"]],
         "unit": per_fold["unit"], "paper MAE": per_fold["paper MAE"],
         "test molecules": ["—" if n != n or n is None else f"{int(n):,}" for n in per_fold["n test"]],
         "epochs": per_fold["epochs"], "status": per_fold["status"]}).set_index(["target", "model", "fold"])
@@ -131,6 +127,6 @@ def spread_table(spread):
     return pd.DataFrame({
         "target": spread["target"], "model": spread["model"], "unit": spread["unit"],
         "paper MAE": spread["paper MAE"], "finished folds": spread["folds"],
-        "mean MAE": [_fmt(x) for x in spread["mean MAE"]], "s.d.": [_fmt(x) for x in spread["std MAE"]],
-        "min MAE": [_fmt(x) for x in spread["min MAE"]], "max MAE": [_fmt(x) for x in spread["max MAE"]],
+        "mean MAE": [dash_or(x, ".4f") for x in spread["mean MAE"]], "s.d.": [dash_or(x, ".4f") for x in spread["std MAE"]],
+        "min MAE": [dash_or(x, ".4f") for x in spread["min MAE"]], "max MAE": [dash_or(x, ".4f") for x in spread["max MAE"]],
     }).set_index(["target", "model"])

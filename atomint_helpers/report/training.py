@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import store
+from .claims import dash_or, group_name
 
 PAPER_TRAIN = 100_000
 
@@ -113,12 +114,9 @@ def errors_table(runs):
     (still training), wall time in minutes, status and device."""
     import pandas as pd
 
-    def fmt(x):
-        return "—" if x is None or x != x else f"{float(x):.4g}"
-
-    return pd.DataFrame({"unit": runs["unit"], "val MAE": [fmt(x) for x in runs["val MAE"]],
-                         "test MAE": [fmt(x) for x in runs["test MAE"]],
-                         "test RMSE": [fmt(x) for x in runs["test RMSE"]],
+    return pd.DataFrame({"unit": runs["unit"], "val MAE": [dash_or(x, ".4g") for x in runs["val MAE"]],
+                         "test MAE": [dash_or(x, ".4g") for x in runs["test MAE"]],
+                         "test RMSE": [dash_or(x, ".4g") for x in runs["test RMSE"]],
                          "wall time (min)": runs["wall time (min)"].round(1), "status": runs["status"],
                          "device": runs["device"]}, index=runs.index)
 
@@ -141,9 +139,9 @@ def signs_what_we_see(signs: dict, goal: float = 0.95, jump: float = 0.2) -> str
         text = f"{name} (epochs {first}–{last}): "
         text += ("every group at or above the goal at the last epoch" if not low else
                  "below the goal at epoch " + str(last) + ": "
-                 + ", ".join(f"{el} with {nb} neighbour{'s' if nb != 1 else ''} {a:.0%}" for (el, nb), a in sorted(low.items())))
+                 + ", ".join(f"{group_name(el, nb)} {a:.0%}" for (el, nb), a in sorted(low.items())))
         if moved:
             text += f"; moved by {100 * jump:.0f} points or more: " + ", ".join(
-                f"{el} with {nb} neighbour{'s' if nb != 1 else ''} {a:.0%} → {b:.0%}" for (el, nb), (a, b) in sorted(moved.items()))
+                f"{group_name(el, nb)} {a:.0%} → {b:.0%}" for (el, nb), (a, b) in sorted(moved.items()))
         parts.append(text)
     return ". ".join(parts) + "."
