@@ -80,20 +80,9 @@ from ase.data import chemical_symbols
 from torch import Tensor, nn
 
 from .angular import AngularTerms
-from .primitives import (  # noqa: F401  (building blocks that lived here stay importable from here)
-    _EXP_FLOOR,
-    _N_ELEMENTS_TABLE,
-    _gaussian,
-    _gaussian_grid,
-    _monomials,
-    _sorted_triples,
-    _symbol,
-    cosine_cutoff,
-    neighbor_pairs_to_triples,
-)
-from .standardize import FeatureStandardizer
+from .primitives import _N_ELEMENTS_TABLE, _gaussian, _gaussian_grid, _monomials, _symbol, cosine_cutoff
 
-__all__ = ["ACSF", "FeatureStandardizer", "cosine_cutoff", "neighbor_pairs_to_triples"]
+__all__ = ["ACSF"]
 
 
 class ACSF(AngularTerms, nn.Module):

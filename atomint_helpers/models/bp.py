@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..properties import ACSF_KEY, IDX_I, IDX_J, OFFSETS, R_KEY, Z_KEY
-from ..descriptors.acsf import ACSF, FeatureStandardizer
+from ..descriptors import ACSF, FeatureStandardizer
 
 
 @dataclass
