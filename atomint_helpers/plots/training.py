@@ -39,18 +39,27 @@ def parity_and_errors(evals: dict, *, max_points: int = 20_000):
     return fig
 
 
-def learning_curves(logs: dict, *, unit_of=lambda name: ""):
+def learning_curves(logs: dict, *, unit_of=lambda name: "", projections: dict | None = None,
+                    goals: dict | None = None):
     """Validation MAE against epochs (log y), one panel per target, one colour per model and one line style
     per fold; the legend (below the panels, never over the data) gives each run's last epoch and the
     learning rate it ended with, so a reader sees whether a run converged. ``logs`` maps a run name
     (``model-target-profile-foldK``) to its list of per-epoch rows (``training.read_log``). Epochs, not
-    wall time: the runs shared their cores with other work, so their wall times are not comparable."""
+    wall time: the runs shared their cores with other work, so their wall times are not comparable.
+    ``projections`` (run name → (epoch, validation MAE)) adds a hollow marker where a run still training is
+    projected to end (``report.training.projection_rows``), joined to its last epoch by a dotted line;
+    ``goals`` (target → MAE) a grey dashed line per panel."""
     import matplotlib.ticker as mticker
 
     colours = {"bp": "#1f77b4", "schnet": "#d62728"}
     styles = ("-", "--", ":", "-.")
     targets = sorted({n.split("-")[1] for n in logs})
-    fig, axes = _figure(ncols=len(targets), width=4.2 * len(targets), height=3.6, squeeze=False)
+    # the legend gets its own row of axes, as tall as its longest column, so it never covers a label
+    entries = max(sum(n.split("-")[1] == t for n in logs) + sum(n.split("-")[1] == t for n in projections or {})
+                  + bool(goals and t in goals) for t in targets)
+    legend_h = 0.2 * entries + 0.2
+    fig, axes = _figure(ncols=len(targets), nrows=2, width=3.9 * len(targets), height=3.2 + legend_h,
+                        squeeze=False, gridspec_kw={"height_ratios": [3.2, legend_h]})
     for c, target in enumerate(targets):
         ax = axes[0, c]
         for name, rows in sorted(logs.items()):
@@ -62,6 +71,13 @@ def learning_curves(logs: dict, *, unit_of=lambda name: ""):
             label = f"{name.replace(f'-{target}', '')}: {int(e[-1])} ep., final lr {rows[-1]['lr']:.1e}"
             ax.plot(e, v, label=label, lw=1.2, color=colours.get(model),
                     ls=styles[int(fold) % len(styles)] if fold.isdigit() else "-")
+            if projections and name in projections:
+                pe, pv = projections[name]
+                ax.plot([e[-1], pe], [v[-1], pv], ls=":", lw=1.0, color=colours.get(model))
+                ax.plot([pe], [pv], marker="o", mfc="white", ms=6, ls="none", color=colours.get(model),
+                        label=f"{name.replace(f'-{target}', '')}: projected end")
+        if goals and target in goals:
+            ax.axhline(goals[target], color="0.4", lw=0.8, ls="--", label=f"goal {goals[target]:g} {unit_of(target)}")
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
@@ -69,7 +85,8 @@ def learning_curves(logs: dict, *, unit_of=lambda name: ""):
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"validation MAE ({unit_of(target)})")
         ax.set_title(target)
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=1, frameon=False)
+        axes[1, c].axis("off")
+        axes[1, c].legend(*ax.get_legend_handles_labels(), fontsize=9, loc="upper center", ncol=1, frameon=False)
     fig.tight_layout()
     return fig
 

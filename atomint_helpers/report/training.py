@@ -5,6 +5,7 @@ Rule of the set-up rows: a run's training set holds the paper's 100,000 molecule
 """
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 from .. import store
@@ -145,3 +146,138 @@ def signs_what_we_see(signs: dict, goal: float = 0.95, jump: float = 0.2) -> str
                 f"{group_name(el, nb)} {a:.0%} → {b:.0%}" for (el, nb), (a, b) in sorted(moved.items()))
         parts.append(text)
     return ". ".join(parts) + "."
+
+
+# ------------------------------------------------------------------------------------ where runs are heading
+def _model_target_fold(name: str) -> tuple[str, str, int]:
+    model, target = name.split("-")[:2]
+    return model, target, int(name.rsplit("fold", 1)[-1])
+
+
+def projection_rows(logs: dict[str, list[dict]], profile: str, *, model: str = "schnet", window: int = 5) -> list[dict]:
+    """Per run of ``model`` in ``logs``, trained with ``profile``'s fixed-end schedule
+    (``training.projection.fixed_schedule``; none: no rows): where it ends if finished (its last epoch
+    reached the schedule's last) or, still training, its projection (``training.projection.project``)
+    against a finished run of the same recipe: the same target if one has finished, else the other (same
+    schedule), lowest fold first. A run is projected only once ``window`` epochs of the second stage are
+    logged: the first stage halves the rate on plateaus at epochs that differ between runs, so its ratios
+    do not carry over. The schedule-length exponent comes from the reference's best validation MAE after the
+    first stage and after the last epoch. Goals: ``training.projection.GOALS`` of the profile."""
+    from ..training import projection
+
+    schedule = projection.fixed_schedule(profile, model)
+    if schedule is None:
+        return []
+    from_epoch, final_epoch = schedule
+    goals = projection.GOALS.get(profile, {})
+    mine = {n: log for n, log in logs.items() if n.startswith(f"{model}-") and log}
+    finished = sorted((n for n, log in mine.items() if max(r["epoch"] for r in log) >= final_epoch),
+                      key=_model_target_fold)
+    out = []
+    for name, log in sorted(mine.items(), key=lambda kv: _model_target_fold(kv[0])):
+        _, target, _ = _model_target_fold(name)
+        goal = goals.get(target)
+        last = log[-1]
+        row = {"run": name, "target": target, "epoch": int(last["epoch"]), "val MAE": float(last["val_mae"]),
+               "goal": goal, "reference": None, "ratio": None, "projected": None, "goal epoch": None,
+               "epochs for goal": None, "finished": name in finished,
+               "stage 2": int(last["epoch"]) >= from_epoch + window, "final epoch": final_epoch}
+        if row["finished"]:
+            row["projected"] = float(last["val_mae"])
+        else:
+            refs = [n for n in finished if _model_target_fold(n)[1] == target] or finished
+            if refs and row["stage 2"]:
+                ref = mine[refs[0]]
+                p = projection.project(log, ref, goal, window=window)
+                best = {e: min(r["val_mae"] for r in ref if r["epoch"] <= e) for e in (from_epoch, final_epoch)}
+                alpha = projection.schedule_exponent((from_epoch, best[from_epoch]), (final_epoch, best[final_epoch]))
+                row.update({"reference": refs[0], "ratio": p.ratio, "projected": p.projected_final,
+                            "goal epoch": p.goal_epoch, "epochs for goal": None if goal is None else
+                            projection.epochs_for(goal, final_epoch, p.projected_final, alpha)})
+        out.append(row)
+    return out
+
+
+def projected_ends(rows: list[dict]) -> dict[str, tuple[int, float]]:
+    """Run name → (last epoch of the schedule, projected validation MAE) for the runs still training that have
+    a projection: the hollow markers of ``plots.learning_curves``."""
+    return {r["run"]: (r["final epoch"], r["projected"]) for r in rows
+            if r["projected"] is not None and not r["finished"]}
+
+
+def projection_table(rows: list[dict], unit_of=lambda target: ""):
+    """The projection rows for reading: numbers rounded, a dash where a run has no projection."""
+    import pandas as pd
+
+    def epochs(r):
+        if r["finished"] or r["projected"] is None or r["goal"] is None:
+            return "—"
+        if r["goal epoch"] is not None:
+            return f"epoch {r['goal epoch']}"
+        return f"about {r['epochs for goal']:,.0f} (longer schedule)"
+
+    return pd.DataFrame({
+        "unit": [unit_of(r["target"]) for r in rows],
+        "last epoch": [r["epoch"] for r in rows],
+        "val MAE": [dash_or(r["val MAE"], ".4g") for r in rows],
+        "read against": [r["reference"] or ("—" if r["finished"] or r["stage 2"] else "— (first stage)")
+                         for r in rows],
+        "ratio": [dash_or(r["ratio"], ".3f") for r in rows],
+        "val MAE at the end": [("" if r["finished"] else "projected ") + dash_or(r["projected"], ".4g")
+                               if r["projected"] is not None else "—" for r in rows],
+        "goal": [dash_or(r["goal"], "g") for r in rows],
+        "goal reached at": [epochs(r) for r in rows],
+    }, index=pd.Index([r["run"] for r in rows], name="run"))
+
+
+def projection_backtest(logs: dict[str, list[dict]], profile: str, *, model: str = "schnet",
+                        after: int = 10) -> list[dict]:
+    """``training.projection.backtest`` over the runs of ``model`` in ``logs``, read from ``after`` epochs
+    into the second stage of ``profile``'s schedule (none: no rows)."""
+    from ..training import projection
+
+    schedule = projection.fixed_schedule(profile, model)
+    if schedule is None:
+        return []
+    return projection.backtest({n: log for n, log in logs.items() if n.startswith(f"{model}-") and log},
+                               schedule[0] + after)
+
+
+def projection_what_we_see(rows: list[dict], backtest: list[dict], unit_of=lambda target: "") -> str:
+    """'What we see' for the projections, from the numbers: per run still training, where it is heading
+    against its goal; per finished run, where it ended; and how well the projection predicted the runs'
+    own later epochs (``training.projection.backtest``)."""
+    parts = []
+    for r in rows:
+        unit = unit_of(r["target"])
+        goal = "" if r["goal"] is None else f"the {r['goal']:g} {unit} goal"
+        if r["finished"]:
+            parts.append(f"{r['run']} finished at {r['projected']:.4g} {unit}" + (
+                f", {'at or below' if r['projected'] <= r['goal'] else 'above'} {goal}" if goal else ""))
+        elif not r["stage 2"]:
+            parts.append(f"{r['run']} is at {r['val MAE']:.4g} {unit} after epoch {r['epoch']}, in the first stage; "
+                         "it is projected once it has trained a few epochs of the second")
+        elif r["projected"] is None:
+            parts.append(f"{r['run']} is at {r['val MAE']:.4g} {unit} after epoch {r['epoch']}; no finished run "
+                         "of its recipe to read it against yet")
+        else:
+            text = (f"{r['run']} is at {r['val MAE']:.4g} {unit} after epoch {r['epoch']}, {r['ratio']:.3f} times "
+                    f"{r['reference']}: at that ratio it ends near **{r['projected']:.4g} {unit}** at epoch "
+                    f"{r['final epoch']}")
+            if goal:
+                text += (f", reaching {goal} at epoch {r['goal epoch']}" if r["goal epoch"] is not None else
+                         f", above {goal}; a schedule of about {r['epochs for goal']:,.0f} epochs would reach it "
+                         "if the error keeps falling as a power law of the schedule length")
+            parts.append(text)
+    if not parts:
+        return ("**What we see.** Nothing to project: this profile's schedule has no fixed end (the learning rate "
+                "halves on plateaus and the runs stop early), so a run ends where its own curve flattens.")
+    text = "**What we see.**\n\n" + "\n".join(f"- {p}." for p in parts)
+    if backtest:
+        errs = [abs(b["error"]) for b in backtest]
+        median = statistics.median(errs)
+        text += (f"\n\nChecked on the runs themselves: read against each other from epoch {backtest[0]['from']} on, "
+                 f"the {len(backtest)} ordered pairs of runs predicted the validation MAE they logged later "
+                 f"(up to epoch {max(b['to'] for b in backtest)}) within {100 * max(errs):.1f} % "
+                 f"(median {100 * median:.1f} %).")
+    return text

@@ -7,6 +7,7 @@
 ``stage2``         weight average, cosine schedule, the Mulliken sign log of dipole runs (``signs.csv``)
 ``restarts``       restart screening (which seed a dipole run starts from)
 ``run``            :func:`train`: one run into its checkpoint folder, resumable, with provenance
+``projection``     where a run still training is heading, read against a finished run of its schedule
 ``lightning``      the ``paper`` profile through PyTorch Lightning
 =================  ====================================================================================
 
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 from ..properties import TARGETS
 from ..store import run_name
+from . import projection
 from .inputs import (attach_descriptors, crystal_rows, crystal_split, fold_split, load_crystal_data,
                      load_training_data)
 from .loop import LOG_FIELDS, metrics, predict, read_log, write_log
@@ -49,5 +51,5 @@ UNITS = {k: t.unit for k, t in TARGETS.items()}
 __all__ = ["CRYSTAL_ELEMENTS", "CRYSTAL_PROFILES", "LOG_FIELDS", "PROFILES", "RESTARTS", "TARGET_KEYS", "UNITS",
            "Profile", "Run", "SignMonitor", "WeightAverage", "adopt_candidate", "attach_descriptors",
            "candidate_seeds", "cosine_lr", "crystal_rows", "crystal_split", "fold_split", "get_profile",
-           "load_crystal_data", "load_training_data", "metrics", "predict", "read_log", "read_signs", "resolve",
-           "run_name", "screen_restarts", "train", "write_log", "write_signs"]
+           "load_crystal_data", "load_training_data", "metrics", "predict", "projection", "read_log", "read_signs",
+           "resolve", "run_name", "screen_restarts", "train", "write_log", "write_signs"]

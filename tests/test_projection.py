@@ -1,0 +1,125 @@
+"""Projection of a run still training against a finished run of the same schedule, on curves whose answer is
+known: a constant ratio, an outlier epoch, an exact power law in the schedule length, and the chapter's
+reading of the rows."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from atomint_helpers.report import training as report
+from atomint_helpers.training import projection
+
+
+def _curve(scale: float, last: int, *, final: int = 300) -> list[dict]:
+    """A cosine-like validation curve, 0.8 at epoch 1 falling to 0.4 at ``final``, times ``scale``."""
+    e = np.arange(1, last + 1)
+    v = scale * (0.4 + 0.4 * (1 - e / final) ** 2)
+    return [{"epoch": int(k), "val_mae": float(x), "lr": 1e-4} for k, x in zip(e, v)]
+
+
+def test_a_run_at_a_constant_ratio_is_projected_exactly():
+    ref, run = _curve(1.0, 300), _curve(1.1, 150)
+    p = projection.project(run, ref, goal=0.46)
+    assert p.epoch == 150 and p.final_epoch == 300
+    assert p.ratio == pytest.approx(1.1, rel=1e-12)
+    assert p.projected_final == pytest.approx(0.44, rel=1e-12)
+    # first epoch with 1.1 · ref(e) ≤ 0.46, by brute force
+    ref_v = {r["epoch"]: r["val_mae"] for r in ref}
+    assert p.goal_epoch == min(e for e, v in ref_v.items() if 1.1 * v <= 0.46)
+    assert not p.reached
+    # a goal the reference scaled by 1.1 never reaches: no epoch within the schedule
+    assert projection.project(run, ref, goal=0.40).goal_epoch is None
+
+
+def test_one_outlier_epoch_does_not_move_the_ratio():
+    ref, run = _curve(1.0, 300), _curve(1.2, 150)
+    run[-2]["val_mae"] *= 3.0  # one bad validation epoch inside the window
+    assert projection.tracking_ratio(run, ref, window=5) == pytest.approx(1.2, rel=1e-12)
+
+
+def test_runs_that_share_no_epoch_are_refused():
+    with pytest.raises(ValueError, match="share no logged epoch"):
+        projection.tracking_ratio(_curve(1.0, 10), [{"epoch": 50, "val_mae": 0.5}])
+
+
+def test_the_power_law_in_schedule_length_is_recovered():
+    def law(t):
+        return 2.0 * t ** -0.3
+
+    alpha = projection.schedule_exponent((100, law(100)), (300, law(300)))
+    assert alpha == pytest.approx(0.3, rel=1e-12)
+    t = projection.epochs_for(law(700), 300, law(300), alpha)
+    assert t == pytest.approx(700, rel=1e-9)
+    assert projection.epochs_for(0.5, 300, 0.4, alpha) == 300  # already at the goal
+    assert math.isinf(projection.epochs_for(0.3, 300, 0.4, 0.0))
+    with pytest.raises(ValueError):
+        projection.schedule_exponent((300, 0.4), (100, 0.5))
+
+
+def test_backtest_is_exact_for_a_constant_ratio_and_measures_a_drift():
+    logs = {"a": _curve(1.0, 300), "b": _curve(1.1, 200)}
+    rows = projection.backtest(logs, at=110)
+    assert {(r["reference"], r["run"]) for r in rows} == {("a", "b"), ("b", "a")}
+    assert all(r["to"] == 200 and abs(r["error"]) < 1e-12 for r in rows)
+    # b drifts to 1.2 × a after epoch 110: reading b from a at epoch 110 underestimates by 1 − 1.1/1.2
+    drift = [dict(r, val_mae=r["val_mae"] * (1.2 / 1.1 if r["epoch"] > 110 else 1.0)) for r in logs["b"]]
+    row = next(r for r in projection.backtest({"a": logs["a"], "b": drift}, at=110) if r["run"] == "b")
+    assert row["error"] == pytest.approx(1.1 / 1.2 - 1, rel=1e-9)
+
+
+def test_only_the_cpu_profile_has_a_fixed_end():
+    assert projection.fixed_schedule("cpu") == (100, 300)
+    assert projection.fixed_schedule("quick") is None
+    assert projection.fixed_schedule("cpu", "bp") is None
+
+
+def test_chapter_rows_read_finished_first_stage_and_second_stage_runs():
+    logs = {"schnet-energy-cpu-fold0": _curve(1.0, 300), "schnet-energy-cpu-fold1": _curve(1.1, 150),
+            "schnet-energy-cpu-fold2": _curve(1.3, 100), "schnet-dipole-cpu-fold0": _curve(0.07, 150),
+            "bp-energy-cpu-fold0": _curve(1.0, 150)}
+    rows = {r["run"]: r for r in report.projection_rows(logs, "cpu")}
+    assert set(rows) == {n for n in logs if n.startswith("schnet")}
+    assert rows["schnet-energy-cpu-fold0"]["finished"] and rows["schnet-energy-cpu-fold0"]["projected"] == pytest.approx(0.4)
+    one = rows["schnet-energy-cpu-fold1"]
+    assert one["reference"] == "schnet-energy-cpu-fold0" and one["projected"] == pytest.approx(0.44)
+    assert one["goal epoch"] is None and one["epochs for goal"] > 300  # 0.44 > the 0.40 goal
+    assert rows["schnet-energy-cpu-fold2"]["projected"] is None  # still in the first stage
+    dip = rows["schnet-dipole-cpu-fold0"]  # no dipole run finished: read against the energy run's schedule
+    assert dip["reference"] == "schnet-energy-cpu-fold0" and dip["projected"] == pytest.approx(0.028)
+    assert dip["goal epoch"] is not None and dip["goal epoch"] <= 300  # 0.028 ≤ the 0.030 goal
+    text = report.projection_what_we_see(list(rows.values()), report.projection_backtest(logs, "cpu"),
+                                         {"energy": "kcal/mol", "dipole": "D"}.get)
+    assert "**0.44 kcal/mol**" in text and "above the 0.4 kcal/mol goal" in text
+    assert f"reaching the 0.03 D goal at epoch {dip['goal epoch']}" in text
+    assert "in the first stage" in text and "within 0.0 %" in text
+    table = report.projection_table(list(rows.values()))
+    assert not table.astype(str).isin(["None", "nan", "NaN"]).any().any()
+
+
+def test_a_profile_without_a_fixed_end_projects_nothing():
+    assert report.projection_rows({"schnet-energy-quick-fold0": _curve(1.0, 4)}, "quick") == []
+    assert "Nothing to project" in report.projection_what_we_see([], [])
+
+
+def test_learning_curves_mark_the_projected_end_and_the_goal():
+    from atomint_helpers import plots
+
+    logs = {"schnet-energy-cpu-fold0": _curve(1.0, 300), "schnet-energy-cpu-fold1": _curve(1.1, 150)}
+    fig = plots.learning_curves(logs, projections={"schnet-energy-cpu-fold1": (300, 0.44)}, goals={"energy": 0.4})
+    ax = fig.axes[0]
+    marker = next(ln for ln in ax.get_lines() if ln.get_label() == "schnet-cpu-fold1: projected end")
+    assert list(marker.get_xdata()) == [300] and list(marker.get_ydata()) == [0.44]
+    assert any(set(ln.get_ydata()) == {0.4} for ln in ax.get_lines())
+    legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert "goal 0.4 " in legend and "schnet-cpu-fold1: projected end" in legend
+
+
+def test_projected_ends_are_the_runs_still_training():
+    logs = {"schnet-energy-cpu-fold0": _curve(1.0, 300), "schnet-energy-cpu-fold1": _curve(1.1, 150),
+            "schnet-energy-cpu-fold2": _curve(1.3, 100)}
+    ends = report.projected_ends(report.projection_rows(logs, "cpu"))
+    assert set(ends) == {"schnet-energy-cpu-fold1"}
+    assert ends["schnet-energy-cpu-fold1"][0] == 300
+    assert ends["schnet-energy-cpu-fold1"][1] == pytest.approx(0.44)
