@@ -218,6 +218,13 @@ def molecule_rows(df) -> np.ndarray:
     return np.asarray(pd.unique(df["row"].to_numpy()), dtype=np.int64)
 
 
+def first_frame(frames):
+    """The first per-atom table of a study's ``frames[model][fold]``. Every table of one study (before
+    ``Study.restricted_to_tests``) holds the same atoms in the same order, so the columns that do not
+    depend on the model (element, Mulliken, row) can be read from any of them."""
+    return next(df for by in frames.values() for df in by.values())
+
+
 def molecule_sums(df, column: str | None = None):
     """Σ of the latent terms per molecule (a Series indexed by ``molecule``)."""
     column = column or df.attrs.get("column")

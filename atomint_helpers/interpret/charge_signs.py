@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import AtomintError
 from ..data.bonds import mulliken_sign_groups, neighbour_counts
-from .atom_terms import MODEL_LABELS, molecule_rows
+from .atom_terms import MODEL_LABELS, first_frame, molecule_rows
 
 if TYPE_CHECKING:
     from .latent_study import Study
@@ -114,7 +114,7 @@ def reference_table(frames: Mapping[str, Mapping[int, object]], ds, min_abs: flo
     on the same atoms (|Mulliken| ≥ ``min_abs``, as in :func:`sign_agreement`). The frames need a
     ``gasteiger`` column (:func:`~.reference_charges.add_gasteiger`)."""
     tabs = {ref: sign_agreement(frames, ds, min_abs, min_atoms, reference=ref) for ref in ("mulliken", "gasteiger")}
-    first = next(df for by in frames.values() for df in by.values())
+    first = first_frame(frames)
     refs = sign_agreement({"references": {0: first.assign(charge=first["gasteiger"])}}, ds, min_abs, min_atoms)
     key = ["element", "neighbours"]
     out = tabs["mulliken"].groupby(key)["atoms"].max().to_frame("atoms")
@@ -153,7 +153,7 @@ def environment_table(frames: Mapping[str, Mapping[int, object]], ds, element: s
     the most atoms of the wrong sign (summed over models), worst first."""
     import pandas as pd
 
-    first = next(df for by in frames.values() for df in by.values())
+    first = first_frame(frames)
     rows = molecule_rows(first)
     env, nb = _environment_labels(ds, rows)
     sel = ((first["symbol"].astype(str).to_numpy() == element) & np.isin(nb, list(neighbours))

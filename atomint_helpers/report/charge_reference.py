@@ -119,10 +119,10 @@ def dipole_errors(charges, ds) -> tuple[float, dict[str, float]]:
     """``(mulliken_mae, model_mae)``: the MAE (D) of |μ| from Mulliken's point charges against QM9's |μ|
     over the study's molecules, and each dipole checkpoint's recorded test MAE (D) by name."""
     from .. import store
-    from ..interpret.atom_terms import molecule_rows
+    from ..interpret.atom_terms import first_frame, molecule_rows
     from ..interpret.reference_charges import mulliken_dipoles
 
-    first = next(df for by in charges.frames.values() for df in by.values())
+    first = first_frame(charges.frames)
     rows = molecule_rows(first)
     mull = float(np.mean(np.abs(mulliken_dipoles(ds, rows) - np.asarray(ds.arrays["mu"], dtype=np.float64)[rows])))
     maes = {}
