@@ -92,6 +92,8 @@ def test_chapter_rows_read_finished_first_stage_and_second_stage_runs():
     text = report.projection_what_we_see(list(rows.values()), report.projection_backtest(logs, "cpu"),
                                          {"energy": "kcal/mol", "dipole": "D"}.get)
     assert "**0.44 kcal/mol**" in text and "above the 0.4 kcal/mol goal" in text
+    alpha = projection.schedule_exponent((100, logs["schnet-energy-cpu-fold0"][99]["val_mae"]), (300, 0.4))
+    assert one["exponent"] == pytest.approx(alpha) and f"exponent {alpha:.2f}, from schnet-energy-cpu-fold0" in text
     assert f"reaching the 0.03 D goal at epoch {dip['goal epoch']}" in text
     assert "in the first stage" in text and "within 0.0 %" in text
     table = report.projection_table(list(rows.values()))

@@ -180,8 +180,9 @@ def projection_rows(logs: dict[str, list[dict]], profile: str, *, model: str = "
         last = log[-1]
         row = {"run": name, "target": target, "epoch": int(last["epoch"]), "val MAE": float(last["val_mae"]),
                "goal": goal, "reference": None, "ratio": None, "projected": None, "goal epoch": None,
-               "epochs for goal": None, "finished": name in finished,
-               "stage 2": int(last["epoch"]) >= from_epoch + window, "final epoch": final_epoch}
+               "epochs for goal": None, "exponent": None, "finished": name in finished,
+               "stage 2": int(last["epoch"]) >= from_epoch + window, "first stage": from_epoch,
+               "final epoch": final_epoch}
         if row["finished"]:
             row["projected"] = float(last["val_mae"])
         else:
@@ -192,7 +193,7 @@ def projection_rows(logs: dict[str, list[dict]], profile: str, *, model: str = "
                 best = {e: min(r["val_mae"] for r in ref if r["epoch"] <= e) for e in (from_epoch, final_epoch)}
                 alpha = projection.schedule_exponent((from_epoch, best[from_epoch]), (final_epoch, best[final_epoch]))
                 row.update({"reference": refs[0], "ratio": p.ratio, "projected": p.projected_final,
-                            "goal epoch": p.goal_epoch, "epochs for goal": None if goal is None else
+                            "goal epoch": p.goal_epoch, "exponent": alpha, "epochs for goal": None if goal is None else
                             projection.epochs_for(goal, final_epoch, p.projected_final, alpha)})
         out.append(row)
     return out
@@ -267,7 +268,8 @@ def projection_what_we_see(rows: list[dict], backtest: list[dict], unit_of=lambd
             if goal:
                 text += (f", reaching {goal} at epoch {r['goal epoch']}" if r["goal epoch"] is not None else
                          f", above {goal}; a schedule of about {r['epochs for goal']:,.0f} epochs would reach it "
-                         "if the error keeps falling as a power law of the schedule length")
+                         f"if the error keeps falling as a power law of the schedule length (exponent "
+                         f"{r['exponent']:.2f}, from {r['reference']} after {r['first stage']} and {r['final epoch']} epochs)")
             parts.append(text)
     if not parts:
         return ("**What we see.** Nothing to project: this profile's schedule has no fixed end (the learning rate "
