@@ -8,8 +8,11 @@ import math
 import numpy as np
 import pytest
 
+from atomint_helpers.interpret import projection
 from atomint_helpers.report import training as report
-from atomint_helpers.training import projection
+from atomint_helpers.training import GOALS, fixed_schedule
+
+CPU = (100, 300)  # the cpu profile's SchNet schedule: first stage, last epoch
 
 
 def _curve(scale: float, last: int, *, final: int = 300) -> list[dict]:
@@ -70,16 +73,16 @@ def test_backtest_is_exact_for_a_constant_ratio_and_measures_a_drift():
 
 
 def test_only_the_cpu_profile_has_a_fixed_end():
-    assert projection.fixed_schedule("cpu") == (100, 300)
-    assert projection.fixed_schedule("quick") is None
-    assert projection.fixed_schedule("cpu", "bp") is None
+    assert fixed_schedule("cpu") == (100, 300)
+    assert fixed_schedule("quick") is None
+    assert fixed_schedule("cpu", "bp") is None
 
 
 def test_chapter_rows_read_finished_first_stage_and_second_stage_runs():
     logs = {"schnet-energy-cpu-fold0": _curve(1.0, 300), "schnet-energy-cpu-fold1": _curve(1.1, 150),
             "schnet-energy-cpu-fold2": _curve(1.3, 100), "schnet-dipole-cpu-fold0": _curve(0.07, 150),
             "bp-energy-cpu-fold0": _curve(1.0, 150)}
-    rows = {r["run"]: r for r in report.projection_rows(logs, "cpu")}
+    rows = {r["run"]: r for r in report.projection_rows(logs, CPU, GOALS["cpu"])}
     assert set(rows) == {n for n in logs if n.startswith("schnet")}
     assert rows["schnet-energy-cpu-fold0"]["finished"] and rows["schnet-energy-cpu-fold0"]["projected"] == pytest.approx(0.4)
     one = rows["schnet-energy-cpu-fold1"]
@@ -89,7 +92,7 @@ def test_chapter_rows_read_finished_first_stage_and_second_stage_runs():
     dip = rows["schnet-dipole-cpu-fold0"]  # no dipole run finished: read against the energy run's schedule
     assert dip["reference"] == "schnet-energy-cpu-fold0" and dip["projected"] == pytest.approx(0.028)
     assert dip["goal epoch"] is not None and dip["goal epoch"] <= 300  # 0.028 ≤ the 0.030 goal
-    text = report.projection_what_we_see(list(rows.values()), report.projection_backtest(logs, "cpu"),
+    text = report.projection_what_we_see(list(rows.values()), report.projection_backtest(logs, CPU),
                                          {"energy": "kcal/mol", "dipole": "D"}.get)
     assert "**0.44 kcal/mol**" in text and "above the 0.4 kcal/mol goal" in text
     alpha = projection.schedule_exponent((100, logs["schnet-energy-cpu-fold0"][99]["val_mae"]), (300, 0.4))
@@ -101,7 +104,7 @@ def test_chapter_rows_read_finished_first_stage_and_second_stage_runs():
 
 
 def test_a_profile_without_a_fixed_end_projects_nothing():
-    assert report.projection_rows({"schnet-energy-quick-fold0": _curve(1.0, 4)}, "quick") == []
+    assert report.projection_rows({"schnet-energy-quick-fold0": _curve(1.0, 4)}, fixed_schedule("quick")) == []
     assert "Nothing to project" in report.projection_what_we_see([], [])
 
 
@@ -121,7 +124,7 @@ def test_learning_curves_mark_the_projected_end_and_the_goal():
 def test_projected_ends_are_the_runs_still_training():
     logs = {"schnet-energy-cpu-fold0": _curve(1.0, 300), "schnet-energy-cpu-fold1": _curve(1.1, 150),
             "schnet-energy-cpu-fold2": _curve(1.3, 100)}
-    ends = report.projected_ends(report.projection_rows(logs, "cpu"))
+    ends = report.projected_ends(report.projection_rows(logs, CPU, GOALS["cpu"]))
     assert set(ends) == {"schnet-energy-cpu-fold1"}
     assert ends["schnet-energy-cpu-fold1"][0] == 300
     assert ends["schnet-energy-cpu-fold1"][1] == pytest.approx(0.44)

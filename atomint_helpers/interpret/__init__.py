@@ -7,6 +7,8 @@
 * :mod:`.rings`   — 6-membered carbon rings and their summed atomic energies (RDKit); :mod:`.ring_stats`
   — fold spread and stability of the ranking, scores relative to the mean carbon (Fig. 3)
 * :mod:`.explain` — ``atomint explain``: one molecule, per-atom terms of one or more models
+* :mod:`.projection` — where a run still training is heading, read from its epoch log against a finished
+  run of the same fixed-end schedule
 * the spatial modules (probe potential, electrostatic potential, cube files) and the element
   embeddings live beside them
 

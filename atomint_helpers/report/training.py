@@ -154,22 +154,22 @@ def _model_target_fold(name: str) -> tuple[str, str, int]:
     return model, target, int(name.rsplit("fold", 1)[-1])
 
 
-def projection_rows(logs: dict[str, list[dict]], profile: str, *, model: str = "schnet", window: int = 5) -> list[dict]:
-    """Per run of ``model`` in ``logs``, trained with ``profile``'s fixed-end schedule
-    (``training.projection.fixed_schedule``; none: no rows): where it ends if finished (its last epoch
-    reached the schedule's last) or, still training, its projection (``training.projection.project``)
+def projection_rows(logs: dict[str, list[dict]], schedule: tuple[int, int] | None, goals: dict | None = None, *,
+                    model: str = "schnet", window: int = 5) -> list[dict]:
+    """Per run of ``model`` in ``logs``, trained with the fixed-end ``schedule`` (first-stage epochs, last
+    epoch: ``training.fixed_schedule``; ``None``: no rows): where it ends if finished (its last epoch
+    reached the schedule's last) or, still training, its projection (``interpret.projection.project``)
     against a finished run of the same recipe: the same target if one has finished, else the other (same
     schedule), lowest fold first. A run is projected only once ``window`` epochs of the second stage are
     logged: the first stage halves the rate on plateaus at epochs that differ between runs, so its ratios
     do not carry over. The schedule-length exponent comes from the reference's best validation MAE after the
-    first stage and after the last epoch. Goals: ``training.projection.GOALS`` of the profile."""
-    from ..training import projection
+    first stage and after the last epoch. ``goals``: target → MAE (``training.GOALS`` of the profile)."""
+    from ..interpret import projection
 
-    schedule = projection.fixed_schedule(profile, model)
     if schedule is None:
         return []
     from_epoch, final_epoch = schedule
-    goals = projection.GOALS.get(profile, {})
+    goals = goals or {}
     mine = {n: log for n, log in logs.items() if n.startswith(f"{model}-") and log}
     finished = sorted((n for n, log in mine.items() if max(r["epoch"] for r in log) >= final_epoch),
                       key=_model_target_fold)
@@ -231,13 +231,12 @@ def projection_table(rows: list[dict], unit_of=lambda target: ""):
     }, index=pd.Index([r["run"] for r in rows], name="run"))
 
 
-def projection_backtest(logs: dict[str, list[dict]], profile: str, *, model: str = "schnet",
+def projection_backtest(logs: dict[str, list[dict]], schedule: tuple[int, int] | None, *, model: str = "schnet",
                         after: int = 10) -> list[dict]:
-    """``training.projection.backtest`` over the runs of ``model`` in ``logs``, read from ``after`` epochs
-    into the second stage of ``profile``'s schedule (none: no rows)."""
-    from ..training import projection
+    """``interpret.projection.backtest`` over the runs of ``model`` in ``logs``, read from ``after`` epochs
+    into the second stage of the fixed-end ``schedule`` (``None``: no rows)."""
+    from ..interpret import projection
 
-    schedule = projection.fixed_schedule(profile, model)
     if schedule is None:
         return []
     return projection.backtest({n: log for n, log in logs.items() if n.startswith(f"{model}-") and log},
@@ -247,7 +246,7 @@ def projection_backtest(logs: dict[str, list[dict]], profile: str, *, model: str
 def projection_what_we_see(rows: list[dict], backtest: list[dict], unit_of=lambda target: "") -> str:
     """'What we see' for the projections, from the numbers: per run still training, where it is heading
     against its goal; per finished run, where it ended; and how well the projection predicted the runs'
-    own later epochs (``training.projection.backtest``)."""
+    own later epochs (``interpret.projection.backtest``)."""
     parts = []
     for r in rows:
         unit = unit_of(r["target"])

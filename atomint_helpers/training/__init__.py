@@ -1,13 +1,13 @@
 """Training: profiles, runs that resume, the epoch loop, the second stage and restart screening.
 
 =================  ====================================================================================
-``profiles``       Profile, the quick/cpu/paper settings, the crystal profiles
+``profiles``       Profile, the quick/cpu/paper settings, the crystal profiles, the ``cpu`` SchNet goals and
+                   the fixed-end schedule they are read against
 ``inputs``         the data set of a profile, a fold's split, BP's precomputed descriptors
 ``loop``           predictions, metrics, the epoch log (``log.csv``)
 ``stage2``         weight average, cosine schedule, the Mulliken sign log of dipole runs (``signs.csv``)
 ``restarts``       restart screening (which seed a dipole run starts from)
 ``run``            :func:`train`: one run into its checkpoint folder, resumable, with provenance
-``projection``     where a run still training is heading, read against a finished run of its schedule
 ``lightning``      the ``paper`` profile through PyTorch Lightning
 =================  ====================================================================================
 
@@ -35,11 +35,11 @@ from __future__ import annotations
 
 from ..properties import TARGETS
 from ..store import run_name
-from . import projection
 from .inputs import (attach_descriptors, crystal_rows, crystal_split, fold_split, load_crystal_data,
                      load_training_data)
 from .loop import LOG_FIELDS, metrics, predict, read_log, write_log
-from .profiles import CRYSTAL_ELEMENTS, CRYSTAL_PROFILES, PROFILES, Profile, get_profile, resolve
+from .profiles import (CRYSTAL_ELEMENTS, CRYSTAL_PROFILES, GOALS, PROFILES, Profile, fixed_schedule, get_profile,
+                       resolve)
 from .restarts import RESTARTS, adopt_candidate, candidate_seeds, screen_restarts
 from .run import Run, train
 from .stage2 import SignMonitor, WeightAverage, cosine_lr, read_signs, write_signs
@@ -48,8 +48,8 @@ from .stage2 import SignMonitor, WeightAverage, cosine_lr, read_signs, write_sig
 TARGET_KEYS = {k: t.key for k, t in TARGETS.items()}
 UNITS = {k: t.unit for k, t in TARGETS.items()}
 
-__all__ = ["CRYSTAL_ELEMENTS", "CRYSTAL_PROFILES", "LOG_FIELDS", "PROFILES", "RESTARTS", "TARGET_KEYS", "UNITS",
-           "Profile", "Run", "SignMonitor", "WeightAverage", "adopt_candidate", "attach_descriptors",
-           "candidate_seeds", "cosine_lr", "crystal_rows", "crystal_split", "fold_split", "get_profile",
-           "load_crystal_data", "load_training_data", "metrics", "predict", "projection", "read_log", "read_signs",
+__all__ = ["CRYSTAL_ELEMENTS", "CRYSTAL_PROFILES", "GOALS", "LOG_FIELDS", "PROFILES", "RESTARTS", "TARGET_KEYS",
+           "UNITS", "Profile", "Run", "SignMonitor", "WeightAverage", "adopt_candidate", "attach_descriptors",
+           "candidate_seeds", "cosine_lr", "crystal_rows", "crystal_split", "fixed_schedule", "fold_split",
+           "get_profile", "load_crystal_data", "load_training_data", "metrics", "predict", "read_log", "read_signs",
            "resolve", "run_name", "screen_restarts", "train", "write_log", "write_signs"]

@@ -107,6 +107,22 @@ CRYSTAL_PROFILES = {
 CRYSTAL_ELEMENTS = tuple(z for z in range(1, 95) if z not in (10, 18, 84, 85, 86, 87, 88))
 
 
+#: per profile, SchNet's goals (test MAE; kcal/mol for energy, D for dipole): for ``cpu``, below BP on every fold
+GOALS = {"cpu": {"energy": 0.40, "dipole": 0.030}}
+
+
+def fixed_schedule(profile: str, model: str = "schnet") -> tuple[int, int] | None:
+    """``(first-stage epochs, last epoch)`` of a profile whose schedule for ``model`` has a fixed end (a second
+    stage with a cosine to ``max_epochs``), or ``None`` (plateau halving and early stopping: no fixed end,
+    nothing to project against)."""
+    prof = get_profile(profile)
+    stage2 = prof.extend.get(model)
+    if not stage2:
+        return None
+    final = prof.max_epochs[model] if isinstance(prof.max_epochs, dict) else prof.max_epochs
+    return int(stage2["from_epoch"]), int(final)
+
+
 def get_profile(name: str) -> Profile:
     if name not in PROFILES:
         raise AtomintError(f"unknown profile {name!r}; accepted: {', '.join(PROFILES)}")

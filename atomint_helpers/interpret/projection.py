@@ -1,9 +1,9 @@
 """Where a run that is still training is heading: its validation MAE at the end of its schedule, projected
 from a finished run of the same recipe.
 
-Every SchNet ``cpu`` run follows one schedule (100 epochs of Adam halved on plateaus, then a cosine from the
-stage-2 rate down to 1e-6 at epoch 300), so a run that is still training can be read against a finished run
-of that recipe (the *reference*, another fold):
+Every SchNet ``cpu`` run follows one schedule (100 epochs of Adam halved on plateaus, then a cosine from
+the stage-2 rate down to 1e-6 at epoch 300: ``training.fixed_schedule``), so a run that is still training
+can be read against a finished run of that recipe (the *reference*, another fold):
 
 * **Tracking ratio** ``r``: the median of ``val_run(e) / val_ref(e)`` over the run's last ``window`` logged
   epochs (epochs both logged).
@@ -25,23 +25,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
-#: per profile, SchNet's goals (test MAE; kcal/mol for energy, D for dipole): for ``cpu``, below BP on every fold
-GOALS = {"cpu": {"energy": 0.40, "dipole": 0.030}}
-
-
-def fixed_schedule(profile: str, model: str = "schnet") -> tuple[int, int] | None:
-    """``(first-stage epochs, last epoch)`` of a profile whose schedule for ``model`` has a fixed end (a second
-    stage with a cosine to ``max_epochs``), or ``None`` (plateau halving and early stopping: no fixed end,
-    nothing to project against)."""
-    from .profiles import get_profile
-
-    prof = get_profile(profile)
-    stage2 = prof.extend.get(model)
-    if not stage2:
-        return None
-    final = prof.max_epochs[model] if isinstance(prof.max_epochs, dict) else prof.max_epochs
-    return int(stage2["from_epoch"]), int(final)
 
 
 @dataclass(frozen=True)
