@@ -45,6 +45,14 @@ MODEL_LABELS = {"bp": "BP", "schnet": "SchNet"}
 MODEL_ORDER = ("bp", "schnet")
 
 
+def goal_text(goal: float) -> str:
+    """An error goal written as it was set, to two significant digits (0.4 → '0.40', 0.03 → '0.030'), for
+    the tables, texts and figure legends that show one."""
+    import math
+
+    return f"{goal:.{max(2, 1 - math.floor(math.log10(abs(goal))))}f}"
+
+
 def target(name: str) -> Target:
     """The :class:`Target` called ``name`` (an AtomintError lists the accepted names)."""
     if name not in TARGETS:

@@ -94,10 +94,10 @@ def test_chapter_rows_read_finished_first_stage_and_second_stage_runs():
     assert dip["goal epoch"] is not None and dip["goal epoch"] <= 300  # 0.028 ≤ the 0.030 goal
     text = report.projection_what_we_see(list(rows.values()), report.projection_backtest(logs, CPU),
                                          {"energy": "kcal/mol", "dipole": "D"}.get)
-    assert "**0.44 kcal/mol**" in text and "above the 0.4 kcal/mol goal" in text
+    assert "**0.44 kcal/mol**" in text and "above the 0.40 kcal/mol goal" in text
     alpha = projection.schedule_exponent((100, logs["schnet-energy-cpu-fold0"][99]["val_mae"]), (300, 0.4))
     assert one["exponent"] == pytest.approx(alpha) and f"exponent {alpha:.2f}, from schnet-energy-cpu-fold0" in text
-    assert f"reaching the 0.03 D goal at epoch {dip['goal epoch']}" in text
+    assert f"reaching the 0.030 D goal at epoch {dip['goal epoch']}" in text
     assert "in the first stage" in text and "within 0.0 %" in text
     table = report.projection_table(list(rows.values()))
     assert not table.astype(str).isin(["None", "nan", "NaN"]).any().any()
@@ -118,7 +118,7 @@ def test_learning_curves_mark_the_projected_end_and_the_goal():
     assert list(marker.get_xdata()) == [300] and list(marker.get_ydata()) == [0.44]
     assert any(set(ln.get_ydata()) == {0.4} for ln in ax.get_lines())
     legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
-    assert "goal 0.4 " in legend and "schnet-cpu-fold1: projected end" in legend
+    assert any(t.startswith("goal 0.40") for t in legend) and "schnet-cpu-fold1: projected end" in legend
 
 
 def test_projected_ends_are_the_runs_still_training():
@@ -128,3 +128,11 @@ def test_projected_ends_are_the_runs_still_training():
     assert set(ends) == {"schnet-energy-cpu-fold1"}
     assert ends["schnet-energy-cpu-fold1"][0] == 300
     assert ends["schnet-energy-cpu-fold1"][1] == pytest.approx(0.44)
+
+
+def test_goals_are_written_as_they_were_set():
+    from atomint_helpers.properties import goal_text
+
+    assert [goal_text(g) for g in (0.4, 0.03, 0.025, 0.35, 0.073)] == ["0.40", "0.030", "0.025", "0.35", "0.073"]
+    rows = report.projection_rows({"schnet-energy-cpu-fold0": _curve(1.0, 300)}, CPU, {"energy": 0.4})
+    assert report.projection_table(rows)["goal"].tolist() == ["0.40"]

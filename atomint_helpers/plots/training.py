@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..properties import goal_text
 from .data import histogram
 from .style import MAIN_COLOR, _figure, _panel_label
 
@@ -77,7 +78,7 @@ def learning_curves(logs: dict, *, unit_of=lambda name: "", projections: dict | 
                 ax.plot([pe], [pv], marker="o", mfc="white", ms=6, ls="none", color=colours.get(model),
                         label=f"{name.replace(f'-{target}', '')}: projected end")
         if goals and target in goals:
-            ax.axhline(goals[target], color="0.4", lw=0.8, ls="--", label=f"goal {goals[target]:g} {unit_of(target)}")
+            ax.axhline(goals[target], color="0.4", lw=0.8, ls="--", label=f"goal {goal_text(goals[target])} {unit_of(target)}")
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))

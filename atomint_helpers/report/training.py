@@ -9,6 +9,7 @@ import statistics
 from pathlib import Path
 
 from .. import store
+from ..properties import goal_text
 from .claims import dash_or, group_name
 
 PAPER_TRAIN = 100_000
@@ -226,7 +227,7 @@ def projection_table(rows: list[dict], unit_of=lambda target: ""):
         "ratio": [dash_or(r["ratio"], ".3f") for r in rows],
         "val MAE at the end": [("" if r["finished"] else "projected ") + dash_or(r["projected"], ".4g")
                                if r["projected"] is not None else "—" for r in rows],
-        "goal": [dash_or(r["goal"], "g") for r in rows],
+        "goal": ["—" if r["goal"] is None else goal_text(r["goal"]) for r in rows],
         "goal reached at": [epochs(r) for r in rows],
     }, index=pd.Index([r["run"] for r in rows], name="run"))
 
@@ -250,7 +251,7 @@ def projection_what_we_see(rows: list[dict], backtest: list[dict], unit_of=lambd
     parts = []
     for r in rows:
         unit = unit_of(r["target"])
-        goal = "" if r["goal"] is None else f"the {r['goal']:g} {unit} goal"
+        goal = "" if r["goal"] is None else f"the {goal_text(r['goal'])} {unit} goal"
         if r["finished"]:
             parts.append(f"{r['run']} finished at {r['projected']:.4g} {unit}" + (
                 f", {'at or below' if r['projected'] <= r['goal'] else 'above'} {goal}" if goal else ""))
