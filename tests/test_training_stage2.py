@@ -7,8 +7,8 @@ import torch
 
 from atomint_helpers import AtomintError, store
 from atomint_helpers.data.bonds import mulliken_sign_groups
-from atomint_helpers.training import (WeightAverage, adopt_candidate, cosine_lr, read_log, read_signs,
-                                      screen_restarts, train)
+from atomint_helpers.training import (WeightAverage, adopt_candidate, cosine_lr, read_log, read_screening,
+                                      read_signs, screen_restarts, train, write_signs)
 
 EXT = {"schnet": {"from_epoch": 2, "lr": 1e-3, "ema_decay": 0.9}}
 
@@ -98,6 +98,13 @@ def test_restart_screening_chooses_the_lowest_validation_and_records_every_candi
     assert {r["epoch"] for r in read_signs(f)} == {1, 2}
     # a screening already recorded is not run again
     assert screen_restarts("schnet", "dipole", 1, "quick", tmp_path, overrides=ov) == rec
+    # its record, read back for the book, carries each candidate's Mulliken signs at the screening's last epoch
+    read = read_screening(f)
+    assert [c["seed"] for c in read["candidates"]] == [1, 1001]
+    for c in read["candidates"]:
+        logged = {(r["element"], r["neighbours"]): r["agree"] for r in read_signs(tmp_path / c["folder"])
+                  if r["epoch"] == 1}
+        assert logged and c["signs"] == logged
 
 
 def test_a_run_of_another_seed_is_not_silently_continued(tmp_path):
@@ -107,3 +114,61 @@ def test_a_run_of_another_seed_is_not_silently_continued(tmp_path):
     store.atomic_write_json(folder / store.PROVENANCE, {"seed": 2})
     with pytest.raises(AtomintError, match="chose seed 1002"):
         adopt_candidate(folder, {"chosen": 1002})
+
+
+def _screened_run(root, name, seed, record, signs_by_seed):
+    """A run folder holding ``seed``'s run, its screening ``record`` and candidate folders with sign logs."""
+    folder = root / name
+    for c in record["candidates"]:
+        where = root / c["folder"]
+        where.mkdir(parents=True, exist_ok=True)
+        if where != folder:
+            store.atomic_write_json(where / store.PROVENANCE, {"seed": c["seed"]})
+            write_signs(where, signs_by_seed.get(c["seed"], []))
+    store.atomic_write_json(folder / store.PROVENANCE, {"seed": seed})
+    write_signs(folder, signs_by_seed.get(seed, []))
+    store.atomic_write_json(folder / "restarts.json", record)
+    return folder
+
+
+def _signs(epoch, agree):
+    return [{"epoch": e, "element": el, "neighbours": nb, "atoms": 10, "agree": a if e == epoch else 1.0}
+            for e in (1, epoch) for (el, nb), a in agree.items()]
+
+
+def test_screening_record_signs_and_what_we_see(tmp_path):
+    from atomint_helpers.report import training as report
+
+    name = "schnet-dipole-cpu-fold2"
+    cands = [{"seed": 2, "folder": name, "val_mae": [0.53, 0.40, 0.33], "best_val_mae": 0.33},
+             {"seed": 1002, "folder": f"{name}/restarts/seed1002", "val_mae": [0.29, 0.25, 0.23], "best_val_mae": 0.23},
+             {"seed": 2002, "folder": f"{name}/restarts/seed2002", "val_mae": [0.29, 0.25, 0.20], "best_val_mae": 0.20}]
+    record = {"candidates": cands, "chosen": 2002, "epochs": 3, "rule": "lowest"}
+    # the run folder now holds the chosen seed's run (it replaced seed 2's): seed 2 shows no signs, not 2002's
+    folder = _screened_run(tmp_path, name, 2002, record,
+                           {1002: _signs(3, {("C", 2): 0.71, ("N", 1): 1.0}),
+                            2002: _signs(3, {("C", 2): 0.82, ("N", 1): 0.90})})
+    read = read_screening(folder)
+    signs = {c["seed"]: c["signs"] for c in read["candidates"]}
+    assert signs == {2: None, 1002: {("C", 2): 0.71, ("N", 1): 1.0}, 2002: {("C", 2): 0.82, ("N", 1): 0.90}}
+    assert read_screening(tmp_path / "no-such-run") is None
+
+    kept = {"candidates": [{"seed": 1, "folder": "schnet-dipole-cpu-fold1", "val_mae": [0.3, 0.18],
+                            "best_val_mae": 0.18},
+                           {"seed": 1001, "folder": "schnet-dipole-cpu-fold1/restarts/seed1001",
+                            "val_mae": [0.3, 0.22], "best_val_mae": 0.22}], "chosen": 1, "epochs": 2, "rule": "lowest"}
+    records = {name: read, "schnet-dipole-cpu-fold1": kept}
+    table = report.restart_table(records, {"dipole": "D"}.get)
+    assert list(table.index) == [("schnet-dipole-cpu-fold1", 1), ("schnet-dipole-cpu-fold1", 1001),
+                                 (name, 2), (name, 1002), (name, 2002)]
+    assert table["chosen"].tolist() == ["✓", "", "", "", "✓"]
+    low = table["lowest Mulliken-sign group, epoch 3"]
+    assert low[(name, 2)] == "—" and low[(name, 1002)] == "C with 2 neighbours: 71%"
+    assert low[(name, 2002)] == "C with 2 neighbours: 82%"
+    assert not table.astype(str).isin(["None", "nan", "NaN"]).any().any()
+    text = report.restart_what_we_see(records, {"dipole": "D"}.get)
+    assert "5 candidates over 2 runs" in text
+    assert f"{name} starts from seed 2002: 0.2 D within 3 epochs, against 0.33 D for its own seed 2 (1.65 times" in text
+    assert "schnet-dipole-cpu-fold1 kept its own seed 1: 0.18 D within 2 epochs, against 0.22 D for the next best " \
+           "(seed 1001)" in text
+    assert "No run of this build screened restarts" in report.restart_what_we_see({})

@@ -149,6 +149,61 @@ def signs_what_we_see(signs: dict, goal: float = 0.95, jump: float = 0.2) -> str
     return ". ".join(parts) + "."
 
 
+# ------------------------------------------------------------------------------------ restart screening
+def _lowest_group(signs: dict | None) -> str:
+    if not signs:
+        return "—"
+    (el, nb), a = min(signs.items(), key=lambda kv: (kv[1], kv[0]))
+    return f"{group_name(el, nb)}: {a:.0%}"
+
+
+def restart_table(records: dict[str, dict], unit_of=lambda target: ""):
+    """One row per candidate of every restart screening (``{run name: training.read_screening(folder)}``):
+    its validation MAE after each screening epoch, the best of them, whether it was chosen, and its group of
+    atoms furthest from the Mulliken sign at the screening's last epoch ("—" where that was not logged)."""
+    import pandas as pd
+
+    rows, index = [], []
+    for name in sorted(records):
+        rec = records[name]
+        unit = unit_of(_model_target_fold(name)[1])
+        for c in rec["candidates"]:
+            index.append((name, c["seed"]))
+            rows.append({**{f"val MAE, epoch {i + 1} ({unit})": f"{v:.4g}" for i, v in enumerate(c["val_mae"])},
+                         f"best ({unit})": f"{c['best_val_mae']:.4g}",
+                         "chosen": "✓" if c["seed"] == rec["chosen"] else "",
+                         f"lowest Mulliken-sign group, epoch {rec['epochs']}": _lowest_group(c.get("signs"))})
+    return pd.DataFrame(rows, index=pd.MultiIndex.from_tuples(index, names=["run", "seed"]))
+
+
+def restart_what_we_see(records: dict[str, dict], unit_of=lambda target: "") -> str:
+    """'What we see' for the restart screenings, from the records: per run, the seed chosen and by how much
+    its best validation MAE beat the fold's own seed (or the runner-up, where the own seed won)."""
+    if not records:
+        return ("**What we see.** No run of this build screened restarts (the profile trains every run from its "
+                "fold's own seed).")
+    parts = []
+    for name in sorted(records):
+        rec = records[name]
+        unit = unit_of(_model_target_fold(name)[1])
+        own_seed = _model_target_fold(name)[2]
+        by_seed = {c["seed"]: c for c in rec["candidates"]}
+        chosen = by_seed[rec["chosen"]]
+        if rec["chosen"] == own_seed:
+            rest = min((c for c in rec["candidates"] if c["seed"] != own_seed), key=lambda c: c["best_val_mae"])
+            parts.append(f"{name} kept its own seed {own_seed}: {chosen['best_val_mae']:.4g} {unit} within "
+                         f"{rec['epochs']} epochs, against {rest['best_val_mae']:.4g} {unit} for the next best "
+                         f"(seed {rest['seed']})")
+        else:
+            own = by_seed[own_seed]
+            parts.append(f"{name} starts from seed {rec['chosen']}: {chosen['best_val_mae']:.4g} {unit} within "
+                         f"{rec['epochs']} epochs, against {own['best_val_mae']:.4g} {unit} for its own seed "
+                         f"{own_seed} ({own['best_val_mae'] / chosen['best_val_mae']:.2f} times as large)")
+    n = sum(len(r["candidates"]) for r in records.values())
+    return (f"**What we see.** {n} candidates over {len(records)} runs, every one reported above. "
+            + "; ".join(parts) + ".")
+
+
 # ------------------------------------------------------------------------------------ where runs are heading
 def _model_target_fold(name: str) -> tuple[str, str, int]:
     model, target = name.split("-")[:2]

@@ -6,7 +6,7 @@
 ``inputs``         the data set of a profile, a fold's split, BP's precomputed descriptors
 ``loop``           predictions, metrics, the epoch log (``log.csv``)
 ``stage2``         weight average, cosine schedule, the Mulliken sign log of dipole runs (``signs.csv``)
-``restarts``       restart screening (which seed a dipole run starts from)
+``restarts``       restart screening (which seed a dipole run starts from) and its record
 ``run``            :func:`train`: one run into its checkpoint folder, resumable, with provenance
 ``lightning``      the ``paper`` profile through PyTorch Lightning
 =================  ====================================================================================
@@ -40,7 +40,7 @@ from .inputs import (attach_descriptors, crystal_rows, crystal_split, fold_split
 from .loop import LOG_FIELDS, metrics, predict, read_log, write_log
 from .profiles import (CRYSTAL_ELEMENTS, CRYSTAL_PROFILES, GOALS, PROFILES, Profile, fixed_schedule, get_profile,
                        resolve)
-from .restarts import RESTARTS, adopt_candidate, candidate_seeds, screen_restarts
+from .restarts import RESTARTS, adopt_candidate, candidate_seeds, read_screening, screen_restarts
 from .run import Run, train
 from .stage2 import SignMonitor, WeightAverage, cosine_lr, read_signs, write_signs
 
@@ -51,5 +51,5 @@ UNITS = {k: t.unit for k, t in TARGETS.items()}
 __all__ = ["CRYSTAL_ELEMENTS", "CRYSTAL_PROFILES", "GOALS", "LOG_FIELDS", "PROFILES", "RESTARTS", "TARGET_KEYS",
            "UNITS", "Profile", "Run", "SignMonitor", "WeightAverage", "adopt_candidate", "attach_descriptors",
            "candidate_seeds", "cosine_lr", "crystal_rows", "crystal_split", "fixed_schedule", "fold_split",
-           "get_profile", "load_crystal_data", "load_training_data", "metrics", "predict", "read_log", "read_signs",
-           "resolve", "run_name", "screen_restarts", "train", "write_log", "write_signs"]
+           "get_profile", "load_crystal_data", "load_training_data", "metrics", "predict", "read_log", "read_screening",
+           "read_signs", "resolve", "run_name", "screen_restarts", "train", "write_log", "write_signs"]

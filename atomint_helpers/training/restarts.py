@@ -9,6 +9,7 @@ from typing import Callable
 from .. import AtomintError, store
 from .loop import read_log
 from .profiles import get_profile
+from .stage2 import read_signs
 
 
 RESTARTS = "restarts.json"
@@ -81,3 +82,20 @@ def adopt_candidate(folder: Path, record: dict) -> Path | None:
                                f"folder holds a run of another seed; move it away to train the chosen one")
         return None
     return folder / "restarts" / f"seed{record['chosen']}"
+
+
+def read_screening(folder: Path) -> dict | None:
+    """The restart screening record of a run (``<run>/restarts.json``, see :func:`screen_restarts`), or None
+    when the run screened no restarts. Each candidate gains ``signs``: its share of validation atoms with the
+    Mulliken sign per (element, bonded neighbours) at the screening's last epoch, or None where it was not
+    logged, or where the candidate's folder now holds another seed's run (the run that replaced it)."""
+    folder = Path(folder)
+    if not (folder / RESTARTS).is_file():
+        return None
+    record = store.read_json(folder / RESTARTS)
+    for c in record["candidates"]:
+        where, c["signs"] = folder.parent / c["folder"], None
+        if (where / store.PROVENANCE).is_file() and store.read_json(where / store.PROVENANCE).get("seed") == c["seed"]:
+            rows = [r for r in read_signs(where) if r["epoch"] == record["epochs"]]
+            c["signs"] = {(r["element"], r["neighbours"]): r["agree"] for r in rows} or None
+    return record
