@@ -136,3 +136,28 @@ def test_goals_are_written_as_they_were_set():
     assert [goal_text(g) for g in (0.4, 0.03, 0.025, 0.35, 0.073)] == ["0.40", "0.030", "0.025", "0.35", "0.073"]
     rows = report.projection_rows({"schnet-energy-cpu-fold0": _curve(1.0, 300)}, CPU, {"energy": 0.4})
     assert report.projection_table(rows)["goal"].tolist() == ["0.40"]
+
+
+def test_a_finished_run_says_where_it_reached_its_goal_or_what_schedule_would():
+    logs = {"schnet-energy-cpu-fold0": _curve(1.0, 300), "schnet-energy-cpu-fold1": _curve(1.1, 300),
+            "schnet-energy-cpu-fold2": _curve(0.9, 300)}
+    rows = {r["run"]: r for r in report.projection_rows(logs, CPU, {"energy": 0.4})}
+    assert all(r["finished"] for r in rows.values())
+    at = rows["schnet-energy-cpu-fold0"]  # ends exactly at the goal
+    assert at["goal epoch"] == 300
+    below = rows["schnet-energy-cpu-fold2"]  # 0.9 × the curve: the first epoch at or below 0.40, by brute force
+    assert below["goal epoch"] == min(r["epoch"] for r in logs["schnet-energy-cpu-fold2"] if r["val_mae"] <= 0.4)
+    above = rows["schnet-energy-cpu-fold1"]  # ends at 0.44: its own curve's exponent gives the schedule needed
+    own = logs["schnet-energy-cpu-fold1"]
+    alpha = projection.schedule_exponent((100, min(r["val_mae"] for r in own[:100])), (300, own[-1]["val_mae"]))
+    assert above["goal epoch"] is None and above["exponent"] == pytest.approx(alpha)
+    assert above["epochs for goal"] == pytest.approx(300 * (0.44 / 0.4) ** (1 / alpha))
+    table = report.projection_table(list(rows.values()))["goal reached at"]
+    assert table["schnet-energy-cpu-fold0"] == "epoch 300"
+    assert table["schnet-energy-cpu-fold1"] == f"about {above['epochs for goal']:,.0f} (longer schedule)"
+    text = report.projection_what_we_see(list(rows.values()), [], {"energy": "kcal/mol"}.get)
+    assert "schnet-energy-cpu-fold0 finished at 0.4 kcal/mol, at or below the 0.40 kcal/mol goal (first reached " \
+           "at epoch 300)" in text
+    assert (f"schnet-energy-cpu-fold1 finished at 0.44 kcal/mol, above the 0.40 kcal/mol goal; by its own curve "
+            f"(best after 100 and 300 epochs, exponent {alpha:.2f}) a schedule of about "
+            f"{above['epochs for goal']:,.0f} epochs would reach it") in text

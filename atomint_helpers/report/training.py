@@ -219,7 +219,9 @@ def projection_rows(logs: dict[str, list[dict]], schedule: tuple[int, int] | Non
     schedule), lowest fold first. A run is projected only once ``window`` epochs of the second stage are
     logged: the first stage halves the rate on plateaus at epochs that differ between runs, so its ratios
     do not carry over. The schedule-length exponent comes from the reference's best validation MAE after the
-    first stage and after the last epoch. ``goals``: target → MAE (``training.GOALS`` of the profile)."""
+    first stage and after the last epoch. A finished run gets the first epoch at which it reached its goal,
+    or, where it ended above it, the schedule length its own such exponent says the goal needs. ``goals``:
+    target → MAE (``training.GOALS`` of the profile)."""
     from ..interpret import projection
 
     if schedule is None:
@@ -241,6 +243,12 @@ def projection_rows(logs: dict[str, list[dict]], schedule: tuple[int, int] | Non
                "final epoch": final_epoch}
         if row["finished"]:
             row["projected"] = float(last["val_mae"])
+            if goal is not None:  # where it reached the goal, or the schedule its own curve says it would need
+                reached = [int(r["epoch"]) for r in log if r["val_mae"] <= goal]
+                best = {e: min(r["val_mae"] for r in log if r["epoch"] <= e) for e in (from_epoch, final_epoch)}
+                alpha = projection.schedule_exponent((from_epoch, best[from_epoch]), (final_epoch, best[final_epoch]))
+                row.update({"goal epoch": min(reached) if reached else None, "exponent": alpha,
+                            "epochs for goal": projection.epochs_for(goal, final_epoch, row["projected"], alpha)})
         else:
             refs = [n for n in finished if _model_target_fold(n)[1] == target] or finished
             if refs and row["stage 2"]:
@@ -267,7 +275,7 @@ def projection_table(rows: list[dict], unit_of=lambda target: ""):
     import pandas as pd
 
     def epochs(r):
-        if r["finished"] or r["projected"] is None or r["goal"] is None:
+        if r["projected"] is None or r["goal"] is None:
             return "—"
         if r["goal epoch"] is not None:
             return f"epoch {r['goal epoch']}"
@@ -308,8 +316,14 @@ def projection_what_we_see(rows: list[dict], backtest: list[dict], unit_of=lambd
         unit = unit_of(r["target"])
         goal = "" if r["goal"] is None else f"the {goal_text(r['goal'])} {unit} goal"
         if r["finished"]:
-            parts.append(f"{r['run']} finished at {r['projected']:.4g} {unit}" + (
-                f", {'at or below' if r['projected'] <= r['goal'] else 'above'} {goal}" if goal else ""))
+            text = f"{r['run']} finished at {r['projected']:.4g} {unit}"
+            if goal and r["projected"] <= r["goal"]:
+                text += f", at or below {goal} (first reached at epoch {r['goal epoch']})"
+            elif goal:
+                text += (f", above {goal}; by its own curve (best after {r['first stage']} and {r['final epoch']} "
+                         f"epochs, exponent {r['exponent']:.2f}) a schedule of about {r['epochs for goal']:,.0f} "
+                         "epochs would reach it")
+            parts.append(text)
         elif not r["stage 2"]:
             parts.append(f"{r['run']} is at {r['val MAE']:.4g} {unit} after epoch {r['epoch']}, in the first stage; "
                          "it is projected once it has trained a few epochs of the second")
