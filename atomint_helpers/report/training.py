@@ -247,7 +247,8 @@ def projection_rows(logs: dict[str, list[dict]], schedule: tuple[int, int] | Non
                 reached = [int(r["epoch"]) for r in log if r["val_mae"] <= goal]
                 best = {e: min(r["val_mae"] for r in log if r["epoch"] <= e) for e in (from_epoch, final_epoch)}
                 alpha = projection.schedule_exponent((from_epoch, best[from_epoch]), (final_epoch, best[final_epoch]))
-                row.update({"goal epoch": min(reached) if reached else None, "exponent": alpha,
+                row.update({"goal epoch": min(reached) if reached and row["projected"] <= goal else None,
+                            "exponent": alpha,
                             "epochs for goal": projection.epochs_for(goal, final_epoch, row["projected"], alpha)})
         else:
             refs = [n for n in finished if _model_target_fold(n)[1] == target] or finished
