@@ -185,8 +185,8 @@ def restart_what_we_see(records: dict[str, dict], unit_of=lambda target: "") -> 
     parts = []
     for name in sorted(records):
         rec = records[name]
-        unit = unit_of(_model_target_fold(name)[1])
-        own_seed = _model_target_fold(name)[2]
+        _, target, own_seed = _model_target_fold(name)
+        unit = unit_of(target)
         by_seed = {c["seed"]: c for c in rec["candidates"]}
         chosen = by_seed[rec["chosen"]]
         if rec["chosen"] == own_seed:
@@ -208,6 +208,15 @@ def restart_what_we_see(records: dict[str, dict], unit_of=lambda target: "") -> 
 def _model_target_fold(name: str) -> tuple[str, str, int]:
     model, target = name.split("-")[:2]
     return model, target, int(name.rsplit("fold", 1)[-1])
+
+
+def _schedule_exponent(log: list[dict], schedule: tuple[int, int]) -> float:
+    """The schedule-length exponent of a finished run: from its best validation MAE after the first stage and
+    after the last epoch of ``schedule``."""
+    from ..interpret import projection
+
+    best = [min(r["val_mae"] for r in log if r["epoch"] <= e) for e in schedule]
+    return projection.schedule_exponent((schedule[0], best[0]), (schedule[1], best[1]))
 
 
 def projection_rows(logs: dict[str, list[dict]], schedule: tuple[int, int] | None, goals: dict | None = None, *,
@@ -245,8 +254,7 @@ def projection_rows(logs: dict[str, list[dict]], schedule: tuple[int, int] | Non
             row["projected"] = float(last["val_mae"])
             if goal is not None:  # where it reached the goal, or the schedule its own curve says it would need
                 reached = [int(r["epoch"]) for r in log if r["val_mae"] <= goal]
-                best = {e: min(r["val_mae"] for r in log if r["epoch"] <= e) for e in (from_epoch, final_epoch)}
-                alpha = projection.schedule_exponent((from_epoch, best[from_epoch]), (final_epoch, best[final_epoch]))
+                alpha = _schedule_exponent(log, schedule)
                 row.update({"goal epoch": min(reached) if reached and row["projected"] <= goal else None,
                             "exponent": alpha,
                             "epochs for goal": projection.epochs_for(goal, final_epoch, row["projected"], alpha)})
@@ -255,8 +263,7 @@ def projection_rows(logs: dict[str, list[dict]], schedule: tuple[int, int] | Non
             if refs and row["stage 2"]:
                 ref = mine[refs[0]]
                 p = projection.project(log, ref, goal, window=window)
-                best = {e: min(r["val_mae"] for r in ref if r["epoch"] <= e) for e in (from_epoch, final_epoch)}
-                alpha = projection.schedule_exponent((from_epoch, best[from_epoch]), (final_epoch, best[final_epoch]))
+                alpha = _schedule_exponent(ref, schedule)
                 row.update({"reference": refs[0], "ratio": p.ratio, "projected": p.projected_final,
                             "goal epoch": p.goal_epoch, "exponent": alpha, "epochs for goal": None if goal is None else
                             projection.epochs_for(goal, final_epoch, p.projected_final, alpha)})
