@@ -52,6 +52,15 @@ _TARGETS = {"energy": (("energy", "free_energy", "energies", "forces"), "energie
             "dipole": (("charges", "dipole"), "charges", "charge", "e")}
 
 
+def element_references(models, numbers) -> np.ndarray:
+    """``b_Z`` per atom in kcal/mol, the fold mean of the energy heads' per-element shift: the least-squares
+    energy of an atom of that element over the training molecules. ``E_i − b_Z`` < 0 marks an atom more
+    stable than the average atom of its element in the training data."""
+    if any(m.config["target"] != "energy" for m in models):
+        raise AtomintError("element references (b_Z) exist for energy checkpoints only; pass an energy model")
+    return np.mean([m.head.shift.double().numpy()[np.asarray(numbers)] for m in models], axis=0)
+
+
 def _fold_stats(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Mean over axis 0 and std (ddof=1) when there are ≥ 2 folds, else None."""
     return stack.mean(axis=0), (stack.std(axis=0, ddof=1) if len(stack) >= 2 else None)
@@ -183,6 +192,14 @@ class AtomintCalculator(Calculator):
                              "z": pos[:, 2], f"{stem}_{unit}": mean, f"{stem}_std_{unit}": std,
                              f"typical_std_{unit}": ref,
                              "large_spread": np.nan_to_num(std, nan=0.0) > SPREAD_FACTOR * np.nan_to_num(ref, nan=np.inf)})
+
+    def element_reference(self, atoms=None) -> np.ndarray:
+        """``b_Z`` per atom of ``atoms`` (default: the last calculated) in eV, fold mean; see
+        :func:`element_references`."""
+        atoms = atoms if atoms is not None else self.atoms
+        if atoms is None:
+            raise AtomintError("element_reference needs a molecule: pass atoms or calculate one first")
+        return element_references(self.models, atoms.numbers) * KCAL_MOL_IN_EV
 
     def __repr__(self) -> str:
         return f"AtomintCalculator({self.model_name}-{self.target}, {len(self.folders)} fold(s))"

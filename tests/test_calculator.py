@@ -229,6 +229,42 @@ def test_atom_table_and_large_spread_rule(energy_ensemble, propane):
     assert (t["large_spread"] == expected).all()
 
 
+def test_element_reference_is_the_fold_mean_shift_and_carries_most_of_the_energy(energy_ensemble, propane):
+    """b_Z is the energy heads' least-squares per-element energy: one value per element, the fold mean of
+    the shifts, and together they account for most of a QM9 molecule's atomization energy."""
+    from atomint_helpers.calculator import KCAL_MOL_IN_EV
+
+    a = propane.copy()
+    a.calc = energy_ensemble
+    b = energy_ensemble.element_reference(a)
+    for z in (1, 6):
+        shifts = [float(m.head.shift[z]) * KCAL_MOL_IN_EV for m in energy_ensemble.models]
+        np.testing.assert_allclose(b[a.numbers == z], np.mean(shifts), rtol=1e-12)
+    E = a.get_potential_energy()
+    assert abs(E - b.sum()) < 0.05 * abs(E)  # the per-atom remainder E_i − b_Z is a small correction
+
+
+def test_explain_table_energies_relative_to_reference_and_neutral_charges(energy_ensemble, dipole_ensemble,
+                                                                          propane):
+    from atomint_helpers.report import explain
+
+    a = propane.copy()
+    a.calc = energy_ensemble
+    t = explain.atom_table(energy_ensemble, dipole_ensemble, a)
+    E = a.get_potential_energy()
+    np.testing.assert_allclose(t[explain.E_COL].sum(), E - energy_ensemble.element_reference(a).sum(), atol=1e-6)
+    assert abs(t[explain.Q_COL].sum()) < 1e-5
+    flagged = energy_ensemble.atom_table(a)["large_spread"].to_numpy()
+    assert (t["large spread"].str.contains("energy").to_numpy() == flagged).all()
+    assert (t[[explain.E_STD, explain.Q_STD]].to_numpy() > 0).all()
+
+
+def test_element_reference_refuses_a_dipole_model(dipole_ensemble, propane):
+    with pytest.raises(AtomintError) as e:
+        dipole_ensemble.element_reference(propane)
+    assert "energy" in str(e.value) and "\n" not in str(e.value)
+
+
 # ----------------------------------------------------------------------------- errors
 def test_unknown_element_is_one_line_error(energy_calc):
     a = molecule("SiH4")

@@ -160,6 +160,9 @@ def test_find_folds_reports_missing_and_refuses_none(models_dir):
     assert fs.folds("bp") == [0, 1] and fs.folds("schnet") == [0, 1]
     assert fs.missing == ["bp-energy-quick-fold2", "schnet-energy-quick-fold2"]
     assert "missing (skipped): bp-energy-quick-fold2" in fs.describe()
+    assert [f.name for f in fs.checkpoints()] == ["bp-energy-quick-fold0", "bp-energy-quick-fold1",
+                                                  "schnet-energy-quick-fold0", "schnet-energy-quick-fold1"]
+    assert fs.names() == ", ".join(f.name for f in fs.checkpoints())
     with pytest.raises(AtomintError) as ei:
         latent.find_folds(models_dir, "energy", "cpu", [0, 1])
     msg = str(ei.value)

@@ -2,6 +2,7 @@
 "what we see" readings follow the numbers both ways."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -105,6 +106,16 @@ def test_explain_reading_follows_the_spread_ratio(outside, word):
     rows = [scorecard.normalize_row(r) for r in explain.rows(compare, n_folds=3, profile="cpu")]
     assert len(rows) == 4 and {r["kind"] for r in rows} == {"beyond"}
     assert rows[0]["atomint"] == pytest.approx(outside)
+
+
+@pytest.mark.parametrize("spread, words", [([0.3, 0.4, 0.5], "within the folds' disagreement"),
+                                           ([0.1, 0.2, 0.3], "stand out of the folds' disagreement"),
+                                           ([np.nan] * 3, "one fold gives no spread")])
+def test_explain_picture_reading_compares_the_colour_range_with_the_median_spread(spread, words):
+    text = explain.colour_reading(np.array([-0.2, 0.1, 0.6]), np.array(spread), "eV", "energies")
+    assert words in text and "±0.60 eV" in text
+    if np.isfinite(spread).all():
+        assert f"{np.median(spread):.2f} eV" in text and f"{np.median(spread) / 0.6:.0%}" in text
 
 
 def test_data_rows_on_the_embedded_sample():

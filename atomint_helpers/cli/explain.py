@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from .. import AtomintError, store
-from ..calculator import resolve_folders
+from ..calculator import element_references, resolve_folders
 from ..data.xyz import check_molecule, read_xyz
 from ..depict import depict_latent
 from ..interpret.domain import domain_warnings, smiles_to_atoms
@@ -116,16 +116,13 @@ def _pictures(png: str, frames, t, label: str, models) -> list[Path]:
     element's least-squares energy over the training molecules (the energy head's shift, fold mean), so
     the colours say which atoms are more (blue) or less (red) stable than their element's average in QM9;
     charges as they are, around zero."""
-    import numpy as np
-
     target = models[0].config["target"]
     col = f"{label}:{'atomic_energy_kcal_mol' if target == 'energy' else 'charge_e'}"
     out = []
     for k, atoms in enumerate(frames):
         values = t.loc[t["frame"] == k, col].to_numpy()
         if target == "energy":
-            shift = np.mean([m.head.shift.double().numpy()[atoms.numbers] for m in models], axis=0)
-            values, what, unit = values - shift, "E_i − b_Z", "kcal/mol"
+            values, what, unit = values - element_references(models, atoms.numbers), "E_i − b_Z", "kcal/mol"
         else:
             what, unit = "q_i", "e"
         path = Path(png) if len(frames) == 1 else Path(png).with_name(f"{Path(png).stem}-{k + 1}{Path(png).suffix}")

@@ -27,7 +27,7 @@ def orient_charges(st: "Study") -> list[str]:
 
     if st.target != "dipole":
         return []
-    flipped = [f.name for by in st.fold_set.folders.values() for f in by.values()
+    flipped = [f.name for f in st.fold_set.checkpoints()
                if store.load_model(f).charge_sign < 0]  # cached by the weights' hash: no recomputation
     st.flipped = flipped
     return flipped

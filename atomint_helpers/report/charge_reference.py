@@ -126,10 +126,9 @@ def dipole_errors(charges, ds) -> tuple[float, dict[str, float]]:
     rows = molecule_rows(first)
     mull = float(np.mean(np.abs(mulliken_dipoles(ds, rows) - np.asarray(ds.arrays["mu"], dtype=np.float64)[rows])))
     maes = {}
-    for by in charges.fold_set.folders.values():
-        for f in by.values():
-            test = store.provenance(f).get("metrics", {}).get("test") or {}
-            maes[f.name] = float(test.get("mae", np.nan))
+    for f in charges.fold_set.checkpoints():
+        test = store.provenance(f).get("metrics", {}).get("test") or {}
+        maes[f.name] = float(test.get("mae", np.nan))
     return mull, maes
 
 

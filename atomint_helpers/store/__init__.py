@@ -276,6 +276,14 @@ class FoldSet:
     def folds(self, model: str) -> list[int]:
         return sorted(self.folders.get(model, {}))
 
+    def checkpoints(self) -> list[Path]:
+        """Every checkpoint folder of the set, model by model in fold order."""
+        return [self.folders[m][k] for m in self.folders for k in self.folds(m)]
+
+    def names(self) -> str:
+        """The checkpoint folders' names, comma-separated (as a chapter's scorecard context records them)."""
+        return ", ".join(f.name for f in self.checkpoints())
+
     def describe(self) -> str:
         from ..properties import MODEL_LABELS
 
