@@ -87,6 +87,35 @@ def test_figures_have_alt_text(path):
     assert not missing, f"{path.name}: figures without an alt text: {missing}"
 
 
+#: the narrowest text column of the book's pages (a 1280-px-wide browser window), in CSS pixels
+COLUMN_PX = 724
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_figures_are_sharp(path):
+    """The figure standard's >= 150 dpi: a matplotlib figure (its PNG records its dpi) has at least 1.5
+    image pixels per CSS pixel at the size the page shows it (the output's ``width``, else its own width,
+    at most the text column). RDKit's drawings record no dpi and are drawn at their display size."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    blurred = []
+    for i, c in enumerate(_load(path)["cells"]):
+        for o in c.get("outputs", []) if c["cell_type"] == "code" else []:
+            png = o.get("data", {}).get("image/png")
+            if not png:
+                continue
+            im = Image.open(io.BytesIO(base64.b64decode(png)))
+            if "dpi" not in im.info:
+                continue
+            shown = min(float(o.get("metadata", {}).get("image/png", {}).get("width", im.width)), COLUMN_PX)
+            if im.width / shown < 1.5 or im.info["dpi"][0] < 150:
+                blurred.append(f"cell {i}: {im.width} px shown at {shown:.0f} px, {im.info['dpi'][0]:.0f} dpi")
+    assert not blurred, f"{path.name}: figures below 150 dpi as shown: {blurred}"
+
+
 # ------------------------------------------------------------------------------------------ the page
 def test_prepare_for_render_hides_plumbing():
     """What the book shows of a notebook: setup hidden, nbval markers and build paths gone, the rest as is."""

@@ -96,6 +96,34 @@ def test_sign_curves_draw_one_line_per_group_and_the_goal():
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["H, 1 neighbour", "C, 2 neighbours", "N, 1 neighbour"]
 
 
+def test_table1_figure_counts_the_errors_it_does_not_draw():
+    """Errors beyond the 99.5 % quantile of |error| are counted in the panel, not piled into the edge bins;
+    the MAE written in each parity panel is the evaluation's."""
+    from types import SimpleNamespace
+
+    from atomint_helpers.plots.training import parity_and_errors
+
+    rng = np.random.default_rng(3)
+    ref = rng.uniform(-2000.0, -500.0, 4000)
+    err = rng.standard_t(2, 4000)
+    ev = SimpleNamespace(model="schnet", target="energy", unit="kcal/mol", reference=ref, prediction=ref + err,
+                         metrics={"mae": float(np.abs(err).mean())})
+    fig = parity_and_errors({("schnet", "energy"): ev})
+    parity, hist = fig.axes[:2]
+    lim = float(np.quantile(np.abs(err), 0.995))
+    beyond = int((np.abs(err) > lim).sum())
+    drawn = sum(p.get_height() for p in hist.patches)
+    assert drawn == len(err) - beyond and beyond > 0
+    texts = [t.get_text() for t in hist.texts]
+    assert any(t.startswith(f"{beyond:,} beyond ±{lim:.3g}") for t in texts)
+    assert f"n = {len(err):,}" in " ".join(texts)
+    assert f"MAE {ev.metrics['mae']:.3g} kcal/mol" in [t.get_text() for t in parity.texts]
+    fig.canvas.draw()
+    assert all(t.get_fontsize() >= 9 for ax in fig.axes
+               for t in [*ax.texts, ax.title, ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(),
+                         *ax.get_yticklabels()])
+
+
 @pytest.mark.parametrize("outside, word", [(0.30, "disagree more"), (0.20, "no less sure"), (0.10, "disagree less")])
 def test_explain_reading_follows_the_spread_ratio(outside, word):
     def row(name, e):

@@ -107,3 +107,32 @@ def test_the_book_checks_its_parameters_before_running_any_notebook(tmp_path, mo
     assert book.main(["build", "--profile", "quick", "--build-dir", str(tmp_path / "_build")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("atomint book: bad parameter data_dir=") and "does not exist" in err and "\n" not in err
+
+
+def test_frozen_figures_are_compacted_without_losing_size_or_dpi():
+    """A large figure of a committed notebook is stored with a 256-colour palette: same pixels, same dpi,
+    smaller file, colours within a few levels of the original; a small one is left as it is."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from atomint_helpers.book.run import COMPACT_PNG_BYTES, compact_png
+
+    def png(a: np.ndarray) -> str:
+        buf = io.BytesIO()
+        Image.fromarray(a).save(buf, "PNG", dpi=(200, 200))
+        return base64.b64encode(buf.getvalue()).decode()
+
+    y, x = np.mgrid[0:700, 0:900]
+    shade = np.random.default_rng(0).integers(0, 3, (700, 900))  # antialiased shading: hard to compress
+    rgb = np.stack([(x * 255 // 900 + shade) % 256, (y * 255 // 700), (x + y) * 255 // 1600], -1).astype(np.uint8)
+    big = png(rgb)
+    assert len(base64.b64decode(big)) > COMPACT_PNG_BYTES
+    out = compact_png(big)
+    im = Image.open(io.BytesIO(base64.b64decode(out)))
+    assert len(out) < len(big) and im.size == (900, 700) and round(im.info["dpi"][0]) == 200
+    assert np.abs(np.asarray(im.convert("RGB"), dtype=int) - rgb.astype(int)).mean() < 8
+    small = png(np.full((50, 60, 3), 200, np.uint8))
+    assert compact_png(small) == small

@@ -40,26 +40,43 @@ def element_frequency_bars(freq, unit: str = "molecules", title: str | None = No
 
 
 def histogram(ax, values, *, bins=60, xlabel: str = "", ylabel: str = "count", color: str = MAIN_COLOR,
-              mark_mean: bool = True, unit: str = "", clip_quantile: float | None = None):
-    """A filled histogram with the mean marked (dashed line and value). With ``clip_quantile`` (e.g.
-    0.999) the x range ends at that quantile and the number of values beyond it is written."""
+              mark_mean: bool = True, clip_quantile: float | None = None,
+              limits: tuple[float, float] | None = None):
+    """A filled histogram with the mean of all values marked: a dashed line, and the mean and count written
+    at 9 pt in the upper corner away from that line (in the x-axis unit). The x range ends at the
+    ``clip_quantile`` (e.g. 0.999) of the values, or spans ``limits`` (lo, hi); the values outside it are
+    counted in the text ("k beyond ... not shown"), never piled into the edge bins."""
     values = np.asarray(values, dtype=np.float64)
-    hi = None
-    if clip_quantile is not None and len(values):
-        hi = float(np.quantile(values, clip_quantile))
-        ax.hist(values, bins=bins, range=(float(values.min()), hi), color=color, alpha=0.85, linewidth=0)
-    else:
-        ax.hist(values, bins=bins, color=color, alpha=0.85, linewidth=0)
+    lo_hi = None
+    if limits is not None:
+        lo_hi = (float(limits[0]), float(limits[1]))
+    elif clip_quantile is not None and len(values):
+        lo_hi = (float(values.min()), float(np.quantile(values, clip_quantile)))
+    ax.hist(values, bins=bins, range=lo_hi, color=color, alpha=0.85, linewidth=0)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_ylim(top=ax.get_ylim()[1] * 1.3)
     if mark_mean and len(values):
         m = float(values.mean())
         ax.axvline(m, color=ACCENT_COLOR, linestyle="--", linewidth=1)
-        text = f"mean {m:,.2f}{(' ' + unit) if unit else ''}\nn = {len(values):,}"
-        if hi is not None and (values > hi).any():
-            text += f"\n{int((values > hi).sum()):,} beyond {hi:.3g} not shown"
-        ax.text(0.98, 0.98, text, transform=ax.transAxes, ha="right", va="top", fontsize=7)
+        lines = [f"mean {round(m, 2) + 0.0:,.2f}", f"n = {len(values):,}"]  # + 0.0: no "-0.00"
+        note = []
+        if lo_hi is not None:
+            lo, hi = lo_hi
+            out = int(((values < lo) | (values > hi)).sum())
+            where = (f"±{hi:.3g}" if np.isclose(lo, -hi) else f"{hi:.3g}" if lo <= values.min()
+                     else f"[{lo:.3g}, {hi:.3g}]")
+            if out:
+                note = [f"{out:,} beyond {where}", "not shown"]
+        if limits is None:  # a one-sided cut: the note joins the mean, in the corner away from its line
+            lines, note = lines + note, []
+        left, right = ax.get_xlim()
+        away = limits is not None or (m - left) < 0.5 * (right - left)  # limits: same corners in every panel
+        x, ha = (0.98, "right") if away else (0.02, "left")
+        ax.set_ylim(top=ax.get_ylim()[1] * (1.25 + 0.12 * max(len(lines), len(note))))
+        ax.text(x, 0.98, "\n".join(lines), transform=ax.transAxes, ha=ha, va="top", fontsize=9)
+        if note:  # limits around the mean: the note takes the other corner
+            ax.text(1 - x, 0.98, "\n".join(note), transform=ax.transAxes, ha="left" if ha == "right" else "right",
+                    va="top", fontsize=9)
     return ax
 
 
@@ -74,8 +91,8 @@ def qm9_distributions(ds):
     heavy = heavy_atoms(ds)
     with paper_style():
         fig, axes = _figure(3, width=7.5, height=2.5)
-        histogram(axes[0], e, xlabel="atomization energy U$_0$ (kcal/mol)", unit="kcal/mol")
-        histogram(axes[1], mu, xlabel="dipole moment |μ| (D)", unit="D", clip_quantile=0.999)
+        histogram(axes[0], e, xlabel="atomization energy U$_0$ (kcal/mol)")
+        histogram(axes[1], mu, xlabel="dipole moment |μ| (D)", clip_quantile=0.999)
         import matplotlib.pyplot as plt
 
         sizes = np.arange(n_atoms.min(), n_atoms.max() + 1)
@@ -158,7 +175,7 @@ def crystal_overview(cr, freq=None):
         fig = plt.figure(figsize=(8.0, 3.0))
         gs = fig.add_gridspec(1, 2, width_ratios=[1, 2.3])
         ax0, ax1 = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
-        histogram(ax0, e, bins=70, xlabel="formation energy (eV/atom)", ylabel="structures", unit="eV/atom")
+        histogram(ax0, e, bins=70, xlabel="formation energy (eV/atom)", ylabel="structures")
         periodic_table(ax1, dict(zip(freq["Z"].to_numpy(), freq["structures"].to_numpy())),
                        label="structures containing the element")
         _panel_label(ax0, "a")

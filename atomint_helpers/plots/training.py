@@ -3,40 +3,55 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..properties import goal_text
+from ..properties import MODEL_LABELS, goal_text
 from .data import histogram
-from .style import MAIN_COLOR, _figure, _panel_label
+from .style import MAIN_COLOR, _figure, _panel_label, paper_style
 
 
 # ------------------------------------------------------------------------------------------ Table 1
 def parity_and_errors(evals: dict, *, max_points: int = 20_000):
-    """Per model: predicted vs reference (parity) and the error histogram, for Table 1.
+    """Table 1's figure: for each target a row of parity plots (prediction against the QM9 reference, with
+    the test MAE) and below it a row of error histograms (prediction − reference; errors beyond the 99.5 %
+    quantile of |error| are counted, not drawn), one column per model.
 
-    ``evals`` maps (model, target) to :class:`atomint_helpers.evaluate.Evaluation`.
+    ``evals`` maps (model, target) to :class:`atomint_helpers.evaluate.Evaluation`. Drawn 7.2 in wide, the
+    width of the book's text column, so its 9-pt text is shown at 9 pt.
     """
-
-    keys = list(evals)
-    fig, axes = _figure(ncols=len(keys), nrows=2, width=3.0 * len(keys), height=5.6, squeeze=False)
+    models = list(dict.fromkeys(m for m, _ in evals))
+    targets = list(dict.fromkeys(t for _, t in evals))
     rng = np.random.default_rng(0)
-    for c, key in enumerate(keys):
-        ev = evals[key]
-        name = {"bp": "BP", "schnet": "SchNet"}[ev.model]
-        err = ev.prediction - ev.reference
-        sel = rng.permutation(len(err))[:max_points]
-        ax = axes[0, c]
-        ax.scatter(ev.reference[sel], ev.prediction[sel], s=2, alpha=0.3, color=MAIN_COLOR, rasterized=True)
-        lo, hi = float(min(ev.reference.min(), ev.prediction.min())), float(max(ev.reference.max(), ev.prediction.max()))
-        ax.plot([lo, hi], [lo, hi], color="0.3", lw=0.8)
-        label = "atomization energy" if ev.target == "energy" else "|μ|"
-        ax.set_xlabel(f"QM9 {label} ({ev.unit})")
-        ax.set_ylabel(f"{name} prediction ({ev.unit})")
-        ax.set_title(f"{name}, {ev.target}: MAE {ev.metrics['mae']:.3g} {ev.unit}")
-        _panel_label(ax, "abcdefgh"[c])
-        lim = float(np.quantile(np.abs(err), 0.995))
-        histogram(axes[1, c], np.clip(err, -lim, lim), bins=80, xlabel=f"error ({ev.unit})",
-                  ylabel="molecules")
-        axes[1, c].axvline(0, color="0.3", lw=0.8)
-    fig.tight_layout()
+    with paper_style():
+        fig, axes = _figure(ncols=len(models), nrows=2 * len(targets), width=3.6 * len(models),
+                            height=2.15 * 2 * len(targets), squeeze=False)
+        for r, target in enumerate(targets):
+            for c, model in enumerate(models):
+                top, bottom = axes[2 * r, c], axes[2 * r + 1, c]
+                if (model, target) not in evals:
+                    top.set_visible(False)
+                    bottom.set_visible(False)
+                    continue
+                ev = evals[model, target]
+                name = MODEL_LABELS.get(ev.model, ev.model)
+                err = ev.prediction - ev.reference
+                sel = rng.permutation(len(err))[:max_points]
+                top.scatter(ev.reference[sel], ev.prediction[sel], s=2, alpha=0.3, color=MAIN_COLOR,
+                            rasterized=True)
+                lo = float(min(ev.reference.min(), ev.prediction.min()))
+                hi = float(max(ev.reference.max(), ev.prediction.max()))
+                top.plot([lo, hi], [lo, hi], color="0.3", lw=0.8)
+                label = "atomization energy" if ev.target == "energy" else "|μ|"
+                top.set_xlabel(f"QM9 {label} ({ev.unit})")
+                top.set_ylabel(f"prediction ({ev.unit})")
+                top.set_title(f"{name}, {ev.target}")
+                top.text(0.04, 0.96, f"MAE {ev.metrics['mae']:.3g} {ev.unit}", transform=top.transAxes,
+                         ha="left", va="top")
+                lim = float(np.quantile(np.abs(err), 0.995))
+                histogram(bottom, err, bins=80, xlabel=f"error ({ev.unit})", ylabel="molecules",
+                          limits=(-lim, lim))
+                bottom.axvline(0, color="0.3", lw=0.8)
+        for k, ax in enumerate(a for a in axes.flat if a.get_visible()):
+            ax.tick_params(labelsize=9)
+            _panel_label(ax, "abcdefghijklmnop"[k])
     return fig
 
 
