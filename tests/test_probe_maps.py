@@ -196,6 +196,12 @@ def test_probe_figure_and_page():
                            "cut_values": om(cut.points) - 0.5, "reference": -140.0})
     fig = plots.probe_figure(panels, "SchNet")
     assert fig.get_size_inches()[0] * fig.dpi >= 600
+    fig.canvas.draw()  # the colour bar's labels: the white band once ("±base" at 0), none overlapping
+    cb = fig.axes[-1]
+    labels = [t for t in cb.get_xticklabels() if t.get_text()]
+    assert sum(t.get_text().startswith("±") for t in labels) == 1
+    boxes = sorted((t.get_window_extent().x0, t.get_window_extent().x1) for t in labels)
+    assert all(a[1] <= b[0] for a, b in zip(boxes, boxes[1:]))
     html = plots.probe_3d_page(panels, title="Local chemical potential", text="explained",
                                back="../notebooks/probe.html")
     assert "<h1>Local chemical potential</h1>" in html and 'href="../notebooks/probe.html"' in html
