@@ -15,9 +15,16 @@ from .style import (
 
 
 # ------------------------------------------------------------------------------------------ QM9
+def _compact_count(v: float) -> str:
+    """A count as a bar label short enough for 9-pt text over a narrow bar: 3,036, 79.9 k, 1.21 M."""
+    v = int(v)
+    return f"{v:,}" if v < 10_000 else f"{v / 1e3:.3g} k" if v < 1_000_000 else f"{v / 1e6:.3g} M"
+
+
 def element_frequency_bars(freq, unit: str = "molecules", title: str | None = None):
     """Two bar panels from :func:`atomint_helpers.data.overview.element_table`: atoms per element and
-    the number of ``unit`` containing each element (log scale, counts written on the bars)."""
+    the number of ``unit`` containing each element (log scale, counts written on the bars, rounded to three
+    digits from 10,000 on; the chapter's table gives them exactly)."""
     with paper_style():
         fig, axes = _figure(2, width=7.0, height=2.4)
         symbols = list(freq.index)
@@ -31,8 +38,8 @@ def element_frequency_bars(freq, unit: str = "molecules", title: str | None = No
             ax.set_xlabel("element")
             ax.set_ylim(bottom=1, top=vals.max() * 8)
             for b, v in zip(bars, vals):
-                ax.text(b.get_x() + b.get_width() / 2, v * 1.15, f"{int(v):,}", ha="center", va="bottom",
-                        fontsize=7)
+                ax.text(b.get_x() + b.get_width() / 2, v * 1.15, _compact_count(v), ha="center", va="bottom",
+                        fontsize=9)
             _panel_label(ax, label)
         if title:
             fig.suptitle(title)
@@ -106,8 +113,9 @@ def qm9_distributions(ds):
             bottom += counts
         axes[2].set_xlabel("atoms per molecule")
         axes[2].set_ylabel("molecules")
-        axes[2].legend(title="heavy atoms", ncol=2, fontsize=6, title_fontsize=7, loc="upper left",
-                       handlelength=0.8, columnspacing=0.6)
+        axes[2].set_ylim(top=axes[2].get_ylim()[1] * 1.35)  # headroom: the legend stays above the bars
+        axes[2].legend(title="heavy atoms", ncol=3, fontsize=9, title_fontsize=9, loc="upper left",
+                       handlelength=0.8, columnspacing=0.6, handletextpad=0.3, borderaxespad=0.2)
         for ax, label in zip(axes, "abc"):
             _panel_label(ax, label)
     return fig
@@ -115,7 +123,7 @@ def qm9_distributions(ds):
 
 # ------------------------------------------------------------------------------------------ crystals
 def periodic_table(ax, values: dict, *, label: str = "", scale: str = "log", cmap: str | None = None,
-                   highlight=(), max_z: int = 94, fontsize: float = 5.5):
+                   highlight=(), max_z: int = 94, fontsize: float = 9):
     """Colour each element of a periodic table by ``values[Z]``; elements without a value are outlined.
 
     ``scale``: ``"log"`` (positive counts), ``"linear"``, or ``"diverging"`` (a signed value on a
@@ -157,8 +165,8 @@ def periodic_table(ax, values: dict, *, label: str = "", scale: str = "log", cma
     ax.axis("off")
     sm = plt.cm.ScalarMappable(norm=norm, cmap=cm)
     cb = ax.figure.colorbar(sm, ax=ax, fraction=0.025, pad=0.01)
-    cb.set_label(label, fontsize=7)
-    cb.ax.tick_params(labelsize=6)
+    cb.set_label(label, fontsize=9)
+    cb.ax.tick_params(labelsize=9)
     return ax
 
 
@@ -172,8 +180,8 @@ def crystal_overview(cr, freq=None):
     with paper_style():
         import matplotlib.pyplot as plt
 
-        fig = plt.figure(figsize=(8.0, 3.0))
-        gs = fig.add_gridspec(1, 2, width_ratios=[1, 2.3])
+        fig = plt.figure(figsize=(7.2, 6.4))  # the table at full width, so its 9-pt symbols fit their cells
+        gs = fig.add_gridspec(2, 1, height_ratios=[1, 1.9])
         ax0, ax1 = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
         histogram(ax0, e, bins=70, xlabel="formation energy (eV/atom)", ylabel="structures")
         periodic_table(ax1, dict(zip(freq["Z"].to_numpy(), freq["structures"].to_numpy())),

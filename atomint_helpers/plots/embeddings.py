@@ -70,10 +70,7 @@ def embedding_pc1_table(values: dict, label: str = "embedding projected on PC1",
     the elements in ``highlight`` (those the PCA was fitted on) framed in black."""
     with paper_style():
         fig, ax = _figure(width=7.6, height=4.8)
-        periodic_table(ax, values, label=label, scale="diverging", highlight=highlight, fontsize=9)
-        for cax in fig.axes[1:]:  # the colour bar
-            cax.tick_params(labelsize=9)
-            cax.yaxis.label.set_fontsize(9)
+        periodic_table(ax, values, label=label, scale="diverging", highlight=highlight)
     return fig
 
 

@@ -56,8 +56,9 @@ def latent_distributions(frames: dict, column: str, unit: str, elements=("H", "C
                                   color=_element_color(e))
                 if r == len(elements) - 1:
                     ax.set_xlabel(f"{quantity or column} ({unit})")
-                if r == 0 and c == len(models) - 1:
-                    ax.legend(loc="upper right", fontsize=7, handlelength=1.2)
+        handles, labels = axes[0, -1].get_legend_handles_labels()
+        if handles:  # above the panels, never over a histogram
+            fig.legend(handles, labels, loc="outside upper center", ncol=len(labels), handlelength=1.2)
     return fig
 
 
@@ -90,7 +91,7 @@ def latent_vs_reference(frames: dict, x: str = "mulliken", y: str = "charge", *,
             ax.set_xlabel(xlabel)
             if c == 0:
                 ax.set_ylabel(ylabel)
-            leg = ax.legend(loc="upper left", fontsize=7, markerscale=4, handletextpad=0.3)
+            leg = ax.legend(loc="upper left", markerscale=4, handletextpad=0.3)
             for h in leg.legend_handles:
                 h.set_alpha(1)
         for ax in axes[0]:

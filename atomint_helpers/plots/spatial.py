@@ -101,7 +101,7 @@ def spatial_cut(cut, values, atoms, *, dashed: str = "negative", label: str = ""
         cb = fig.colorbar(cf, ax=ax, fraction=0.046, pad=0.02)
         cb.set_label(label)
         if title:
-            ax.set_title(title, fontsize=8)
+            ax.set_title(title, fontsize=9)
     return fig
 
 

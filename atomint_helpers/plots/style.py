@@ -13,15 +13,15 @@ import contextlib
 
 import numpy as np
 
-#: rc settings shared by every figure (Springer-chapter look: thin axes, 8–9 pt type, no top/right spines).
+#: rc settings shared by every figure (Springer-chapter look: thin axes, 9–10 pt type, no top/right spines).
 PAPER_RC = {
     "font.family": "DejaVu Sans",
     "font.size": 9,
     "axes.titlesize": 10,
     "axes.labelsize": 9,
-    "xtick.labelsize": 8,
-    "ytick.labelsize": 8,
-    "legend.fontsize": 8,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
     "legend.frameon": False,
     "axes.linewidth": 0.8,
     "axes.spines.top": False,
