@@ -2,8 +2,8 @@
 
 Figure standard (every figure of the book follows it): rendered at >= 150 dpi (``savefig.dpi`` for files;
 a chapter's inline figures are PNGs at twice ``figure.dpi``, shown at their size in inches:
-``notebook._sharp_figures``, checked by ``tests/test_notebooks.py``) or as SVG; text >= 9 pt at the displayed size; axis labels with units;
-no overlapping labels or panel letters; colour maps that fit the quantity: sequential for magnitudes,
+``notebook._sharp_figures``, checked by ``tests/test_notebooks.py``) or as SVG; text >= 9 pt at the
+displayed size; axis labels with units; no overlapping labels or panel letters; colour maps that fit the quantity: sequential for magnitudes,
 diverging around a stated reference for signed or referenced quantities; captions that say what the reader
 sees and match the figure.
 """

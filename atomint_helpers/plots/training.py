@@ -50,7 +50,6 @@ def parity_and_errors(evals: dict, *, max_points: int = 20_000):
                           limits=(-lim, lim))
                 bottom.axvline(0, color="0.3", lw=0.8)
         for k, ax in enumerate(a for a in axes.flat if a.get_visible()):
-            ax.tick_params(labelsize=9)
             _panel_label(ax, "abcdefghijklmnop"[k])
     return fig
 
