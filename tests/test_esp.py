@@ -215,7 +215,9 @@ def test_esp_figure_full_width(molecules):
             panels.append({"molecule": name, "model": label, "atoms": at, "cut": cut, "mask": mask, "charges": q,
                            "values": esp.esp(at.positions, esp.normalize_charges(q), cut.points)})
     fig = plots.esp_figure(panels)
-    assert fig.get_figwidth() >= 7.5
+    from atomint_helpers.plots.style import COLUMN_WIDTH
+
+    assert fig.get_figwidth() == COLUMN_WIDTH  # the column's full width, never wider (shown at 100 %)
     scale = plots.esp_scale(panels)
     assert scale["lo"] == -scale["hi"] and scale["cmap"] == "RdBu_r"
     matplotlib.pyplot.close(fig)

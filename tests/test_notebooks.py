@@ -87,33 +87,40 @@ def test_figures_have_alt_text(path):
     assert not missing, f"{path.name}: figures without an alt text: {missing}"
 
 
-#: the narrowest text column of the book's pages (a 1280-px-wide browser window), in CSS pixels
-COLUMN_PX = 724
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_figures_are_sharp(path):
-    """The figure standard's >= 150 dpi: a matplotlib figure (its PNG records its dpi) has at least 1.5
-    image pixels per CSS pixel at the size the page shows it (the output's ``width``, else its own width,
-    at most the text column). RDKit's drawings record no dpi and are drawn at their display size."""
+def _pngs(path):
+    """``(cell index, PIL image, width the page shows it at in CSS px)`` of every PNG a notebook shows: the
+    output's ``width`` metadata, else the image's own width."""
     import base64
     import io
 
     from PIL import Image
 
-    blurred = []
     for i, c in enumerate(_load(path)["cells"]):
         for o in c.get("outputs", []) if c["cell_type"] == "code" else []:
             png = o.get("data", {}).get("image/png")
-            if not png:
-                continue
-            im = Image.open(io.BytesIO(base64.b64decode(png)))
-            if "dpi" not in im.info:
-                continue
-            shown = min(float(o.get("metadata", {}).get("image/png", {}).get("width", im.width)), COLUMN_PX)
-            if im.width / shown < 1.5 or im.info["dpi"][0] < 150:
-                blurred.append(f"cell {i}: {im.width} px shown at {shown:.0f} px, {im.info['dpi'][0]:.0f} dpi")
+            if png:
+                im = Image.open(io.BytesIO(base64.b64decode(png)))
+                yield i, im, float(o.get("metadata", {}).get("image/png", {}).get("width", im.width))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_figures_are_sharp(path):
+    """The figure standard's >= 150 dpi: every figure has at least 1.5 image pixels per CSS pixel at the
+    size the page shows it, and a matplotlib figure (its PNG records its dpi) is rendered at >= 150 dpi."""
+    blurred = [f"cell {i}: {im.width} px shown at {shown:.0f} px, {im.info.get('dpi', ('no',))[0]} dpi"
+               for i, im, shown in _pngs(path)
+               if im.width / shown < 1.5 or im.info.get("dpi", (150,))[0] < 150]
     assert not blurred, f"{path.name}: figures below 150 dpi as shown: {blurred}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_figures_fit_the_column(path):
+    """No figure is wider than the book's text column at a 1,280-px window (``plots.style.COLUMN_PX``):
+    a wider one is scaled down by the page, and its 9-pt text with it."""
+    from atomint_helpers.plots.style import COLUMN_PX
+
+    wide = [f"cell {i}: shown {shown:.0f} px wide" for i, _, shown in _pngs(path) if shown > COLUMN_PX]
+    assert not wide, f"{path.name}: figures wider than the {COLUMN_PX}-px column: {wide}"
 
 
 # ------------------------------------------------------------------------------------------ the page

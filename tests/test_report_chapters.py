@@ -85,15 +85,24 @@ def test_sign_log_reading_names_low_and_moving_groups():
 def test_sign_curves_draw_one_line_per_group_and_the_goal():
     from atomint_helpers import plots
 
-    fig = plots.sign_curves({"run-a": _sign_log(0.27, 1.0), "run-b": _sign_log(1.0, 1.0)})
-    assert len(fig.axes) == 2
-    for ax in fig.axes:
-        lines = ax.get_lines()
-        assert len(lines) == 4  # three groups and the goal
-        n1 = next(ln for ln in lines if ln.get_label() == "N, 1 neighbour")
-        assert list(n1.get_xdata()) == [1, 2, 3] and max(n1.get_ydata()) == 100.0
-        assert any(set(ln.get_ydata()) == {95.0} for ln in lines)
-    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["H, 1 neighbour", "C, 2 neighbours", "N, 1 neighbour"]
+    from atomint_helpers.plots.style import COLUMN_WIDTH
+
+    for n_runs in (2, 3):
+        fig = plots.sign_curves({f"run-{k}": _sign_log(0.27 if k == 0 else 1.0, 1.0) for k in range(n_runs)})
+        assert fig.get_figwidth() <= COLUMN_WIDTH  # shown at 100 % in the book's column
+        panels = [ax for ax in fig.axes if ax.get_lines()]
+        assert len(panels) == n_runs
+        for ax in panels:
+            lines = ax.get_lines()
+            assert len(lines) == 4  # three groups and the goal
+            n1 = next(ln for ln in lines if ln.get_label() == "N, 1 neighbour")
+            assert list(n1.get_xdata()) == [1, 2, 3] and max(n1.get_ydata()) == 100.0
+            assert any(set(ln.get_ydata()) == {95.0} for ln in lines)
+        legend = next(ax.get_legend() for ax in fig.axes if ax.get_legend())
+        assert [t.get_text() for t in legend.get_texts()] == ["H, 1 neighbour", "C, 2 neighbours", "N, 1 neighbour"]
+        fig.canvas.draw()
+        box = legend.get_window_extent()
+        assert not any(box.overlaps(ax.get_tightbbox()) for ax in panels)  # the legend covers no panel
 
 
 def test_table1_figure_counts_the_errors_it_does_not_draw():
@@ -122,6 +131,18 @@ def test_table1_figure_counts_the_errors_it_does_not_draw():
     assert all(t.get_fontsize() >= 9 for ax in fig.axes
                for t in [*ax.texts, ax.title, ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(),
                          *ax.get_yticklabels()])
+
+
+@pytest.mark.parametrize("values, written", [([-1762.049, -1762.051], "mean −1,762.05"), ([-0.001, 0.0], "mean 0.00")])
+def test_histogram_writes_its_mean_with_a_true_minus_and_no_negative_zero(values, written):
+    import matplotlib.pyplot as plt
+
+    from atomint_helpers.plots import histogram
+
+    fig, ax = plt.subplots()
+    histogram(ax, np.array(values))
+    assert ax.texts[0].get_text().splitlines()[0] == written
+    plt.close(fig)
 
 
 @pytest.mark.parametrize("outside, word", [(0.30, "disagree more"), (0.20, "no less sure"), (0.10, "disagree less")])

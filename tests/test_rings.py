@@ -89,11 +89,28 @@ def test_fused_oxygen_ring_and_alkyne_motifs():
     assert f["alkyne"] and f["F"] and f["NH"] and not f["OH"] and not f["fused_O5"]
 
 
-def test_draw_rings_gives_a_png(sample):
+def test_ring_drawing_shows_its_legends_at_9_pt_or_more(sample):
+    """Ten rings are drawn at PICTURE_SCALE image px per CSS px and shown 720 CSS px wide (the book's
+    column), and RDKit does not shrink even the longest legend (#10, a six-digit QM9 id, a four-digit
+    score) below 9 pt (12 CSS px): at RDKit's legend font of F px, a two-line legend's ink spans about
+    1.6 F (27 px at F = 17), so the span must be at least 1.6 × 12 CSS px."""
+    import io
+
+    import pandas as pd
+    from PIL import Image
+
     found = rings.find_rings(sample, sample.rows([NAMED["benzene"], NAMED["toluene"]]))
-    found["score"] = [-2.0, -1.0]
-    png = rings.draw_rings(found, sample, legends=rings.legends(found))
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+    top = pd.concat([found] * 5, ignore_index=True)
+    top["score"], top["molecule"] = -1234.5, 133885
+    pic = rings.picture(top, sample, legends=rings.legends(top))
+    assert pic.width == 5 * rings.PANEL_PX[0] <= 724
+    k = rings.PICTURE_SCALE
+    img = Image.open(io.BytesIO(pic.data))
+    w, h = rings.PANEL_PX[0] * k, rings.PANEL_PX[1] * k
+    assert img.size == (5 * w, 2 * h)
+    last = np.asarray(img.convert("L"))[h:, 4 * w:]  # the panel of #10
+    ink = np.flatnonzero((last[int(0.7 * h):] < 128).any(axis=1))  # the legend area: the panel's lowest 30 %
+    assert (ink[-1] - ink[0] + 1) / k >= 1.6 * 12
 
 
 def test_ring_table_cache_roundtrip(sample):

@@ -256,8 +256,18 @@ def motif_table(tops: dict, baseline=None):
 
 
 # ------------------------------------------------------------------------------------------ drawing
-def draw_rings(top, ds, legends=None, per_row: int = 5, size=(230, 190)) -> bytes:
-    """PNG of the ``top`` molecules in 2D (RDKit), the scored ring highlighted, ``legends`` below each."""
+#: a ring drawing's panel per molecule as the page shows it (CSS px): five in a row fill the 720-px figure width
+PANEL_PX = (144, 125)
+#: image pixels per CSS pixel of a ring drawing (the figure standard's >= 150 dpi, as the 200-dpi figures)
+PICTURE_SCALE = 2
+#: RDKit's legend font as shown (CSS px; 14 px = 10.5 pt). RDKit shrinks a legend line that does not fit its
+#: panel, so :func:`legends` keeps each line to about 16 characters.
+LEGEND_PX = 14
+
+
+def draw_rings(top, ds, legends=None, per_row: int = 5, panel=PANEL_PX, scale: int = PICTURE_SCALE) -> bytes:
+    """PNG of the ``top`` molecules in 2D (RDKit), the scored ring highlighted, ``legends`` below each: panels
+    of ``panel`` CSS px drawn at ``scale`` image pixels per CSS pixel (show it with :func:`picture`)."""
     Chem = _chem()
     from rdkit.Chem import rdDepictor
     from rdkit.Chem.Draw import rdMolDraw2D
@@ -291,11 +301,12 @@ def draw_rings(top, ds, legends=None, per_row: int = 5, size=(230, 190)) -> byte
         raise AtomintError("no rings to draw")
     n_rows = (len(mols) + per_row - 1) // per_row
     cols = min(per_row, len(mols))
-    d = rdMolDraw2D.MolDraw2DCairo(cols * size[0], n_rows * size[1], size[0], size[1])
+    w, h = panel[0] * scale, panel[1] * scale
+    d = rdMolDraw2D.MolDraw2DCairo(cols * w, n_rows * h, w, h)
     opts = d.drawOptions()
-    opts.legendFontSize = 17
-    opts.legendFraction = 0.22
-    opts.fixedBondLength = 24
+    opts.legendFontSize = LEGEND_PX * scale
+    opts.legendFraction = 0.3
+    opts.fixedBondLength = 18 * scale
     d.DrawMolecules(mols, highlightAtoms=hl_atoms, highlightBonds=hl_bonds,
                     legends=[str(x) for x in legends] if legends is not None else None)
     d.FinishDrawing()
@@ -320,11 +331,17 @@ def describe_top(top, ds, score_cols=("score",)):
 
 
 def legends(top, col: str = "score") -> list[str]:
-    """Legends for :func:`draw_rings`: rank, QM9 id, score and (with several folds) its fold standard deviation
-    (``sd``; RDKit's legend font has no ± sign)."""
-    sd = top["std"].to_numpy() if "std" in top else np.full(len(top), np.nan)
-    return [f"#{i + 1}  QM9 {int(m)}\n{s:.1f} kcal/mol" + (f" (sd {d:.1f})" if np.isfinite(d) else "")
-            for i, (m, s, d) in enumerate(zip(top["molecule"], top[col], sd))]
+    """Legends for :func:`draw_rings`: rank and QM9 id, then the score. Short enough to be drawn at
+    :data:`LEGEND_PX`; the fold standard deviation is in :func:`describe_top`'s table."""
+    return [f"#{i + 1}  QM9 {int(m)}\n{s:.1f} kcal/mol" for i, (m, s) in enumerate(zip(top["molecule"], top[col]))]
+
+
+def picture(top, ds, legends=None, per_row: int = 5):
+    """:func:`draw_rings` as a notebook image shown at its CSS size (``per_row`` panels of :data:`PANEL_PX`)."""
+    from IPython.display import Image
+
+    png = draw_rings(top, ds, legends=legends, per_row=per_row)
+    return Image(png, width=min(per_row, len(top)) * PANEL_PX[0])
 
 
 def ring_counts(rings, ds):

@@ -6,6 +6,7 @@ import numpy as np
 from ..data.elements import GROUP_NAMES, periodic_position  # noqa: F401
 from .style import (
     ACCENT_COLOR,
+    COLUMN_WIDTH,
     MAIN_COLOR,
     _element_color,
     _figure,
@@ -65,7 +66,8 @@ def histogram(ax, values, *, bins=60, xlabel: str = "", ylabel: str = "count", c
     if mark_mean and len(values):
         m = float(values.mean())
         ax.axvline(m, color=ACCENT_COLOR, linestyle="--", linewidth=1)
-        lines = [f"mean {round(m, 2) + 0.0:,.2f}", f"n = {len(values):,}"]  # + 0.0: no "-0.00"
+        # + 0.0: no "-0.00"; a true minus sign, as on the axes
+        lines = [f"mean {round(m, 2) + 0.0:,.2f}".replace("-", "−"), f"n = {len(values):,}"]
         note = []
         if lo_hi is not None:
             lo, hi = lo_hi
@@ -97,7 +99,7 @@ def qm9_distributions(ds):
     n_atoms = np.diff(np.asarray(ds.arrays["offsets"], dtype=np.int64))
     heavy = heavy_atoms(ds)
     with paper_style():
-        fig, axes = _figure(3, width=7.5, height=2.5)
+        fig, axes = _figure(3, width=COLUMN_WIDTH, height=2.5)
         histogram(axes[0], e, xlabel="atomization energy U$_0$ (kcal/mol)")
         histogram(axes[1], mu, xlabel="dipole moment |μ| (D)", clip_quantile=0.999)
         import matplotlib.pyplot as plt
@@ -180,7 +182,7 @@ def crystal_overview(cr, freq=None):
     with paper_style():
         import matplotlib.pyplot as plt
 
-        fig = plt.figure(figsize=(7.2, 6.4))  # the table at full width, so its 9-pt symbols fit their cells
+        fig = plt.figure(figsize=(COLUMN_WIDTH, 6.3))  # the table at full width, so its 9-pt symbols fit their cells
         gs = fig.add_gridspec(2, 1, height_ratios=[1, 1.9])
         ax0, ax1 = fig.add_subplot(gs[0]), fig.add_subplot(gs[1])
         histogram(ax0, e, bins=70, xlabel="formation energy (eV/atom)", ylabel="structures")

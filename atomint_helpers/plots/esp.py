@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .spatial import _contour_levels, _draw_cut, _symmetric_limit
-from .style import paper_style
+from .style import COLUMN_WIDTH, paper_style
 
 
 def esp_scale(panels: list[dict], q: float = 99.0) -> dict:
@@ -35,7 +35,7 @@ def esp_figure(panels: list[dict], models: tuple[str, ...] = ("BP", "SchNet"),
     n_rows = -(-len(mols) // per_row)
     n_cols = per_row * len(models)
     with paper_style():
-        fig, axes = plt.subplots(n_rows, n_cols, figsize=(7.6, 2.05 * n_rows + 0.75), squeeze=False)
+        fig, axes = plt.subplots(n_rows, n_cols, figsize=(COLUMN_WIDTH, 1.9 * n_rows + 0.75), squeeze=False)
         for i, mol in enumerate(mols):
             for j, model in enumerate(models):
                 ax = axes[i // per_row, (i % per_row) * len(models) + j]

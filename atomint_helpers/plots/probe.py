@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .spatial import _draw_cut, _draw_surface
-from .style import _element_color, paper_style
+from .style import COLUMN_WIDTH, _element_color, paper_style
 
 #: levels on each side of zero in :func:`doubling_levels`
 N_SIDE = 7
@@ -59,7 +59,7 @@ def _draw_molecule_3d(ax, atoms, plane, bonds):
                c=[_element_color(int(z)) for z in atoms.numbers], edgecolors="white", linewidths=0.4, zorder=11)
 
 
-def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (kcal/mol)", width: float = 7.5):
+def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (kcal/mol)", width: float = COLUMN_WIDTH):
     """Fig. 5 for one model: per molecule (columns) the potential on the lower half of the isosurface with the
     molecule drawn over it (top) and in the cut through the molecule with in-plane Å axes (bottom); one
     colour scale (:func:`doubling_levels` of the cut values) for all panels. ``panels`` items:

@@ -2,10 +2,11 @@
 
 Figure standard (every figure of the book follows it): rendered at >= 150 dpi (``savefig.dpi`` for files;
 a chapter's inline figures are PNGs at twice ``figure.dpi``, shown at their size in inches:
-``notebook._sharp_figures``, checked by ``tests/test_notebooks.py``) or as SVG; text >= 9 pt at the
-displayed size; axis labels with units; no overlapping labels or panel letters; colour maps that fit the quantity: sequential for magnitudes,
-diverging around a stated reference for signed or referenced quantities; captions that say what the reader
-sees and match the figure.
+``notebook._sharp_figures``, checked by ``tests/test_notebooks.py``) or as SVG; at most
+:data:`COLUMN_WIDTH` wide, so the page never scales a figure (and its text) down; text >= 9 pt at the
+displayed size; axis labels with units; no overlapping labels or panel letters; colour maps that fit the
+quantity: sequential for magnitudes, diverging around a stated reference for signed or referenced
+quantities; captions that say what the reader sees and match the figure.
 """
 from __future__ import annotations
 
@@ -43,6 +44,13 @@ ELEMENT_COLORS = {1: "#8c8c8c", 6: "#2b2b2b", 7: "#2f56d6", 8: "#d62728", 9: "#2
 MAIN_COLOR = "#1f4e79"
 ACCENT_COLOR = "#c0504d"
 
+#: the book's text column at a 1,280-px-wide browser window, in CSS pixels (measured on the built pages):
+#: a figure wider than this is scaled down on the page, and its 9-pt text with it
+COLUMN_PX = 724
+#: the widest a figure is drawn (inches). Inline figures are shown at 100 CSS px per inch, and the tight
+#: bounding box adds up to about 0.15 in, so a figure of this width is shown at 100 % in the column above.
+COLUMN_WIDTH = 7.0
+
 
 @contextlib.contextmanager
 def paper_style():
@@ -61,10 +69,11 @@ def paper_style():
         mpl.rcParams.update(saved)
 
 
-def _figure(ncols: int = 1, nrows: int = 1, width: float = 7.0, height: float = 2.4, **kw):
+def _figure(ncols: int = 1, nrows: int = 1, width: float = COLUMN_WIDTH, height: float = 2.4, **kw):
+    """``plt.subplots`` at ``width`` × ``height`` inches, the width capped at :data:`COLUMN_WIDTH`."""
     import matplotlib.pyplot as plt
 
-    return plt.subplots(nrows, ncols, figsize=(width, height), **kw)
+    return plt.subplots(nrows, ncols, figsize=(min(width, COLUMN_WIDTH), height), **kw)
 
 
 def _panel_label(ax, label: str) -> None:

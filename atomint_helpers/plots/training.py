@@ -5,7 +5,7 @@ import numpy as np
 
 from ..properties import MODEL_LABELS, goal_text
 from .data import histogram
-from .style import MAIN_COLOR, _figure, _panel_label, paper_style
+from .style import COLUMN_WIDTH, MAIN_COLOR, _figure, _panel_label, paper_style
 
 
 # ------------------------------------------------------------------------------------------ Table 1
@@ -14,14 +14,14 @@ def parity_and_errors(evals: dict, *, max_points: int = 20_000):
     the test MAE) and below it a row of error histograms (prediction − reference; errors beyond the 99.5 %
     quantile of |error| are counted, not drawn), one column per model.
 
-    ``evals`` maps (model, target) to :class:`atomint_helpers.evaluate.Evaluation`. Drawn 7.2 in wide, the
-    width of the book's text column, so its 9-pt text is shown at 9 pt.
+    ``evals`` maps (model, target) to :class:`atomint_helpers.evaluate.Evaluation`. Drawn the width of the book's text
+    column (:data:`~.style.COLUMN_WIDTH`), so its 9-pt text is shown at 9 pt.
     """
     models = list(dict.fromkeys(m for m, _ in evals))
     targets = list(dict.fromkeys(t for _, t in evals))
     rng = np.random.default_rng(0)
     with paper_style():
-        fig, axes = _figure(ncols=len(models), nrows=2 * len(targets), width=3.6 * len(models),
+        fig, axes = _figure(ncols=len(models), nrows=2 * len(targets), width=3.5 * len(models),
                             height=2.15 * 2 * len(targets), squeeze=False)
         for r, target in enumerate(targets):
             for c, model in enumerate(models):
@@ -66,43 +66,43 @@ def learning_curves(logs: dict, *, unit_of=lambda name: "", projections: dict | 
     ``goals`` (target → MAE) a grey dashed line per panel."""
     import matplotlib.ticker as mticker
 
-    colours = {"bp": "#1f77b4", "schnet": "#d62728"}
-    styles = ("-", "--", ":", "-.")
-    targets = sorted({n.split("-")[1] for n in logs})
-    # the legend gets its own row of axes, as tall as its longest column, so it never covers a label
-    entries = max(sum(n.split("-")[1] == t for n in logs) + sum(n.split("-")[1] == t for n in projections or {})
-                  + bool(goals and t in goals) for t in targets)
-    legend_h = 0.2 * entries + 0.2
-    fig, axes = _figure(ncols=len(targets), nrows=2, width=3.9 * len(targets), height=3.2 + legend_h,
-                        squeeze=False, gridspec_kw={"height_ratios": [3.2, legend_h]})
-    for c, target in enumerate(targets):
-        ax = axes[0, c]
-        for name, rows in sorted(logs.items()):
-            if name.split("-")[1] != target or not rows:
-                continue
-            model, fold = name.split("-")[0], name.rsplit("fold", 1)[-1]
-            e = np.array([r["epoch"] for r in rows])
-            v = np.array([r["val_mae"] for r in rows])
-            label = f"{name.replace(f'-{target}', '')}: {int(e[-1])} ep., final lr {rows[-1]['lr']:.1e}"
-            ax.plot(e, v, label=label, lw=1.2, color=colours.get(model),
-                    ls=styles[int(fold) % len(styles)] if fold.isdigit() else "-")
-            if projections and name in projections:
-                pe, pv = projections[name]
-                ax.plot([e[-1], pe], [v[-1], pv], ls=":", lw=1.0, color=colours.get(model))
-                ax.plot([pe], [pv], marker="o", mfc="white", ms=6, ls="none", color=colours.get(model),
-                        label=f"{name.replace(f'-{target}', '')}: projected end")
-        if goals and target in goals:
-            ax.axhline(goals[target], color="0.4", lw=0.8, ls="--", label=f"goal {goal_text(goals[target])} {unit_of(target)}")
-        ax.set_yscale("log")
-        ax.yaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
-        ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
-        ax.yaxis.set_minor_formatter(mticker.NullFormatter())
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(f"validation MAE ({unit_of(target)})")
-        ax.set_title(target)
-        axes[1, c].axis("off")
-        axes[1, c].legend(*ax.get_legend_handles_labels(), fontsize=9, loc="upper center", ncol=1, frameon=False)
-    fig.tight_layout()
+    with paper_style():
+        colours = {"bp": "#1f77b4", "schnet": "#d62728"}
+        styles = ("-", "--", ":", "-.")
+        targets = sorted({n.split("-")[1] for n in logs})
+        # the legend gets its own row of axes, as tall as its longest column, so it never covers a label
+        entries = max(sum(n.split("-")[1] == t for n in logs) + sum(n.split("-")[1] == t for n in projections or {})
+                      + bool(goals and t in goals) for t in targets)
+        legend_h = 0.2 * entries + 0.2
+        fig, axes = _figure(ncols=len(targets), nrows=2, width=3.9 * len(targets), height=3.2 + legend_h,
+                            squeeze=False, gridspec_kw={"height_ratios": [3.2, legend_h]})
+        for c, target in enumerate(targets):
+            ax = axes[0, c]
+            for name, rows in sorted(logs.items()):
+                if name.split("-")[1] != target or not rows:
+                    continue
+                model, fold = name.split("-")[0], name.rsplit("fold", 1)[-1]
+                e = np.array([r["epoch"] for r in rows])
+                v = np.array([r["val_mae"] for r in rows])
+                label = f"{name.replace(f'-{target}', '')}: {int(e[-1])} ep., final lr {rows[-1]['lr']:.1e}"
+                ax.plot(e, v, label=label, lw=1.2, color=colours.get(model),
+                        ls=styles[int(fold) % len(styles)] if fold.isdigit() else "-")
+                if projections and name in projections:
+                    pe, pv = projections[name]
+                    ax.plot([e[-1], pe], [v[-1], pv], ls=":", lw=1.0, color=colours.get(model))
+                    ax.plot([pe], [pv], marker="o", mfc="white", ms=6, ls="none", color=colours.get(model),
+                            label=f"{name.replace(f'-{target}', '')}: projected end")
+            if goals and target in goals:
+                ax.axhline(goals[target], color="0.4", lw=0.8, ls="--", label=f"goal {goal_text(goals[target])} {unit_of(target)}")
+            ax.set_yscale("log")
+            ax.yaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
+            ax.yaxis.set_minor_formatter(mticker.NullFormatter())
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(f"validation MAE ({unit_of(target)})")
+            ax.set_title(target)
+            axes[1, c].axis("off")
+            axes[1, c].legend(*ax.get_legend_handles_labels(), fontsize=9, loc="upper center", ncol=1, frameon=False)
     return fig
 
 
@@ -118,26 +118,30 @@ def sign_curves(signs: dict, *, goal: float = 0.95):
 
     from .style import ELEMENT_COLORS
 
-    styles = {1: ":", 2: "-", 3: "--", 4: "-.", 5: (0, (1, 3))}
-    names = sorted(signs)
-    fig, axes = _figure(ncols=len(names), width=max(4.2, 3.6 * len(names)), height=3.8, squeeze=False)
-    for c, name in enumerate(names):
-        ax = axes[0, c]
-        rows = signs[name]
-        groups = sorted({(r["element"], r["neighbours"]) for r in rows}, key=lambda g: (atomic_numbers[g[0]], g[1]))
-        for el, nb in groups:
-            sel = [r for r in rows if r["element"] == el and r["neighbours"] == nb]
-            ax.plot([r["epoch"] for r in sel], [100 * r["agree"] for r in sel], lw=1.3,
-                    color=ELEMENT_COLORS.get(atomic_numbers[el], "0.5"), ls=styles.get(nb, "-"),
-                    label=f"{el}, {nb} neighbour{'s' if nb != 1 else ''}")
-        ax.axhline(100 * goal, color="0.4", lw=0.8, ls="--")
-        ax.set_ylim(0, 102)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("atoms with the Mulliken sign (%)")
-        ax.set_title(name, fontsize=10)
-        _panel_label(ax, "abcdefgh"[c % 8])
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.tight_layout()
-    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9, frameon=False,
-               title="atoms (element, bonded neighbours)", title_fontsize=9)  # beside the panels, never over data
+    with paper_style():
+        styles = {1: ":", 2: "-", 3: "--", 4: "-.", 5: (0, (1, 3))}
+        names = sorted(signs)
+        # two panels per row; the legend takes the cell after the last panel, so it never covers data
+        nrows = (len(names) + 2) // 2
+        fig, axes = _figure(ncols=2, nrows=nrows, width=COLUMN_WIDTH, height=2.9 * nrows, squeeze=False)
+        for c, name in enumerate(names):
+            ax = axes.flat[c]
+            rows = signs[name]
+            groups = sorted({(r["element"], r["neighbours"]) for r in rows}, key=lambda g: (atomic_numbers[g[0]], g[1]))
+            for el, nb in groups:
+                sel = [r for r in rows if r["element"] == el and r["neighbours"] == nb]
+                ax.plot([r["epoch"] for r in sel], [100 * r["agree"] for r in sel], lw=1.3,
+                        color=ELEMENT_COLORS.get(atomic_numbers[el], "0.5"), ls=styles.get(nb, "-"),
+                        label=f"{el}, {nb} neighbour{'s' if nb != 1 else ''}")
+            ax.axhline(100 * goal, color="0.4", lw=0.8, ls="--")
+            ax.set_ylim(0, 102)
+            ax.set_xlabel("epoch")
+            ax.set_ylabel("atoms with the Mulliken sign (%)")
+            ax.set_title(name, fontsize=10)
+            _panel_label(ax, "abcdefgh"[c % 8])
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        for ax in axes.flat[len(names):]:
+            ax.axis("off")
+        axes.flat[len(names)].legend(handles, labels, loc="center", fontsize=9, frameon=False,
+                                     title="atoms (element, bonded neighbours)", title_fontsize=9)
     return fig
