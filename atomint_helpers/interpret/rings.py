@@ -306,7 +306,7 @@ def draw_rings(top, ds, legends=None, per_row: int = 5, panel=PANEL_PX, scale: i
     opts = d.drawOptions()
     opts.legendFontSize = LEGEND_PX * scale
     opts.legendFraction = 0.3
-    opts.fixedBondLength = 18 * scale
+    opts.fixedBondLength = 24 * scale  # a maximum: RDKit shrinks a molecule that does not fit
     d.DrawMolecules(mols, highlightAtoms=hl_atoms, highlightBonds=hl_bonds,
                     legends=[str(x) for x in legends] if legends is not None else None)
     d.FinishDrawing()
