@@ -200,6 +200,7 @@ def test_probe_figure_and_page():
     cb = fig.axes[-1]
     labels = [t for t in cb.get_xticklabels() if t.get_text()]
     assert sum(t.get_text().startswith("±") for t in labels) == 1
+    assert not any("-" in t.get_text() for t in labels) and any(t.get_text().startswith("−") for t in labels)
     boxes = sorted((t.get_window_extent().x0, t.get_window_extent().x1) for t in labels)
     assert all(a[1] <= b[0] for a, b in zip(boxes, boxes[1:]))
     html = plots.probe_3d_page(panels, title="Local chemical potential", text="explained",

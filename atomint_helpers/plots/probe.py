@@ -99,7 +99,8 @@ def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (k
         ticks = sorted([t for t in scale["levels"] if abs(t) > scale["base"] * 1.5
                         and round(np.log2(abs(t) / scale["base"])) % 2 == 0] + [0.0])
         cb.set_ticks(ticks)
-        cb.ax.set_xticklabels([f"±{scale['base']:g}" if t == 0 else f"{t:g}" for t in ticks], fontsize=9)
+        cb.ax.set_xticklabels([f"±{scale['base']:g}" if t == 0 else f"{t:g}".replace("-", "−") for t in ticks],
+                              fontsize=9)
         cb.set_label(f"{model}: {label}", fontsize=9)
     return fig
 
