@@ -14,8 +14,8 @@ def parity_and_errors(evals: dict, *, max_points: int = 20_000):
     the test MAE) and below it a row of error histograms (prediction − reference; errors beyond the 99.5 %
     quantile of |error| are counted, not drawn), one column per model.
 
-    ``evals`` maps (model, target) to :class:`atomint_helpers.evaluate.Evaluation`. Drawn the width of the book's text
-    column (:data:`~.style.COLUMN_WIDTH`), so its 9-pt text is shown at 9 pt.
+    ``evals`` maps (model, target) to :class:`atomint_helpers.evaluate.Evaluation`. Drawn the width of the
+    book's text column (:data:`~.style.COLUMN_WIDTH`), so its 9-pt text is shown at 9 pt.
     """
     models = list(dict.fromkeys(m for m, _ in evals))
     targets = list(dict.fromkeys(t for _, t in evals))
@@ -93,7 +93,8 @@ def learning_curves(logs: dict, *, unit_of=lambda name: "", projections: dict | 
                     ax.plot([pe], [pv], marker="o", mfc="white", ms=6, ls="none", color=colours.get(model),
                             label=f"{name.replace(f'-{target}', '')}: projected end")
             if goals and target in goals:
-                ax.axhline(goals[target], color="0.4", lw=0.8, ls="--", label=f"goal {goal_text(goals[target])} {unit_of(target)}")
+                ax.axhline(goals[target], color="0.4", lw=0.8, ls="--",
+                           label=f"goal {goal_text(goals[target])} {unit_of(target)}")
             ax.set_yscale("log")
             ax.yaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
             ax.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
