@@ -102,8 +102,10 @@ def test_ring_drawing_shows_its_legends_at_9_pt_or_more(sample):
     found = rings.find_rings(sample, sample.rows([NAMED["benzene"], NAMED["toluene"]]))
     top = pd.concat([found] * 5, ignore_index=True)
     top["score"], top["molecule"] = -1234.5, 133885
+    from atomint_helpers.plots.style import COLUMN_PX
+
     pic = rings.picture(top, sample, legends=rings.legends(top))
-    assert pic.width == 5 * rings.PANEL_PX[0] <= 724
+    assert pic.width == 5 * rings.PANEL_PX[0] <= COLUMN_PX
     k = rings.PICTURE_SCALE
     img = Image.open(io.BytesIO(pic.data))
     w, h = rings.PANEL_PX[0] * k, rings.PANEL_PX[1] * k

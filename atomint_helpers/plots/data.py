@@ -66,8 +66,10 @@ def histogram(ax, values, *, bins=60, xlabel: str = "", ylabel: str = "count", c
     if mark_mean and len(values):
         m = float(values.mean())
         ax.axvline(m, color=ACCENT_COLOR, linestyle="--", linewidth=1)
-        # + 0.0: no "-0.00"; a true minus sign, as on the axes
-        lines = [f"mean {round(m, 2) + 0.0:,.2f}".replace("-", "−"), f"n = {len(values):,}"]
+        from matplotlib.ticker import Formatter
+
+        # + 0.0: no "-0.00"; fix_minus: the axes' minus sign (rc ``axes.unicode_minus``)
+        lines = [Formatter.fix_minus(f"mean {round(m, 2) + 0.0:,.2f}"), f"n = {len(values):,}"]
         note = []
         if lo_hi is not None:
             lo, hi = lo_hi

@@ -65,6 +65,7 @@ def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (k
     colour scale (:func:`doubling_levels` of the cut values) for all panels. ``panels`` items:
     ``molecule``, ``model``, ``atoms``, ``bonds``, ``surface``, ``surface_values``, ``cut``, ``cut_values``."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import Formatter
 
     ps = [p for p in panels if p["model"] == model]
     scale = figure_levels(panels, model)
@@ -99,8 +100,8 @@ def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (k
         ticks = sorted([t for t in scale["levels"] if abs(t) > scale["base"] * 1.5
                         and round(np.log2(abs(t) / scale["base"])) % 2 == 0] + [0.0])
         cb.set_ticks(ticks)
-        cb.ax.set_xticklabels([f"±{scale['base']:g}" if t == 0 else f"{t:g}".replace("-", "−") for t in ticks],
-                              fontsize=9)
+        cb.ax.set_xticklabels([f"±{scale['base']:g}" if t == 0 else Formatter.fix_minus(f"{t:g}") for t in ticks],
+                              fontsize=9)  # fix_minus: the axes' minus sign
         cb.set_label(f"{model}: {label}", fontsize=9)
     return fig
 
