@@ -111,7 +111,8 @@ def test_ring_drawing_shows_its_legends_at_9_pt_or_more(sample):
     w, h = rings.PANEL_PX[0] * k, rings.PANEL_PX[1] * k
     assert img.size == (5 * w, 2 * h)
     last = np.asarray(img.convert("L"))[h:, 4 * w:]  # the panel of #10
-    ink = np.flatnonzero((last[int(0.7 * h):] < 128).any(axis=1))  # the legend area: the panel's lowest 30 %
+    legend_area = last[int((1 - rings.LEGEND_FRACTION) * h):]  # the panel's bottom, where RDKit writes legends
+    ink = np.flatnonzero((legend_area < 128).any(axis=1))
     assert (ink[-1] - ink[0] + 1) / k >= 1.6 * 12
 
 

@@ -263,6 +263,8 @@ PICTURE_SCALE = 2
 #: RDKit's legend font as shown (CSS px; 14 px = 10.5 pt). RDKit shrinks a legend line that does not fit its
 #: panel, so :func:`legends` keeps each line to about 16 characters.
 LEGEND_PX = 14
+#: the share of each panel's height RDKit keeps for its legend, at the panel's bottom
+LEGEND_FRACTION = 0.3
 
 
 def draw_rings(top, ds, legends=None, per_row: int = 5, panel=PANEL_PX, scale: int = PICTURE_SCALE) -> bytes:
@@ -305,7 +307,7 @@ def draw_rings(top, ds, legends=None, per_row: int = 5, panel=PANEL_PX, scale: i
     d = rdMolDraw2D.MolDraw2DCairo(cols * w, n_rows * h, w, h)
     opts = d.drawOptions()
     opts.legendFontSize = LEGEND_PX * scale
-    opts.legendFraction = 0.3
+    opts.legendFraction = LEGEND_FRACTION
     opts.fixedBondLength = 24 * scale  # a maximum: RDKit shrinks a molecule that does not fit
     d.DrawMolecules(mols, highlightAtoms=hl_atoms, highlightBonds=hl_bonds,
                     legends=[str(x) for x in legends] if legends is not None else None)
