@@ -55,6 +55,19 @@ def test_training_rows_are_setup_and_check_the_size():
     assert [r["verdict"] for r in rows] == ["holds", "differs"] and {r["kind"] for r in rows} == {"setup"}
 
 
+def test_goal_reading_counts_every_fold_against_the_goal_and_bp():
+    runs = pd.DataFrame({"unit": ["kcal/mol"] * 5, "val MAE": [0.40, 0.42, 0.45, 0.47, 0.41],
+                         "test MAE": [0.39, 0.42, None, 0.46, 0.41]},
+                        index=["schnet-energy-cpu-fold0", "schnet-energy-cpu-fold1", "schnet-energy-cpu-fold2",
+                               "bp-energy-cpu-fold0", "bp-energy-cpu-fold1"])
+    text = training.goal_what_we_see(runs, {"energy": 0.40, "dipole": 0.030})
+    assert "Energy (test MAE ≤ 0.4 kcal/mol): met on fold 0 (0.39); missed on fold 1 (0.42)" in text
+    assert "still training on fold 2 (validation 0.45 so far)" in text
+    assert "below BP's on fold 0 (0.39 against 0.46); not below BP's on fold 1 (0.42 against 0.41)" in text
+    assert "ipole" not in text  # no dipole run: nothing to say
+    assert training.goal_what_we_see(runs, None) == ""  # a profile without goals (quick, paper)
+
+
 def test_pilot_reading_names_the_lower_run():
     log = lambda last: [{"epoch": 100, "val_mae": 0.58}, {"epoch": 101, "val_mae": 0.52},  # noqa: E731
                         {"epoch": 118, "val_mae": last}]

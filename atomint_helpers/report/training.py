@@ -52,6 +52,54 @@ def what_we_see(runs, quick: bool) -> str:
             + "; ".join(parts) + "." + (" (quick profile: tiny models, seconds of training)" if quick else ""))
 
 
+def goal_what_we_see(runs, goals: dict | None) -> str:
+    """SchNet's goal of a profile (``{target: test MAE it must reach on every fold}``, ``training.GOALS``) read
+    from the runs table: per target, the folds that met it and those that missed it, each with its test MAE
+    and the BP test MAE of the same fold, and the folds still training (no test MAE yet). Empty without goals."""
+    if not goals:
+        return ""
+    parts = []
+    for target, goal in goals.items():
+        schnet = runs[runs.index.str.startswith(f"schnet-{target}-")]
+        if schnet.empty:
+            continue
+        unit = schnet["unit"].iloc[0]
+        met, missed, training_, below_bp, above_bp = [], [], [], [], []
+        for name, r in schnet.sort_index().iterrows():
+            fold = name.rsplit("fold", 1)[1]
+            if _isna(r["test MAE"]):
+                training_.append(f"{fold} (validation {r['val MAE']:.3g} so far)")
+                continue
+            (met if r["test MAE"] <= goal else missed).append(f"{fold} ({r['test MAE']:.3g})")
+            bp = "bp" + name[len("schnet"):]
+            if bp in runs.index and not _isna(runs.loc[bp, "test MAE"]):
+                (below_bp if r["test MAE"] < runs.loc[bp, "test MAE"] else above_bp).append(
+                    f"{fold} ({r['test MAE']:.3g} against {runs.loc[bp, 'test MAE']:.3g})")
+        text = f"{target.capitalize()} (test MAE ≤ {goal:g} {unit}): "
+        text += "; ".join(f"{what} on {_folds(found)}" for what, found in
+                          (("met", met), ("missed", missed), ("still training", training_)) if found)
+        if below_bp or above_bp:
+            text += "; " + "; ".join(f"{what} BP's on {_folds(found)}" for what, found in
+                                     (("below", below_bp), ("not below", above_bp)) if found)
+        parts.append(text)
+    if not parts:
+        return ""
+    return "**SchNet against its goal** (every fold, test molecules). " + ". ".join(parts) + "."
+
+
+def _isna(x) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(x))
+
+
+def _folds(items: list[str]) -> str:
+    """``["0 (…)"]`` → "fold 0 (…)"; several → "folds 0 (…), 1 (…) and 2 (…)"."""
+    if len(items) == 1:
+        return "fold " + items[0]
+    return "folds " + ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def rows(runs, quick: bool) -> list[dict]:
     """Set-up rows: every run's training-set size beside the paper's 100,000 molecules."""
     return [{"claim": f"training molecules, {name}", "kind": "setup", "paper": PAPER_TRAIN,
