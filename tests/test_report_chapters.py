@@ -61,7 +61,7 @@ def test_goal_reading_counts_every_fold_against_the_goal_and_bp():
                         index=["schnet-energy-cpu-fold0", "schnet-energy-cpu-fold1", "schnet-energy-cpu-fold2",
                                "bp-energy-cpu-fold0", "bp-energy-cpu-fold1"])
     text = training.goal_what_we_see(runs, {"energy": 0.40, "dipole": 0.030})
-    assert "Energy (test MAE ≤ 0.4 kcal/mol): met on fold 0 (0.39); missed on fold 1 (0.42)" in text
+    assert "Energy (test MAE ≤ 0.40 kcal/mol): met on fold 0 (0.39); missed on fold 1 (0.42)" in text
     assert "still training on fold 2 (validation 0.45 so far)" in text
     assert "below BP's on fold 0 (0.39 against 0.46); not below BP's on fold 1 (0.42 against 0.41)" in text
     assert "ipole" not in text  # no dipole run: nothing to say

@@ -75,7 +75,7 @@ def goal_what_we_see(runs, goals: dict | None) -> str:
             if bp in runs.index and not _isna(runs.loc[bp, "test MAE"]):
                 (below_bp if r["test MAE"] < runs.loc[bp, "test MAE"] else above_bp).append(
                     f"{fold} ({r['test MAE']:.3g} against {runs.loc[bp, 'test MAE']:.3g})")
-        text = f"{target.capitalize()} (test MAE ≤ {goal:g} {unit}): "
+        text = f"{target.capitalize()} (test MAE ≤ {goal_text(goal)} {unit}): "
         text += "; ".join(f"{what} on {_folds(found)}" for what, found in
                           (("met", met), ("missed", missed), ("still training", training_)) if found)
         if below_bp or above_bp:
