@@ -66,6 +66,9 @@ def test_goal_reading_counts_every_fold_against_the_goal_and_bp():
     assert "below BP's on fold 0 (0.39 against 0.46); not below BP's on fold 1 (0.42 against 0.41)" in text
     assert "ipole" not in text  # no dipole run: nothing to say
     assert training.goal_what_we_see(runs, None) == ""  # a profile without goals (quick, paper)
+    runs["epochs"], runs["wall time (min)"] = 300, 60.0
+    assert training.what_we_see(runs, False, {"energy": 0.40}).endswith("\n\n" + text)  # its own paragraph
+    assert training.what_we_see(runs, True, None).endswith("seconds of training)")  # nothing trails without goals
 
 
 def test_pilot_reading_names_the_lower_run():

@@ -33,8 +33,9 @@ def runs_table(present: dict[str, Path]):
     return pd.DataFrame(rows).set_index("run")
 
 
-def what_we_see(runs, quick: bool) -> str:
-    """Per target: the best finished run's test MAE, or the best validation MAE while all still train."""
+def what_we_see(runs, quick: bool, goals: dict | None = None) -> str:
+    """Per target: the best finished run's test MAE, or the best validation MAE while all still train; with a
+    profile's SchNet ``goals``, a second paragraph reads every fold against them (:func:`goal_what_we_see`)."""
     parts = []
     for target, group in runs.groupby(runs.index.str.split("-").str[1]):
         finished = group.dropna(subset=["test MAE"])
@@ -48,14 +49,18 @@ def what_we_see(runs, quick: bool) -> str:
                          f"{group.loc[run, 'val MAE']:.3g} {group.loc[run, 'unit']}")
     done = int(runs["test MAE"].notna().sum())
     hours = runs["wall time (min)"].sum() / 60
-    return (f"**What we see.** {len(runs)} runs ({done} finished), {hours:.2f} h of training in all. "
+    text = (f"**What we see.** {len(runs)} runs ({done} finished), {hours:.2f} h of training in all. "
             + "; ".join(parts) + "." + (" (quick profile: tiny models, seconds of training)" if quick else ""))
+    goal = goal_what_we_see(runs, goals)
+    return text + ("\n\n" + goal if goal else "")
 
 
 def goal_what_we_see(runs, goals: dict | None) -> str:
     """SchNet's goal of a profile (``{target: test MAE it must reach on every fold}``, ``training.GOALS``) read
     from the runs table: per target, the folds that met it and those that missed it, each with its test MAE
     and the BP test MAE of the same fold, and the folds still training (no test MAE yet). Empty without goals."""
+    import pandas as pd
+
     if not goals:
         return ""
     parts = []
@@ -67,12 +72,12 @@ def goal_what_we_see(runs, goals: dict | None) -> str:
         met, missed, training_, below_bp, above_bp = [], [], [], [], []
         for name, r in schnet.sort_index().iterrows():
             fold = name.rsplit("fold", 1)[1]
-            if _isna(r["test MAE"]):
+            if pd.isna(r["test MAE"]):
                 training_.append(f"{fold} (validation {r['val MAE']:.3g} so far)")
                 continue
             (met if r["test MAE"] <= goal else missed).append(f"{fold} ({r['test MAE']:.3g})")
             bp = "bp" + name[len("schnet"):]
-            if bp in runs.index and not _isna(runs.loc[bp, "test MAE"]):
+            if bp in runs.index and not pd.isna(runs.loc[bp, "test MAE"]):
                 (below_bp if r["test MAE"] < runs.loc[bp, "test MAE"] else above_bp).append(
                     f"{fold} ({r['test MAE']:.3g} against {runs.loc[bp, 'test MAE']:.3g})")
         text = f"{target.capitalize()} (test MAE ≤ {goal_text(goal)} {unit}): "
@@ -85,12 +90,6 @@ def goal_what_we_see(runs, goals: dict | None) -> str:
     if not parts:
         return ""
     return "**SchNet against its goal** (every fold, test molecules). " + ". ".join(parts) + "."
-
-
-def _isna(x) -> bool:
-    import pandas as pd
-
-    return bool(pd.isna(x))
 
 
 def _folds(items: list[str]) -> str:
