@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .. import store
 from ..properties import goal_text
-from .claims import dash_or, group_name
+from .claims import _list, dash_or, group_name
 
 PAPER_TRAIN = 100_000
 
@@ -57,35 +57,41 @@ def what_we_see(runs, quick: bool, goals: dict | None = None) -> str:
 
 def goal_what_we_see(runs, goals: dict | None) -> str:
     """SchNet's goal of a profile (``{target: test MAE it must reach on every fold}``, ``training.GOALS``) read
-    from the runs table: per target, the folds that met it and those that missed it, each with its test MAE
-    and the BP test MAE of the same fold, and the folds still training (no test MAE yet). Empty without goals."""
+    from the runs table: per target, the folds that met it and those that missed it, each with its test MAE,
+    the folds still training (no test MAE yet), and on which folds SchNet is below BP by Table 1's rule
+    (:func:`~atomint_helpers.interpret.evaluation.schnet_better_on_folds`). Empty without goals."""
     import pandas as pd
+
+    from ..interpret.evaluation import MODEL_NAMES, schnet_better_on_folds
 
     if not goals:
         return ""
+    test = {_model_target_fold(name): mae for name, mae in runs["test MAE"].items()}  # (model, target, fold)
+    per_fold = pd.DataFrame([{"target": t, "model": MODEL_NAMES[m], "fold": f, "MAE": mae}
+                             for (m, t, f), mae in test.items()])
     parts = []
     for target, goal in goals.items():
-        schnet = runs[runs.index.str.startswith(f"schnet-{target}-")]
-        if schnet.empty:
+        schnet = sorted((f, name) for name in runs.index for m, t, f in [_model_target_fold(name)]
+                        if (m, t) == ("schnet", target))
+        if not schnet:
             continue
-        unit = schnet["unit"].iloc[0]
-        met, missed, training_, below_bp, above_bp = [], [], [], [], []
-        for name, r in schnet.sort_index().iterrows():
-            fold = name.rsplit("fold", 1)[1]
-            if pd.isna(r["test MAE"]):
-                training_.append(f"{fold} (validation {r['val MAE']:.3g} so far)")
-                continue
-            (met if r["test MAE"] <= goal else missed).append(f"{fold} ({r['test MAE']:.3g})")
-            bp = "bp" + name[len("schnet"):]
-            if bp in runs.index and not pd.isna(runs.loc[bp, "test MAE"]):
-                (below_bp if r["test MAE"] < runs.loc[bp, "test MAE"] else above_bp).append(
-                    f"{fold} ({r['test MAE']:.3g} against {runs.loc[bp, 'test MAE']:.3g})")
-        text = f"{target.capitalize()} (test MAE ≤ {goal_text(goal)} {unit}): "
+        met, missed, training_ = [], [], []
+        for fold, name in schnet:
+            mae = runs.loc[name, "test MAE"]
+            if pd.isna(mae):
+                training_.append(f"{fold} (validation {runs.loc[name, 'val MAE']:.3g} so far)")
+            else:
+                (met if mae <= goal else missed).append(f"{fold} ({mae:.3g})")
+        text = f"{target.capitalize()} (test MAE ≤ {goal_text(goal)} {runs.loc[schnet[0][1], 'unit']}): "
         text += "; ".join(f"{what} on {_folds(found)}" for what, found in
                           (("met", met), ("missed", missed), ("still training", training_)) if found)
-        if below_bp or above_bp:
+        both, better = schnet_better_on_folds(per_fold, target)
+        against = {f: f"{f} ({test['schnet', target, f]:.3g} against {test['bp', target, f]:.3g})" for f in both}
+        below = [against[f] for f in both if f in better]
+        not_below = [against[f] for f in both if f not in better]
+        if both:
             text += "; " + "; ".join(f"{what} BP's on {_folds(found)}" for what, found in
-                                     (("below", below_bp), ("not below", above_bp)) if found)
+                                     (("below", below), ("not below", not_below)) if found)
         parts.append(text)
     if not parts:
         return ""
@@ -94,9 +100,7 @@ def goal_what_we_see(runs, goals: dict | None) -> str:
 
 def _folds(items: list[str]) -> str:
     """``["0 (…)"]`` → "fold 0 (…)"; several → "folds 0 (…), 1 (…) and 2 (…)"."""
-    if len(items) == 1:
-        return "fold " + items[0]
-    return "folds " + ", ".join(items[:-1]) + " and " + items[-1]
+    return ("fold " if len(items) == 1 else "folds ") + _list(items)
 
 
 def rows(runs, quick: bool) -> list[dict]:
