@@ -19,30 +19,34 @@ def _table(schnet_mae: float) -> pd.DataFrame:
 
 
 def _per_fold(schnet_maes) -> pd.DataFrame:
-    return pd.DataFrame([{"target": "energy", "model": m, "fold": f, "MAE": mae}
+    return pd.DataFrame([{"target": "energy", "model": m, "fold": f, "MAE": mae, "RMSE": 2 * mae, "n test": 20831}
                          for f, s in enumerate(schnet_maes) for m, mae in (("Behler–Parrinello", 0.46), ("SchNet", s))])
 
 
-@pytest.mark.parametrize("schnet, verdict, order", [(0.36, "reproduced", True), (0.30, "better", True),
-                                                     (0.53, "worse", False)])
+@pytest.mark.parametrize("schnet, verdict, order", [(0.36, "reproduced", True), (0.30, "lower", True),
+                                                     (0.53, "higher", False)])
 def test_table1_rows_and_reading(schnet, verdict, order):
     rows = [scorecard.normalize_row(r) for r in table1.rows(_table(schnet), _per_fold([schnet] * 3), quick=False,
                                                             profile="cpu")]
     s_mae = next(r for r in rows if r["model"] == "SchNet" and r["claim"].endswith("energy MAE"))
     assert s_mae["verdict"] == verdict and s_mae["kind"] == "paper" and "±10%" in s_mae["rule"]
+    assert s_mae["fold_verdicts"] == [verdict] * 3 and s_mae["quote"].startswith("Table 1: Mean absolute errors")
     bp_mae = next(r for r in rows if r["model"] == "BP" and r["claim"].endswith("energy MAE"))
-    assert bp_mae["verdict"] == "better"  # 0.46 against 0.77: beating the paper is not "reproduced"
-    order_row = next(r for r in rows if "consistently lower" in r["claim"] and "energy" in r["claim"])
+    assert bp_mae["verdict"] == "lower"  # 0.46 against 0.77: beating the paper is not "reproduced"
+    assert bp_mae["cause"].startswith("our models:")
+    order_row = next(r for r in rows if r["id"] == "table1.schnet-lower.energy")
     assert order_row["verdict"] == ("holds" if order else "differs")
+    assert [t["name"] for t in order_row["tests"]] == ["MAE ratio", "RMSE ratio"]
     text = table1.what_we_see(_table(schnet), quick=False)
     assert ("SchNet is more accurate than BP" in text) == order
 
 
 def test_table1_one_fold_against_the_order_differs_and_quick_decides_nothing():
     rows = table1.rows(_table(0.36), _per_fold([0.36, 0.50, 0.36]), quick=False, profile="cpu")
-    order_row = next(r for r in rows if "consistently lower" in r["claim"] and "energy" in r["claim"])
-    assert order_row["holds"] is False and "1 of 3" not in order_row["atomint"]
-    assert "2 of 3" in order_row["atomint"]
+    order_row = next(r for r in rows if r["id"] == "table1.schnet-lower.energy")
+    # "consistently": the worst fold decides the pooled value, so one fold against SchNet is not "holds"
+    assert order_row["verdict"] == "inconclusive" and order_row["cause"].startswith("several readings")
+    assert order_row["tests"][0]["folds"] == ["holds", "differs", "holds"]
     quick = [scorecard.normalize_row(r) for r in table1.rows(_table(0.36), _per_fold([0.36]), quick=True,
                                                              profile="quick")]
     assert {r["verdict"] for r in quick} == {"not comparable"}
@@ -205,14 +209,15 @@ def test_table1_rows_of_a_run_still_training_are_not_comparable():
     rows = [scorecard.normalize_row(r) for r in table1.rows(table, _per_fold([0.30] * 3), quick=False, profile="cpu")]
     schnet = [r for r in rows if r["model"] == "SchNet"]
     assert {r["verdict"] for r in schnet} == {"not comparable"} and "still training" in schnet[0]["note"]
-    assert {r["verdict"] for r in rows if r["model"] == "BP"} == {"better"}
+    assert {r["verdict"] for r in rows if r["model"] == "BP" and "energy" in r["claim"]} == {"lower"}
 
 
-def test_a_repeated_rule_is_written_once():
+def test_every_row_shows_its_rule_in_full():
+    long = "holds if " + "a long rule " * 20
     rows = [scorecard.normalize_row(dict(claim=c, kind="paper", rule=rule, note=n, atomint=1, holds=True))
-            for c, rule, n in (("a", "R1", "x"), ("b", "R1", "y"), ("c", "R2", "z"))]
+            for c, rule, n in (("a", long, "x"), ("b", long, "y"), ("c", "R2", "z"))]
     md = "\n".join(scorecard._table(rows))
-    assert md.count("rule: R1") == 1 and "same rule as above — y" in md and "rule: R2" in md
+    assert md.count(long.strip()) == 2 and "rule: R2 — z" in md and "…" not in md
 
 
 def test_fold_tables_show_no_raw_missing_values():

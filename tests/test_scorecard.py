@@ -18,22 +18,23 @@ def test_record_roundtrip(tmp_path):
     rows = [dict(claim="molecules", kind="setup", paper=130831, atomint=np.int64(2000), unit="molecules",
                  holds=None, note="sample"),
             dict(quantity="MAE", kind="paper", model="SchNet", paper=0.31, atomint=np.float32(0.25),
-                 unit="kcal/mol", verdict="better", rule="reproduced within ±10 %")]
+                 unit="kcal/mol", verdict="lower", rule="reproduced within ±10 %", cause="our models: smaller")]
     path = scorecard.record(tmp_path / "out", "table1", rows, context={"profile": "quick"})
     assert path == tmp_path / "out" / "table1.json"
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]  # atomic: no leftovers
     doc = json.loads(path.read_text())
     assert doc["chapter"] == "table1" and doc["context"] == {"profile": "quick"}
     assert doc["rows"][0]["atomint"] == 2000 and doc["rows"][1]["claim"] == "MAE"
-    assert doc["rows"][0]["verdict"] == "not comparable" and doc["rows"][1]["verdict"] == "better"
+    assert doc["rows"][0]["verdict"] == "not comparable" and doc["rows"][1]["verdict"] == "lower"
     assert doc["rows"][0]["kind"] == "setup" and doc["rows"][1]["model"] == "SchNet"
+    assert doc["rows"][1]["cause"] == "our models: smaller" and "cause" not in doc["rows"][0]
     [chapter] = scorecard.collect(tmp_path / "out")
     md = scorecard.to_markdown([chapter])
     assert "**{doc}`/notebooks/table1`** — profile: quick" in md
-    assert "| molecules |  | 130,831 | 2,000 | molecules | — not comparable | sample |" in md
-    assert "0.25" in md and "▲ better" in md and "rule: reproduced within ±10 %" in md
-    # a number better than the paper's does not count as holding; the setup row does not count at all
-    assert "**0 of 1 of the paper's claims hold on this build** (1 better than the paper)." in md
+    assert "| molecules |  | 2,000 molecules | — not comparable |  | sample |" in md
+    assert "0.25" in md and "▼ lower" in md and "rule: reproduced within ±10 %" in md
+    # a number lower than the paper's does not count as holding; the setup row does not count at all
+    assert "1 claims of the paper checked on this build (one per claim and model): 1 do not hold" in md
     assert ":::{dropdown} Set-up: data and training sets (1 rows)" in md
 
 
@@ -60,38 +61,40 @@ def test_collect_order_and_missing(tmp_path):
     chapters = scorecard.collect(tmp_path, ["c", "a"])
     assert [c["chapter"] for c in chapters] == ["c", "a", "b"]
     md = scorecard.to_markdown(chapters, missing=["d"])
-    assert "**2 of 3 of the paper's claims hold on this build** (1 differ)." in md and "`d`" in md
+    assert "**Of the 3 claims of the paper checked on this build (one per claim and model): 2 hold; 1 do not " \
+           "hold.**" in md and "`d`" in md
     assert "No chapter" in scorecard.to_markdown([])
 
 
-def test_headline_counts_only_the_papers_claims():
-    """A hand-made scorecard: 2 statements hold, 1 differs, 1 number reproduced, 1 better, 1 worse, 1 not
-    comparable, plus setup / implementation / beyond rows that hold — the headline says 3 of 6."""
+def test_headline_adds_up_and_counts_only_the_papers_claims():
+    """A hand-made scorecard: 2 statements hold, 1 differs, 1 number reproduced, 1 lower, 1 higher, 1
+    inconclusive, 1 not testable, 1 not comparable, plus set-up / implementation / beyond rows that hold:
+    the headline's groups add up to the 9 paper rows, the matrix's total row too."""
     P = dict(kind="paper", rule="r", atomint=1)
     rows = [dict(P, claim="a", holds=True), dict(P, claim="b", holds=True), dict(P, claim="c", holds=False),
-            dict(P, claim="d", verdict="reproduced"), dict(P, claim="e", verdict="better"),
-            dict(P, claim="f", verdict="worse"), dict(P, claim="g", holds=None, note="quick"),
+            dict(P, claim="d", verdict="reproduced"), dict(P, claim="e", verdict="lower", cause="our models: x"),
+            dict(P, claim="f", verdict="higher"), dict(P, claim="g", holds=None, note="quick"),
+            dict(P, claim="k", verdict="inconclusive", cause="several readings: y"),
+            dict(P, claim="l", verdict="not testable", note="why"),
             dict(claim="h", kind="setup", atomint=1, holds=True),
             dict(claim="i", kind="implementation", atomint=1, holds=True),
             dict(claim="j", kind="beyond", atomint=1, holds=True)]
     chapters = [{"chapter": "x", "rows": [scorecard.normalize_row(r) for r in rows]}]
     s = scorecard.summary(chapters)
-    assert (s["paper"]["hold"], s["paper"]["comparable"], s["paper"]["rows"]) == (3, 6, 7)
-    assert (s["setup"]["rows"], s["implementation"]["rows"], s["beyond"]["rows"], s["all"]["rows"]) == (1, 1, 1, 10)
+    assert (s["paper"]["hold"], s["paper"]["comparable"], s["paper"]["rows"]) == (3, 8, 9)
+    assert (s["setup"]["rows"], s["implementation"]["rows"], s["beyond"]["rows"], s["all"]["rows"]) == (1, 1, 1, 12)
+    groups = scorecard.headline_groups(s["paper"])
+    assert sum(n for _, n, _ in groups) == s["paper"]["rows"]
     assert scorecard.headline(chapters) == (
-        "**3 of 6 of the paper's claims hold on this build** (1 reproduced within tolerance; 1 better than the "
-        "paper; 1 worse than the paper; 1 differ; 1 not comparable in this build).")
-    assert scorecard.chapter_sentence(chapters[0]).startswith("3 of 6 of the paper's claims hold")
+        "**Of the 9 claims of the paper checked on this build (one per claim and model): 3 hold (2 holds, "
+        "1 reproduced); 3 do not hold (1 differs, 1 lower, 1 higher); 1 inconclusive; 1 not testable; "
+        "1 not comparable on this build.**")
+    assert scorecard.chapter_sentence(chapters[0]).startswith("9 claims of the paper: 3 hold, 3 do not hold")
     md = scorecard.summary_markdown(chapters)
-    assert md.count("\n- ") == 1 and "{doc}`/notebooks/x`" in md
-
-
-@pytest.mark.parametrize("ours, verdict", [(0.77, "reproduced"), (0.70, "reproduced"), (0.69, "better"),
-                                           (0.85, "worse"), (float("nan"), "not comparable")])
-def test_compare_numbers(ours, verdict):
-    assert scorecard.compare(ours, 0.77, rel_tol=0.10) == verdict
-    flipped = {"better": "worse", "worse": "better"}.get(verdict, verdict)
-    assert scorecard.compare(ours, 0.77, rel_tol=0.10, lower_is_better=False) == flipped
+    assert md.count("\n- ") == 6 and "{doc}`/notebooks/x`" in md  # 5 claims that do not hold + 1 chapter
+    assert "*e* — **lower**. our models: x" in md and "*k* — **inconclusive**. several readings: y" in md
+    m = scorecard.matrix_html(chapters)
+    assert "<td><b>9</b></td>" in m and m.count("<tr>") == 3  # header, chapter x, total
 
 
 def test_format_value():

@@ -172,3 +172,46 @@ def test_screening_record_signs_and_what_we_see(tmp_path):
     assert "schnet-dipole-cpu-fold1 kept its own seed 1: 0.18 D within 2 epochs, against 0.22 D for the next best " \
            "(seed 1001)" in text
     assert "No run of this build screened restarts" in report.restart_what_we_see({})
+
+
+def test_cosine_cycles_keep_the_first_cycle_and_restart_at_each_start():
+    one = {"from_epoch": 100, "lr": 2e-4}
+    two = {**one, "cycles": [[300, 1e-4]]}
+    # epochs before the restart follow the schedule they were trained with (max_epochs 300 then)
+    for e in (100, 150, 299):
+        assert cosine_lr(two, e, 400, 1e-6) == pytest.approx(cosine_lr(one, e, 300, 1e-6))
+    assert cosine_lr(two, 300, 400, 1e-6) == pytest.approx(1e-4)
+    assert cosine_lr(two, 350, 400, 1e-6) == pytest.approx(1e-6 + 0.5 * (1e-4 - 1e-6))
+    assert cosine_lr(two, 400, 400, 1e-6) == pytest.approx(1e-6)
+    with pytest.raises(AtomintError, match="increasing epochs"):
+        cosine_lr({**one, "cycles": [[50, 1e-4]]}, 60, 400, 1e-6)
+
+
+def test_an_extension_continues_a_finished_run_in_next_and_leaves_it_untouched(tmp_path):
+    """A finished 4-epoch run with a stage 2 is extended by 2 epochs of a second cycle: the copy in next/
+    resumes from epoch 4, follows the restart's cosine, records the recipe, and the source is unchanged;
+    planning again after a kill continues the same extension instead of adding another cycle."""
+    from atomint_helpers.training import extension
+
+    kw = dict(fold=0, profile="quick", progress=False, threads=1)
+    src = train("schnet", "energy", models_dir=tmp_path, max_epochs=4, overrides={"extend": EXT}, **kw)
+    before = store.sha256_file(src / store.WEIGHTS)
+    ext = extension.Extension("t", "schnet", "quick", epochs=2, lr=5e-4, why="test")
+    with pytest.raises(AtomintError, match="is for schnet runs"):
+        extension.plan(train("bp", "energy", models_dir=tmp_path, max_epochs=1, **kw), ext)
+    plan = extension.plan(src, ext)
+    assert plan.folder == tmp_path / "next" / src.name and plan.max_epochs == 6
+    train("schnet", "energy", models_dir=plan.folder.parent, name=plan.folder.name, max_epochs=5,
+          overrides=plan.overrides, **kw)  # killed after epoch 5
+    again = extension.plan(src, ext)
+    assert again.overrides == plan.overrides and again.max_epochs == 6
+    out = train("schnet", "energy", models_dir=again.folder.parent, name=again.folder.name,
+                max_epochs=again.max_epochs, overrides=again.overrides, **kw)
+    log = read_log(out)
+    assert [r["epoch"] for r in log] == [1, 2, 3, 4, 5, 6]
+    stage2 = {**EXT["schnet"], "cycles": [[4, 5e-4]]}
+    assert [r["lr"] for r in log[4:]] == pytest.approx([cosine_lr(stage2, e, 6, 1e-6) for e in (4, 5)])
+    prov = store.provenance(out)
+    assert prov["profile_settings"]["extension"] == "t" and prov["epochs"] == 6
+    assert store.sha256_file(src / store.WEIGHTS) == before
+    store.load_model(out)  # weights and config verified against provenance

@@ -1,15 +1,24 @@
 """``atomint train``: train (or resume) one model into its checkpoint folder."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..properties import TARGETS
-from ..training import PROFILES, train
+from ..training import PROFILES, extension, run_name, train
 from .args import fold_number, positive_int, positive_minutes
 
 
 def _cli_train(args) -> int:
-    train(args.model, args.target, args.fold, args.profile, args.models_dir, args.data_dir,
-          max_minutes=args.max_minutes, max_epochs=args.max_epochs, threads=args.threads,
-          progress=not args.quiet, name=args.name, devices=args.devices)
+    models_dir, name, max_epochs, overrides = args.models_dir, args.name, args.max_epochs, None
+    if args.extend:
+        ext = extension.get_extension(args.extend)
+        source = Path(args.models_dir) / (args.name or run_name(args.model, args.target, args.profile, args.fold))
+        plan = extension.plan(source, ext)
+        overrides, max_epochs = plan.overrides, plan.max_epochs
+        models_dir, name = plan.folder.parent, plan.folder.name
+    train(args.model, args.target, args.fold, args.profile, models_dir, args.data_dir,
+          max_minutes=args.max_minutes, max_epochs=max_epochs, threads=args.threads,
+          progress=not args.quiet, name=name, devices=args.devices, overrides=overrides)
     return 0
 
 
@@ -30,5 +39,8 @@ def add_cli(sub) -> None:
                    help="checkpoint folder name (default model-target-profile-foldK; crystals: "
                         "schnet-mp-profile-foldK)")
     p.add_argument("--devices", default="auto", help="paper profile (Lightning): GPUs/processes, e.g. 4")
+    p.add_argument("--extend", default=None, choices=list(extension.EXTENSIONS),
+                   help="continue the finished run with a declared extension recipe, in <models-dir>/next/ "
+                        "(cycle2: a second cosine cycle, 100 more epochs)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cli_train)

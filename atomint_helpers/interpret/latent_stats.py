@@ -123,3 +123,46 @@ def mean_over_folds(frames_by_fold: Mapping[int, object], elements: Iterable[str
     t = fold_table(frames_by_fold, elements, column)
     out = t.groupby("element", sort=False)[["mean", "std", "IQR"]].mean()
     return out.reindex([e for e in elements if e in out.index])
+
+
+#: histogram peaks (:func:`histogram_peaks`): bins over the 0.5–99.5 percentile range, Gaussian smoothing
+#: width in bins, and the prominence a peak needs as a share of the highest density
+PEAK_BINS = 100
+PEAK_SMOOTHING_BINS = 2.0
+PEAK_PROMINENCE = 0.05
+
+
+def histogram_peaks(values) -> int:
+    """The number of peaks of a distribution: local maxima of its density histogram (:data:`PEAK_BINS`
+    bins over the 0.5–99.5 percentile range, smoothed by a Gaussian of :data:`PEAK_SMOOTHING_BINS` bins)
+    with a prominence of at least :data:`PEAK_PROMINENCE` of the highest density. 0 for fewer than 10
+    values or no spread."""
+    from scipy.ndimage import gaussian_filter1d
+    from scipy.signal import find_peaks
+
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    if len(v) < 10:
+        return 0
+    lo, hi = np.percentile(v, [0.5, 99.5])
+    if not hi > lo:
+        return 0
+    h, _ = np.histogram(v, bins=PEAK_BINS, range=(lo, hi), density=True)
+    h = gaussian_filter1d(h, PEAK_SMOOTHING_BINS, mode="constant")
+    peaks, _ = find_peaks(np.concatenate([[0.0], h, [0.0]]), prominence=PEAK_PROMINENCE * h.max())
+    return int(len(peaks))
+
+
+def deviation_share(df, column: str | None = None) -> float:
+    """The share of the variance of the molecules' summed latent terms carried by the atoms' deviations
+    from their element's mean: var_m(Σ_i (x_i − x̄_Z(i))) / var_m(Σ_i x_i) over molecules m. Near 0: the
+    molecular value is (nearly) a sum of per-element constants; near 1: the deviations carry it."""
+    column = column or df.attrs.get("column")
+    x = df[column].to_numpy(dtype=np.float64)
+    dev = x - df.groupby("symbol", observed=True)[column].transform("mean").to_numpy(dtype=np.float64)
+    mol = df["molecule"].to_numpy()
+    _, inv = np.unique(mol, return_inverse=True)
+    total = np.bincount(inv, weights=x)
+    d = np.bincount(inv, weights=dev)
+    vt = float(np.var(total))
+    return float(np.var(d) / vt) if vt > 0 else float("nan")

@@ -1,45 +1,112 @@
-"""Fig. 2 and the paper's §1 saliency remark: each claim turned into a number and a verdict.
+"""Fig. 2 and the paper's §1 saliency remark: the claims, declared once (:mod:`.registry`), and their evidence.
 
-Rules (fixed before the numbers of the real models were seen; "W1/IQR" is the Wasserstein-1 distance
-between two distributions divided by their mean interquartile range, :mod:`atomint_helpers.interpret.latent`;
-"fold-to-fold" is its mean over fold pairs and over H, C, N, O unless an element is named):
-
-1. *SchNet's distributions are narrower than BP's* (one row): holds if SchNet's fold-mean IQR is below
-   BP's for each of H, C, N and O.
-2. *O varies more across folds than H and C* (a row per model): holds if the model's fold-to-fold W1/IQR
-   of O exceeds that of H and that of C.
-3. *Energy contributions within a model are well conserved* (a row per model): holds if the model's
-   fold-to-fold W1/IQR is smaller than the BP-vs-SchNet W1/IQR (fold by fold).
-4. *… significantly more pronounced for SchNet* (one row): holds if SchNet's fold-to-fold W1/IQR is
-   below BP's and even SchNet's most distant fold pair is closer than BP's closest pair.
-5. *Both models arrive at qualitatively different partitionings* (one row): holds if the BP-vs-SchNet
-   W1/IQR is at least twice the larger of the two models' fold-to-fold W1/IQR.
-6. *BP's carbon distribution shows distinct peaks that correspond to the various local environments*
-   (BP row; SchNet measured by the same rule for contrast, kind ``beyond``): holds if carbon's number of
-   bonded neighbours (sp3 / sp2 / sp) explains at least half of the variance of its latent energies,
-   η² on ranks ≥ 0.5 (fold mean; ranks because BP's few extreme atoms would decide a plain variance).
-7. *Input-gradient saliency is uninformative at equilibrium* (§1, a row per model): on a random sample
-   of the checkpoint's own test molecules (QM9 geometries are relaxed), holds if the median
-   |∂E/∂R_i| × 0.1 Å is below 10 % of the median within-element IQR of the latent atomic energies;
-   a distorted copy (every coordinate displaced by N(0, 0.1 Å)) is the contrast.
-
-Fold outliers (claims 2 and 3): with three or more folds, a fold whose pairs are on average at least
-twice as far apart as the pairs without it (:func:`~atomint_helpers.interpret.energy_partition.fold_outlier`)
-is named, and the verdict without it is given next to the verdict with all folds.
-A row is *not comparable* on the quick profile and while a checkpoint it depends on is still training.
+Every statement is decided by two or more tests, each on the pooled data (the fold mean, or all fold
+pairs) and fold by fold (one value per fold, or per pair of folds for the claims about variation across
+folds). "W1/IQR" is the Wasserstein-1 distance between two distributions divided by their mean
+interquartile range (scale-free); "absolute W1" is the same distance in kcal/mol. A row is *not
+comparable* on the quick profile and while a checkpoint it depends on is still training.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
-from ..interpret.energy_partition import fold_outlier, pair_distances, without_fold
+from ..interpret.energy_partition import fold_outlier, pair_distances
 from ..interpret.latent import FIG_ELEMENTS, MODEL_LABELS, fold_distances, mean_over_folds, model_distances
-from .claims import _fmt, _need_folds, _verdict
-from .scorecard import verdict as _word
+from ..interpret.latent_stats import deviation_share, fold_distance, histogram_peaks, values_of
+from .claims import QUICK_NOTE, _fmt, _need_folds
+from .registry import Claim, Measurement, Test, decide
 
-SALIENCY_STEP_SHARE = 0.10   # claim 7: gradient energy below 10 % of the latent spread
-ETA2_MIN = 0.5               # claim 6
-DIFFERENT_FACTOR = 2.0       # claim 5
+FIG2 = "§3.1, Fig. 2"
+#: "well conserved": a fold-to-fold shift below this share of the interquartile range
+CONSERVED_W1_IQR = 0.25
+#: "qualitatively different": the model-to-model distance at least this many times the fold-to-fold one
+DIFFERENT_FACTOR = 2.0
+#: "peaks correspond to local environments": the number of neighbours explains at least this share
+ETA2_MIN = 0.5
+
+_Q_WIDER = ("Generally, energy distributions of the BP architecture are wider than their SchNet counterparts "
+            "and show more distinct features.")
+_Q_CONSERVED = ("While the energy contributions within a model are well conserved in general, we find that this "
+                "effect is significantly more pronounced for the SchNet architecture.")
+_Q_FREQUENT = ("Less frequent elements such as oxygen show greater variation compared to the abundant hydrogen "
+               "and carbon atoms.")
+
+NARROWER = Claim(
+    "fig2.bp-wider", FIG2, _Q_WIDER, "BP's atomic-energy distributions are wider than SchNet's (H, C, N, O)",
+    tests=(Test("IQR ratio", "the largest SchNet/BP ratio of interquartile ranges over H, C, N and O", 1.0, "below"),
+           Test("std ratio", "the largest SchNet/BP ratio of standard deviations over H, C, N and O", 1.0, "below")))
+DISTINCT = Claim(
+    "fig2.bp-distinct-features", FIG2, _Q_WIDER, "BP's distributions show more distinct features than SchNet's",
+    tests=(Test("peaks", "BP's minus SchNet's number of histogram peaks, summed over H, C, N and O", 0.0, "above"),
+           Test("carbon environments", "BP's minus SchNet's η² (on ranks) of carbon energies by number of "
+                "bonded neighbours", 0.0, "above")))
+CONSERVED = Claim(
+    "fig2.conserved", FIG2, _Q_CONSERVED, "The energy contributions within a model are well conserved across folds",
+    models=("BP", "SchNet"),
+    tests=(Test("against the model gap", "the fold-to-fold W1/IQR divided by the BP-vs-SchNet W1/IQR (means over "
+                "H, C, N and O)", 1.0, "below"),
+           Test("absolute shift", "the fold-to-fold W1/IQR (mean over H, C, N and O)", CONSERVED_W1_IQR, "below")))
+MORE_PRONOUNCED = Claim(
+    "fig2.schnet-more-conserved", FIG2, _Q_CONSERVED, "Conservation across folds is more pronounced for SchNet",
+    tests=(Test("W1/IQR ratio", "SchNet's fold-to-fold W1/IQR divided by BP's (means over H, C, N and O)", 1.0,
+                "below"),
+           Test("absolute W1 ratio", "SchNet's fold-to-fold W1 in kcal/mol divided by BP's (means over H, C, N "
+                "and O)", 1.0, "below"),
+           Test("separation", "SchNet's most distant fold pair divided by BP's closest (W1/IQR)", 1.0, "below")))
+O_VARIES = Claim(
+    "fig2.o-varies-more", FIG2, _Q_FREQUENT, "O varies more across folds than H and C", models=("BP", "SchNet"),
+    tests=(Test("W1/IQR", "O's fold-to-fold W1/IQR divided by the larger of H's and C's", 1.0, "above"),
+           Test("absolute W1", "O's fold-to-fold W1 in kcal/mol divided by the larger of H's and C's", 1.0,
+                "above")))
+N_VARIES = Claim(
+    "fig2.n-varies-more", FIG2, _Q_FREQUENT, "N, also less frequent than H and C, varies more across folds than "
+    "H and C", models=("BP", "SchNet"),
+    tests=(Test("W1/IQR", "N's fold-to-fold W1/IQR divided by the larger of H's and C's", 1.0, "above"),
+           Test("absolute W1", "N's fold-to-fold W1 in kcal/mol divided by the larger of H's and C's", 1.0,
+                "above")))
+DIFFERENT = Claim(
+    "fig2.different-partitionings", FIG2,
+    "As shown in Figure 2, both atomistic models arrive at qualitatively different partitionings of the atomic "
+    "energies.", "The two models arrive at different partitionings of the atomic energies",
+    tests=(Test("W1/IQR", "the BP-vs-SchNet W1/IQR divided by the larger of the two models' fold-to-fold W1/IQR",
+                DIFFERENT_FACTOR, "above"),
+           Test("absolute W1", "the BP-vs-SchNet W1 in kcal/mol divided by the larger of the two models' "
+                "fold-to-fold W1", DIFFERENT_FACTOR, "above")))
+CARBON_PEAKS = Claim(
+    "fig2.bp-carbon-environments", FIG2,
+    "This is particularly prominent in the case of carbon, where the different peaks of the distribution simply "
+    "correspond to the various local environments present in QM9.",
+    "BP's carbon peaks correspond to the local environments (sp3, sp2, sp)", models=("BP",),
+    tests=(Test("η² on ranks", "the share of the ranked variance of carbon's latent energies explained by its "
+                "number of bonded neighbours", ETA2_MIN, "above"),
+           Test("η² plain", "the share of the variance of carbon's latent energies explained by its number of "
+                "bonded neighbours", ETA2_MIN, "above")))
+CARBON_PEAKS_SCHNET = Claim(
+    "beyond.schnet-carbon-environments", "", "", "SchNet's carbon energies by local environment (the same tests "
+    "as BP's)", kind="beyond", models=("SchNet",), tests=CARBON_PEAKS.tests)
+MINIMAL_DEVIATION = Claim(
+    "fig2.schnet-minimal-deviation", FIG2,
+    "The narrow shape observed for the SchNet energy distributions indicates that this type of model arrives at "
+    "a simple solution of the learning problem by keeping the deviation of the interaction energies within atom "
+    "types to a minimum.", "SchNet keeps the deviation of the atomic energies within an element smaller than BP",
+    tests=(Test("deviation share", "SchNet's divided by BP's share of the molecular energy variance carried by the "
+                "atoms' deviations from their element mean", 1.0, "below"),
+           Test("within-element IQR", "SchNet's divided by BP's mean interquartile range over H, C, N and O", 1.0,
+                "below")))
+SALIENCY = Claim(
+    "s1.saliency", "§1",
+    "Therefore, input gradients would indicate that the atom positions are not important, which is clearly wrong.",
+    "At equilibrium the forces vanish, so input-gradient saliency would call the positions unimportant",
+    models=("BP", "SchNet"),
+    untestable="the statement is about exact forces, which vanish at QM9's relaxed geometries by construction; our "
+               "energy models were trained on equilibrium energies only, so their gradients are not forces and "
+               "cannot stand in for them")
+
+#: every claim of the chapter, in the order of the paper
+CLAIMS = (NARROWER, DISTINCT, MINIMAL_DEVIATION, CARBON_PEAKS, CONSERVED, MORE_PRONOUNCED, O_VARIES, N_VARIES,
+          DIFFERENT, SALIENCY)
 
 
 # ------------------------------------------------------------------------------------------ numbers
@@ -81,165 +148,193 @@ def _pending_of(study, models) -> str | None:
             if names else None)
 
 
-def _why(study, quick, models, folds: bool = False):
-    return (_need_folds(study, models) if folds else None) or _pending_of(study, models), quick
-
-
-def _o_varies(frames, column, elements=FIG_ELEMENTS) -> tuple[bool, str]:
-    d = fold_distances(frames, elements, column)["mean"]
-    ok = bool(d["O"] > d["H"] and d["O"] > d["C"])
-    return ok, ", ".join(f"{e} {_fmt(d[e], 2)}" for e in d.index)
-
-
-def _fold_mean(frames, column) -> float:
-    return float(fold_distances(frames, FIG_ELEMENTS, column)["mean"].mean())
+def _why_not(study, quick: bool, models, folds: bool = False) -> str | None:
+    """Why this build cannot decide a claim about ``models`` (``None``: it can)."""
+    if quick:
+        return QUICK_NOTE
+    return (_need_folds(study, models) if folds else None) or _pending_of(study, models)
 
 
 def _outlier(study, m):
     return fold_outlier(pair_distances(study.frames[m], FIG_ELEMENTS, study.column))
 
 
-# ------------------------------------------------------------------------------------------ rows
-def _row(claim, model, paper, atomint, rule, holds_note, kind="paper", unit=""):
-    holds, note = holds_note
-    return {"claim": claim, "model": model, "paper": paper, "atomint": atomint, "unit": unit, "holds": holds,
-            "kind": kind, "rule": rule, "note": note}
+# ------------------------------------------------------------------------------------------ evidence
+def _spread(df, column, stat: str) -> dict:
+    """Per element of :data:`FIG_ELEMENTS`: the IQR or standard deviation of one fold's latent terms."""
+    out = {}
+    for e in FIG_ELEMENTS:
+        v = values_of(df, e, column)
+        if len(v) < 2:
+            out[e] = np.nan
+        else:
+            out[e] = float(np.subtract(*np.percentile(v, [75, 25]))) if stat == "IQR" else float(np.std(v, ddof=1))
+    return out
 
 
-def _with_note(ok, why_quick, default_note):
-    why, quick = why_quick
-    holds, note = _verdict(ok, quick, why)
-    return holds, note or default_note
+def _max_ratio(a: dict, b: dict) -> float:
+    r = [a[e] / b[e] for e in a if np.isfinite(a[e]) and np.isfinite(b[e]) and b[e] > 0]
+    return float(max(r)) if r else np.nan
 
 
-def fold_rows(study, quick: bool) -> list[dict]:
-    """Claims 1–5."""
-    rows = []
-    w = width_table(study)
-    narrower = w["SchNet IQR"] < w["BP IQR"]
-    rows.append(_row(
-        "\"SchNet's distributions are narrower\" than BP's (atomic energies of H, C, N, O)", "",
-        "SchNet's distributions are narrower",
-        "SchNet/BP IQR: " + ", ".join(f"{e} {_fmt(w.loc[e, 'SchNet/BP (IQR)'], 2)}" for e in w.index)
-        + f"; narrower for {int(narrower.sum())} of {len(w)}",
-        "holds if SchNet's fold-mean IQR is below BP's for each of H, C, N and O",
-        _with_note(bool(narrower.all()), _why(study, quick, ("bp", "schnet")),
-                   f"fold-mean IQR over {study.n_molecules:,} molecules")))
-    pair_means = {}
-    for m in study.models():
+def _pairs(study, m) -> list[tuple[int, int]]:
+    return list(itertools.combinations(sorted(study.frames[m]), 2))
+
+
+def _pair_label(p) -> str:
+    return f"folds {p[0]}–{p[1]}"
+
+
+def _element_w1(study, m, pair, e, absolute: bool) -> float:
+    a, b = (values_of(study.frames[m][k], e, study.column) for k in pair)
+    return fold_distance(a, b, pooled_spread=1.0 if absolute else "iqr")
+
+
+def _fold_w1(study, m, pair, absolute: bool) -> float:
+    """Mean over H, C, N, O of the W1 (absolute, kcal/mol) or W1/IQR between the two folds of ``pair``."""
+    d = [_element_w1(study, m, pair, e, absolute) for e in FIG_ELEMENTS]
+    d = [x for x in d if np.isfinite(x)]
+    return float(np.mean(d)) if d else np.nan
+
+
+def _model_w1(study, fold_bp, fold_sn, absolute: bool) -> float:
+    """Mean over H, C, N, O of the W1 (absolute) or W1/IQR between BP's fold and SchNet's fold."""
+    d = [fold_distance(values_of(study.frames["bp"][fold_bp], e, study.column),
+                       values_of(study.frames["schnet"][fold_sn], e, study.column),
+                       pooled_spread=1.0 if absolute else "iqr") for e in FIG_ELEMENTS]
+    d = [x for x in d if np.isfinite(x)]
+    return float(np.mean(d)) if d else np.nan
+
+
+def _common_folds(study) -> list[int]:
+    return sorted(set(study.frames.get("bp", {})) & set(study.frames.get("schnet", {})))
+
+
+def _per_fold(fn, folds, label="fold") -> Measurement:
+    vals = tuple(fn(k) for k in folds)
+    finite = [v for v in vals if v is not None and np.isfinite(v)]
+    return Measurement(float(np.mean(finite)) if finite else np.nan, vals, tuple(f"{label} {k}" for k in folds))
+
+
+def _per_pair(fn, pairs) -> Measurement:
+    vals = tuple(fn(p) for p in pairs)
+    finite = [v for v in vals if np.isfinite(v)]
+    return Measurement(float(np.mean(finite)) if finite else np.nan, vals, tuple(_pair_label(p) for p in pairs))
+
+
+def _variation_ratio(study, m, element: str, absolute: bool) -> Measurement:
+    """``element``'s fold-to-fold W1 divided by the larger of H's and C's, per fold pair; pooled: the same
+    ratio of the means over pairs."""
+    pairs = _pairs(study, m)
+
+    def ratio(ps) -> float:
+        d = {e: np.nanmean([_element_w1(study, m, p, e, absolute) for p in ps]) for e in (element, "H", "C")}
+        den = max(d["H"], d["C"])
+        return float(d[element] / den) if den > 0 else np.nan
+
+    return Measurement(ratio(pairs), tuple(ratio([p]) for p in pairs), tuple(_pair_label(p) for p in pairs))
+
+
+def evidence(study, env=None) -> dict:
+    """Per claim id and model label: ``{test name: Measurement}`` for every claim of :data:`CLAIMS` this
+    study can measure."""
+    col, out = study.column, {}
+    both = _common_folds(study)
+    models = study.models()
+    if len(models) == 2 and both:
+        def ratio(stat, agg):
+            def f(k):
+                return _max_ratio(_spread(study.frames["schnet"][k], col, stat), _spread(study.frames["bp"][k], col, stat))
+            m = _per_fold(f, both)
+            mean = mean_over_folds(study.frames["schnet"], FIG_ELEMENTS, col)[agg] / \
+                mean_over_folds(study.frames["bp"], FIG_ELEMENTS, col)[agg]
+            return Measurement(float(mean.max()), m.folds, m.labels)
+
+        out[(NARROWER.id, "")] = {"IQR ratio": ratio("IQR", "IQR"), "std ratio": ratio("std", "std")}
+
+        def peaks(k):
+            return float(sum(histogram_peaks(values_of(study.frames["bp"][k], e, col)) for e in FIG_ELEMENTS)
+                         - sum(histogram_peaks(values_of(study.frames["schnet"][k], e, col)) for e in FIG_ELEMENTS))
+
+        def mean_iqr_ratio(k):
+            a, b = _spread(study.frames["schnet"][k], col, "IQR"), _spread(study.frames["bp"][k], col, "IQR")
+            return float(np.nanmean(list(a.values())) / np.nanmean(list(b.values())))
+
+        def dev_ratio(k):
+            return deviation_share(study.frames["schnet"][k], col) / deviation_share(study.frames["bp"][k], col)
+
+        out[(MINIMAL_DEVIATION.id, "")] = {"deviation share": _per_fold(dev_ratio, both),
+                                            "within-element IQR": _per_fold(mean_iqr_ratio, both)}
+        distinct = {"peaks": _per_fold(peaks, both)}
+        if env is not None:
+            def eta_gap(k):
+                t = env[env["fold"] == k].set_index("model")["eta2_rank"]
+                return float(t[MODEL_LABELS["bp"]] - t[MODEL_LABELS["schnet"]])
+            distinct["carbon environments"] = _per_fold(eta_gap, both)
+            out[(DISTINCT.id, "")] = distinct
+    if env is not None:
+        for m in models:
+            t = env[env["model"] == MODEL_LABELS[m]].set_index("fold")
+            folds = sorted(t.index)
+            cid = CARBON_PEAKS.id if m == "bp" else CARBON_PEAKS_SCHNET.id
+            out[(cid, MODEL_LABELS[m])] = {"η² on ranks": _per_fold(lambda k: float(t.loc[k, "eta2_rank"]), folds),
+                                           "η² plain": _per_fold(lambda k: float(t.loc[k, "eta2"]), folds)}
+    multi = [m for m in models if study.n_folds(m) >= 2]
+    for m in multi:
         label = MODEL_LABELS[m]
-        pair_means[m] = pair_distances(study.frames[m], FIG_ELEMENTS, study.column)
-        out_fold, ratio = fold_outlier(pair_means[m])
-        ok, txt = _o_varies(study.frames[m], study.column) if study.n_folds(m) >= 2 else (False, "n/a")
-        extra = ""
-        if out_fold is not None:
-            ok2, txt2 = _o_varies(without_fold(study.frames[m], out_fold), study.column)
-            extra = (f"; fold {out_fold} is an outlier (its pairs {ratio:.1f}× as far apart); without it: "
-                     f"{txt2} → {_word(ok2)}")
-        rows.append(_row(
-            "\"Less frequent elements such as O vary more across folds\" than H and C (atomic energies)", label,
-            "O varies more across folds than H and C", f"fold-to-fold W1/IQR: {txt}{extra}",
-            "holds if the model's fold-to-fold W1/IQR of O exceeds that of H and that of C",
-            _with_note(ok, _why(study, quick, (m,), folds=True),
-                       "W1 / pooled IQR between folds, mean over fold pairs" + ("" if out_fold is not None
-                                                                                  else "; no outlying fold"))))
-    if len(study.models()) < 2:
-        return rows
-    between = float(model_distances(study.frames["bp"], study.frames["schnet"], FIG_ELEMENTS,
-                                    study.column)["mean"].mean())
-    within = {m: _fold_mean(study.frames[m], study.column) for m in study.models()}
-    for m in study.models():
-        out_fold, ratio = _outlier(study, m)
-        extra = ""
-        if out_fold is not None:
-            w2 = _fold_mean(without_fold(study.frames[m], out_fold), study.column)
-            extra = f"; without outlying fold {out_fold}: {_fmt(w2, 2)} → {_word(bool(w2 < between))}"
-        rows.append(_row(
-            "\"The energy contributions within a model are well conserved\" across folds", MODEL_LABELS[m],
-            "well conserved within a model",
-            f"fold-to-fold W1/IQR {_fmt(within[m], 2)} vs BP-vs-SchNet {_fmt(between, 2)}{extra}",
-            "holds if the model's fold-to-fold W1/IQR (mean of H, C, N, O) is smaller than the BP-vs-SchNet W1/IQR",
-            _with_note(bool(within[m] < between), _why(study, quick, ("bp", "schnet"), folds=True),
-                       "W1 / pooled IQR, mean over fold pairs and H, C, N, O")))
-    sn_pairs, bp_pairs = list(pair_means["schnet"].values()), list(pair_means["bp"].values())
-    sep = bool(sn_pairs and bp_pairs and max(sn_pairs) < min(bp_pairs))
-    rows.append(_row(
-        "Conservation across folds is \"significantly more pronounced for SchNet\"", "",
-        "significantly more pronounced for SchNet",
-        f"fold-to-fold W1/IQR: SchNet {_fmt(within['schnet'], 2)} (pairs {_fmt(min(sn_pairs, default=np.nan), 2)}–"
-        f"{_fmt(max(sn_pairs, default=np.nan), 2)}), BP {_fmt(within['bp'], 2)} (pairs "
-        f"{_fmt(min(bp_pairs, default=np.nan), 2)}–{_fmt(max(bp_pairs, default=np.nan), 2)})",
-        "holds if SchNet's fold-to-fold W1/IQR is below BP's and SchNet's most distant fold pair is closer "
-        "than BP's closest pair",
-        _with_note(bool(within["schnet"] < within["bp"]) and sep, _why(study, quick, ("bp", "schnet"), folds=True),
-                   "each fold pair's W1/IQR is the mean over H, C, N, O")))
-    big = max(within.values())
-    rows.append(_row(
-        "\"Both models arrive at qualitatively different partitionings\" of the energy", "",
-        "qualitatively different partitionings",
-        f"BP-vs-SchNet W1/IQR {_fmt(between, 2)} = {_fmt(between / big, 2)}× the larger fold-to-fold W1/IQR "
-        f"({_fmt(big, 2)})",
-        f"holds if the BP-vs-SchNet W1/IQR is at least {DIFFERENT_FACTOR:g}× the larger of the two models' "
-        "fold-to-fold W1/IQR",
-        _with_note(bool(between >= DIFFERENT_FACTOR * big), _why(study, quick, ("bp", "schnet"), folds=True),
-                   "means over H, C, N, O; BP-vs-SchNet fold by fold")))
-    return rows
+        out[(O_VARIES.id, label)] = {"W1/IQR": _variation_ratio(study, m, "O", False),
+                                     "absolute W1": _variation_ratio(study, m, "O", True)}
+        out[(N_VARIES.id, label)] = {"W1/IQR": _variation_ratio(study, m, "N", False),
+                                     "absolute W1": _variation_ratio(study, m, "N", True)}
+    if len(multi) == 2 and both:
+        gap = float(np.mean([_model_w1(study, k, k, False) for k in both]))
+        for m in multi:
+            pairs = _pairs(study, m)
+            out[(CONSERVED.id, MODEL_LABELS[m])] = {
+                "against the model gap": _per_pair(lambda p: _fold_w1(study, m, p, False) / gap, pairs),
+                "absolute shift": _per_pair(lambda p: _fold_w1(study, m, p, False), pairs)}
+        pairs = [p for p in _pairs(study, "schnet") if p in set(_pairs(study, "bp"))]
+        sn = {p: _fold_w1(study, "schnet", p, False) for p in _pairs(study, "schnet")}
+        bp = {p: _fold_w1(study, "bp", p, False) for p in _pairs(study, "bp")}
+        out[(MORE_PRONOUNCED.id, "")] = {
+            "W1/IQR ratio": _per_pair(lambda p: sn[p] / bp[p], pairs),
+            "absolute W1 ratio": _per_pair(lambda p: _fold_w1(study, "schnet", p, True)
+                                           / _fold_w1(study, "bp", p, True), pairs),
+            "separation": Measurement(max(sn.values()) / min(bp.values()))}
+        within = {a: {m: float(np.mean([_fold_w1(study, m, p, a) for p in _pairs(study, m)])) for m in multi}
+                  for a in (False, True)}
+        out[(DIFFERENT.id, "")] = {
+            name: _per_fold(lambda k, a=a: _model_w1(study, k, k, a) / max(within[a].values()), both)
+            for name, a in (("W1/IQR", False), ("absolute W1", True))}
+    return out
 
 
-def environment_rows(env, study, quick: bool) -> list[dict]:
-    """Claim 6 from :func:`~atomint_helpers.interpret.energy_partition.carbon_environments`."""
-    rows = []
-    for m in study.models():
-        label = MODEL_LABELS[m]
-        t = env[env["model"] == label]
-        e2r, e2 = float(t["eta2_rank"].mean()), float(t["eta2"].mean())
-        rows.append(_row(
-            "BP's carbon distribution shows \"distinct peaks\" that \"correspond to the various local environments\"",
-            label, "peaks = local environments (BP)" if m == "bp" else None,
-            f"carbon energy variance explained by sp3/sp2/sp: η² {_fmt(e2r, 2)} on ranks, {_fmt(e2, 2)} plain "
-            f"(folds {_fmt(t['eta2_rank'].min(), 2)}–{_fmt(t['eta2_rank'].max(), 2)} on ranks)",
-            f"holds if η² on ranks of carbon's latent energies by number of bonded neighbours is ≥ {ETA2_MIN:g} "
-            "(fold mean)",
-            _with_note(bool(e2r >= ETA2_MIN), _why(study, quick, (m,)),
-                       f"{int(t['carbons'].iloc[0]):,} carbons per fold; bonds from the geometry"
-                       + ("" if m == "bp" else "; the paper says this of BP only; SchNet by the same rule")),
-            kind="paper" if m == "bp" else "beyond"))
-    for m in study.models():
-        t = env[env["model"] == MODEL_LABELS[m]]
-        rows.append({"claim": "Carbon's latent energy explained by neighbours and bonded hydrogens (CH3, CH2, …, ≡CH)",
-                     "model": MODEL_LABELS[m], "paper": None,
-                     "atomint": f"η² {_fmt(t['eta2_fine_rank'].mean(), 2)} on ranks, {_fmt(t['eta2_fine'].mean(), 2)} "
-                                f"plain", "unit": "", "holds": None, "kind": "beyond", "rule": "",
-                     "note": "a finer grouping added after the sp3/sp2/sp numbers were seen; it does not change the "
-                             "verdict above" + ("; " + _verdict(None, True)[1] if quick else "")})
-    return rows
-
-
-def saliency_rows(sal: dict, study, quick: bool) -> list[dict]:
-    """Claim 7 from :func:`~atomint_helpers.interpret.saliency.saliency_study`."""
-    rows = []
-    for m, s in sal.items():
-        rows.append(_row(
-            "§1: input-gradient saliency is uninformative for molecules at equilibrium", MODEL_LABELS[m],
-            "gradients uninformative at equilibrium",
-            f"median |∂E/∂R_i|·0.1 Å = {_fmt(s['step_eq'], 2)} kcal/mol = {s['ratio_eq']:.0%} of the latent "
-            f"within-element IQR ({_fmt(s['latent_iqr'], 3)} kcal/mol); distorted by {s['sigma']:g} Å: "
-            f"{_fmt(s['step_dist'], 3)} kcal/mol ({s['ratio_dist']:.0%})",
-            f"holds if the median |∂E/∂R_i| × 0.1 Å at the QM9 geometries is below {SALIENCY_STEP_SHARE:.0%} of the "
-            "median within-element IQR of the latent atomic energies",
-            _with_note(bool(s["ratio_eq"] < SALIENCY_STEP_SHARE), _why(study, quick, (m,)),
-                       f"{s['n_molecules']} random test molecules of {s['checkpoint']} ({s['n_atoms']:,} atoms)"),
-            unit="kcal/mol"))
-    return rows
+def _saliency_note(sal: dict | None, m: str) -> str:
+    if not sal or m not in sal:
+        return SALIENCY.untestable
+    s = sal[m]
+    return (f"{SALIENCY.untestable}: at those geometries {MODEL_LABELS[m]}'s median atom gradient is "
+            f"{_fmt(s['grad_eq'], 2)} kcal/mol/Å, not 0 ({s['n_molecules']} test molecules of {s['checkpoint']})")
 
 
 def rows(study, quick: bool, env=None, sal: dict | None = None) -> list[dict]:
-    """Every scorecard row of the chapter (claims 1–7)."""
-    out = fold_rows(study, quick)
-    if env is not None:
-        out += environment_rows(env, study, quick)
-    if sal:
-        out += saliency_rows(sal, study, quick)
+    """Every scorecard row of the chapter: one :class:`~.registry.Verdict` per claim and model."""
+    ev = evidence(study, env)
+    out = []
+    for claim in CLAIMS + (CARBON_PEAKS_SCHNET,):
+        for label in claim.models:
+            if claim is SALIENCY:
+                m = next(k for k, v in MODEL_LABELS.items() if v == label)
+                if m in study.models():
+                    v = decide(claim, label, {}, note=_saliency_note(sal, m))
+                    out.append(v.row())
+                continue
+            models = ("bp", "schnet") if label == "" else tuple(k for k, v in MODEL_LABELS.items() if v == label)
+            if (claim.id, label) not in ev:
+                continue
+            folds = claim.id in (CONSERVED.id, MORE_PRONOUNCED.id, O_VARIES.id, N_VARIES.id, DIFFERENT.id)
+            v = decide(claim, label, ev[(claim.id, label)], why_not=_why_not(study, quick, models, folds))
+            out.append(v.row())
     return out
 
 

@@ -15,13 +15,14 @@ A row is a dict with
 ``paper``   the paper's value (number) or statement (text), ``None`` where the paper gives none;
 ``atomint`` the value atomint computed (number or text);
 ``unit``    the unit of both values (``""`` for counts and text);
-``verdict`` one of :data:`VERDICTS`: ``holds`` / ``differs`` for a statement; ``reproduced`` (within the
-            rule's tolerance), ``better`` or ``worse`` for a number (beating the paper is not "holds");
-            ``not comparable`` when this run cannot decide (the note says why). A row may give ``holds``
-            (True/False/None) instead, read as holds/differs/not comparable;
+``verdict`` one of :data:`~.registry.VERDICTS` (see :mod:`.registry`); a set-up or implementation row may
+            give ``holds`` (True/False/None) instead, read as holds/differs/not comparable;
 ``rule``    the metric and threshold, fixed in code before the number was looked at (required for
             ``paper`` rows);
 ``note``    one short sentence: how it was computed, or why the row is not comparable.
+
+Rows of the claims registry (:mod:`.registry`, :meth:`~.registry.Verdict.row`) add ``id``, ``section``,
+``quote``, ``cause`` and ``tests`` (each ``{name, rule, value, verdict, folds}``).
 """
 from __future__ import annotations
 
@@ -34,31 +35,19 @@ from typing import Any, Iterable, Mapping
 
 from .. import AtomintError
 from ..io import atomic_write_text
+from .registry import HOLDING, VERDICTS
 
 FIELDS = ("claim", "kind", "model", "paper", "atomint", "unit", "verdict", "rule", "note")
-SCHEMA_VERSION = 2
+#: the registry's fields (:mod:`.registry`): kept where a row has them
+REGISTRY_FIELDS = ("id", "section", "quote", "cause", "tests", "fold_verdicts", "budget", "stages")
+SCHEMA_VERSION = 3
 KINDS = ("paper", "setup", "implementation", "beyond")
-#: verdicts a row may carry; the first two are for statements, the next three for numbers
-VERDICTS = ("holds", "differs", "reproduced", "better", "worse", "not comparable")
-#: the verdicts that count as "the claim holds" in the headline
-HOLDING = ("holds", "reproduced")
 MODELS = ("", "BP", "SchNet")
 
 
 def verdict(ok: bool | None) -> str:
-    """A statement's verdict from a yes/no/undecided test."""
+    """A check's verdict from a yes/no/undecided test (set-up and implementation rows)."""
     return "not comparable" if ok is None else ("holds" if ok else "differs")
-
-
-def compare(ours: float | None, paper: float, *, rel_tol: float, lower_is_better: bool = True) -> str:
-    """A number's verdict: ``reproduced`` if ``|ours − paper| ≤ rel_tol·|paper|``, else ``better`` or
-    ``worse`` (by ``lower_is_better``); ``not comparable`` for a missing or non-finite value."""
-    if ours is None or paper is None or not math.isfinite(float(ours)):
-        return "not comparable"
-    ours, paper = float(ours), float(paper)
-    if abs(ours - paper) <= rel_tol * abs(paper):
-        return "reproduced"
-    return "better" if (ours < paper) == lower_is_better else "worse"
 
 
 def _plain(value: Any) -> Any:
@@ -99,10 +88,10 @@ def normalize_row(row: Mapping[str, Any], i: int = 0) -> dict:
             raise AtomintError(f"scorecard row {i} ({row.get('claim')!r}) gives both 'holds' and 'verdict'; "
                                "give one")
         row["verdict"] = verdict(holds)
-    unknown = sorted(set(row) - set(FIELDS))
+    unknown = sorted(set(row) - set(FIELDS) - set(REGISTRY_FIELDS))
     if unknown:
-        raise AtomintError(f"scorecard row {i} has unknown keys {unknown}; allowed: {FIELDS} (or 'quantity', "
-                           "'holds')")
+        raise AtomintError(f"scorecard row {i} has unknown keys {unknown}; allowed: {FIELDS + REGISTRY_FIELDS} "
+                           "(or 'quantity', 'holds')")
     claim = str(row.get("claim") or "").strip()
     if not claim:
         raise AtomintError(f"scorecard row {i} needs a 'claim' (or 'quantity'): what is being compared")
@@ -121,6 +110,7 @@ def normalize_row(row: Mapping[str, Any], i: int = 0) -> dict:
         raise AtomintError(f"scorecard row {i} ({claim!r}) is a claim of the paper and needs its 'rule' "
                            "(metric and threshold)")
     out = {k: _plain(row.get(k)) for k in FIELDS}
+    out.update({k: row[k] for k in REGISTRY_FIELDS if row.get(k) is not None})
     out["claim"] = claim
     out["verdict"] = row.get("verdict") or "not comparable"
     for k in ("model", "unit", "rule", "note"):
@@ -207,10 +197,20 @@ def _cell(text: str) -> str:
 
 
 #: the verdict as the tables show it
-VERDICT_MARK = {"holds": "✓ holds", "reproduced": "✓ reproduced", "differs": "✗ differs", "better": "▲ better",
-                "worse": "▼ worse", "not comparable": "— not comparable"}
+VERDICT_MARK = {"holds": "✓ holds", "reproduced": "✓ reproduced", "differs": "✗ differs", "lower": "▼ lower",
+                "higher": "▲ higher", "inconclusive": "≈ inconclusive", "not testable": "∅ not testable",
+                "not comparable": "— not comparable"}
+#: background colour of a verdict in the chapter × verdict matrix (green holds, red does not, amber
+#: inconclusive, grey undecidable)
+VERDICT_COLOUR = {"holds": "#c8e6c9", "reproduced": "#c8e6c9", "differs": "#ffcdd2", "lower": "#ffcdd2",
+                  "higher": "#ffcdd2", "inconclusive": "#ffe0b2", "not testable": "#e0e0e0",
+                  "not comparable": "#e0e0e0"}
 KIND_TITLES = {"paper": "The paper's claims", "setup": "Set-up: data and training sets",
                "implementation": "Implementation checks", "beyond": "Beyond the paper"}
+#: the headline's groups: every verdict word in exactly one, so the numbers add up
+HEADLINE_GROUPS = (("hold", ("holds", "reproduced")), ("do not hold", ("differs", "lower", "higher")),
+                   ("inconclusive", ("inconclusive",)), ("not testable", ("not testable",)),
+                   ("not comparable on this build", ("not comparable",)))
 
 
 def _note(r: Mapping[str, Any]) -> str:
@@ -219,9 +219,9 @@ def _note(r: Mapping[str, Any]) -> str:
 
 
 def display_table(rows: Iterable[Mapping[str, Any]]):
-    """A chapter's scorecard rows for reading: claim as index, the model, paper and atomint values rounded
-    (:func:`format_value`, a dash for none), the unit, the verdict (:data:`VERDICT_MARK`), the kind and the
-    rule and note; never a raw True/None/NaN."""
+    """A chapter's scorecard rows for reading: the claim, the model, paper and atomint values rounded
+    (:func:`format_value`, a dash for none), the unit, the verdict (:data:`VERDICT_MARK`), the cause and
+    the tests (rule, value, per-fold verdicts); the claim is the index; never a raw True/None/NaN."""
     import pandas as pd
 
     out = []
@@ -229,8 +229,8 @@ def display_table(rows: Iterable[Mapping[str, Any]]):
         r = normalize_row(r, i)
         out.append({"claim": r["claim"], "model": r["model"], "paper": format_value(r["paper"]),
                     "atomint": format_value(r["atomint"]), "unit": r["unit"], "verdict": VERDICT_MARK[r["verdict"]],
-                    "kind": r["kind"], "rule · note": _note(r)})
-    cols = ["claim", "model", "paper", "atomint", "unit", "verdict", "kind", "rule · note"]
+                    "why": r.get("cause") or "", "tests · rule · note": _tests_text(r)})
+    cols = ["claim", "model", "paper", "atomint", "unit", "verdict", "why", "tests · rule · note"]
     return pd.DataFrame(out, columns=cols).set_index("claim").rename_axis(None)
 
 
@@ -253,37 +253,43 @@ def summary(chapters: list[dict]) -> dict:
     return out
 
 
-def _breakdown(c: dict) -> str:
-    bits = [f"{c[v]} {w}" for v, w in (("reproduced", "reproduced within tolerance"), ("better", "better than the paper"),
-                                       ("worse", "worse than the paper"), ("differs", "differ"))
-            if c[v]]
-    if c["not comparable"]:
-        bits.append(f"{c['not comparable']} not comparable in this build")
-    return "; ".join(bits)
+def headline_groups(c: dict) -> list[tuple[str, int, dict]]:
+    """``(group, count, {verdict: count})`` for each headline group with rows; the counts add up to
+    ``c["rows"]``."""
+    out = []
+    for name, words in HEADLINE_GROUPS:
+        n = sum(c[w] for w in words)
+        if n:
+            out.append((name, n, {w: c[w] for w in words if c[w]}))
+    return out
 
 
 def headline(chapters: list[dict]) -> str:
-    """"N of M of the paper's claims hold on this build" — only ``paper`` rows count; a number reproduced
-    within its tolerance counts as holding, a number better or worse than the paper's does not."""
+    """"Of the T claims of the paper checked here: H hold, D do not hold, I inconclusive, …": only
+    ``paper`` rows (one per claim and model) count, and the groups add up to T."""
     c = summary(chapters)["paper"]
+    if not c["rows"]:
+        return "**No claim of the paper was recorded on this build.**"
     if not c["comparable"]:
         return (f"**None of the paper's {c['rows']} claims checked here can be decided on this build** "
-                f"({_breakdown(c)}).") if c["rows"] else "**No claim of the paper was recorded on this build.**"
-    text = f"**{c['hold']} of {c['comparable']} of the paper's claims hold on this build**"
-    more = _breakdown(c)
-    return text + (f" ({more})." if more else ".")
+                "(quick-profile models, or models still training).")
+    bits = []
+    for name, n, words in headline_groups(c):
+        detail = ", ".join(f"{k} {w}" for w, k in words.items()) if len(words) > 1 else ""
+        bits.append(f"{n} {name}" + (f" ({detail})" if detail else ""))
+    return f"**Of the {c['rows']} claims of the paper checked on this build (one per claim and model): " + \
+        "; ".join(bits) + ".**"
 
 
 def chapter_sentence(chapter: dict) -> str:
-    """One sentence on a chapter's rows: its paper claims, then the other kinds."""
+    """One sentence on a chapter's rows: its paper claims by headline group, then the other kinds."""
     rows = chapter["rows"]
     c = counts(r for r in rows if r["kind"] == "paper")
     parts = []
     if c["rows"] and not c["comparable"]:
         parts.append(f"none of its {c['rows']} claims of the paper can be decided on this build")
     elif c["rows"]:
-        parts.append(f"{c['hold']} of {c['comparable']} of the paper's claims hold"
-                     + (f" ({_breakdown(c)})" if _breakdown(c) else ""))
+        parts.append(f"{c['rows']} claims of the paper: " + ", ".join(f"{n} {g}" for g, n, _ in headline_groups(c)))
     for k in KINDS[1:]:
         ck = counts(r for r in rows if r["kind"] == k)
         if ck["rows"]:
@@ -296,43 +302,109 @@ def _title(c: dict, link: bool) -> str:
     return f"{{doc}}`/notebooks/{c['chapter']}`" if link else f"`{c['chapter']}`"
 
 
+def matrix_html(chapters: list[dict]) -> str:
+    """The chapter × verdict matrix of the paper's claims as an HTML table, each cell coloured by its
+    verdict (:data:`VERDICT_COLOUR`), empty where a chapter has none; a total row adds up."""
+    used = [v for v in VERDICTS if any(r["verdict"] == v for c in chapters for r in c["rows"] if r["kind"] == "paper")]
+    if not used:
+        return ""
+    head = "".join(f'<th style="background:{VERDICT_COLOUR[v]}">{v}</th>' for v in used)
+    lines = ['<table class="atomint-matrix">', f"<thead><tr><th>chapter</th>{head}<th>claims</th></tr></thead>",
+             "<tbody>"]
+    total = {v: 0 for v in used}
+    for c in chapters:
+        rows = [r for r in c["rows"] if r["kind"] == "paper"]
+        if not rows:
+            continue
+        cells = []
+        for v in used:
+            n = sum(r["verdict"] == v for r in rows)
+            total[v] += n
+            cells.append(f'<td style="background:{VERDICT_COLOUR[v]}">{n}</td>' if n else "<td></td>")
+        lines.append(f"<tr><td>{_html(c['chapter'].replace('_', ' '))}</td>{''.join(cells)}<td>{len(rows)}</td></tr>")
+    cells = "".join(f"<td><b>{total[v]}</b></td>" for v in used)
+    lines += [f"<tr><td><b>all</b></td>{cells}<td><b>{sum(total.values())}</b></td></tr>", "</tbody></table>"]
+    return "\n".join(lines)
+
+
+def _html(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def not_holding(chapters: list[dict]) -> list[str]:
+    """One Markdown bullet per paper claim that does not hold on this build, with its one-line cause."""
+    out = []
+    for c in chapters:
+        for r in c["rows"]:
+            if r["kind"] != "paper" or r["verdict"] in HOLDING or r["verdict"] == "not comparable":
+                continue
+            who = f" ({r['model']})" if r["model"] else ""
+            sec = f"{r['section']}: " if r.get("section") else ""
+            cause = r.get("cause") or r["note"] or "no cause recorded"
+            out.append(f"- {sec}*{_cell(r['claim'])}*{who} — **{r['verdict']}**. {_cell(cause)}")
+    return out
+
+
 def summary_markdown(chapters: list[dict], *, link: bool = True, build_info: str = "") -> str:
-    """The headline and one sentence per chapter (for the book's first page)."""
+    """The book's first page: the headline, the chapter × verdict matrix, every claim that does not hold
+    with its cause, and one sentence per chapter."""
     lines = [build_info, ""] if build_info else []
     if not chapters:
         return "\n".join(lines + ["*No chapter has recorded results in this build yet.* Run `make book`."]) + "\n"
     lines += [headline(chapters), ""]
+    m = matrix_html(chapters)
+    if m:
+        lines += [m, ""]
+    misses = not_holding(chapters)
+    if misses:
+        lines += ["**The claims that do not hold, and why:**", ""] + misses + [""]
     lines += [f"- **{_title(c, link)}**: {chapter_sentence(c)}" for c in chapters]
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _tests_text(r: Mapping[str, Any]) -> str:
+    """A row's tests in words: each rule with its pooled value, verdict and per-fold verdicts; rows without
+    registry tests give their rule and note."""
+    tests = r.get("tests") or []
+    if not tests:
+        return _note(r)
+    bits = []
+    for t in tests:
+        folds = ", ".join(f"{lab} {v}" for lab, v in zip(t.get("fold_labels") or [], t["folds"])) or "—"
+        bits.append(f"{t['rule']} — value {format_value(t['value'])} → {t['verdict']} (per fold: {folds})")
+    if r.get("note"):
+        bits.append(r["note"])
+    return " · ".join(bits)
+
+
 def _table(rows: list[dict]) -> list[str]:
-    """A pipe table of ``rows``; a rule or note shared by every row is said once, above the table."""
-    shared = {k: rows[0][k] for k in ("rule", "note") if len(rows) > 1 and rows[0][k]
-              and all(r[k] == rows[0][k] for r in rows)}
-    lines = [x for k, v in shared.items() for x in (f"*{'Rule' if k == 'rule' else 'Note'} of every row:* {_cell(v)}", "")]
-    lines += ["| claim | model | paper | atomint | unit | verdict | rule · note |", "|---|---|---:|---:|---|---|---|"]
-    prev = None
+    """A pipe table of ``rows``: registry rows show section, the paper's words, tests and cause."""
+    lines = ["| § | claim | model | atomint | verdict | why | tests · rule · note |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        same = {"rule": "same rule as above"} if r["rule"] and r["rule"] == prev and "rule" not in shared else {}
-        prev = r["rule"]
+        claim = r["claim"] + (f" — “{r['quote']}”" if r.get("quote") and r["quote"] != r["claim"] else "")
+        atomint = format_value(r["atomint"]) + (f" {r['unit']}" if r["unit"] and not r.get("tests") else "")
+        if r.get("fold_verdicts"):
+            atomint += f" (folds: {', '.join(r['fold_verdicts'])})"
         lines.append("| " + " | ".join(_cell(x) for x in (
-            r["claim"], r["model"], format_value(r["paper"]), format_value(r["atomint"]), r["unit"],
-            VERDICT_MARK[r["verdict"]], _note({**r, **{k: "" for k in shared}, **same}))) + " |")
+            r.get("section") or "", claim, r["model"], atomint if not r.get("tests") else "see tests",
+            VERDICT_MARK[r["verdict"]], r.get("cause") or "", _tests_text(r))) + " |")
     return lines + [""]
 
 
 def to_markdown(chapters: list[dict], *, missing: Iterable[str] = (), link: bool = True,
                 build_info: str = "") -> str:
-    """Every row as MyST Markdown, without headings: the headline, the paper's claims per chapter (a
-    link to its page, where its values come from, a pipe table), then the set-up, implementation and
-    beyond-the-paper rows, each kind in its own collapsed block."""
+    """Every row as MyST Markdown, without headings: the headline and matrix, the paper's claims per
+    chapter (a link to its page, where its values come from, a table with every rule in full), then the
+    set-up, implementation and beyond-the-paper rows, each kind in its own collapsed block."""
     lines: list[str] = [build_info, ""] if build_info else []
     if not chapters:
         lines += ["*No chapter has recorded results in this build yet.* Run `make book` (or "
                   "`python -m atomint_helpers.book build`) to execute the notebooks.", ""]
     else:
         lines += [headline(chapters), ""]
+        m = matrix_html(chapters)
+        if m:
+            lines += [m, ""]
     for kind in KINDS:
         blocks = []
         for c in chapters:

@@ -1,59 +1,97 @@
-"""Table 1's scorecard rows: the test errors of both models against the paper's, and the model ordering.
-
-Rules (fixed before the numbers are computed):
+"""Table 1's claims: the test errors of both models against the paper's, and the model ordering.
 
 * **Each published error** (MAE and RMSE, energy and dipole, BP and SchNet) is a number: ``reproduced`` if
-  our test value lies within ±:data:`REL_TOL` (10 %) of the paper's, otherwise ``better`` (lower) or
-  ``worse`` (higher). 10 % is about the spread of QM9 test errors between random splits and seeds for models
-  of this size; beating the paper is reported as ``better``, not as holding.
-* **"SchNet achieves consistently lower errors"** (one row per target): holds if SchNet's recorded test MAE is
-  below BP's on every fold finished for both models (same fold = same split).
+  our test value (the mean over the finished folds) lies within ±:data:`REL_TOL` of the paper's, otherwise
+  ``lower`` or ``higher``; each fold's verdict is stored beside it. 10 % is about the spread of QM9 test
+  errors between random splits and seeds for models of this size.
+* **"SchNet achieves consistently lower errors"** (one claim per target), two tests fold by fold: SchNet's
+  test MAE divided by BP's, and the same for the RMSE, each below 1; pooled, the largest ratio over the folds
+  (consistently: on every split).
 """
 from __future__ import annotations
 
-from ..interpret.evaluation import CPU_TARGET_MAE, MODEL_NAMES, schnet_better_on_folds
+import numpy as np
+
+from ..interpret.evaluation import CPU_TARGET_MAE, MODEL_NAMES, PAPER_TABLE1, schnet_better_on_folds
 from .claims import QUICK_NOTE, dash_or
-from .scorecard import compare
+from .registry import Cause, Claim, Measurement, Test, decide, decide_number
 
 #: relative tolerance within which a published error counts as reproduced
 REL_TOL = 0.10
 _LABEL = {v: k for k, v in MODEL_NAMES.items()}
 _SHORT = {"bp": "BP", "schnet": "SchNet"}
+_UNITS = {"energy": "kcal/mol", "dipole": "D"}
+TABLE1 = "§3, Table 1"
+_Q_TABLE = ("Table 1: Mean absolute errors and root mean squared errors of analyzed models trained on 100k "
+            "molecules from the QM9 benchmark dataset.")
+_Q_ORDER = ("SchNet achieves consistently lower errors since it is able to adapt its representation to the data "
+            "at hand, while BP employs a fixed feature representation.")
+
+#: one number per model, target and metric, as the paper's Table 1 gives them
+NUMBERS = tuple(
+    Claim(f"table1.{m}.{t}.{metric.lower()}", TABLE1, _Q_TABLE, f"Table 1: {t} {metric}", models=(_SHORT[m],),
+          paper_value=PAPER_TABLE1[(m, t)][i], tolerance=REL_TOL, error=True, unit=_UNITS[t])
+    for t in ("energy", "dipole") for m in ("bp", "schnet") for i, metric in enumerate(("MAE", "RMSE")))
+ORDER = tuple(
+    Claim(f"table1.schnet-lower.{t}", TABLE1, _Q_ORDER, f"SchNet's {t} errors are lower than BP's on every split",
+          tests=(Test("MAE ratio", f"SchNet's test MAE divided by BP's ({t}; pooled: the largest over the folds, "
+                      "since the paper says consistently)", 1.0, "below"),
+                 Test("RMSE ratio", f"SchNet's test RMSE divided by BP's ({t}; pooled: the largest over the "
+                      "folds)", 1.0, "below")))
+    for t in ("energy", "dipole"))
+CLAIMS = NUMBERS + ORDER
+
+#: why a published error is not reproduced: how our models differ from the paper's (an error lower than the
+#: paper's is not a failure of the paper's claim)
+_OFF = {
+    "bp": "our BP (radial and angular ACSFs, a 128-64 network per element, 150 epochs) is trained differently "
+          "from the paper's, whose descriptors and training the paper does not detail",
+    "schnet": "our SchNet is 64×3 (64 features, 3 interactions) trained for 300 epochs on a 2-core CPU, against "
+              "the paper's larger SchNet (128×6)",
+}
+
+
+def _done(per_fold, m: str, t: str):
+    d = per_fold[(per_fold["model"] == MODEL_NAMES[m]) & (per_fold["target"] == t)]
+    return d.sort_values("fold")
 
 
 def rows(table, per_fold, *, quick: bool, profile: str) -> list[dict]:
-    """Scorecard rows from :func:`~atomint_helpers.interpret.evaluation.table1` (``table``: one fold's test
-    errors) and :func:`~atomint_helpers.interpret.evaluation.across_folds` (``per_fold``)."""
+    """Scorecard rows from :func:`~atomint_helpers.interpret.evaluation.table1` (``table``: one fold's
+    test errors, for the still-training notes) and
+    :func:`~atomint_helpers.interpret.evaluation.across_folds` (``per_fold``: every fold's)."""
     out = []
-    rule = (f"reproduced within ±{REL_TOL:.0%} of the paper's value; otherwise better (lower) or worse "
-            "(higher)")
-    for _, r in table.iterrows():
-        key = (_LABEL[r["model"]], r["target"])
-        note = (f"test split of {r['n test']:,} held-out molecules, {r['n train']:,} training molecules, "
-                f"{r['profile']} profile, {r['epochs']} epochs")
-        if quick:
-            note = QUICK_NOTE
-        elif profile == "cpu":
-            target = CPU_TARGET_MAE[key]
-            note += f"; cpu-profile target MAE ≤ {target} {r['unit']}: {'met' if r['MAE'] <= target else 'not met'}"
-        training = str(r["status"]).startswith("training")
-        if training and not quick:
-            note = (f"still training ({r['epochs']} epochs so far): the best weights so far, a verdict on an "
-                    f"unfinished model would be premature; {note}")
-        for metric in ("MAE", "RMSE"):
-            out.append({"claim": f"Table 1: {r['target']} {metric}", "kind": "paper", "model": _SHORT[key[0]],
-                        "paper": r[f"paper {metric}"], "atomint": round(float(r[metric]), 4), "unit": r["unit"],
-                        "verdict": "not comparable" if quick or training else compare(r[metric], r[f"paper {metric}"],
-                                                                                      rel_tol=REL_TOL),
-                        "rule": rule, "note": note if metric == "MAE" or quick or training else "same molecules"})
-    for target in ("energy", "dipole"):
-        both, better = schnet_better_on_folds(per_fold, target)
-        holds = None if quick or not both else len(better) == len(both)
-        out.append({"claim": f"“SchNet achieves consistently lower errors” ({target} test MAE, fold by fold)",
-                    "kind": "paper", "paper": "SchNet more accurate",
-                    "atomint": f"SchNet better on {len(better)} of {len(both)} folds", "unit": "", "holds": holds,
-                    "rule": "holds if SchNet's test MAE is below BP's on every fold finished for both models",
-                    "note": QUICK_NOTE if quick else ("no fold finished for both models" if not both else "")})
+    training = {(_LABEL[r["model"]], r["target"]) for _, r in table.iterrows() if str(r["status"]).startswith("training")}
+    for claim in NUMBERS:
+        _, m, t, metric = claim.id.split(".")
+        d = _done(per_fold, m, t)
+        vals = [float(v) for v in d[metric.upper()]]
+        finite = [v for v in vals if np.isfinite(v)]
+        why = QUICK_NOTE if quick else ("still training: the best weights so far, a verdict on an unfinished "
+                                        "model would be premature" if (m, t) in training or not finite else None)
+        note = ""
+        if finite and not quick:
+            note = (f"mean over folds {', '.join(str(int(f)) for f in d['fold'])} ({', '.join(f'{v:.4g}' for v in vals)}); "
+                    f"{int(d['n test'].iloc[0]):,} test molecules per fold")
+            if profile == "cpu" and metric == "mae":
+                goal = CPU_TARGET_MAE[(m, t)]
+                note += f"; cpu-profile target MAE ≤ {goal} {claim.unit}: {'met' if np.mean(finite) <= goal else 'not met'}"
+        pooled = round(float(np.mean(finite)), 4) if finite else None
+        v = decide_number(claim, claim.models[0], pooled, vals, why_not=why, note=note,
+                          if_off=Cause("our models", _OFF[m]))
+        out.append(v.row())
+    for claim in ORDER:
+        t = claim.id.rsplit(".", 1)[1]
+        bp, sn = _done(per_fold, "bp", t).set_index("fold"), _done(per_fold, "schnet", t).set_index("fold")
+        both = sorted(f for f in set(bp.index) & set(sn.index)
+                      if np.isfinite(bp.loc[f, "MAE"]) and np.isfinite(sn.loc[f, "MAE"]))
+
+        def ratio(metric):
+            vals = tuple(float(sn.loc[f, metric] / bp.loc[f, metric]) for f in both)
+            return Measurement(max(vals) if vals else None, vals, tuple(f"fold {f}" for f in both))
+
+        why = QUICK_NOTE if quick else (None if both else "no fold finished for both models")
+        out.append(decide(claim, "", {"MAE ratio": ratio("MAE"), "RMSE ratio": ratio("RMSE")}, why_not=why).row())
     return out
 
 

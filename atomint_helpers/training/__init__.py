@@ -9,6 +9,7 @@
 ``restarts``       restart screening (which seed a dipole run starts from) and its record
 ``run``            :func:`train`: one run into its checkpoint folder, resumable, with provenance
 ``lightning``      the ``paper`` profile through PyTorch Lightning
+``extension``      declared recipes that continue a finished run (a second cosine cycle), in ``models/next/``
 =================  ====================================================================================
 
 
@@ -38,6 +39,7 @@ from ..store import run_name
 from .inputs import (attach_descriptors, crystal_rows, crystal_split, fold_split, load_crystal_data,
                      load_training_data)
 from .loop import LOG_FIELDS, metrics, predict, read_log, write_log
+from . import extension
 from .profiles import (CRYSTAL_ELEMENTS, CRYSTAL_PROFILES, GOALS, PROFILES, Profile, fixed_schedule, get_profile,
                        resolve)
 from .restarts import RESTARTS, adopt_candidate, candidate_seeds, read_screening, screen_restarts
@@ -50,6 +52,6 @@ UNITS = {k: t.unit for k, t in TARGETS.items()}
 
 __all__ = ["CRYSTAL_ELEMENTS", "CRYSTAL_PROFILES", "GOALS", "LOG_FIELDS", "PROFILES", "RESTARTS", "TARGET_KEYS",
            "UNITS", "Profile", "Run", "SignMonitor", "WeightAverage", "adopt_candidate", "attach_descriptors",
-           "candidate_seeds", "cosine_lr", "crystal_rows", "crystal_split", "fixed_schedule", "fold_split",
+           "candidate_seeds", "cosine_lr", "extension", "crystal_rows", "crystal_split", "fixed_schedule", "fold_split",
            "get_profile", "load_crystal_data", "load_training_data", "metrics", "predict", "read_log", "read_screening",
            "read_signs", "resolve", "run_name", "screen_restarts", "train", "write_log", "write_signs"]

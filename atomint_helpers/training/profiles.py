@@ -43,6 +43,8 @@ class Profile:
     #: restart screening per model and target, e.g. ``{"schnet": {"dipole": {"candidates": 3, "epochs": 3}}}``:
     #: see :func:`screen_restarts`
     restarts: dict = field(default_factory=dict)
+    #: the declared extension recipe a run continues with (:mod:`.extension`), recorded in provenance
+    extension: str | None = None
 
 
 PROFILES = {

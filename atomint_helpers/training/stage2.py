@@ -46,10 +46,19 @@ class WeightAverage:
 
 def cosine_lr(ext: dict, epoch: int, max_epochs: int, min_lr: float) -> float:
     """Learning rate of the epoch after ``epoch`` completed ones in the second stage: a cosine from
-    ``ext["lr"]`` at ``ext["from_epoch"]`` down to ``min_lr`` at ``max_epochs``."""
-    start = int(ext["from_epoch"])
-    t = min(max((epoch - start) / max(max_epochs - start, 1), 0.0), 1.0)
-    return min_lr + 0.5 * (float(ext["lr"]) - min_lr) * (1.0 + math.cos(math.pi * t))
+    ``ext["lr"]`` at ``ext["from_epoch"]`` down to ``min_lr`` at the stage's end.
+
+    ``ext["cycles"]`` (optional): later warm restarts, ``[[from_epoch, lr], …]`` in epoch order; each is a
+    new cosine from its ``lr`` at its ``from_epoch``, and every cycle ends where the next begins (the last
+    at ``max_epochs``), so the epochs before the first restart keep the schedule they were trained with."""
+    starts = [(int(ext["from_epoch"]), float(ext["lr"]))] + [(int(e), float(lr)) for e, lr in ext.get("cycles", ())]
+    if any(b[0] <= a[0] for a, b in zip(starts, starts[1:])):
+        raise AtomintError(f"the stage-2 cycles must start at increasing epochs, got {[e for e, _ in starts]}")
+    i = max([k for k, (e, _) in enumerate(starts) if e <= epoch], default=0)
+    start, peak = starts[i]
+    end = starts[i + 1][0] if i + 1 < len(starts) else max_epochs
+    t = min(max((epoch - start) / max(end - start, 1), 0.0), 1.0)
+    return min_lr + 0.5 * (peak - min_lr) * (1.0 + math.cos(math.pi * t))
 
 
 SIGNS = "signs.csv"
