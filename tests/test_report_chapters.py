@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from atomint_helpers.report import explain, scorecard, table1, training
+from atomint_helpers.report import explain, scorecard, scorecard_page, table1, training
 
 
 def _table(schnet_mae: float) -> pd.DataFrame:
@@ -216,7 +216,7 @@ def test_every_row_shows_its_rule_in_full():
     long = "holds if " + "a long rule " * 20
     rows = [scorecard.normalize_row(dict(claim=c, kind="paper", rule=rule, note=n, atomint=1, holds=True))
             for c, rule, n in (("a", long, "x"), ("b", long, "y"), ("c", "R2", "z"))]
-    md = "\n".join(scorecard._table(rows))
+    md = "\n".join(scorecard_page._table(rows))
     assert md.count(long.strip()) == 2 and "rule: R2 — z" in md and "…" not in md
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from atomint_helpers import AtomintError
-from atomint_helpers.report import scorecard
+from atomint_helpers.report import scorecard, scorecard_page
 from atomint_helpers.book import read_toc, select
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ def test_record_roundtrip(tmp_path):
     assert doc["rows"][0]["kind"] == "setup" and doc["rows"][1]["model"] == "SchNet"
     assert doc["rows"][1]["cause"] == "our models: smaller" and "cause" not in doc["rows"][0]
     [chapter] = scorecard.collect(tmp_path / "out")
-    md = scorecard.to_markdown([chapter])
+    md = scorecard_page.to_markdown([chapter])
     assert "**{doc}`/notebooks/table1`** — profile: quick" in md
     assert "| molecules |  | 2,000 molecules | — not comparable |  | sample |" in md
     assert "0.25" in md and "▼ lower" in md and "rule: reproduced within ±10 %" in md
@@ -60,10 +60,10 @@ def test_collect_order_and_missing(tmp_path):
         scorecard.record(tmp_path, ch, [dict(claim=ch, kind="paper", rule="r", atomint=1, holds=ch != "c")])
     chapters = scorecard.collect(tmp_path, ["c", "a"])
     assert [c["chapter"] for c in chapters] == ["c", "a", "b"]
-    md = scorecard.to_markdown(chapters, missing=["d"])
+    md = scorecard_page.to_markdown(chapters, missing=["d"])
     assert "**Of the 3 claims of the paper checked on this build (one per claim and model): 2 hold; 1 do not " \
            "hold.**" in md and "`d`" in md
-    assert "No chapter" in scorecard.to_markdown([])
+    assert "No chapter" in scorecard_page.to_markdown([])
 
 
 def test_headline_adds_up_and_counts_only_the_papers_claims():
@@ -80,25 +80,25 @@ def test_headline_adds_up_and_counts_only_the_papers_claims():
             dict(claim="i", kind="implementation", atomint=1, holds=True),
             dict(claim="j", kind="beyond", atomint=1, holds=True)]
     chapters = [{"chapter": "x", "rows": [scorecard.normalize_row(r) for r in rows]}]
-    s = scorecard.summary(chapters)
+    s = scorecard_page.summary(chapters)
     assert (s["paper"]["hold"], s["paper"]["comparable"], s["paper"]["rows"]) == (3, 8, 9)
     assert (s["setup"]["rows"], s["implementation"]["rows"], s["beyond"]["rows"], s["all"]["rows"]) == (1, 1, 1, 12)
-    groups = scorecard.headline_groups(s["paper"])
+    groups = scorecard_page.headline_groups(s["paper"])
     assert sum(n for _, n, _ in groups) == s["paper"]["rows"]
-    assert scorecard.headline(chapters) == (
+    assert scorecard_page.headline(chapters) == (
         "**Of the 9 claims of the paper checked on this build (one per claim and model): 3 hold (2 holds, "
         "1 reproduced); 3 do not hold (1 differs, 1 lower, 1 higher); 1 inconclusive; 1 not testable; "
         "1 not comparable on this build.**")
-    assert scorecard.chapter_sentence(chapters[0]).startswith("9 claims of the paper: 3 hold, 3 do not hold")
-    md = scorecard.summary_markdown(chapters)
+    assert scorecard_page.chapter_sentence(chapters[0]).startswith("9 claims of the paper: 3 hold, 3 do not hold")
+    md = scorecard_page.summary_markdown(chapters)
     assert md.count("\n- ") == 6 and "{doc}`/notebooks/x`" in md  # 5 claims that do not hold + 1 chapter
     assert "*e* — **lower**. our models: x" in md and "*k* — **inconclusive**. several readings: y" in md
-    m = scorecard.matrix_html(chapters)
+    m = scorecard_page.matrix_html(chapters)
     assert "<td><b>9</b></td>" in m and m.count("<tr>") == 3  # header, chapter x, total
 
 
 def test_format_value():
-    f = scorecard.format_value
+    f = scorecard_page.format_value
     assert (f(130831), f(0.3123), f(1755.28), f(None), f("H, C"), f(2.0)) == ("130,831", "0.312", "1,755", "—",
                                                                               "H, C", "2")
 

@@ -76,16 +76,16 @@ def execution_markdown(executed: Path, notebooks: list[Entry]) -> str:
 
 
 def scorecard_headline(chapters: list[dict]) -> str:
-    from ..report import scorecard
+    from ..report import scorecard_page
 
-    return scorecard.headline(chapters).replace("**", "")
+    return scorecard_page.headline(chapters).replace("**", "")
 
 
 def build_scorecard(build: Path, profile: str, notebooks: list[Entry], src: Path,
                     replacements: list[tuple[str, str]] | None = None, models_dir: Path = Path("models")) -> dict:
     """The scorecard's pages (every row; the headline and one sentence per chapter), the table of what the
     committed runs took to train, and ``_build/scorecard.json``."""
-    from ..report import scorecard
+    from ..report import scorecard, scorecard_page
     from ..report import training as report_training
 
     results = build / "results" / profile
@@ -95,15 +95,15 @@ def build_scorecard(build: Path, profile: str, notebooks: list[Entry], src: Path
     stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime())
     info = (f"*Built {stamp} with profile `{profile}`; every value below was computed by the notebook it links "
             f"to, during this build.*")
-    texts = {"scorecard.md": scorecard.to_markdown(chapters, missing=missing, build_info=info),
-             "scorecard_summary.md": scorecard.summary_markdown(chapters, build_info=info)}
+    texts = {"scorecard.md": scorecard_page.to_markdown(chapters, missing=missing, build_info=info),
+             "scorecard_summary.md": scorecard_page.summary_markdown(chapters, build_info=info)}
     texts["retrain_times.md"] = report_training.retrain_markdown(models_dir)
     texts["execution_times.md"] = execution_markdown(build / "notebooks", notebooks)
     for name, text in texts.items():
         for old, new in replacements or ():  # the rows' context may name data files by their path
             text = text.replace(old, new)
         scorecard.write_markdown(src / "_generated" / name, text)
-    summary = {"profile": profile, "built": stamp, "summary": scorecard.summary(chapters),
+    summary = {"profile": profile, "built": stamp, "summary": scorecard_page.summary(chapters),
                "missing": missing, "chapters": chapters}
     scorecard._atomic_write_text(build / "scorecard.json", json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
     return summary

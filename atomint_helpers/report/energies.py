@@ -8,13 +8,13 @@ comparable* on the quick profile and while a checkpoint it depends on is still t
 """
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from ..interpret.energy_partition import fold_outlier, pair_distances
 from ..interpret.latent import FIG_ELEMENTS, MODEL_LABELS, fold_distances, mean_over_folds, model_distances
-from ..interpret.latent_stats import deviation_share, fold_distance, histogram_peaks, values_of
+from ..interpret.latent_stats import deviation_share, histogram_peaks, values_of
+from .fold_measures import (common_folds, fold_pairs, fold_w1, max_ratio, model_w1, per_fold, per_pair,
+                            spread_by_element, variation_ratio)
 from .claims import QUICK_NOTE, _fmt, _need_folds
 from .registry import Claim, Measurement, Test, decide
 
@@ -159,93 +159,17 @@ def _outlier(study, m):
     return fold_outlier(pair_distances(study.frames[m], FIG_ELEMENTS, study.column))
 
 
-# ------------------------------------------------------------------------------------------ evidence
-def _spread(df, column, stat: str) -> dict:
-    """Per element of :data:`FIG_ELEMENTS`: the IQR or standard deviation of one fold's latent terms."""
-    out = {}
-    for e in FIG_ELEMENTS:
-        v = values_of(df, e, column)
-        if len(v) < 2:
-            out[e] = np.nan
-        else:
-            out[e] = float(np.subtract(*np.percentile(v, [75, 25]))) if stat == "IQR" else float(np.std(v, ddof=1))
-    return out
-
-
-def _max_ratio(a: dict, b: dict) -> float:
-    r = [a[e] / b[e] for e in a if np.isfinite(a[e]) and np.isfinite(b[e]) and b[e] > 0]
-    return float(max(r)) if r else np.nan
-
-
-def _pairs(study, m) -> list[tuple[int, int]]:
-    return list(itertools.combinations(sorted(study.frames[m]), 2))
-
-
-def _pair_label(p) -> str:
-    return f"folds {p[0]}–{p[1]}"
-
-
-def _element_w1(study, m, pair, e, absolute: bool) -> float:
-    a, b = (values_of(study.frames[m][k], e, study.column) for k in pair)
-    return fold_distance(a, b, pooled_spread=1.0 if absolute else "iqr")
-
-
-def _fold_w1(study, m, pair, absolute: bool) -> float:
-    """Mean over H, C, N, O of the W1 (absolute, kcal/mol) or W1/IQR between the two folds of ``pair``."""
-    d = [_element_w1(study, m, pair, e, absolute) for e in FIG_ELEMENTS]
-    d = [x for x in d if np.isfinite(x)]
-    return float(np.mean(d)) if d else np.nan
-
-
-def _model_w1(study, fold_bp, fold_sn, absolute: bool) -> float:
-    """Mean over H, C, N, O of the W1 (absolute) or W1/IQR between BP's fold and SchNet's fold."""
-    d = [fold_distance(values_of(study.frames["bp"][fold_bp], e, study.column),
-                       values_of(study.frames["schnet"][fold_sn], e, study.column),
-                       pooled_spread=1.0 if absolute else "iqr") for e in FIG_ELEMENTS]
-    d = [x for x in d if np.isfinite(x)]
-    return float(np.mean(d)) if d else np.nan
-
-
-def _common_folds(study) -> list[int]:
-    return sorted(set(study.frames.get("bp", {})) & set(study.frames.get("schnet", {})))
-
-
-def _per_fold(fn, folds, label="fold") -> Measurement:
-    vals = tuple(fn(k) for k in folds)
-    finite = [v for v in vals if v is not None and np.isfinite(v)]
-    return Measurement(float(np.mean(finite)) if finite else np.nan, vals, tuple(f"{label} {k}" for k in folds))
-
-
-def _per_pair(fn, pairs) -> Measurement:
-    vals = tuple(fn(p) for p in pairs)
-    finite = [v for v in vals if np.isfinite(v)]
-    return Measurement(float(np.mean(finite)) if finite else np.nan, vals, tuple(_pair_label(p) for p in pairs))
-
-
-def _variation_ratio(study, m, element: str, absolute: bool) -> Measurement:
-    """``element``'s fold-to-fold W1 divided by the larger of H's and C's, per fold pair; pooled: the same
-    ratio of the means over pairs."""
-    pairs = _pairs(study, m)
-
-    def ratio(ps) -> float:
-        d = {e: np.nanmean([_element_w1(study, m, p, e, absolute) for p in ps]) for e in (element, "H", "C")}
-        den = max(d["H"], d["C"])
-        return float(d[element] / den) if den > 0 else np.nan
-
-    return Measurement(ratio(pairs), tuple(ratio([p]) for p in pairs), tuple(_pair_label(p) for p in pairs))
-
-
 def evidence(study, env=None) -> dict:
     """Per claim id and model label: ``{test name: Measurement}`` for every claim of :data:`CLAIMS` this
     study can measure."""
     col, out = study.column, {}
-    both = _common_folds(study)
+    both = common_folds(study)
     models = study.models()
     if len(models) == 2 and both:
         def ratio(stat, agg):
             def f(k):
-                return _max_ratio(_spread(study.frames["schnet"][k], col, stat), _spread(study.frames["bp"][k], col, stat))
-            m = _per_fold(f, both)
+                return max_ratio(spread_by_element(study.frames["schnet"][k], col, stat), spread_by_element(study.frames["bp"][k], col, stat))
+            m = per_fold(f, both)
             mean = mean_over_folds(study.frames["schnet"], FIG_ELEMENTS, col)[agg] / \
                 mean_over_folds(study.frames["bp"], FIG_ELEMENTS, col)[agg]
             return Measurement(float(mean.max()), m.folds, m.labels)
@@ -257,54 +181,54 @@ def evidence(study, env=None) -> dict:
                          - sum(histogram_peaks(values_of(study.frames["schnet"][k], e, col)) for e in FIG_ELEMENTS))
 
         def mean_iqr_ratio(k):
-            a, b = _spread(study.frames["schnet"][k], col, "IQR"), _spread(study.frames["bp"][k], col, "IQR")
+            a, b = spread_by_element(study.frames["schnet"][k], col, "IQR"), spread_by_element(study.frames["bp"][k], col, "IQR")
             return float(np.nanmean(list(a.values())) / np.nanmean(list(b.values())))
 
         def dev_ratio(k):
             return deviation_share(study.frames["schnet"][k], col) / deviation_share(study.frames["bp"][k], col)
 
-        out[(MINIMAL_DEVIATION.id, "")] = {"deviation share": _per_fold(dev_ratio, both),
-                                            "within-element IQR": _per_fold(mean_iqr_ratio, both)}
-        distinct = {"peaks": _per_fold(peaks, both)}
+        out[(MINIMAL_DEVIATION.id, "")] = {"deviation share": per_fold(dev_ratio, both),
+                                            "within-element IQR": per_fold(mean_iqr_ratio, both)}
+        distinct = {"peaks": per_fold(peaks, both)}
         if env is not None:
             def eta_gap(k):
                 t = env[env["fold"] == k].set_index("model")["eta2_rank"]
                 return float(t[MODEL_LABELS["bp"]] - t[MODEL_LABELS["schnet"]])
-            distinct["carbon environments"] = _per_fold(eta_gap, both)
+            distinct["carbon environments"] = per_fold(eta_gap, both)
             out[(DISTINCT.id, "")] = distinct
     if env is not None:
         for m in models:
             t = env[env["model"] == MODEL_LABELS[m]].set_index("fold")
             folds = sorted(t.index)
             cid = CARBON_PEAKS.id if m == "bp" else CARBON_PEAKS_SCHNET.id
-            out[(cid, MODEL_LABELS[m])] = {"η² on ranks": _per_fold(lambda k: float(t.loc[k, "eta2_rank"]), folds),
-                                           "η² plain": _per_fold(lambda k: float(t.loc[k, "eta2"]), folds)}
+            out[(cid, MODEL_LABELS[m])] = {"η² on ranks": per_fold(lambda k: float(t.loc[k, "eta2_rank"]), folds),
+                                           "η² plain": per_fold(lambda k: float(t.loc[k, "eta2"]), folds)}
     multi = [m for m in models if study.n_folds(m) >= 2]
     for m in multi:
         label = MODEL_LABELS[m]
-        out[(O_VARIES.id, label)] = {"W1/IQR": _variation_ratio(study, m, "O", False),
-                                     "absolute W1": _variation_ratio(study, m, "O", True)}
-        out[(N_VARIES.id, label)] = {"W1/IQR": _variation_ratio(study, m, "N", False),
-                                     "absolute W1": _variation_ratio(study, m, "N", True)}
+        out[(O_VARIES.id, label)] = {"W1/IQR": variation_ratio(study, m, "O", False),
+                                     "absolute W1": variation_ratio(study, m, "O", True)}
+        out[(N_VARIES.id, label)] = {"W1/IQR": variation_ratio(study, m, "N", False),
+                                     "absolute W1": variation_ratio(study, m, "N", True)}
     if len(multi) == 2 and both:
-        gap = float(np.mean([_model_w1(study, k, k, False) for k in both]))
+        gap = float(np.mean([model_w1(study, k, k, False) for k in both]))
         for m in multi:
-            pairs = _pairs(study, m)
+            pairs = fold_pairs(study, m)
             out[(CONSERVED.id, MODEL_LABELS[m])] = {
-                "against the model gap": _per_pair(lambda p: _fold_w1(study, m, p, False) / gap, pairs),
-                "absolute shift": _per_pair(lambda p: _fold_w1(study, m, p, False), pairs)}
-        pairs = [p for p in _pairs(study, "schnet") if p in set(_pairs(study, "bp"))]
-        sn = {p: _fold_w1(study, "schnet", p, False) for p in _pairs(study, "schnet")}
-        bp = {p: _fold_w1(study, "bp", p, False) for p in _pairs(study, "bp")}
+                "against the model gap": per_pair(lambda p: fold_w1(study, m, p, False) / gap, pairs),
+                "absolute shift": per_pair(lambda p: fold_w1(study, m, p, False), pairs)}
+        pairs = [p for p in fold_pairs(study, "schnet") if p in set(fold_pairs(study, "bp"))]
+        sn = {p: fold_w1(study, "schnet", p, False) for p in fold_pairs(study, "schnet")}
+        bp = {p: fold_w1(study, "bp", p, False) for p in fold_pairs(study, "bp")}
         out[(MORE_PRONOUNCED.id, "")] = {
-            "W1/IQR ratio": _per_pair(lambda p: sn[p] / bp[p], pairs),
-            "absolute W1 ratio": _per_pair(lambda p: _fold_w1(study, "schnet", p, True)
-                                           / _fold_w1(study, "bp", p, True), pairs),
+            "W1/IQR ratio": per_pair(lambda p: sn[p] / bp[p], pairs),
+            "absolute W1 ratio": per_pair(lambda p: fold_w1(study, "schnet", p, True)
+                                           / fold_w1(study, "bp", p, True), pairs),
             "separation": Measurement(max(sn.values()) / min(bp.values()))}
-        within = {a: {m: float(np.mean([_fold_w1(study, m, p, a) for p in _pairs(study, m)])) for m in multi}
+        within = {a: {m: float(np.mean([fold_w1(study, m, p, a) for p in fold_pairs(study, m)])) for m in multi}
                   for a in (False, True)}
         out[(DIFFERENT.id, "")] = {
-            name: _per_fold(lambda k, a=a: _model_w1(study, k, k, a) / max(within[a].values()), both)
+            name: per_fold(lambda k, a=a: model_w1(study, k, k, a) / max(within[a].values()), both)
             for name, a in (("W1/IQR", False), ("absolute W1", True))}
     return out
 

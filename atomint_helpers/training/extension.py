@@ -14,7 +14,6 @@ from pathlib import Path
 
 from .. import AtomintError, store
 from ..io import folder_lock
-from .profiles import get_profile
 
 #: where extended runs train until they are adopted (moved over the committed folder)
 NEXT = "next"

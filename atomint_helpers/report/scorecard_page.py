@@ -1,0 +1,269 @@
+"""The scorecard as the book shows it: the headline (its numbers add up), the chapter × verdict matrix, the
+claims that do not hold with their causes, and every row with its tests (:mod:`.scorecard` holds the
+records these read)."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from .registry import HOLDING, VERDICTS
+from .scorecard import KINDS, normalize_row
+
+
+def format_value(value: Any) -> str:
+    """Numbers as a reader expects them: 130,831 · 0.312 · 1,755 · text as is; ``None`` as a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) >= 0.01:
+            return f"{value:.3g}" if abs(value) < 100 else f"{value:.1f}"
+        return f"{value:.2e}"
+    if isinstance(value, list):
+        return ", ".join(format_value(v) for v in value)
+    return str(value)
+
+
+def _cell(text: str) -> str:
+    """Escape a value for a Markdown pipe table."""
+    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+
+
+#: the verdict as the tables show it
+VERDICT_MARK = {"holds": "✓ holds", "reproduced": "✓ reproduced", "differs": "✗ differs", "lower": "▼ lower",
+                "higher": "▲ higher", "inconclusive": "≈ inconclusive", "not testable": "∅ not testable",
+                "not comparable": "— not comparable"}
+#: background colour of a verdict in the chapter × verdict matrix (green holds, red does not, amber
+#: inconclusive, grey undecidable)
+VERDICT_COLOUR = {"holds": "#c8e6c9", "reproduced": "#c8e6c9", "differs": "#ffcdd2", "lower": "#ffcdd2",
+                  "higher": "#ffcdd2", "inconclusive": "#ffe0b2", "not testable": "#e0e0e0",
+                  "not comparable": "#e0e0e0"}
+KIND_TITLES = {"paper": "The paper's claims", "setup": "Set-up: data and training sets",
+               "implementation": "Implementation checks", "beyond": "Beyond the paper"}
+#: the headline's groups: every verdict word in exactly one, so the numbers add up
+HEADLINE_GROUPS = (("hold", ("holds", "reproduced")), ("do not hold", ("differs", "lower", "higher")),
+                   ("inconclusive", ("inconclusive",)), ("not testable", ("not testable",)),
+                   ("not comparable on this build", ("not comparable",)))
+
+
+def _note(r: Mapping[str, Any]) -> str:
+    rule = r["rule"] if r["rule"] == "same rule as above" else (f"rule: {r['rule']}" if r["rule"] else "")
+    return " — ".join(x for x in (rule, r["note"]) if x)
+
+
+def display_table(rows: Iterable[Mapping[str, Any]]):
+    """A chapter's scorecard rows for reading: the claim, the model, paper and atomint values rounded
+    (:func:`format_value`, a dash for none), the unit, the verdict (:data:`VERDICT_MARK`), the cause and
+    the tests (rule, value, per-fold verdicts); the claim is the index; never a raw True/None/NaN."""
+    import pandas as pd
+
+    out = []
+    for i, r in enumerate(rows):
+        r = normalize_row(r, i)
+        out.append({"claim": r["claim"], "model": r["model"], "paper": format_value(r["paper"]),
+                    "atomint": format_value(r["atomint"]), "unit": r["unit"], "verdict": VERDICT_MARK[r["verdict"]],
+                    "why": r.get("cause") or "", "tests · rule · note": _tests_text(r)})
+    cols = ["claim", "model", "paper", "atomint", "unit", "verdict", "why", "tests · rule · note"]
+    return pd.DataFrame(out, columns=cols).set_index("claim").rename_axis(None)
+
+
+def counts(rows: Iterable[Mapping[str, Any]]) -> dict:
+    """How many rows carry each verdict (keys of :data:`VERDICTS`), plus ``rows``, ``hold`` (holds +
+    reproduced) and ``comparable`` (all but not comparable)."""
+    rows = list(rows)
+    c = {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
+    c["rows"] = len(rows)
+    c["hold"] = sum(c[v] for v in HOLDING)
+    c["comparable"] = len(rows) - c["not comparable"]
+    return c
+
+
+def summary(chapters: list[dict]) -> dict:
+    """Verdict counts per kind (``summary["paper"]`` is the headline) and over all rows."""
+    rows = [r for c in chapters for r in c["rows"]]
+    out = {k: counts(r for r in rows if r["kind"] == k) for k in KINDS}
+    out["all"] = counts(rows)
+    return out
+
+
+def headline_groups(c: dict) -> list[tuple[str, int, dict]]:
+    """``(group, count, {verdict: count})`` for each headline group with rows; the counts add up to
+    ``c["rows"]``."""
+    out = []
+    for name, words in HEADLINE_GROUPS:
+        n = sum(c[w] for w in words)
+        if n:
+            out.append((name, n, {w: c[w] for w in words if c[w]}))
+    return out
+
+
+def headline(chapters: list[dict]) -> str:
+    """"Of the T claims of the paper checked here: H hold, D do not hold, I inconclusive, …": only
+    ``paper`` rows (one per claim and model) count, and the groups add up to T."""
+    c = summary(chapters)["paper"]
+    if not c["rows"]:
+        return "**No claim of the paper was recorded on this build.**"
+    if not c["comparable"]:
+        return (f"**None of the paper's {c['rows']} claims checked here can be decided on this build** "
+                "(quick-profile models, or models still training).")
+    bits = []
+    for name, n, words in headline_groups(c):
+        detail = ", ".join(f"{k} {w}" for w, k in words.items()) if len(words) > 1 else ""
+        bits.append(f"{n} {name}" + (f" ({detail})" if detail else ""))
+    return f"**Of the {c['rows']} claims of the paper checked on this build (one per claim and model): " + \
+        "; ".join(bits) + ".**"
+
+
+def chapter_sentence(chapter: dict) -> str:
+    """One sentence on a chapter's rows: its paper claims by headline group, then the other kinds."""
+    rows = chapter["rows"]
+    c = counts(r for r in rows if r["kind"] == "paper")
+    parts = []
+    if c["rows"] and not c["comparable"]:
+        parts.append(f"none of its {c['rows']} claims of the paper can be decided on this build")
+    elif c["rows"]:
+        parts.append(f"{c['rows']} claims of the paper: " + ", ".join(f"{n} {g}" for g, n, _ in headline_groups(c)))
+    for k in KINDS[1:]:
+        ck = counts(r for r in rows if r["kind"] == k)
+        if ck["rows"]:
+            nc = f", {ck['not comparable']} not comparable" if ck["not comparable"] else ""
+            parts.append(f"{ck['rows']} {k} row{'s' * (ck['rows'] != 1)} ({ck['hold']} holding{nc})")
+    return "; ".join(parts) + "." if parts else "no rows."
+
+
+def _title(c: dict, link: bool) -> str:
+    return f"{{doc}}`/notebooks/{c['chapter']}`" if link else f"`{c['chapter']}`"
+
+
+def matrix_html(chapters: list[dict]) -> str:
+    """The chapter × verdict matrix of the paper's claims as an HTML table, each cell coloured by its
+    verdict (:data:`VERDICT_COLOUR`), empty where a chapter has none; a total row adds up."""
+    used = [v for v in VERDICTS if any(r["verdict"] == v for c in chapters for r in c["rows"] if r["kind"] == "paper")]
+    if not used:
+        return ""
+    head = "".join(f'<th style="background:{VERDICT_COLOUR[v]}">{v}</th>' for v in used)
+    lines = ['<table class="atomint-matrix">', f"<thead><tr><th>chapter</th>{head}<th>claims</th></tr></thead>",
+             "<tbody>"]
+    total = {v: 0 for v in used}
+    for c in chapters:
+        rows = [r for r in c["rows"] if r["kind"] == "paper"]
+        if not rows:
+            continue
+        cells = []
+        for v in used:
+            n = sum(r["verdict"] == v for r in rows)
+            total[v] += n
+            cells.append(f'<td style="background:{VERDICT_COLOUR[v]}">{n}</td>' if n else "<td></td>")
+        lines.append(f"<tr><td>{_html(c['chapter'].replace('_', ' '))}</td>{''.join(cells)}<td>{len(rows)}</td></tr>")
+    cells = "".join(f"<td><b>{total[v]}</b></td>" for v in used)
+    lines += [f"<tr><td><b>all</b></td>{cells}<td><b>{sum(total.values())}</b></td></tr>", "</tbody></table>"]
+    return "\n".join(lines)
+
+
+def _html(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def not_holding(chapters: list[dict]) -> list[str]:
+    """One Markdown bullet per paper claim that does not hold on this build, with its one-line cause."""
+    out = []
+    for c in chapters:
+        for r in c["rows"]:
+            if r["kind"] != "paper" or r["verdict"] in HOLDING or r["verdict"] == "not comparable":
+                continue
+            who = f" ({r['model']})" if r["model"] else ""
+            sec = f"{r['section']}: " if r.get("section") else ""
+            cause = r.get("cause") or r["note"] or "no cause recorded"
+            out.append(f"- {sec}*{_cell(r['claim'])}*{who} — **{r['verdict']}**. {_cell(cause)}")
+    return out
+
+
+def summary_markdown(chapters: list[dict], *, link: bool = True, build_info: str = "") -> str:
+    """The book's first page: the headline, the chapter × verdict matrix, every claim that does not hold
+    with its cause, and one sentence per chapter."""
+    lines = [build_info, ""] if build_info else []
+    if not chapters:
+        return "\n".join(lines + ["*No chapter has recorded results in this build yet.* Run `make book`."]) + "\n"
+    lines += [headline(chapters), ""]
+    m = matrix_html(chapters)
+    if m:
+        lines += [m, ""]
+    misses = not_holding(chapters)
+    if misses:
+        lines += ["**The claims that do not hold, and why:**", ""] + misses + [""]
+    lines += [f"- **{_title(c, link)}**: {chapter_sentence(c)}" for c in chapters]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _tests_text(r: Mapping[str, Any]) -> str:
+    """A row's tests in words: each rule with its pooled value, verdict and per-fold verdicts; rows without
+    registry tests give their rule and note."""
+    tests = r.get("tests") or []
+    if not tests:
+        return _note(r)
+    bits = []
+    for t in tests:
+        folds = ", ".join(f"{lab} {v}" for lab, v in zip(t.get("fold_labels") or [], t["folds"])) or "—"
+        bits.append(f"{t['rule']} — value {format_value(t['value'])} → {t['verdict']} (per fold: {folds})")
+    if r.get("note"):
+        bits.append(r["note"])
+    return " · ".join(bits)
+
+
+def _table(rows: list[dict]) -> list[str]:
+    """A pipe table of ``rows``: registry rows show section, the paper's words, tests and cause."""
+    lines = ["| § | claim | model | atomint | verdict | why | tests · rule · note |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        claim = r["claim"] + (f" — “{r['quote']}”" if r.get("quote") and r["quote"] != r["claim"] else "")
+        atomint = format_value(r["atomint"]) + (f" {r['unit']}" if r["unit"] and not r.get("tests") else "")
+        if r.get("fold_verdicts"):
+            atomint += f" (folds: {', '.join(r['fold_verdicts'])})"
+        lines.append("| " + " | ".join(_cell(x) for x in (
+            r.get("section") or "", claim, r["model"], atomint if not r.get("tests") else "see tests",
+            VERDICT_MARK[r["verdict"]], r.get("cause") or "", _tests_text(r))) + " |")
+    return lines + [""]
+
+
+def to_markdown(chapters: list[dict], *, missing: Iterable[str] = (), link: bool = True,
+                build_info: str = "") -> str:
+    """Every row as MyST Markdown, without headings: the headline and matrix, the paper's claims per
+    chapter (a link to its page, where its values come from, a table with every rule in full), then the
+    set-up, implementation and beyond-the-paper rows, each kind in its own collapsed block."""
+    lines: list[str] = [build_info, ""] if build_info else []
+    if not chapters:
+        lines += ["*No chapter has recorded results in this build yet.* Run `make book` (or "
+                  "`python -m atomint_helpers.book build`) to execute the notebooks.", ""]
+    else:
+        lines += [headline(chapters), ""]
+        m = matrix_html(chapters)
+        if m:
+            lines += [m, ""]
+    for kind in KINDS:
+        blocks = []
+        for c in chapters:
+            rows = [r for r in c["rows"] if r["kind"] == kind]
+            if not rows:
+                continue
+            ctx = c.get("context") or {}
+            bits = "; ".join(f"{k}: {format_value(v)}" for k, v in ctx.items())
+            blocks += [f"**{_title(c, link)}** — {bits}" if bits else f"**{_title(c, link)}**", ""]
+            blocks += _table(rows)
+        if not blocks:
+            continue
+        n = sum(r["kind"] == kind for c in chapters for r in c["rows"])
+        if kind == "paper":
+            lines += blocks
+        else:
+            lines += [f":::{{dropdown}} {KIND_TITLES[kind]} ({n} rows)", ""] + blocks + [":::", ""]
+    missing = list(missing)
+    if missing:
+        lines += ["Not yet recorded in this build: " + ", ".join(f"`{m}`" for m in missing) + "."]
+    return "\n".join(lines).rstrip() + "\n"
