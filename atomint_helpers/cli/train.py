@@ -9,7 +9,7 @@ from .args import fold_number, positive_int, positive_minutes
 def _cli_train(args) -> int:
     train(args.model, args.target, args.fold, args.profile, args.models_dir, args.data_dir,
           max_minutes=args.max_minutes, max_epochs=args.max_epochs, threads=args.threads,
-          progress=not args.quiet, name=args.name, devices=args.devices)
+          progress=not args.quiet, name=args.name, devices=args.devices, processes=args.processes)
     return 0
 
 
@@ -30,5 +30,7 @@ def add_cli(sub) -> None:
                    help="checkpoint folder name (default model-target-profile-foldK; crystals: "
                         "schnet-mp-profile-foldK)")
     p.add_argument("--devices", default="auto", help="paper profile (Lightning): GPUs/processes, e.g. 4")
+    p.add_argument("--processes", type=positive_int, default=1,
+                   help="quick/cpu profiles: data-parallel CPU processes (DDP), one torch thread each by default")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cli_train)
