@@ -153,7 +153,7 @@ def step_loss(net, data, rows: np.ndarray, ranks: Ranks, key: str):
 
 def start(world: int, helper_args: dict) -> Ranks:
     """Rank 0 of ``world`` processes: start the helpers (ranks 1…world−1) with ``helper_args`` (what
-    :func:`atomint_helpers.training.run.train_helper` needs). The process group is joined by
+    :func:`train_helper` needs). The process group is joined by
     :func:`join_group`, so that rank 0 can prepare its data while the helpers start."""
     import multiprocessing
 
@@ -228,11 +228,23 @@ def _end_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="atomint-parent-watch").start()
 
 
+def train_helper(ranks: Ranks, *, folder, model_name, target, fold, prof, threads, seed, head, data_dir) -> None:
+    """A helper process (rank ≥ 1) of a data-parallel run: the same steps as rank 0, no writes into the
+    run folder (:func:`atomint_helpers.io.read_only`), no test evaluation; it ends when the run stops."""
+    from ..io import read_only
+    from .run import _setup, _train_epoch
+
+    torch.set_num_threads(int(threads or prof.threads or 1))
+    torch.set_flush_denormal(True)
+    read_only(folder, f"training process rank {ranks.rank}")
+    run, opt, sched, net, y_val = _setup(ranks, folder, model_name, target, fold, prof, seed, head, data_dir)
+    while run.stop_reason() is None:
+        _train_epoch(run, opt, sched, None, y_val, False, net, ranks)
+
+
 def _helper_main(rank: int, world: int, port: int, parent: int, args: dict) -> None:
     """Entry point of a helper process (rank ≥ 1)."""
     _end_with_parent(parent)
-    from .run import train_helper
-
     store = torch.distributed.TCPStore("127.0.0.1", port, world, is_master=False, timeout=TIMEOUT)
     ranks = Ranks(rank, world, store=store)
     try:

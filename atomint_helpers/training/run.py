@@ -27,10 +27,10 @@ import torch
 
 from .. import AtomintError, store
 from ..data.splits import save_split, split_hash
-from ..io import atomic_path, folder_lock, read_only
+from ..io import atomic_path, folder_lock
 from ..properties import TARGETS
-from .inputs import (attach_descriptors, crystal_rows, crystal_split, fold_split, load_crystal_data,
-                     load_training_data)
+from .lightning import fit_run
+from .inputs import attach_descriptors, load_run_data
 from .loop import metrics, predict, read_log, write_log
 from . import parallel
 from .parallel import Ranks, step_loss
@@ -163,17 +163,6 @@ def _build_model(folder: Path, model_name: str, target: str, prof: Profile, seed
     return model, config
 
 
-def _load_data(prof: Profile, fold: int, target: str, cutoff: float, data_dir):
-    """``(ds, data, parts, rows)``: the data set, its batchable arrays, the split's ids and array rows."""
-    if target == "crystals":
-        ds, data = load_crystal_data(prof, cutoff, data_dir)
-        parts = crystal_split(prof, fold, ds)
-        return ds, data, parts, {k: crystal_rows(ds, v) for k, v in parts.items()}
-    ds, data = load_training_data(prof, cutoff, data_dir)
-    parts = fold_split(prof, fold, ds)
-    return ds, data, parts, {k: ds.rows(v) for k, v in parts.items()}
-
-
 def _restore(run: Run, opt, sched, source: Path, announce: bool = True) -> None:
     """Continue from ``source``'s ``state.pt`` when there is one (the run folder, or the restart candidate
     the run adopts), else fit the heads' statistics on the training set."""
@@ -218,25 +207,6 @@ def _maybe_compile(run: Run) -> None:
     print(f"atomint: {torch.get_num_threads()} torch threads: SchNet runs without torch.compile, whose kernels "
           f"were slower than eager with 2 threads (0.59x) and faster with 1 (1.75x) on a 2-core CPU "
           f"(bench/RESULTS.md); to use it, train folds side by side with --threads 1", file=sys.stderr)
-
-
-def _fit_lightning(run: Run, progress: bool, devices) -> None:
-    """The paper profile: the same model and loss through PyTorch Lightning."""
-    from .lightning import fit as lightning_fit
-
-    budget = run.prof.max_minutes.get(run.model_name)
-    left = None if budget is None else max(budget - run.wall / 60, 0.1)
-    with store.saving(run.folder) as save:
-        log, wall = lightning_fit(run.model, run.data, run.rows, run.prof, run.folder, max_minutes=left,
-                                  progress=progress, seed=run.seed, devices=devices, weights_dir=save.dir)
-        run.log, run.wall, run.epoch = log, run.wall + wall, len(log)
-        best_row = min(log, key=lambda r: r["val_mae"]) if log else None
-        run.best_epoch = best_row["epoch"] if best_row else 0
-        write_log(save.dir, log)
-        store.atomic_torch_save({"epoch": run.epoch, "best_val": best_row["val_mae"] if best_row else math.inf,
-                                 "best_epoch": run.best_epoch, "wall_s": run.wall, "done": False},
-                                save.dir / store.STATE)
-        run.write_provenance("training", save)
 
 
 def _train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool, net=None, ranks: Ranks = Ranks()) -> None:
@@ -385,7 +355,7 @@ def _train_locked(folder, model_name, target, fold, profile, models_dir, data_di
             monitor = (SignMonitor(run.ds, run.data, run.rows["val"])
                        if target == "dipole" and "mulliken" in getattr(run.ds, "arrays", {}) else None)
             if prof.lightning and not run.done:
-                _fit_lightning(run, progress, devices)
+                fit_run(run, progress, devices)
             while (reason := run.stop_reason()) is None:
                 _train_epoch(run, opt, sched, monitor, y_val, progress, net, ranks)
         ok = True
@@ -402,7 +372,7 @@ def _setup(ranks: Ranks, folder, model_name, target, fold, prof, seed, head, dat
     processes)."""
     model, config = _build_model(folder, model_name, target, prof, seed, head)
     t_data = time.time()
-    ds, data, parts, rows = _load_data(prof, fold, target, model.cutoff, data_dir)
+    ds, data, parts, rows = load_run_data(prof, fold, target, model.cutoff, data_dir)
     run = Run(folder, prof, model, ds, data, parts, rows, fold, seed, processes=ranks.world)
     opt = torch.optim.Adam(model.parameters(), lr=prof.lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=prof.lr_factor,
@@ -419,17 +389,6 @@ def _setup(ranks: Ranks, folder, model_name, target, fold, prof, seed, head, dat
     run.data_s = time.time() - t_data
     y_val = np.asarray(data.targets[model.target_key])[rows["val"]]
     return run, opt, sched, ranks.wrap(model), y_val
-
-
-def train_helper(ranks: Ranks, *, folder, model_name, target, fold, prof, threads, seed, head, data_dir) -> None:
-    """A helper process (rank ≥ 1) of a data-parallel run: the same steps as rank 0, no writes into the
-    run folder (:func:`atomint_helpers.io.read_only`), no test evaluation; it ends when the run stops."""
-    torch.set_num_threads(int(threads or prof.threads or 1))
-    torch.set_flush_denormal(True)
-    read_only(folder, f"training process rank {ranks.rank}")
-    run, opt, sched, net, y_val = _setup(ranks, folder, model_name, target, fold, prof, seed, head, data_dir)
-    while run.stop_reason() is None:
-        _train_epoch(run, opt, sched, None, y_val, False, net, ranks)
 
 
 def _first_save(run: Run, config: dict, adopted: Path | None) -> None:
