@@ -18,24 +18,24 @@ from atomint_helpers.training import read_log, train
 OVERRIDES = {"extend": {"schnet": {"from_epoch": 1, "lr": 1e-3, "ema_decay": 0.9}}}
 
 #: rank 0 trains the quick SchNet on two processes and SIGKILLs itself right after its second epoch's save,
-#: having written its helpers' process ids to argv[2]; the helpers are not patched (they import atomint anew)
+#: having written its helpers' process ids to argv[2] (the helpers run atomint unpatched)
 KILLED_AFTER_EPOCH_2 = """
-import multiprocessing, os, signal, sys
+import os, signal, sys
 from pathlib import Path
 from atomint_helpers.training import run
 
-if __name__ == "__main__":
-    epoch = run._train_epoch
+epoch = run._train_epoch
 
-    def epoch_then_kill(r, *args, **kwargs):
-        epoch(r, *args, **kwargs)
-        if r.epoch == 2:
-            Path(sys.argv[2]).write_text(" ".join(str(p.pid) for p in multiprocessing.active_children()))
-            os.kill(os.getpid(), signal.SIGKILL)
 
-    run._train_epoch = epoch_then_kill
-    run.train("schnet", "energy", 0, "quick", sys.argv[1], max_epochs=3, progress=False, processes=2,
-              overrides=%r)
+def epoch_then_kill(r, *args):
+    epoch(r, *args)
+    if r.epoch == 2:
+        Path(sys.argv[2]).write_text(" ".join(str(p.pid) for p in args[-1].helpers))
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+run._train_epoch = epoch_then_kill
+run.train("schnet", "energy", 0, "quick", sys.argv[1], max_epochs=3, progress=False, processes=2, overrides=%r)
 """ % (OVERRIDES,)
 
 FILES = {store.CONFIG, store.LOG, store.PROVENANCE, store.SPLIT, store.STATE, store.WEIGHTS, io.LOCK}

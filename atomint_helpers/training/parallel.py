@@ -1,8 +1,8 @@
 """Data-parallel training on several CPU processes: ``atomint train --processes N`` (PyTorch DDP, gloo).
 
 The process the user starts is **rank 0**: it holds the run folder's lock, decides the seed (restart
-screening), and alone writes the checkpoint folder. It starts ``N − 1`` helper processes (``spawn``; ranks
-1…N−1), which load the same data, build the same model from the same seed, wait until rank 0 has made the
+screening), and alone writes the checkpoint folder. It starts ``N − 1`` helper processes (ranks 1…N−1: fresh
+Python interpreters running :func:`helper_main`, so the caller's ``__main__`` is never re-imported), which load the same data, build the same model from the same seed, wait until rank 0 has made the
 run's first save, and restore from the folder (``state.pt``) exactly as rank 0 did. The helpers may not write
 into the run folder at all (:func:`atomint_helpers.io.read_only`: a write there is an error), and they end
 when rank 0 ends, however it ends (parent-death signal, and a watch of the parent's id).
@@ -129,8 +129,8 @@ class Ranks:
         except (RuntimeError, torch.distributed.DistBackendError) as e:
             if not self.parallel or isinstance(e, AtomintError):
                 raise
-            ended = [f"rank {r} (exit code {p.exitcode})" for r, p in enumerate(self.helpers, 1)
-                     if p.exitcode is not None]
+            ended = [f"rank {r} (exit code {p.poll()})" for r, p in enumerate(self.helpers, 1)
+                     if p.poll() is not None]
             who = ", ".join(ended) if ended else "another process"
             raise AtomintError(f"a data-parallel training process ended: {who} ({str(e).splitlines()[0][:200]}); "
                                f"re-run the same command to continue from the last save") from None
@@ -155,19 +155,23 @@ def start(world: int, helper_args: dict) -> Ranks:
     """Rank 0 of ``world`` processes: start the helpers (ranks 1…world−1) with ``helper_args`` (what
     :func:`train_helper` needs). The process group is joined by
     :func:`join_group`, so that rank 0 can prepare its data while the helpers start."""
-    import multiprocessing
+    import pickle
+    import subprocess
+    from pathlib import Path
 
     if world == 1:
         return Ranks()
     store = torch.distributed.TCPStore("127.0.0.1", 0, world, is_master=True, timeout=TIMEOUT,
                                        wait_for_workers=False)
-    ctx = multiprocessing.get_context("spawn")
     ranks = Ranks(0, world, store=store)
+    here = str(Path(__file__).resolve().parents[2])  # this copy of atomint_helpers, also for the helpers
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)}
     for r in range(1, world):
-        p = ctx.Process(target=_helper_main, args=(r, world, store.port, os.getpid(), helper_args),
-                        name=f"atomint-train-rank{r}")
-        p.start()
+        p = subprocess.Popen([sys.executable, "-c", "from atomint_helpers.training.parallel import helper_main; "
+                              "helper_main()"], stdin=subprocess.PIPE, env=env)
         ranks.helpers.append(p)
+        p.stdin.write(pickle.dumps((r, world, store.port, os.getpid(), helper_args)))
+        p.stdin.close()
     return ranks
 
 
@@ -177,8 +181,8 @@ def join_group(ranks: Ranks) -> None:
         if ranks.writer:  # wait for the helpers to be ready, noticing one that ended before
             keys = [f"ready{r}" for r in range(1, ranks.world)]
             while not ranks.store.check(keys):
-                ended = [f"rank {r} (exit code {p.exitcode})" for r, p in enumerate(ranks.helpers, 1)
-                         if not p.is_alive()]
+                ended = [f"rank {r} (exit code {p.poll()})" for r, p in enumerate(ranks.helpers, 1)
+                         if p.poll() is not None]
                 if ended:
                     raise AtomintError(f"data-parallel training process {', '.join(ended)} ended before training "
                                        f"began (its message is above)")
@@ -198,12 +202,16 @@ def close(ranks: Ranks, ok: bool) -> None:
     if torch.distributed.is_initialized():
         with contextlib.suppress(Exception):
             torch.distributed.destroy_process_group()
+    import subprocess
+
     for p in ranks.helpers:
-        p.join(timeout=60 if ok else 5)
-        if p.is_alive():
+        try:
+            p.wait(timeout=60 if ok else 5)
+        except subprocess.TimeoutExpired:
             p.terminate()
-            p.join(timeout=10)
-    failed = [f"rank {r} (exit code {p.exitcode})" for r, p in enumerate(ranks.helpers, 1) if p.exitcode]
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                p.wait(timeout=10)
+    failed = [f"rank {r} (exit code {p.poll()})" for r, p in enumerate(ranks.helpers, 1) if p.poll()]
     ranks.helpers.clear()
     if ok and failed:
         raise AtomintError(f"data-parallel training process {', '.join(failed)} failed after the last epoch "
@@ -242,8 +250,12 @@ def train_helper(ranks: Ranks, *, folder, model_name, target, fold, prof, thread
         _train_epoch(run, opt, sched, None, y_val, False, net, ranks)
 
 
-def _helper_main(rank: int, world: int, port: int, parent: int, args: dict) -> None:
-    """Entry point of a helper process (rank ≥ 1)."""
+def helper_main() -> None:
+    """Entry point of a helper process (rank ≥ 1): its rank, the world size, the store's port, rank 0's
+    process id and :func:`train_helper`'s arguments arrive pickled on stdin from :func:`start`."""
+    import pickle
+
+    rank, world, port, parent, args = pickle.loads(sys.stdin.buffer.read())
     _end_with_parent(parent)
     store = torch.distributed.TCPStore("127.0.0.1", port, world, is_master=False, timeout=TIMEOUT)
     ranks = Ranks(rank, world, store=store)
@@ -252,6 +264,8 @@ def _helper_main(rank: int, world: int, port: int, parent: int, args: dict) -> N
     except AtomintError as e:
         print(f"atomint: error: (training process rank {rank}) {e}", file=sys.stderr, flush=True)
         sys.exit(1)
+    except KeyboardInterrupt:  # Ctrl-C reaches every process of the terminal; rank 0 reports
+        sys.exit(130)
     except (RuntimeError, torch.distributed.DistBackendError) as e:  # rank 0 ended first: it reports
         print(f"atomint: training process rank {rank} ends: {str(e).splitlines()[0][:200]}", file=sys.stderr,
               flush=True)
