@@ -109,7 +109,9 @@ class Ranks:
 
     def wrap(self, model):
         """``model`` for the training steps: ``DistributedDataParallel`` around it when several processes
-        train (its parameters are broadcast from rank 0 and checked for equal shapes), else ``model``."""
+        train (its parameters are broadcast from rank 0 and checked for equal shapes), else ``model``.
+        BP's network of an element that no atom of a rank's share has gets no gradient there, so for BP
+        DDP looks for unused parameters in every step (SchNet uses all of its parameters in every step)."""
         if not self.parallel:
             return model
         import inspect
@@ -119,7 +121,7 @@ class Ranks:
         # the buffers (fixed statistics of the heads) are equal on every rank: no sync per forward
         sync = ("forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
                 else "broadcast_buffers")
-        return DistributedDataParallel(model, **{sync: False})
+        return DistributedDataParallel(model, find_unused_parameters=model.config["model"] == "bp", **{sync: False})
 
     @contextlib.contextmanager
     def failures(self):
