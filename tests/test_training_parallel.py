@@ -110,3 +110,36 @@ def test_bad_process_counts_are_named(tmp_path):
     r = subprocess.run([sys.executable, "-m", "atomint_helpers.cli", "train", "--model", "schnet", "--target",
                         "energy", "--processes", "0"], capture_output=True, text=True)
     assert r.returncode == 2 and "--processes" in r.stderr
+
+
+def test_shares_cover_the_global_batch_and_their_gradients_average_to_its_gradient(sample):
+    """Without processes: the ranks' shares of a global batch partition it in order, and the average of the
+    ranks' gradients (what DDP all-reduces) is the gradient of the global batch's mean squared error, also
+    where a share is empty."""
+    from atomint_helpers.data.batch import qm9_atoms_data
+    from atomint_helpers.models import build
+    from atomint_helpers.training.parallel import Ranks, step_loss
+
+    data = qm9_atoms_data(sample, cutoff=5.0)
+    torch.manual_seed(0)
+    model = build({"model": "schnet", "target": "energy",
+                   "representation": dict(n_atom_basis=16, n_interactions=1, n_rbf=8, cutoff=5.0)})
+    model.fit_statistics(data, np.arange(200))
+
+    def grads(rows, ranks):
+        model.zero_grad()
+        loss, sq, ab = step_loss(model, data, rows, ranks, "energy")
+        loss.backward()
+        return [p.grad.clone() for p in model.parameters()], sq, ab
+
+    for rows, world in ((np.arange(37, 77), 2), (np.arange(5, 45), 3), (np.array([3, 9]), 3)):
+        cost = data.n_atoms[rows] + data.pairs.ptr[rows + 1] - data.pairs.ptr[rows]
+        shares = [Ranks(r, world).share(rows, cost) for r in range(world)]
+        assert np.array_equal(np.concatenate(shares), rows)
+        full, sq, ab = grads(rows, Ranks())
+        parts = [grads(rows, Ranks(r, world)) for r in range(world)]
+        for i, g in enumerate(full):
+            mean = sum(p[0][i] for p in parts) / world
+            assert float((mean - g).abs().max()) <= 1e-5 * float(g.abs().max()) + 1e-7, i
+        assert sum(p[1] for p in parts) == pytest.approx(sq, rel=1e-5)
+        assert sum(p[2] for p in parts) == pytest.approx(ab, rel=1e-5)

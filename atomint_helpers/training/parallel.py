@@ -1,26 +1,27 @@
 """Data-parallel training on several CPU processes: ``atomint train --processes N`` (PyTorch DDP, gloo).
 
 The process the user starts is **rank 0**: it holds the run folder's lock, decides the seed (restart
-screening), and alone writes the checkpoint folder. It starts ``N − 1`` helper processes (ranks 1…N−1: fresh
-Python interpreters running :func:`helper_main`, so the caller's ``__main__`` is never re-imported), which load the same data, build the same model from the same seed, wait until rank 0 has made the
-run's first save, and restore from the folder (``state.pt``) exactly as rank 0 did. The helpers may not write
-into the run folder at all (:func:`atomint_helpers.io.read_only`: a write there is an error), and they end
-when rank 0 ends, however it ends (parent-death signal, and a watch of the parent's id).
+screening), and alone writes the checkpoint folder. It starts ``N − 1`` helper processes (ranks 1…N−1,
+fresh Python interpreters running :func:`helper_main`, so the caller's ``__main__`` is never re-imported),
+which load the same data, build the same model from the same seed, wait until rank 0 has made the run's
+first save, and restore from the folder (``state.pt``) as rank 0 did. A helper may not write into the run
+folder at all (:func:`atomint_helpers.io.read_only`: a write there is an error), and it ends when rank 0
+ends, however it ends (Linux's parent-death signal, and a watch of the parent's id).
 
-Per optimizer step every rank takes its share (``numpy.array_split``) of the same **global batch** (the
-profile's ``batch_size``, from the epoch's seeded shuffle), computes its loss as its share of the global
-batch's mean squared error (Σ err² · N / n_global; DDP averages the gradients over the N ranks), so a step is
-mathematically the step of one process on the whole global batch. Gradients are all-reduced by
-:class:`torch.nn.parallel.DistributedDataParallel`; Adam, the learning-rate schedule and the weight average
-(stage 2) then run identically on every rank. After every epoch the ranks compare the sha256 of their
-weights (and of the weight average): a difference stops the run with an error instead of saving it.
-Validation is sharded the same way and the predictions gathered on every rank, so every rank takes the same
-decisions (best epoch, plateau halving, early stopping); the time budget is rank 0's clock, broadcast.
+Per optimizer step every rank takes its share of the same **global batch** (the profile's ``batch_size``,
+from the epoch's seeded shuffle; shares balanced by atoms plus neighbour pairs) and computes its loss as its
+part of the global batch's mean squared error (Σ err² · N / n_global, DDP averaging the gradients over the N
+ranks), so a step is, in exact arithmetic, the step of one process on the whole global batch.
+:class:`torch.nn.parallel.DistributedDataParallel` all-reduces the gradients; Adam, the learning-rate
+schedule and the weight average (stage 2) then run identically on every rank. After every epoch the ranks
+compare the sha256 of their weights and of the weight average: a difference stops the run with an error
+before anything is saved. Validation is shared out the same way and the predictions gathered on every rank,
+so every rank takes the same decisions (best epoch, plateau halving, early stopping); the time budget is
+rank 0's clock, broadcast.
 
 With one torch thread per process SchNet's interaction blocks are compiled (``torch.compile``) in each
-process, as in a one-thread run (``profiles.Profile.compile``). The same code runs with a backend for GPUs
-(``nccl``) in principle; atomint's GPU path is the ``paper`` profile through PyTorch Lightning
-(``--devices N``), and ``--processes`` is for the CPU profiles.
+process, as in a one-thread run (``profiles.Profile.compile``). atomint's GPU path is the ``paper`` profile
+through PyTorch Lightning (``--devices N``); ``--processes`` is for the CPU profiles.
 """
 from __future__ import annotations
 
@@ -61,9 +62,18 @@ class Ranks:
     def parallel(self) -> bool:
         return self.world > 1
 
-    def share(self, rows: np.ndarray) -> np.ndarray:
-        """This rank's share of ``rows`` (contiguous, sizes differing by at most one)."""
-        return np.array_split(np.asarray(rows), self.world)[self.rank] if self.parallel else np.asarray(rows)
+    def share(self, rows: np.ndarray, cost: np.ndarray | None = None) -> np.ndarray:
+        """This rank's share of ``rows``: contiguous, equal in number, or with ``cost`` (one value per row)
+        in cost (each row goes to the share its cost's midpoint falls in)."""
+        rows = np.asarray(rows)
+        if not self.parallel:
+            return rows
+        if cost is None:
+            return np.array_split(rows, self.world)[self.rank]
+        c = np.cumsum(np.asarray(cost, dtype=np.float64))
+        mid = c - 0.5 * np.asarray(cost, dtype=np.float64)
+        cuts = np.searchsorted(mid, c[-1] * np.arange(1, self.world) / self.world)
+        return np.split(rows, cuts)[self.rank]
 
     def sum(self, values) -> list[float]:
         """Element-wise sum over the ranks (float64)."""
@@ -119,8 +129,8 @@ class Ranks:
         from torch.nn.parallel import DistributedDataParallel
 
         # the buffers (fixed statistics of the heads) are equal on every rank: no sync per forward
-        sync = ("forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
-                else "broadcast_buffers")
+        params = inspect.signature(DistributedDataParallel).parameters
+        sync = "forward_sync_buffers" if "forward_sync_buffers" in params else "broadcast_buffers"
         return DistributedDataParallel(model, find_unused_parameters=model.config["model"] == "bp", **{sync: False})
 
     @contextlib.contextmanager
@@ -141,8 +151,11 @@ class Ranks:
 def step_loss(net, data, rows: np.ndarray, ranks: Ranks, key: str):
     """This rank's part of one optimizer step on the global batch ``rows`` (molecule rows of ``data``):
     ``(loss, Σ err², Σ |err|)`` over its share, the loss scaled so that DDP's gradient average equals the
-    gradient of the global batch's mean squared error (a rank whose share is empty contributes zero)."""
-    mine, weight = ranks.share(rows), 1.0
+    gradient of the global batch's mean squared error whatever the shares (a rank whose share is empty
+    contributes zero). The shares balance the work, atoms plus neighbour pairs, so that no rank waits long
+    for another at the all-reduce."""
+    rows = np.asarray(rows)
+    mine, weight = ranks.share(rows, data.n_atoms[rows] + data.pairs.ptr[rows + 1] - data.pairs.ptr[rows]), 1.0
     if len(mine) == 0:
         mine, weight = np.asarray(rows)[:1], 0.0
     b = data.batch(mine)
