@@ -10,6 +10,7 @@
 ``run``            :func:`train`: one run into its checkpoint folder, resumable, with provenance
 ``lightning``      the ``paper`` profile through PyTorch Lightning
 ``parallel``       data-parallel runs on several CPU processes (``--processes N``: DDP, gloo)
+``budget``         the schedule of a wall-time budget (design of ``--budget-minutes``; not wired yet)
 =================  ====================================================================================
 
 
