@@ -345,6 +345,9 @@ def _train_locked(folder, model_name, target, fold, profile, models_dir, data_di
                                     overrides, train=functools.partial(train, processes=processes))
         seed = int(screening["chosen"])
     seed = fold if seed is None else seed
+    if processes > 1 and progress:
+        print(f"atomint: {folder.name}: {processes} data-parallel processes (DDP, gloo), {threads} torch thread(s) "
+              f"each; this process writes the run folder", file=sys.stderr)
     ranks = parallel.start(processes, dict(folder=folder, model_name=model_name, target=target, fold=fold,
                                            prof=prof, threads=threads, seed=seed, head=head, data_dir=data_dir))
     ok = False
