@@ -20,7 +20,7 @@ so every rank takes the same decisions (best epoch, plateau halving, early stopp
 rank 0's clock, broadcast.
 
 With one torch thread per process SchNet's interaction blocks are compiled (``torch.compile``) in each
-process, as in a one-thread run (``profiles.Profile.compile``). atomint's GPU path is the ``paper`` profile
+process, as in a one-thread run (:func:`compile_if_one_thread`, for every run). atomint's GPU path is the ``paper`` profile
 through PyTorch Lightning (``--devices N``); ``--processes`` is for the CPU profiles.
 """
 from __future__ import annotations
@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -148,6 +149,25 @@ class Ranks:
                                f"re-run the same command to continue from the last save") from None
 
 
+def compile_if_one_thread(run) -> None:
+    """SchNet's interaction blocks through ``torch.compile`` where the profile asks for it and this process
+    runs one torch thread (``profiles.Profile.compile``); with more threads the run stays eager and its
+    profile (hence provenance) says so."""
+    from dataclasses import replace
+
+    prof = run.prof
+    if not (prof.compile and run.model_name == "schnet" and not prof.lightning):
+        return
+    if torch.get_num_threads() == 1:
+        run.model.representation.compile_interactions()
+        return
+    run.prof = replace(prof, compile=False)  # provenance records what ran
+    print(f"atomint: {torch.get_num_threads()} torch threads: SchNet runs without torch.compile, whose kernels "
+          f"were slower than eager with 2 threads (0.59x) and faster with 1 (1.75x) on a 2-core CPU "
+          f"(bench/RESULTS.md); to use it, train with --threads 1 (one run with --processes 2, or two folds side "
+          f"by side)", file=sys.stderr)
+
+
 def step_loss(net, data, rows: np.ndarray, ranks: Ranks, key: str):
     """This rank's part of one optimizer step on the global batch ``rows`` (molecule rows of ``data``):
     ``(loss, Σ err², Σ |err|)`` over its share, the loss scaled so that DDP's gradient average equals the
@@ -166,16 +186,18 @@ def step_loss(net, data, rows: np.ndarray, ranks: Ranks, key: str):
     return loss, weight * float(sq.detach()), weight * float(err.detach().abs().sum())
 
 
-def start(world: int, helper_args: dict) -> Ranks:
+def start(world: int, helper_args: dict, progress: bool = True) -> Ranks:
     """Rank 0 of ``world`` processes: start the helpers (ranks 1…world−1) with ``helper_args`` (what
     :func:`train_helper` needs). The process group is joined by
     :func:`join_group`, so that rank 0 can prepare its data while the helpers start."""
     import pickle
     import subprocess
-    from pathlib import Path
 
     if world == 1:
         return Ranks()
+    if progress:
+        print(f"atomint: {Path(helper_args['folder']).name}: {world} data-parallel processes (DDP, gloo), "
+              f"{helper_args['threads']} torch thread(s) each; this process writes the run folder", file=sys.stderr)
     store = torch.distributed.TCPStore("127.0.0.1", 0, world, is_master=True, timeout=TIMEOUT,
                                        wait_for_workers=False)
     ranks = Ranks(0, world, store=store)

@@ -19,7 +19,7 @@ import math
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -196,19 +196,6 @@ def _restore(run: Run, opt, sched, source: Path, announce: bool = True) -> None:
           file=sys.stderr)
 
 
-def _maybe_compile(run: Run) -> None:
-    prof = run.prof
-    if not (prof.compile and run.model_name == "schnet" and not prof.lightning):
-        return
-    if torch.get_num_threads() == 1:
-        run.model.representation.compile_interactions()
-        return
-    run.prof = replace(prof, compile=False)  # provenance records what ran
-    print(f"atomint: {torch.get_num_threads()} torch threads: SchNet runs without torch.compile, whose kernels "
-          f"were slower than eager with 2 threads (0.59x) and faster with 1 (1.75x) on a 2-core CPU "
-          f"(bench/RESULTS.md); to use it, train folds side by side with --threads 1", file=sys.stderr)
-
-
 def _train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool, net=None, ranks: Ranks = Ranks()) -> None:
     """One epoch: the optimizer steps, validation (on the weight average in stage 2), then one save of the
     best weights, the logs, the state and the provenance. With several processes (``ranks``, ``net`` the
@@ -345,11 +332,9 @@ def _train_locked(folder, model_name, target, fold, profile, models_dir, data_di
                                     overrides, train=functools.partial(train, processes=processes))
         seed = int(screening["chosen"])
     seed = fold if seed is None else seed
-    if processes > 1 and progress:
-        print(f"atomint: {folder.name}: {processes} data-parallel processes (DDP, gloo), {threads} torch thread(s) "
-              f"each; this process writes the run folder", file=sys.stderr)
     ranks = parallel.start(processes, dict(folder=folder, model_name=model_name, target=target, fold=fold,
-                                           prof=prof, threads=threads, seed=seed, head=head, data_dir=data_dir))
+                                           prof=prof, threads=threads, seed=seed, head=head, data_dir=data_dir),
+                           progress)
     ok = False
     try:
         with ranks.failures():
@@ -388,7 +373,7 @@ def _setup(ranks: Ranks, folder, model_name, target, fold, prof, seed, head, dat
     if not ranks.writer:
         _restore(run, opt, sched, folder, announce=False)
     attach_descriptors(model, data)
-    _maybe_compile(run)
+    parallel.compile_if_one_thread(run)
     run.data_s = time.time() - t_data
     y_val = np.asarray(data.targets[model.target_key])[rows["val"]]
     return run, opt, sched, ranks.wrap(model), y_val
