@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from atomint_helpers import AtomintError
-from atomint_helpers.training.budget import budget_lr, stops_before_next_epoch
+from atomint_helpers.training.budget import budget_lr, progress, stops_before_next_epoch
 
 
 def test_budget_schedule_warms_up_then_decays_to_the_end_of_the_budget():
@@ -36,3 +36,13 @@ def test_a_budget_run_stops_before_an_epoch_that_would_overrun():
     assert stops_before_next_epoch(3600, 3600, [])
     assert not stops_before_next_epoch(3500, 3600, [80, 90])  # 100 s left, mean epoch 85 s: one more
     assert stops_before_next_epoch(3530, 3600, [80, 90])  # 70 s left: stop
+
+
+def test_progress_within_an_epoch_comes_from_shared_numbers():
+    """Rank-independent: the epoch's start (rank 0's clock, broadcast) plus steps at the previous epoch's
+    mean step time; a resumed run picks up at its recorded wall time."""
+    assert progress(1800.0, 0, 0.05, 3600.0) == pytest.approx(0.5)
+    assert progress(1800.0, 720, 0.05, 3600.0) == pytest.approx(0.51)
+    assert progress(0.0, 500, None, 3600.0) == 0.0  # first epoch: no step time known yet
+    with pytest.raises(AtomintError, match="a time budget must be positive"):
+        progress(0.0, 0, None, 0.0)

@@ -4,11 +4,13 @@ Not wired into :func:`~atomint_helpers.training.run.train` yet: its constants (p
 batch size, decay of the weight average) are to be chosen by pilots on fold 0's **validation** MAE against
 wall time, on idle cores (≤ 30 min each), and none has run. What is settled is its shape:
 
-* **Progress is time.** ``p = trained seconds / budget seconds`` (``Run.wall``, which ``state.pt`` keeps, plus
-  the seconds of the epoch so far), so a resumed run continues the schedule where it stopped. The number of
-  epochs is not known in advance (it depends on the machine, the number of processes and the load), so the
-  schedule is a function of ``p``, not of the epoch; a budget run is reproducible in its recipe, not bit for
-  bit.
+* **Progress is time.** ``p = trained seconds / budget seconds`` (:func:`progress`: ``Run.wall`` at the
+  epoch's start, which ``state.pt`` keeps, plus the epoch's steps so far at the previous epoch's mean step
+  time), so a resumed run continues the schedule where it stopped. The number of epochs is not known in
+  advance (it depends on the machine, the number of processes and the load), so the schedule is a function of
+  ``p``, not of the epoch; a budget run is reproducible in its recipe, not bit for bit. Within an epoch ``p``
+  is interpolated from quantities every rank of a data-parallel run shares (``Run.wall`` is rank 0's clock,
+  broadcast after every epoch), never read from a rank's own clock, so every rank sets the same rate.
 * **Learning rate per optimizer step** (:func:`budget_lr`): a linear warm-up from ``peak_lr · start_factor`` to
   ``peak_lr`` over ``p ∈ [0, warmup]``, then a cosine from ``peak_lr`` down to ``min_lr`` at ``p = 1`` (one
   cycle). Candidates for the pilots: peak 1e-3 to 2e-3 (the ``cpu`` recipe's 5e-4 was set for 300 epochs),
@@ -42,6 +44,15 @@ def budget_lr(progress: float, peak_lr: float, min_lr: float, warmup: float = 0.
         return peak_lr * (start_factor + (1.0 - start_factor) * p / warmup)
     t = (p - warmup) / (1.0 - warmup)
     return min_lr + 0.5 * (peak_lr - min_lr) * (1.0 + math.cos(math.pi * t))
+
+
+def progress(wall_s: float, step: int, step_s: float | None, budget_s: float) -> float:
+    """Fraction of the budget ``budget_s`` (seconds) used at optimizer step ``step`` (0-based) of an epoch that
+    began after ``wall_s`` trained seconds, at ``step_s`` seconds per step (the previous epoch's mean; None in
+    the first epoch, whose steps then count from its start only)."""
+    if budget_s <= 0:
+        raise AtomintError(f"a time budget must be positive, got {budget_s} s")
+    return (wall_s + step * (step_s or 0.0)) / budget_s
 
 
 def stops_before_next_epoch(wall_s: float, budget_s: float, epoch_s: list[float]) -> bool:
