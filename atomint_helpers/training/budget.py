@@ -48,8 +48,9 @@ def budget_lr(progress: float, peak_lr: float, min_lr: float, warmup: float = 0.
 
 def progress(wall_s: float, step: int, step_s: float | None, budget_s: float) -> float:
     """Fraction of the budget ``budget_s`` (seconds) used at optimizer step ``step`` (0-based) of an epoch that
-    began after ``wall_s`` trained seconds, at ``step_s`` seconds per step (the previous epoch's mean; None in
-    the first epoch, whose steps then count from its start only)."""
+    began after ``wall_s`` trained seconds, at ``step_s`` seconds per step: the previous epoch's mean, or in
+    the first epoch rank 0's mean over its first steps, broadcast once (None until then: ``p`` stays at the
+    epoch's start)."""
     if budget_s <= 0:
         raise AtomintError(f"a time budget must be positive, got {budget_s} s")
     return (wall_s + step * (step_s or 0.0)) / budget_s
