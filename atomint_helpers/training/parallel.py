@@ -64,8 +64,8 @@ class Ranks:
         return self.world > 1
 
     def share(self, rows: np.ndarray, cost: np.ndarray | None = None) -> np.ndarray:
-        """This rank's share of ``rows``: contiguous, equal in number, or with ``cost`` (one value per row)
-        in cost (each row goes to the share its cost's midpoint falls in)."""
+        """This rank's share of ``rows``, contiguous: equal numbers of rows, or, given ``cost`` (one value
+        per row), equal sums of cost (a row goes to the share in which the midpoint of its cost falls)."""
         rows = np.asarray(rows)
         if not self.parallel:
             return rows
