@@ -23,11 +23,31 @@ from pathlib import Path
 from . import AtomintError
 
 
+#: folders this process may not write into, with who it is (``read_only``)
+_READ_ONLY: list[tuple[Path, str]] = []
+
+
+def read_only(folder: str | os.PathLike, who: str) -> None:
+    """From now on, a write of this process inside ``folder`` (through :func:`atomic_path` or
+    :func:`writing`) is an error naming ``who``: the helper processes of a data-parallel run read the run
+    folder, and only rank 0 writes it."""
+    _READ_ONLY.append((Path(folder).absolute(), who))
+
+
+def _check_writable(path: Path) -> None:
+    p = Path(path).absolute()
+    for folder, who in _READ_ONLY:
+        if p == folder or folder in p.parents:
+            raise AtomintError(f"{who} may not write {p}: only the process that holds the run folder's lock "
+                               f"(rank 0) writes there")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = ""):
     """Yield a temporary path beside ``path``; on success rename it to ``path``, on failure delete it.
     ``suffix`` keeps an extension some writers insist on (``np.savez`` appends ``.npz`` otherwise)."""
     path = Path(path)
+    _check_writable(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{suffix}")
     try:
         if path.is_dir():
@@ -109,6 +129,7 @@ def fs_error(e: OSError, path: str | os.PathLike, action: str = "write") -> Atom
 @contextlib.contextmanager
 def writing(path: str | os.PathLike, action: str = "write"):
     """Turn an ``OSError`` raised inside the block into :func:`fs_error` (``AtomintError`` passes through)."""
+    _check_writable(Path(path))
     try:
         yield
     except AtomintError:

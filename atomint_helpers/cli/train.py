@@ -18,7 +18,8 @@ def _cli_train(args) -> int:
         models_dir, name = plan.folder.parent, plan.folder.name
     train(args.model, args.target, args.fold, args.profile, models_dir, args.data_dir,
           max_minutes=args.max_minutes, max_epochs=max_epochs, threads=args.threads,
-          progress=not args.quiet, name=name, devices=args.devices, overrides=overrides)
+          progress=not args.quiet, name=name, devices=args.devices, overrides=overrides,
+          processes=args.processes)
     return 0
 
 
@@ -39,6 +40,8 @@ def add_cli(sub) -> None:
                    help="checkpoint folder name (default model-target-profile-foldK; crystals: "
                         "schnet-mp-profile-foldK)")
     p.add_argument("--devices", default="auto", help="paper profile (Lightning): GPUs/processes, e.g. 4")
+    p.add_argument("--processes", type=positive_int, default=1,
+                   help="quick/cpu profiles: data-parallel CPU processes (DDP), one torch thread each by default")
     p.add_argument("--extend", default=None, choices=list(extension.EXTENSIONS),
                    help="continue the finished run with a declared extension recipe, in <models-dir>/next/ "
                         "(cycle2: a second cosine cycle, 100 more epochs)")

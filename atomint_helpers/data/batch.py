@@ -214,11 +214,17 @@ class AtomsData:
     def batches(self, rows=None, batch_size: int = 100, shuffle: bool = False,
                 seed: int = 0) -> Iterator[dict[str, torch.Tensor]]:
         """Iterate over batches of ``rows`` (default: all), shuffled with ``seed`` if asked."""
+        for r in self.batch_rows(rows, batch_size, shuffle, seed):
+            yield self.batch(r)
+
+    def batch_rows(self, rows=None, batch_size: int = 100, shuffle: bool = False,
+                   seed: int = 0) -> Iterator[np.ndarray]:
+        """The molecule rows of each batch :meth:`batches` builds (data-parallel training shares them out)."""
         rows = np.arange(len(self)) if rows is None else np.asarray(rows, dtype=np.int64)
         if shuffle:
             rows = rows[np.random.default_rng(seed).permutation(len(rows))]
         for b in range(0, len(rows), batch_size):
-            yield self.batch(rows[b:b + batch_size])
+            yield rows[b:b + batch_size]
 
 
 def qm9_atoms_data(ds, cutoff: float = 5.0, targets=("energy", "dipole_moment")) -> AtomsData:

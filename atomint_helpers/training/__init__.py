@@ -10,6 +10,8 @@
 ``run``            :func:`train`: one run into its checkpoint folder, resumable, with provenance
 ``lightning``      the ``paper`` profile through PyTorch Lightning
 ``extension``      declared recipes that continue a finished run (a second cosine cycle), in ``models/next/``
+``parallel``       data-parallel runs on several CPU processes (``--processes N``: DDP, gloo)
+``budget``         the schedule of a wall-time budget (design of ``--budget-minutes``; not wired yet)
 =================  ====================================================================================
 
 
@@ -19,6 +21,12 @@
 * ``cpu``    — full QM9, 100,000 training molecules, sized for a 2-core CPU (the committed checkpoints).
 * ``paper``  — the paper's setting (SchNet 128×6), meant for a GPU; run through PyTorch Lightning so
   that several GPUs (DDP) work without code changes (``--devices N``).
+
+``--processes N`` (``quick`` and ``cpu``) trains one run data-parallel on N CPU processes of one torch thread
+each (SchNet's interaction blocks compiled in each): every optimizer step splits the same global batch
+(the profile's ``batch_size``) between the processes and all-reduces the gradients, so the weights are those
+of one process on the same batches, to float rounding. The process the user starts (rank 0) alone writes
+the checkpoint folder; the others end with it. See :mod:`.parallel`.
 
 ``atomint train --model schnet --target crystals --fold K --profile {quick,cpu,paper}`` trains SchNet with
 periodic boundary conditions on the Materials Project formation energies (eV/atom, Fig. 7) into

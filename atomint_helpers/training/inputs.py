@@ -60,6 +60,17 @@ def crystal_rows(cr, ids) -> np.ndarray:
     return order[pos]
 
 
+def load_run_data(prof: Profile, fold: int, target: str, cutoff: float, data_dir):
+    """``(ds, data, parts, rows)``: the data set, its batchable arrays, the split's ids and array rows."""
+    if target == "crystals":
+        ds, data = load_crystal_data(prof, cutoff, data_dir)
+        parts = crystal_split(prof, fold, ds)
+        return ds, data, parts, {k: crystal_rows(ds, v) for k, v in parts.items()}
+    ds, data = load_training_data(prof, cutoff, data_dir)
+    parts = fold_split(prof, fold, ds)
+    return ds, data, parts, {k: ds.rows(v) for k, v in parts.items()}
+
+
 def attach_descriptors(model, data: AtomsData, batch_size: int = 1000) -> None:
     """BP: compute the (fixed) symmetry functions of every atom once and let batches slice them."""
     if model.config["model"] != "bp":

@@ -105,6 +105,26 @@ def fit(model, data, rows: dict, prof, folder: Path, *, devices="auto", accelera
     return _read_lightning_logs(folder / "lightning_logs"), wall
 
 
+def fit_run(run, progress: bool, devices) -> None:
+    """Train a :class:`~atomint_helpers.training.run.Run` of the paper profile with :func:`fit` and save its
+    folder as one unit (weights, log, state, provenance)."""
+    from .loop import write_log
+
+    budget = run.prof.max_minutes.get(run.model_name)
+    left = None if budget is None else max(budget - run.wall / 60, 0.1)
+    with store.saving(run.folder) as save:
+        log, wall = fit(run.model, run.data, run.rows, run.prof, run.folder, max_minutes=left,
+                        progress=progress, seed=run.seed, devices=devices, weights_dir=save.dir)
+        run.log, run.wall, run.epoch = log, run.wall + wall, len(log)
+        best_row = min(log, key=lambda r: r["val_mae"]) if log else None
+        run.best_epoch = best_row["epoch"] if best_row else 0
+        write_log(save.dir, log)
+        store.atomic_torch_save({"epoch": run.epoch, "best_val": best_row["val_mae"] if best_row else math.inf,
+                                 "best_epoch": run.best_epoch, "wall_s": run.wall, "done": False},
+                                save.dir / store.STATE)
+        run.write_provenance("training", save)
+
+
 def _read_lightning_logs(root: Path) -> list[dict]:
     """Per-epoch rows from every fit's ``metrics.csv`` (a resumed fit continues the epoch count; a later
     fit's row for an epoch replaces an earlier one)."""

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import json
 import math
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +29,11 @@ from .. import AtomintError, store
 from ..data.splits import save_split, split_hash
 from ..io import atomic_path, folder_lock
 from ..properties import TARGETS
-from .inputs import (attach_descriptors, crystal_rows, crystal_split, fold_split, load_crystal_data,
-                     load_training_data)
+from .lightning import fit_run
+from .inputs import attach_descriptors, load_run_data
 from .loop import metrics, predict, read_log, write_log
+from . import parallel
+from .parallel import Ranks, step_loss
 from .profiles import CRYSTAL_ELEMENTS, Profile, resolve
 from .restarts import RESTARTS, adopt_candidate, screen_restarts
 from .stage2 import SignMonitor, WeightAverage, cosine_lr, read_signs, write_signs
@@ -57,6 +60,7 @@ class Run:
     signs: list = field(default_factory=list)
     ema: WeightAverage | None = None
     data_s: float | None = None
+    processes: int = 1
 
     @property
     def model_name(self) -> str:
@@ -111,6 +115,7 @@ class Run:
             "data": {"source": ds.source, "sha256": ds.sha256, "n_molecules": len(ds)},
             "epochs": self.epoch, "best_epoch": self.best_epoch, "wall_time_s": round(self.wall, 1),
             "status": status, "git_commit": store.git_commit(), **store.environment(),
+            "processes": self.processes,
             "n_parameters": int(sum(p.numel() for p in model.parameters())),
             "weights_sha256": store.sha256_file(weights) if weights.is_file() else None,
             "config_sha256": store.config_sha256(store.read_json(save.path(store.CONFIG))),
@@ -158,18 +163,7 @@ def _build_model(folder: Path, model_name: str, target: str, prof: Profile, seed
     return model, config
 
 
-def _load_data(prof: Profile, fold: int, target: str, cutoff: float, data_dir):
-    """``(ds, data, parts, rows)``: the data set, its batchable arrays, the split's ids and array rows."""
-    if target == "crystals":
-        ds, data = load_crystal_data(prof, cutoff, data_dir)
-        parts = crystal_split(prof, fold, ds)
-        return ds, data, parts, {k: crystal_rows(ds, v) for k, v in parts.items()}
-    ds, data = load_training_data(prof, cutoff, data_dir)
-    parts = fold_split(prof, fold, ds)
-    return ds, data, parts, {k: ds.rows(v) for k, v in parts.items()}
-
-
-def _restore(run: Run, opt, sched, source: Path) -> None:
+def _restore(run: Run, opt, sched, source: Path, announce: bool = True) -> None:
     """Continue from ``source``'s ``state.pt`` when there is one (the run folder, or the restart candidate
     the run adopts), else fit the heads' statistics on the training set."""
     path = source / store.STATE
@@ -196,50 +190,21 @@ def _restore(run: Run, opt, sched, source: Path) -> None:
         run.ema = WeightAverage(run.model, run.stage2["ema_decay"], st["ema"])
     run.log = [r for r in read_log(source) if r["epoch"] <= run.epoch]
     run.signs = [r for r in read_signs(source) if r["epoch"] <= run.epoch]
-    if source != run.folder:
+    if source != run.folder or not announce:
         return
     print(f"atomint: resuming {run.folder.name} after epoch {run.epoch} ({run.wall / 60:.1f} min trained)",
           file=sys.stderr)
 
 
-def _maybe_compile(run: Run) -> None:
-    prof = run.prof
-    if not (prof.compile and run.model_name == "schnet" and not prof.lightning):
-        return
-    if torch.get_num_threads() == 1:
-        run.model.representation.compile_interactions()
-        return
-    run.prof = replace(prof, compile=False)  # provenance records what ran
-    print(f"atomint: {torch.get_num_threads()} torch threads: SchNet runs without torch.compile, whose kernels "
-          f"were slower than eager with 2 threads (0.59x) and faster with 1 (1.75x) on a 2-core CPU "
-          f"(bench/RESULTS.md); to use it, train folds side by side with --threads 1", file=sys.stderr)
-
-
-def _fit_lightning(run: Run, progress: bool, devices) -> None:
-    """The paper profile: the same model and loss through PyTorch Lightning."""
-    from .lightning import fit as lightning_fit
-
-    budget = run.prof.max_minutes.get(run.model_name)
-    left = None if budget is None else max(budget - run.wall / 60, 0.1)
-    with store.saving(run.folder) as save:
-        log, wall = lightning_fit(run.model, run.data, run.rows, run.prof, run.folder, max_minutes=left,
-                                  progress=progress, seed=run.seed, devices=devices, weights_dir=save.dir)
-        run.log, run.wall, run.epoch = log, run.wall + wall, len(log)
-        best_row = min(log, key=lambda r: r["val_mae"]) if log else None
-        run.best_epoch = best_row["epoch"] if best_row else 0
-        write_log(save.dir, log)
-        store.atomic_torch_save({"epoch": run.epoch, "best_val": best_row["val_mae"] if best_row else math.inf,
-                                 "best_epoch": run.best_epoch, "wall_s": run.wall, "done": False},
-                                save.dir / store.STATE)
-        run.write_provenance("training", save)
-
-
-def _train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool) -> None:
+def _train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool, net=None, ranks: Ranks = Ranks()) -> None:
     """One epoch: the optimizer steps, validation (on the weight average in stage 2), then one save of the
-    best weights, the logs, the state and the provenance."""
+    best weights, the logs, the state and the provenance. With several processes (``ranks``, ``net`` the
+    model inside DistributedDataParallel) each takes its share of every global batch and of validation,
+    and rank 0 alone saves (:mod:`.parallel`)."""
     from tqdm import tqdm
 
     model, prof, rows, key = run.model, run.prof, run.rows, run.model.target_key
+    net = model if net is None else net
     model.train()
     t0 = time.time()
     stage2 = run.in_stage2()
@@ -249,27 +214,39 @@ def _train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool) -> None:
         for g in opt.param_groups:
             g["lr"] = cosine_lr(run.stage2, run.epoch, prof.max_epochs, prof.min_lr)
     tot_loss = tot_abs = 0.0
-    bar = tqdm(run.data.batches(rows["train"], prof.batch_size, shuffle=True, seed=run.seed * 100_003 + run.epoch),
+    shuffle = dict(shuffle=True, seed=run.seed * 100_003 + run.epoch)
+    bar = tqdm(run.data.batch_rows(rows["train"], prof.batch_size, **shuffle) if ranks.parallel
+               else run.data.batches(rows["train"], prof.batch_size, **shuffle),
                total=math.ceil(len(rows["train"]) / prof.batch_size), desc=f"{run.folder.name} epoch {run.epoch + 1}",
                disable=not progress, leave=False, mininterval=1.0 if sys.stderr.isatty() else 60.0, file=sys.stderr)
     for b in bar:
         opt.zero_grad(set_to_none=True)
-        pred = model(b)[key]
-        err = pred - b[key].to(pred.dtype)
-        loss = (err ** 2).mean()
-        loss.backward()
+        if ranks.parallel:  # b: the global batch's rows
+            loss, sq, ab = step_loss(net, run.data, b, ranks, key)
+            loss.backward()
+        else:
+            pred = model(b)[key]
+            err = pred - b[key].to(pred.dtype)
+            loss = (err ** 2).mean()
+            loss.backward()
+            sq, ab = float(loss.detach()) * len(err), float(err.detach().abs().sum())
         opt.step()
         if run.ema is not None:
             run.ema.update()
-        tot_loss += float(loss.detach()) * len(err)
-        tot_abs += float(err.detach().abs().sum())
+        tot_loss += sq
+        tot_abs += ab
+    tot_loss, tot_abs = ranks.sum([tot_loss, tot_abs])
+    ranks.check_identical([*model.parameters(), *(run.ema.shadow if run.ema is not None else [])],
+                          "weights (and their average)")
     run.epoch += 1
-    with store.saving(run.folder) as save:  # one unit: weights (if better), logs, state, provenance
+    # one unit: weights (if better), logs, state, provenance; written by rank 0 alone
+    with store.saving(run.folder) if ranks.writer else contextlib.nullcontext() as save:
         with run.ema.applied() if run.ema is not None else contextlib.nullcontext():  # validate and keep the average
-            val = metrics(predict(model, run.data, rows["val"]), y_val)
+            val = metrics(ranks.gather(predict(model, run.data, ranks.share(rows["val"]))), y_val)
             if val["mae"] < run.best_val:
                 run.best_val, run.best_epoch = val["mae"], run.epoch
-                store.save_weights(save.dir, model)
+                if save is not None:
+                    store.save_weights(save.dir, model)
             groups = monitor.groups(model) if monitor is not None else []
         if not stage2:
             sched.step(val["mae"])
@@ -284,11 +261,13 @@ def _train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool) -> None:
             print(f"{run.folder.name} epoch {run.epoch}: train MAE {row['train_mae']:.4f}, val MAE {val['mae']:.4f} "
                   f"{TARGETS[run.target].unit} (best {run.best_val:.4f} @ {run.best_epoch}), lr {row['lr']:.2e}{worst}, "
                   f"{run.wall / 60:.1f} min", file=sys.stderr, flush=True)
-        write_log(save.dir, run.log)
-        if monitor is not None:
-            write_signs(save.dir, run.signs)
-        run.save_state(opt, sched, save)
-        run.write_provenance("training", save)
+        if save is not None:
+            write_log(save.dir, run.log)
+            if monitor is not None:
+                write_signs(save.dir, run.signs)
+            run.save_state(opt, sched, save)
+            run.write_provenance("training", save)
+    run.wall = ranks.broadcast(run.wall)  # the time budget is rank 0's clock
 
 
 def _finish(run: Run, reason: str, models_dir, progress: bool) -> None:
@@ -313,13 +292,23 @@ def _finish(run: Run, reason: str, models_dir, progress: bool) -> None:
 def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", models_dir="models",
           data_dir=None, max_minutes: float | None = None, max_epochs: int | None = None, threads: int | None = None,
           progress: bool = True, name: str | None = None, seed: int | None = None,
-          devices="auto", overrides: dict | None = None, head: dict | None = None) -> Path:
+          devices="auto", overrides: dict | None = None, head: dict | None = None, processes: int = 1) -> Path:
     """Train (or resume) one model; returns its checkpoint folder. See the module docstring.
 
     ``overrides``: Profile fields to replace (pilots of a recipe; recorded in provenance); ``head``:
-    options of the output head, stored in the model config (e.g. ``{"charge_seed": "none"}``)."""
+    options of the output head, stored in the model config (e.g. ``{"charge_seed": "none"}``);
+    ``processes``: data-parallel CPU processes (DDP, gloo; :mod:`.parallel`), each with ``threads`` torch
+    threads (default 1). The result is that of one process training on the same global batches, to float
+    rounding, so a run may resume with another number of processes."""
     _check_choice(model_name, target)
     prof = resolve(profile, model_name, target, overrides, max_epochs, max_minutes)
+    if not isinstance(processes, int) or processes < 1:
+        raise AtomintError(f"processes must be a whole number ≥ 1, got {processes!r}")
+    if processes > 1 and prof.lightning:
+        raise AtomintError(f"the {prof.name} profile trains through PyTorch Lightning: use --devices N for several "
+                           f"processes or GPUs instead of --processes")
+    if processes > 1 and threads is None:
+        threads = 1  # one torch thread per process (and SchNet's compiled interaction blocks)
     if threads or prof.threads:
         torch.set_num_threads(int(threads or prof.threads))
     torch.set_flush_denormal(True)  # main thread only; models.schnet.gaussians covers torch's worker threads
@@ -332,40 +321,62 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
         store.remove_stale_temporaries(folder)  # left by a writer killed mid-write
         store.recover(folder)  # a save killed after its commit point is completed, one killed before it discarded
         return _train_locked(folder, model_name, target, fold, profile, models_dir, data_dir, prof, threads,
-                             progress, name, seed, devices, overrides, head)
+                             progress, name, seed, devices, overrides, head, processes)
 
 
 def _train_locked(folder, model_name, target, fold, profile, models_dir, data_dir, prof, threads, progress, name,
-                  seed, devices, overrides, head=None) -> Path:
+                  seed, devices, overrides, head=None, processes=1) -> Path:
     screening = None
     if seed is None and name is None and prof.restarts.get(model_name, {}).get(target):
         screening = screen_restarts(model_name, target, fold, profile, models_dir, data_dir, threads, progress,
-                                    overrides, train=train)
+                                    overrides, train=functools.partial(train, processes=processes))
         seed = int(screening["chosen"])
     seed = fold if seed is None else seed
-    model, config = _build_model(folder, model_name, target, prof, seed, head)
+    ranks = parallel.start(processes, dict(folder=folder, model_name=model_name, target=target, fold=fold,
+                                           prof=prof, threads=threads, seed=seed, head=head, data_dir=data_dir),
+                           progress)
+    ok = False
+    try:
+        with ranks.failures():
+            run, opt, sched, net, y_val = _setup(ranks, folder, model_name, target, fold, prof, seed, head, data_dir,
+                                                 screening)
+            monitor = (SignMonitor(run.ds, run.data, run.rows["val"])
+                       if target == "dipole" and "mulliken" in getattr(run.ds, "arrays", {}) else None)
+            if prof.lightning and not run.done:
+                fit_run(run, progress, devices)
+            while (reason := run.stop_reason()) is None:
+                _train_epoch(run, opt, sched, monitor, y_val, progress, net, ranks)
+        ok = True
+    finally:
+        parallel.close(ranks, ok)
+    _finish(run, reason, models_dir, progress)
+    return folder
 
+
+def _setup(ranks: Ranks, folder, model_name, target, fold, prof, seed, head, data_dir, screening=None):
+    """``(run, optimizer, scheduler, net, validation targets)`` of this process, restored from the run folder;
+    rank 0 makes the run's first save before the others restore from it (they join the process group after
+    it). ``net`` is the model the steps go through (DistributedDataParallel around it with several
+    processes)."""
+    model, config = _build_model(folder, model_name, target, prof, seed, head)
     t_data = time.time()
-    ds, data, parts, rows = _load_data(prof, fold, target, model.cutoff, data_dir)
-    adopted = adopt_candidate(folder, screening) if screening is not None else None
-    run = Run(folder, prof, model, ds, data, parts, rows, fold, seed)
+    ds, data, parts, rows = load_run_data(prof, fold, target, model.cutoff, data_dir)
+    run = Run(folder, prof, model, ds, data, parts, rows, fold, seed, processes=ranks.world)
     opt = torch.optim.Adam(model.parameters(), lr=prof.lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=prof.lr_factor,
                                                        patience=prof.lr_patience, min_lr=prof.min_lr)
-    _restore(run, opt, sched, adopted or folder)
-    _first_save(run, config, adopted)
+    if ranks.writer:
+        adopted = adopt_candidate(folder, screening) if screening is not None else None
+        _restore(run, opt, sched, adopted or folder)
+        _first_save(run, config, adopted)
+    parallel.join_group(ranks)
+    if not ranks.writer:
+        _restore(run, opt, sched, folder, announce=False)
     attach_descriptors(model, data)
-    _maybe_compile(run)
+    parallel.compile_if_one_thread(run)
     run.data_s = time.time() - t_data
     y_val = np.asarray(data.targets[model.target_key])[rows["val"]]
-    monitor = (SignMonitor(ds, data, rows["val"]) if target == "dipole" and "mulliken" in getattr(ds, "arrays", {})
-               else None)
-    if prof.lightning and not run.done:
-        _fit_lightning(run, progress, devices)
-    while (reason := run.stop_reason()) is None:
-        _train_epoch(run, opt, sched, monitor, y_val, progress)
-    _finish(run, reason, models_dir, progress)
-    return folder
+    return run, opt, sched, ranks.wrap(model), y_val
 
 
 def _first_save(run: Run, config: dict, adopted: Path | None) -> None:
