@@ -95,6 +95,14 @@ MINIMAL_DEVIATION = Claim(
                 "atoms' deviations from their element mean", 1.0, "below"),
            Test("within-element IQR", "SchNet's divided by BP's mean interquartile range over H, C, N and O", 1.0,
                 "below")))
+RETAINED = Claim(
+    "fig2.bp-retains-descriptors", FIG2,
+    "Hence, patterns already present in the descriptors are more or less retained in the latent properties.",
+    "BP's latent energies retain the patterns of its descriptors (more than SchNet's do)",
+    tests=(Test("linear R² gap", "BP's minus SchNet's cross-validated R² of a ridge regression of the latent "
+                "energy on the atom's symmetry functions (mean over H, C, N and O)", 0.0, "above"),
+           Test("neighbour R² gap", "BP's minus SchNet's cross-validated R² of the mean latent energy of the 10 "
+                "nearest atoms in symmetry-function space (mean over H, C, N and O)", 0.0, "above")))
 SALIENCY = Claim(
     "s1.saliency", "§1",
     "Therefore, input gradients would indicate that the atom positions are not important, which is clearly wrong.",
@@ -105,7 +113,7 @@ SALIENCY = Claim(
                "cannot stand in for them")
 
 #: every claim of the chapter, in the order of the paper
-CLAIMS = (NARROWER, DISTINCT, MINIMAL_DEVIATION, CARBON_PEAKS, CONSERVED, MORE_PRONOUNCED, O_VARIES, N_VARIES,
+CLAIMS = (NARROWER, DISTINCT, RETAINED, MINIMAL_DEVIATION, CARBON_PEAKS, CONSERVED, MORE_PRONOUNCED, O_VARIES, N_VARIES,
           DIFFERENT, SALIENCY)
 
 
@@ -159,10 +167,24 @@ def _outlier(study, m):
     return fold_outlier(pair_distances(study.frames[m], FIG_ELEMENTS, study.column))
 
 
-def evidence(study, env=None) -> dict:
+def _retention(retention: dict) -> dict:
+    """RETAINED's measurements from :func:`~atomint_helpers.interpret.descriptor_retention.study_retention`."""
+    folds = sorted(retention)
+
+    def gap(k, i):
+        by = retention[k]
+        return float(np.nanmean([by["bp"][e][i] - by["schnet"][e][i] for e in by["bp"]]))
+
+    return {name: per_fold(lambda k, i=i: gap(k, i), folds) for i, name in enumerate(("linear R² gap",
+                                                                                      "neighbour R² gap"))}
+
+
+def evidence(study, env=None, retention: dict | None = None) -> dict:
     """Per claim id and model label: ``{test name: Measurement}`` for every claim of :data:`CLAIMS` this
-    study can measure."""
+    study can measure (``retention``: :func:`~atomint_helpers.interpret.descriptor_retention.study_retention`)."""
     col, out = study.column, {}
+    if retention:
+        out[(RETAINED.id, "")] = _retention(retention)
     both = common_folds(study)
     models = study.models()
     if len(models) == 2 and both:
@@ -233,6 +255,16 @@ def evidence(study, env=None) -> dict:
     return out
 
 
+def retention_table(retention: dict):
+    """The descriptor-retention scores for reading: per fold, model and element, the cross-validated R² of
+    the linear and the neighbour regression (:mod:`~atomint_helpers.interpret.descriptor_retention`)."""
+    import pandas as pd
+
+    rows = [{"fold": k, "model": MODEL_LABELS[m], "element": e, "linear R²": lin, "neighbour R²": knn}
+            for k, by in sorted(retention.items()) for m, els in by.items() for e, (lin, knn) in els.items()]
+    return pd.DataFrame(rows).set_index(["fold", "model", "element"])
+
+
 def _saliency_note(sal: dict | None, m: str) -> str:
     if not sal or m not in sal:
         return SALIENCY.untestable
@@ -241,9 +273,9 @@ def _saliency_note(sal: dict | None, m: str) -> str:
             f"{_fmt(s['grad_eq'], 2)} kcal/mol/Å, not 0 ({s['n_molecules']} test molecules of {s['checkpoint']})")
 
 
-def rows(study, quick: bool, env=None, sal: dict | None = None) -> list[dict]:
+def rows(study, quick: bool, env=None, sal: dict | None = None, retention: dict | None = None) -> list[dict]:
     """Every scorecard row of the chapter: one :class:`~.registry.Verdict` per claim and model."""
-    ev = evidence(study, env)
+    ev = evidence(study, env, retention)
     out = []
     for claim in CLAIMS + (CARBON_PEAKS_SCHNET,):
         for label in claim.models:
