@@ -1,4 +1,6 @@
 """Fig. 2's new metrics on constructed inputs (each both ways), the saliency of §1, and Fig. 3's ring statistics."""
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -196,3 +198,22 @@ def test_ring_rows_follow_the_constructed_top_ten(holds):
             if r["kind"] == "paper"] == [None] * 6
     text = ring_report.what_we_see({"bp": bp, "schnet": sn}, tops, base, st, quick=False)
     assert ("BP puts more" in text) == holds
+
+
+def test_element_shifts_are_the_heads_own_and_offsets_are_in_iqr_units(tmp_path):
+    """The shift confound of Fig. 2: every quick energy model's shifts come from its head, BP and SchNet
+    of one fold share them (same training molecules, same least squares), and offset = (mean − b)/IQR."""
+    from atomint_helpers.data.qm9 import load_sample
+    from atomint_helpers.interpret import latent
+    from atomint_helpers.interpret.energy_partition import element_shifts
+    from atomint_helpers.report.energies import shift_note
+
+    root = Path(__file__).resolve().parents[1]
+    st = latent.study(root / "models", "energy", "quick", [0, 1], load_sample(), rows=np.arange(200))
+    t = element_shifts(st)
+    assert set(t["model"]) == {"BP", "SchNet"} and set(t["fold"]) == {0, 1}
+    by = t.pivot_table(index=["fold", "element"], columns="model", values="shift")
+    assert np.allclose(by["BP"], by["SchNet"], atol=1e-6)
+    assert np.allclose(t["offset"], (t["mean"] - t["shift"]) / t["IQR"])
+    note = shift_note(t)
+    assert note.startswith("Design confound: both heads add the same element shifts") and "IQR (SchNet)" in note
