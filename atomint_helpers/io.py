@@ -64,7 +64,13 @@ def atomic_torch_save(obj, path: str | os.PathLike) -> None:
     import torch
 
     with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+        try:
+            torch.save(obj, tmp)
+        except RuntimeError as e:  # torch's zip writer reports a failed write (disk full, size limit) this way
+            if "write" not in str(e).lower():
+                raise
+            raise OSError(errno.EIO, f"the write failed ({str(e).splitlines()[0][:120]}); is the disk full or a "
+                                     f"file-size limit (ulimit -f) reached?") from None
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
@@ -101,6 +107,11 @@ def fs_error(e: OSError, path: str | os.PathLike, action: str = "write") -> Atom
         return AtomintError(f"{head}: permission denied (a read-only folder?); choose a folder you can write to")
     if e.errno == errno.ENOSPC:
         return AtomintError(f"{head}: no space left on the device; free some space or choose another folder")
+    if e.errno == errno.EFBIG:
+        return AtomintError(f"{head}: the file is larger than a file-size limit allows (ulimit -f, or the file "
+                            f"system's limit); raise the limit or choose another folder")
+    if e.errno == errno.EDQUOT:
+        return AtomintError(f"{head}: the disk quota is exceeded; free some space or choose another folder")
     if e.errno == errno.EROFS:
         return AtomintError(f"{head}: the file system is read-only; choose a folder you can write to")
     return AtomintError(f"{head}: {e.strerror or e}")

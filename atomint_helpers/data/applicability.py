@@ -11,7 +11,8 @@ is marked).
 
 Refused (``refuse=True``), with the bound each rule uses:
 
-* ``empty``: no atoms; ``non_finite``: a coordinate is NaN or infinite;
+* ``empty``: no atoms; ``non_finite``: a coordinate is NaN or infinite (these two and ``budget`` are
+  refused even with ``allow_outside``);
 * ``element``: an element the model has no parameters for (default: QM9's H, C, N, O, F);
 * ``too_close``: two atoms closer than the shortest distance of that element pair anywhere in QM9
   (:data:`BOUNDS` ``min_distance``, Å), periodic images included;
@@ -54,6 +55,8 @@ MAX_ATOMS = 2_000
 #: with autograd): the memory estimate of a refusal
 BYTES_PER_PAIR = 4 * (3 * 128 + 25) * 2
 OUTSIDE_MARK = "outside QM9"
+#: refused even with ``allow_outside``: there is no number to compute
+HARD = ("empty", "non_finite", "budget")
 #: ``atoms.info`` key a tool sets when its user asked for numbers outside QM9 (``--allow-outside``), so the
 #: checks inside the analysis functions it calls (probe, ESP) warn instead of refusing
 ALLOW_KEY = "allow_outside"
@@ -102,11 +105,12 @@ class Applicability:
 
     def enforce(self, allow_outside: bool = False) -> list[str]:
         """Raise one :class:`AtomintError` line for a refused structure, or, with ``allow_outside``, return
-        every finding's message as a warning (the caller prints them and marks its output). A ``budget``
-        finding is refused either way."""
-        budget = [f for f in self.refusals if f.code == "budget"]
-        if budget:
-            raise AtomintError(f"{self.name}: {budget[0].message}")
+        every finding's message as a warning (the caller prints them and marks its output). The
+        :data:`HARD` findings (no atoms, non-finite coordinates, the size budget) are refused either way: no
+        model output exists for them."""
+        hard = [f for f in self.refusals if f.code in HARD]
+        if hard:
+            raise AtomintError(f"{self.name}: {hard[0].message}")
         if self.refusals and not allow_outside:
             raise AtomintError(f"{self.name}: the models cannot judge this structure: {self.line()}. "
                                f"Pass --allow-outside (allow_outside=True) to get numbers anyway, marked as "

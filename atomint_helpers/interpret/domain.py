@@ -68,32 +68,6 @@ def _bound_table() -> np.ndarray:
     return t
 
 
-def _short_distances(atoms) -> list[str]:
-    from ase.data import chemical_symbols
-
-    Z = np.asarray(atoms.numbers, dtype=np.int64)
-    i, j = np.triu_indices(len(Z), k=1)
-    ok = np.isin(Z[i], QM9_ELEMENTS) & np.isin(Z[j], QM9_ELEMENTS)
-    i, j = i[ok], j[ok]
-    if not len(i):
-        return []
-    pos = np.asarray(atoms.positions, dtype=np.float64)
-    d = np.linalg.norm(pos[i] - pos[j], axis=1)
-    bound = _bound_table()[Z[i], Z[j]]
-    short = np.flatnonzero(d < bound)
-    if not len(short):
-        return []
-    parts = []
-    for k in short[np.argsort(d[short] / bound[short])][:5]:  # the worst first
-        a, b = sorted((int(i[k]), int(j[k])), key=lambda t: (-Z[t], t))
-        parts.append(f"{chemical_symbols[Z[a]]}{a}–{chemical_symbols[Z[b]]}{b} {d[k]:.3f} Å "
-                     f"(QM9 shortest {bound[k]:.3f} Å)")
-    more = f" and {len(short) - 5} more" if len(short) > 5 else ""
-    return [f"{len(short)} interatomic distance(s) are shorter than any of that element pair in QM9: "
-            f"{'; '.join(parts)}{more}. The models never saw atoms this close; their predictions there "
-            f"are extrapolations."]
-
-
 def _loaded_models(models) -> list[tuple[str, object]]:
     """(label, AtomisticModel) for a calculator, model, folder, fold-set name, or a list of these."""
     from ..models import AtomisticModel
@@ -161,8 +135,7 @@ def domain_warnings(atoms, models=None) -> list[str]:
     if heavy > MAX_HEAVY_ATOMS:
         warn.append(f"{heavy} heavy (non-hydrogen) atoms: QM9 molecules have at most {MAX_HEAVY_ATOMS}, so the "
                     f"models extrapolate to a larger molecule than any they were trained on.")
-    warn += _short_distances(atoms)
-    said = {"element", "periodic", "too_close"}  # worded above
+    said = {"element", "periodic"}  # worded above
     for f in check_applicability(atoms).findings:
         if f.code not in said and not (f.code == "size" and "heavy" in f.message):
             warn.append(f.message[:1].lower() + f.message[1:].rstrip(".") + ".")
