@@ -75,7 +75,7 @@ def _cli_explain(args) -> int:
         if args.allow_outside:
             atoms.info[ALLOW_KEY] = True
     t, preds = explain(frames, models, labels)
-    t.insert(1, "outside_qm9", [bool(outside[k]) for k in t["frame"]])
+    t["outside_qm9"] = [bool(outside[k]) for k in t["frame"]]
     for k, atoms in enumerate(frames):
         head = source + (f" (molecule {k + 1} of {len(frames)})" if len(frames) > 1 else "")
         mark = f" [{OUTSIDE_MARK}: the models cannot judge this structure]" if outside[k] else ""
@@ -104,7 +104,8 @@ def _cli_explain(args) -> int:
         spacing = DEFAULT_SPACING if args.spacing is None else args.spacing
         stem = Path(args.structure).stem if args.structure else "smiles"
         out_dir = Path(args.cube) if args.cube else Path(f"{stem}-spatial")
-        for path in write_spatial(frames[0], [ms[0] for ms in models], out_dir, args.probe, bool(args.esp), spacing):
+        for path in write_spatial(frames[0], [ms[0] for ms in models], out_dir, args.probe, bool(args.esp), spacing,
+                                  allow_outside=args.allow_outside):
             print(f"wrote {path}")
     return 0
 
