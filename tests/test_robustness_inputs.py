@@ -217,3 +217,24 @@ def test_resume_with_a_smaller_max_epochs_records_the_epochs_trained(tmp_path):
     assert "max_epochs=2" in status and "3 epochs were already trained" in status, status
     assert len(read_log(folder)) == 3
     shutil.rmtree(folder)
+
+
+def test_papermill_with_an_unknown_molecule_name_fails_in_the_parameter_cell(tmp_path):
+    import json
+    import os
+
+    out = tmp_path / "out.ipynb"
+    cmd = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "explain.ipynb"), str(out),
+           "--no-progress-bar", "-p", "profile", "quick", "-p", "out_dir", str(tmp_path / "results"),
+           "-p", "molecule", "asprin"]
+    env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
+    env.pop("PYTEST_ADDOPTS", None)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          timeout=300)
+    assert proc.returncode != 0
+    cells = json.loads(out.read_text())["cells"]
+    errors = [(i, o) for i, c in enumerate(cells) for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert len(errors) == 1
+    i, err = errors[0]
+    assert "check_smiles" in "".join(cells[i]["source"])  # the parameter cell, before any model is loaded
+    assert err["ename"] == "AtomintError" and "'asprin'" in err["evalue"] and "'aspirin'" in err["evalue"]
