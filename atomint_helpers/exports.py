@@ -107,9 +107,10 @@ def write_spatial(atoms, models: list, out_dir: Path, probe: str | None, esp: bo
     from .interpret.probe import ProbePotential, probe_number
     from .store import load_model
 
-    from .data.applicability import ALLOW_KEY
+    from .data.applicability import ALLOW_KEY, OUTSIDE_MARK, check_applicability
 
     check_molecule(atoms, atoms.info.get("name", "molecule"), allow_outside=allow_outside)
+    mark = "" if check_applicability(atoms).inside else f" [{OUTSIDE_MARK}]"  # on every file of an allowed outsider
     if allow_outside:
         atoms = atoms.copy()
         atoms.info[ALLOW_KEY] = True  # the probe and ESP functions' own checks warn instead of refusing
@@ -142,10 +143,10 @@ def write_spatial(atoms, models: list, out_dir: Path, probe: str | None, esp: bo
             values = pp(grid.points(), max_seconds=max_seconds)
             stem = f"{name}-{label}-probe-{sym}"
             written.append(write_cube(out_dir / f"{stem}.cube", atoms, grid, values,
-                                      f"atomint local chemical potential, {sym} probe, kcal/mol, model {label}"))
+                                      f"atomint local chemical potential, {sym} probe, kcal/mol, model {label}{mark}"))
             ref = pp.reference("shift")
             fig = plots.spatial_cut(cut, pp(cut.points) - ref, atoms, dashed="negative",
-                                    label=f"Ω − b_{sym} (kcal/mol)", title=f"{name}: {sym} probe, {label}")
+                                    label=f"Ω − b_{sym} (kcal/mol)", title=f"{name}: {sym} probe, {label}{mark}")
             written.append(_save_png(out_dir / f"{stem}.png", fig))
     if esp:
         for i, m in enumerate(dipole):
@@ -154,9 +155,9 @@ def write_spatial(atoms, models: list, out_dir: Path, probe: str | None, esp: bo
             values = esp_mod.esp(atoms.positions, q, grid.points(), unit="eV")
             stem = f"{name}-{label}-esp"
             written.append(write_cube(out_dir / f"{stem}.cube", atoms, grid, values,
-                                      f"atomint ESP of the latent charges, +1 e probe, eV, model {label}"))
+                                      f"atomint ESP of the latent charges, +1 e probe, eV, model {label}{mark}"))
             fig = plots.spatial_cut(cut, esp_mod.esp(atoms.positions, q, cut.points, unit="eV"), atoms,
-                                    dashed="positive", label="V (eV)", title=f"{name}: ESP, {label}")
+                                    dashed="positive", label="V (eV)", title=f"{name}: ESP, {label}{mark}")
             written.append(_save_png(out_dir / f"{stem}.png", fig))
     return written
 

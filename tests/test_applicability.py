@@ -251,3 +251,19 @@ def test_cli_refuses_a_lone_atom_and_allows_it_marked(tmp_path):
 
     assert pd.read_csv(csv)["outside_qm9"].all()
     one_line_error(cli("explain", "--smiles", "C.C", "--model", SCHNET_E[0], cwd=tmp_path), "separate molecules")
+
+
+def test_spatial_exports_refuse_then_mark_an_outsider(tmp_path):
+    from atomint_helpers.exports import write_spatial
+
+    two = molecule("CH4")
+    two += molecule("CH4")
+    two.positions[5:] += [6.0, 0, 0]  # two methanes 6 Å apart: fragments
+    with pytest.raises(AtomintError, match="2 fragments"):
+        write_spatial(two, [SCHNET_E[0]], tmp_path / "no", "C", False, 0.5)
+    assert not (tmp_path / "no").exists()
+    paths = write_spatial(two, [SCHNET_E[0]], tmp_path / "yes", "C", False, 0.5, allow_outside=True)
+    cube = next(p for p in paths if p.suffix == ".cube")
+    assert "[outside QM9]" in cube.read_text().splitlines()[1] or "[outside QM9]" in cube.read_text()[:400]
+    ok = write_spatial(molecule("CH4"), [SCHNET_E[0]], tmp_path / "ok", "C", False, 0.5)
+    assert "[outside QM9]" not in next(p for p in ok if p.suffix == ".cube").read_text()[:400]

@@ -131,7 +131,8 @@ def _pictures(png: str, frames, t, label: str, models) -> list[Path]:
         else:
             what, unit = "q_i", "e"
         path = Path(png) if len(frames) == 1 else Path(png).with_name(f"{Path(png).stem}-{k + 1}{Path(png).suffix}")
-        out.append(depict_latent(atoms, values, f"{what}, {label}", unit, path, reference=0.0))
+        mark = f" [{OUTSIDE_MARK}]" if atoms.info.get(ALLOW_KEY) and _refused(atoms, None) else ""
+        out.append(depict_latent(atoms, values, f"{what}, {label}{mark}", unit, path, reference=0.0))
     return out
 
 

@@ -6,9 +6,10 @@ geometries of molecules with at most 9 heavy atoms of C, N, O, F, plus H):
 * elements other than H, C, N, O, F, and periodic cells;
 * more than 9 heavy (non-H) atoms;
 * an interatomic distance (any pair, bonded or not) shorter than the shortest distance of that element
-  pair anywhere in QM9: :data:`QM9_MIN_DISTANCE`, computed once from the full QM9 (130,831 molecules,
-  ``qm9.npz`` sha256 ``32fbcf35…``) with :func:`qm9_min_distances` and rounded *down* to 0.1 mÅ, so no QM9
-  molecule triggers it. (The embedded 2,000-molecule sample has larger minima — a subset can only
+  pair anywhere in QM9: :data:`QM9_MIN_DISTANCE`, read from the committed ``data/qm9_bounds.json``, which
+  :func:`atomint_helpers.data.applicability.compute_bounds` made from the full QM9 (130,831 molecules,
+  ``qm9.npz`` sha256 ``32fbcf35…``; :func:`qm9_min_distances` gives the same per-pair minima), rounded
+  *down* to 0.1 mÅ, so no QM9 molecule triggers it. (The embedded 2,000-molecule sample has larger minima — a subset can only
   raise them — which would make a sample-based bound stricter than QM9 itself.)
 * for Behler–Parrinello checkpoints that store their training range of every symmetry function
   (``clip_features``: buffers ``low``/``high`` of the feature standardizer): the number of atoms with a
