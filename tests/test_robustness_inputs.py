@@ -238,3 +238,20 @@ def test_papermill_with_an_unknown_molecule_name_fails_in_the_parameter_cell(tmp
     i, err = errors[0]
     assert "check_smiles" in "".join(cells[i]["source"])  # the parameter cell, before any model is loaded
     assert err["ename"] == "AtomintError" and "'asprin'" in err["evalue"] and "'aspirin'" in err["evalue"]
+
+
+def test_png_into_a_read_only_folder_is_one_line_naming_the_picture(tmp_path, monkeypatch):
+    from ase.build import molecule
+    from matplotlib.figure import Figure
+
+    from atomint_helpers.depict import depict_latent
+
+    def denied(self, fname, *a, **k):
+        raise PermissionError(errno.EACCES, "Permission denied", str(fname))
+
+    monkeypatch.setattr(Figure, "savefig", denied)  # what a read-only folder does (tests may run as root)
+    a = molecule("CH4")
+    with pytest.raises(AtomintError) as e:
+        depict_latent(a, np.zeros(len(a)), "q_i", "e", tmp_path / "m.png")
+    assert str(e.value).startswith(f"cannot write {tmp_path / 'm.png'}: permission denied")
+    assert list(tmp_path.iterdir()) == []
