@@ -29,7 +29,7 @@ MAX_FOLD = 2 ** 31 - 1
 def fold_number(text: str) -> int:
     value = _number(int, text, "a fold number ≥ 0")
     if not 0 <= value <= MAX_FOLD:
-        raise argparse.ArgumentTypeError(f"{text} is not a fold number from 0 to {MAX_FOLD:,} (the fold is the "
+        raise argparse.ArgumentTypeError(f"{text} is not a fold number ≥ 0 and ≤ {MAX_FOLD:,} (the fold is the "
                                          f"split's seed)")
     return value
 
