@@ -96,7 +96,8 @@ def _benzene(scale=1.0):
     (Atoms("C", positions=[[0, 0, 0]]), "isolated"),
     (_benzene(100.0), "isolated"),          # written in pm
     (_benzene(1.8897261), "fragments"),     # written in bohr
-    (Atoms("H2", positions=[[0, 0, 0], [1e30, 0, 0]]), "isolated"),
+    (Atoms("H2", positions=[[0, 0, 0], [1e30, 0, 0]]), "far"),
+    (Atoms("CH4", positions=molecule("CH4").positions + 2e4), "far"),
     (molecule("CH"), "open_shell"),
     (molecule("OH"), "open_shell"),
     (molecule("CH3"), "open_shell"),
@@ -127,6 +128,8 @@ def test_size_outside_qm9_is_a_warning_that_says_how_far():
     aspirin, _ = smiles_to_atoms("CC(=O)Oc1ccccc1C(=O)O")
     r = check_applicability(aspirin)
     assert r.inside and r.codes() == ["size"] and "13 heavy" in r.findings[0].message
+    with pytest.raises(AtomintError, match="beyond"):  # no number exists there: refused even when allowed
+        check_applicability(Atoms("CH4", positions=molecule("CH4").positions * 1e300)).enforce(allow_outside=True)
     big = check_applicability(Atoms("H" * 30_000, positions=np.random.default_rng(0).random((30_000, 3)) * 1e3))
     with pytest.raises(AtomintError, match="budget of 2,000 atoms"):
         big.enforce(allow_outside=True)  # the budget holds even when outside is allowed

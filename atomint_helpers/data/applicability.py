@@ -11,8 +11,9 @@ is marked).
 
 Refused (``refuse=True``), with the bound each rule uses:
 
-* ``empty``: no atoms; ``non_finite``: a coordinate is NaN or infinite (these two and ``budget`` are
-  refused even with ``allow_outside``);
+* ``empty``: no atoms; ``non_finite``: a coordinate is NaN or infinite; ``far``: a coordinate beyond
+  ±:data:`MAX_COORDINATE` Å (these three and ``budget`` are refused even with ``allow_outside``: there is
+  no number to compute);
 * ``element``: an element the model has no parameters for (default: QM9's H, C, N, O, F);
 * ``too_close``: two atoms closer than the shortest distance of that element pair anywhere in QM9
   (:data:`BOUNDS` ``min_distance``, Å), periodic images included;
@@ -56,7 +57,10 @@ MAX_ATOMS = 2_000
 BYTES_PER_PAIR = 4 * (3 * 128 + 25) * 2
 OUTSIDE_MARK = "outside QM9"
 #: refused even with ``allow_outside``: there is no number to compute
-HARD = ("empty", "non_finite", "budget")
+HARD = ("empty", "non_finite", "far", "budget")
+#: the largest |coordinate| (Å) a structure may have: float32 models resolve 1e-3 Å there, and squared
+#: distances of larger coordinates overflow
+MAX_COORDINATE = 1e4
 #: ``atoms.info`` key a tool sets when its user asked for numbers outside QM9 (``--allow-outside``), so the
 #: checks inside the analysis functions it calls (probe, ESP) warn instead of refusing
 ALLOW_KEY = "allow_outside"
@@ -266,6 +270,12 @@ def check_applicability(atoms, name: str = "molecule", elements=None, max_atoms:
     if len(bad):
         return Applicability(name, (Finding("non_finite", f"non-finite coordinates (NaN or inf) on atom(s) "
                                                           f"{_atom_names(Z, bad)}", tuple(int(i) for i in bad)),))
+    far = np.flatnonzero(np.abs(pos).max(axis=1) > MAX_COORDINATE)
+    if len(far):
+        return Applicability(name, (Finding("far", f"coordinates beyond ±{MAX_COORDINATE:,.0f} Å on atom(s) "
+                                                   f"{_atom_names(Z, far)}, where a float32 model cannot resolve "
+                                                   f"distances; are the coordinates in Å? Centre the structure",
+                                            tuple(int(i) for i in far)),))
     known = tuple(b["Z"]) if elements is None else tuple(int(e) for e in elements)
     other = np.flatnonzero(~np.isin(Z, known))
     if len(other):

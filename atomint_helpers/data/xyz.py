@@ -123,12 +123,12 @@ def check_molecule(atoms, name: str = "molecule", min_distance: float = 0.1, all
     :func:`~atomint_helpers.data.applicability.check_applicability` as one line. ``allow_outside`` (default:
     ``atoms.info['allow_outside']``, set by a tool whose user asked for it) turns the refusals into the
     returned warnings; the size budget is refused either way. Returns the findings' messages."""
-    from .applicability import ALLOW_KEY, check_applicability
+    from .applicability import ALLOW_KEY, MAX_COORDINATE, check_applicability
 
     if len(atoms) == 0:
         raise AtomintError(f"{name}: no atoms")
     pos = np.asarray(atoms.positions, dtype=np.float64)
-    if 1 < len(atoms) <= 5_000 and np.isfinite(pos).all():
+    if 1 < len(atoms) <= 5_000 and np.isfinite(pos).all() and np.abs(pos).max() <= MAX_COORDINATE:
         from scipy.spatial import cKDTree
 
         close = cKDTree(pos).query_pairs(min_distance, output_type="ndarray")
