@@ -255,3 +255,17 @@ def test_png_into_a_read_only_folder_is_one_line_naming_the_picture(tmp_path, mo
         depict_latent(a, np.zeros(len(a)), "q_i", "e", tmp_path / "m.png")
     assert str(e.value).startswith(f"cannot write {tmp_path / 'm.png'}: permission denied")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_many_molecules_show_a_progress_bar_and_the_same_numbers(capsys):
+    from ase.build import molecule
+
+    from atomint_helpers.interpret.explain import explain
+
+    model = store.load_model(MODELS / "schnet-energy-quick-fold0")
+    frames = [molecule("CH4"), molecule("CH3OH"), molecule("H2O")]
+    quiet, _ = explain(frames, [model], ["e"], progress=False)
+    assert "explain" not in capsys.readouterr().err
+    shown, _ = explain(frames, [model], ["e"], progress=True)
+    assert "explain" in capsys.readouterr().err
+    assert quiet.equals(shown)
