@@ -61,16 +61,23 @@ def atomic_write_json(path: str | os.PathLike, obj) -> None:
 
 
 def atomic_torch_save(obj, path: str | os.PathLike) -> None:
+    """``torch.save`` atomically. torch's zip writer reports a failed write (full disk, file-size limit) as
+    a ``RuntimeError`` without an errno; the same bytes are then written from Python, which raises the
+    ``OSError`` that says which (one line from :func:`fs_error`), or succeeds if the cause has passed."""
+    import io as _io
+
     import torch
 
     with atomic_path(path) as tmp:
         try:
             torch.save(obj, tmp)
-        except RuntimeError as e:  # torch's zip writer reports a failed write (disk full, size limit) this way
-            if "write" not in str(e).lower():
-                raise
-            raise OSError(errno.EIO, f"the write failed ({str(e).splitlines()[0][:120]}); is the disk full or a "
-                                     f"file-size limit (ulimit -f) reached?") from None
+        except RuntimeError:
+            buf = _io.BytesIO()
+            torch.save(obj, buf)
+            with open(tmp, "wb") as f:
+                f.write(buf.getbuffer())
+                f.flush()
+                os.fsync(f.fileno())
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:

@@ -120,24 +120,43 @@ def test_notebook_molecule_parameter_names_its_accepted_values():
 
 # ------------------------------------------------------------------------------------------ OS and resources
 def test_disk_full_or_size_limit_during_a_save_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch):
+    import os
+    import resource
+
     from atomint_helpers import io
 
     target = tmp_path / "state.pt"
     io.atomic_torch_save({"a": torch.zeros(2)}, target)
     before = target.read_bytes()
+    # a real file-size limit (ulimit -f 64 KiB) in a child process saving a 4 MB tensor
+    script = ("import torch\nfrom atomint_helpers import io, AtomintError\n"
+              "try:\n    io.atomic_torch_save({'a': torch.zeros(1_000_000)}, %r)\n"
+              "except AtomintError as e:\n    print(e)\n" % str(target))
+    limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))  # noqa: E731
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, preexec_fn=limit,
+                       env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert p.returncode == 0 and "Traceback" not in p.stderr, p.stderr
+    assert "file-size limit" in p.stdout and p.stdout.count("\n") == 1, p.stdout
+    assert target.read_bytes() == before and sorted(q.name for q in tmp_path.iterdir()) == ["state.pt"]
 
-    def full(obj, f, *a, **k):
-        Path(f).write_bytes(b"half")
-        raise RuntimeError("[enforce fail at inline_container.cc:626] . PytorchStreamWriter failed writing file "
-                           "data/0: file write failed")
+    real_save = torch.save
 
-    monkeypatch.setattr(torch, "save", full)
+    def zip_writer_fails(obj, f, *a, **k):  # what torch's zip writer raises on a full disk
+        if isinstance(f, (str, os.PathLike)):
+            Path(f).write_bytes(b"half")
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598")
+        return real_save(obj, f, *a, **k)
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", zip_writer_fails)
+    monkeypatch.setattr(os, "fsync", full)  # a full disk shows at the latest when the data are flushed
     with pytest.raises(AtomintError) as e:
         io.atomic_torch_save({"a": torch.ones(2)}, target)
-    assert "disk full" in str(e.value) and "\n" not in str(e.value)
-    assert target.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["state.pt"]
-    for code, words in ((errno.EFBIG, "file-size limit"), (errno.ENOSPC, "no space left"),
-                        (errno.EACCES, "permission denied")):
+    assert "no space left" in str(e.value) and "\n" not in str(e.value)
+    assert target.read_bytes() == before and sorted(q.name for q in tmp_path.iterdir()) == ["state.pt"]
+    for code, words in ((errno.EFBIG, "file-size limit"), (errno.EACCES, "permission denied")):
         err = io.fs_error(PermissionError(code, "x") if code == errno.EACCES else OSError(code, "x"), target)
         assert words in str(err) and "\n" not in str(err)
 
