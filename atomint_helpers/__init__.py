@@ -19,7 +19,22 @@ def _schnetpack_shim() -> None:
         _dl.T_co = _dl._T_co
 
 
-_schnetpack_shim()
+def _interrupted_while_importing() -> None:
+    """Ctrl-C while torch imports (seconds) in a command (``atomint …``, ``python -m atomint_helpers.book``):
+    one line and exit status 130, like a Ctrl-C anywhere else in a command; an interactive session or a
+    notebook kernel gets its KeyboardInterrupt as usual."""
+    import sys
+
+    if hasattr(sys, "ps1") or sys.flags.interactive or "ipykernel" in sys.modules:
+        raise KeyboardInterrupt
+    print("atomint: interrupted", file=sys.stderr)
+    raise SystemExit(130)
+
+
+try:
+    _schnetpack_shim()
+except KeyboardInterrupt:
+    _interrupted_while_importing()
 
 
 def _quiet_rdkit_import() -> None:
