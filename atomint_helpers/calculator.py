@@ -248,7 +248,8 @@ class AtomintCalculator(Calculator):
         return pd.DataFrame({"index": np.arange(len(atoms)), "element": symbols, "x": pos[:, 0], "y": pos[:, 1],
                              "z": pos[:, 2], f"{stem}_{unit}": mean, f"{stem}_std_{unit}": std,
                              f"typical_std_{unit}": ref,
-                             "large_spread": np.nan_to_num(std, nan=0.0) > SPREAD_FACTOR * np.nan_to_num(ref, nan=np.inf),
+                             "large_spread": (np.nan_to_num(std, nan=0.0)
+                                              > SPREAD_FACTOR * np.nan_to_num(ref, nan=np.inf)),
                              "outside_qm9": bool(self.results.get("outside_qm9", False))})
 
     def element_reference(self, atoms=None) -> np.ndarray:

@@ -17,7 +17,7 @@ from ase.build import molecule  # noqa: E402
 
 from atomint_helpers import AtomintError  # noqa: E402
 from atomint_helpers.data.applicability import (  # noqa: E402
-    BOUNDS_PATH, Applicability, Finding, bounds, check_applicability, compute_bounds,
+    BOUNDS_PATH, Applicability, Finding, check_applicability, compute_bounds,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -216,14 +216,14 @@ def test_2d_mol_with_implicit_hydrogens_is_refused(tmp_path):
     from atomint_helpers.data.readers import read_molecules
 
     flat = tmp_path / "ethanol.mol"
+    atom = "{:10.4f}{:10.4f}{:10.4f} {:<3} 0  0  0  0  0  0  0  0  0  0  0  0\n"
     flat.write_text("ethanol\n     RDKit          2D\n\n  3  2  0  0  0  0  0  0  0  0999 V2000\n"
-                    "    0.0000    0.0000    0.0000 C   0  0\n    1.2990    0.7500    0.0000 C   0  0\n"
-                    "    2.5981   -0.0000    0.0000 O   0  0\nM  END\n".replace("0  0\n", "0  0  0  0  0  0  0  0  0  0  0  0\n")
-                    .replace("M  END", "  1  2  1  0\n  2  3  1  0\nM  END"))
+                    + atom.format(0, 0, 0, "C") + atom.format(1.299, 0.75, 0, "C") + atom.format(2.5981, 0, 0, "O")
+                    + "  1  2  1  0\n  2  3  1  0\nM  END\n")
     with pytest.raises(AtomintError, match="2D coordinates"):
         read_molecules(flat)
     three = tmp_path / "ethanol3d.mol"
-    three.write_text(flat.read_text().replace("2D", "3D").replace("2.5981   -0.0000    0.0000", "2.5981   -0.0000    0.3000"))
+    three.write_text(flat.read_text().replace("2D", "3D").replace("    0.0000 O", "    0.3000 O"))
     with pytest.raises(AtomintError, match="implicit"):
         read_molecules(three)
 

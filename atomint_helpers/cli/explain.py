@@ -16,8 +16,8 @@ partial charge q_i (e, μ = Σ q_i r_i). A ``--model`` is a checkpoint folder or
 (:mod:`atomint_helpers.data.applicability`): one the models cannot judge — non-finite coordinates, an
 element they do not know, atoms closer than in QM9, isolated atoms or fragments, a net charge, an open
 shell, a periodic cell — is refused in one line; ``--allow-outside`` evaluates it anyway, with a warning
-and every output row marked (``outside_qm9`` in the CSV). Without ``--model``: ``schnet-energy-cpu`` and ``schnet-dipole-cpu``. Warnings say
-where a model extrapolates (more than nine heavy atoms, atoms closer than in QM9, BP symmetry functions
+and every output row marked (``outside_qm9`` in the CSV). Without ``--model``: ``schnet-energy-cpu`` and
+``schnet-dipole-cpu``. Warnings say where a model extrapolates (more than nine heavy atoms, atoms closer than in QM9, BP symmetry functions
 outside their training range, a force-field geometry). ``--csv`` writes the table (one row per atom, a
 ``frame`` column per molecule), ``--png`` a 2D depiction coloured by the first model's latent term.
 """

@@ -311,9 +311,10 @@ def check_applicability(atoms, name: str = "molecule", elements=None, max_atoms:
         np.minimum.at(nearest, j[other_pair], d[other_pair])
         lonely = np.flatnonzero(nearest > b["nearest_table"][zc])
         if len(lonely):
+            first = f"{b['nearest_table'][zc[lonely[0]]]:.2f} Å for {_symbol(int(Z[lonely[0]]))}"
             out.append(Finding("isolated", f"atom(s) {_atom_names(Z, lonely)} have no neighbour within the longest "
                                            f"nearest-neighbour distance of their element in QM9 (e.g. "
-                                           f"{b['nearest_table'][zc[lonely[0]]]:.2f} Å for {_symbol(int(Z[lonely[0]]))}); "
+                                           f"{first}); "
                                            f"are the coordinates in Å?", tuple(int(x) for x in lonely)))
         near = d <= b["max_gap"]
         graph = coo_matrix((np.ones(int(near.sum())), (i[near], j[near])), shape=(n, n))

@@ -60,7 +60,8 @@ def explain(frames: list, models: list, labels: list[str] | None = None, progres
     parts, preds = [], []
     bar, t0 = None, time.perf_counter()
     for k, atoms in enumerate(frames):
-        if k == 1 and progress is not False and (progress or (time.perf_counter() - t0) * len(frames) > PROGRESS_AFTER_S):
+        slow = (time.perf_counter() - t0) * len(frames) > PROGRESS_AFTER_S
+        if k == 1 and progress is not False and (progress or slow):
             from tqdm import tqdm  # many molecules: a progress bar with an ETA on stderr
 
             bar = tqdm(total=len(frames), initial=1, unit="molecule", desc="explain", leave=False, mininterval=1.0)
