@@ -1,10 +1,9 @@
 """``python -m atomint_helpers.book build|freeze``."""
 import sys
 
-try:  # Ctrl-C while the book's modules are still importing: one line, like everywhere else
-    from . import main
-except KeyboardInterrupt:
-    print("atomint book: interrupted; the last good book and results are kept", file=sys.stderr)
-    sys.exit(130)
+from .. import _InterruptExits
+
+with _InterruptExits("atomint book: interrupted; the last good book and results are kept"):
+    from . import main  # Ctrl-C while the book's modules import: one line, exit 130
 
 sys.exit(main())
