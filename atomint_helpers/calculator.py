@@ -27,6 +27,16 @@ Large spread: ``atom_table`` flags an atom whose std across folds exceeds ``SPRE
 ``N_REFERENCE`` (200) molecules of the embedded QM9 sample (``load_sample()``), computed once per
 calculator (elements absent there use the median over all reference atoms).
 
+Applicability: before any model sees a structure, :func:`~atomint_helpers.data.applicability.check_applicability`
+runs on it (finite coordinates, known elements, no atoms closer than in QM9, no isolated atoms or fragments,
+neutral and closed-shell, no periodic cell, a size budget). A structure the models cannot judge raises one
+:class:`~atomint_helpers.AtomintError` line; with ``allow_outside=True`` it is evaluated, the findings are
+issued as a ``UserWarning`` and kept in ``calc.applicability``, ``results["outside_qm9"]`` is True and
+``atom_table`` marks every row (``outside_qm9``).
+
+Ensembles are checked at construction: every fold of one model, target and training profile, and no
+checkpoint listed twice (by folder or by weights sha256) — a duplicate would report a spread of 0.
+
 Smoothness: SchNet energies are smooth in the positions. BP checkpoints with ``clip_features`` clamp every
 symmetry function to its training range, so their energy has kinks (forces jump) where a feature reaches a
 bound; finite differences across such a point agree with the forces only to ~1e-3 eV/Å even in float64.
@@ -61,6 +71,35 @@ def element_references(models, numbers) -> np.ndarray:
     return np.mean([m.head.shift.double().numpy()[np.asarray(numbers)] for m in models], axis=0)
 
 
+def check_ensemble(folders) -> None:
+    """Refuse an ensemble that is not one: folds trained with different profiles (``quick`` and ``cpu``
+    models differ by orders of magnitude in accuracy), or one checkpoint listed twice (same folder or same
+    weights sha256), which would shrink the fold spread towards 0."""
+    from .store import provenance
+
+    folders = [os.fspath(f) for f in folders]
+    if len(folders) < 2:
+        return
+    seen: dict[str, str] = {}
+    profiles: dict[str, list[str]] = {}
+    for f in folders:
+        real = os.path.realpath(f)
+        try:
+            prov = provenance(f)
+        except (AtomintError, OSError, ValueError):
+            prov = {}
+        for key in (real, prov.get("weights_sha256")):
+            if key and key in seen:
+                raise AtomintError(f"ensemble lists the same checkpoint twice ({seen[key]} and {f}); a repeated "
+                                   f"fold makes the spread across folds look smaller than it is: list each fold once")
+            if key:
+                seen[key] = f
+        profiles.setdefault(str(prov.get("profile", "unknown")), []).append(os.path.basename(f))
+    if len(profiles) > 1:
+        which = "; ".join(f"{p}: {', '.join(n)}" for p, n in sorted(profiles.items()))
+        raise AtomintError(f"ensemble mixes training profiles ({which}); average folds of one profile only")
+
+
 def _fold_stats(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Mean over axis 0 and std (ddof=1) when there are ≥ 2 folds, else None."""
     return stack.mean(axis=0), (stack.std(axis=0, ddof=1) if len(stack) >= 2 else None)
@@ -80,11 +119,14 @@ class AtomintCalculator(Calculator):
     default_parameters: dict = {}
 
     def __init__(self, models, models_dir: str | os.PathLike = "models", dtype: torch.dtype = torch.float32,
-                 **kwargs):
+                 allow_outside: bool = False, **kwargs):
         super().__init__(**kwargs)
         from .store import load_model
 
         self.folders = resolve_folders(models, models_dir)
+        check_ensemble(self.folders)
+        self.allow_outside = bool(allow_outside)
+        self.applicability = None
         if dtype not in (torch.float32, torch.float64):
             raise AtomintError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
         self.models = [load_model(f) for f in self.folders]
@@ -128,6 +170,7 @@ class AtomintCalculator(Calculator):
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         """Fold mean of every property of this target into ``results`` and fold std into ``"<name>_std"``."""
         super().calculate(atoms, properties, system_changes)
+        self._check(self.atoms)
         forces = self.target == "energy" and "forces" in properties
         folds = [self._evaluate(m, self.atoms, forces) for m in self.models]
         for key in folds[0]:
@@ -137,6 +180,19 @@ class AtomintCalculator(Calculator):
                 self.results[f"{key}_std"] = float(std) if std.ndim == 0 else std
         if self.target == "energy":
             self.results["free_energy"] = self.results["energy"]
+
+    def _check(self, atoms) -> None:
+        """The applicability check (see the module docstring) with the elements every fold knows."""
+        import warnings
+
+        from .data.applicability import check_applicability
+
+        known = set.intersection(*(set(int(z) for z in m.config["elements"]) for m in self.models))
+        self.applicability = check_applicability(atoms, "structure", elements=sorted(known))
+        found = self.applicability.enforce(self.allow_outside)
+        self.results["outside_qm9"] = not self.applicability.inside
+        if found and not self.applicability.inside:
+            warnings.warn("outside what the models were trained on: " + "; ".join(found), UserWarning, stacklevel=3)
 
     @property
     def results_std(self) -> dict:
@@ -175,7 +231,8 @@ class AtomintCalculator(Calculator):
     def atom_table(self, atoms=None):
         """One row per atom: ``index``, ``element``, ``x``, ``y``, ``z`` (Å), the latent term's fold mean and
         std (``atomic_energy_eV``/``atomic_energy_std_eV`` or ``charge_e``/``charge_std_e``), the element's
-        typical std (``typical_std_<unit>``) and ``large_spread`` (std > 3 × typical; False for one fold)."""
+        typical std (``typical_std_<unit>``), ``large_spread`` (std > 3 × typical; False for one fold) and
+        ``outside_qm9`` (True on every row of a structure evaluated with ``allow_outside``)."""
         import pandas as pd
 
         atoms = atoms if atoms is not None else self.atoms
@@ -191,7 +248,9 @@ class AtomintCalculator(Calculator):
         return pd.DataFrame({"index": np.arange(len(atoms)), "element": symbols, "x": pos[:, 0], "y": pos[:, 1],
                              "z": pos[:, 2], f"{stem}_{unit}": mean, f"{stem}_std_{unit}": std,
                              f"typical_std_{unit}": ref,
-                             "large_spread": np.nan_to_num(std, nan=0.0) > SPREAD_FACTOR * np.nan_to_num(ref, nan=np.inf)})
+                             "large_spread": (np.nan_to_num(std, nan=0.0)
+                                              > SPREAD_FACTOR * np.nan_to_num(ref, nan=np.inf)),
+                             "outside_qm9": bool(self.results.get("outside_qm9", False))})
 
     def element_reference(self, atoms=None) -> np.ndarray:
         """``b_Z`` per atom of ``atoms`` (default: the last calculated) in eV, fold mean; see

@@ -132,13 +132,15 @@ def test_energy_invariant_forces_covariant_under_rotation_translation(energy_ens
                                atol=2e-4)
 
 
-def test_bfgs_relaxation_lowers_energy(energy_calc, propane, rng):
+def test_bfgs_relaxation_lowers_energy(propane, rng):
     from ase.optimize import BFGS
 
     a = propane.copy()
     a.positions += rng.normal(scale=0.05, size=a.positions.shape)
-    a.calc = energy_calc
-    e0, f0 = a.get_potential_energy(), np.abs(a.get_forces()).max()
+    # a rattle of 0.05 Å shortens some C–H bonds below QM9's shortest (1.06 Å): outside, so allowed explicitly
+    a.calc = AtomintCalculator(SCHNET_E[0], allow_outside=True)
+    with pytest.warns(UserWarning, match="QM9"):
+        e0, f0 = a.get_potential_energy(), np.abs(a.get_forces()).max()
     BFGS(a, logfile=None).run(fmax=0.05, steps=15)
     assert a.get_potential_energy() < e0 - 1e-3
     assert np.abs(a.get_forces()).max() < f0

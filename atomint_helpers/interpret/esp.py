@@ -68,7 +68,7 @@ def esp(positions, charges, points, *, probe_charge: float = 1.0, unit: str = "e
     out = np.empty(len(flat))
     k = COULOMB_EV_ANGSTROM * float(probe_charge) * UNITS[unit]
     step = max(1, int(chunk // max(len(pos), 1)))
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # a point on a nucleus: ±inf (nan for a zero charge)
         for a in range(0, len(flat), step):
             d = np.sqrt(((flat[a:a + step, None, :] - pos[None]) ** 2).sum(-1))  # [chunk, n_atoms]
             out[a:a + step] = k * (q / d).sum(-1)

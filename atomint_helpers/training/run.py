@@ -16,6 +16,8 @@ import copy
 import functools
 import json
 import math
+import os
+import re
 import shutil
 import sys
 import time
@@ -81,7 +83,9 @@ class Run:
         prof = self.prof
         if prof.lightning:  # Lightning decided when to stop (max_epochs, early stopping or the time budget)
             return "PyTorch Lightning fit ended (max_epochs, early stopping or time budget)"
-        if self.epoch >= prof.max_epochs:
+        if self.epoch > prof.max_epochs:  # resumed with a smaller --max-epochs: epochs are never undone
+            return f"max_epochs={prof.max_epochs} asked at resume, but {self.epoch} epochs were already trained"
+        if self.epoch == prof.max_epochs:
             return f"max_epochs={prof.max_epochs}"
         if (self.epoch - self.best_epoch >= prof.early_stop_patience and self.best_epoch > 0
                 and not self.in_stage2()):
@@ -301,6 +305,7 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
     threads (default 1). The result is that of one process training on the same global batches, to float
     rounding, so a run may resume with another number of processes."""
     _check_choice(model_name, target)
+    _check_name_and_data(name, data_dir)
     prof = resolve(profile, model_name, target, overrides, max_epochs, max_minutes)
     if not isinstance(processes, int) or processes < 1:
         raise AtomintError(f"processes must be a whole number ≥ 1, got {processes!r}")
@@ -322,6 +327,23 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
         store.recover(folder)  # a save killed after its commit point is completed, one killed before it discarded
         return _train_locked(folder, model_name, target, fold, profile, models_dir, data_dir, prof, threads,
                              progress, name, seed, devices, overrides, head, processes)
+
+
+#: a run name is one folder name: letters, digits and . _ - + = , not starting with a dot
+_RUN_NAME = re.compile(r"[A-Za-z0-9_+=-][A-Za-z0-9._+=-]{0,127}")
+
+
+def _check_name_and_data(name, data_dir) -> None:
+    """Refuse a run name that is not one plain folder name (``.``, ``..``, a path, a hidden name) and a
+    ``data_dir`` that is not an existing folder, whatever the profile."""
+    if name is not None and not _RUN_NAME.fullmatch(str(name)):
+        raise AtomintError(f"--name {name!r} is not a run name: use one folder name of letters, digits and . _ - + = "
+                           f"(not starting with a dot, no '/'), e.g. schnet-energy-quick-fold0-try2")
+    if data_dir is not None:
+        d = Path(os.path.expandvars(os.fspath(data_dir))).expanduser()
+        if not d.is_dir():
+            raise AtomintError(f"--data-dir {os.fspath(data_dir)!r} is not a folder; give the folder holding "
+                               f"qm9/qm9.npz (or mp/mp.npz), or leave it out")
 
 
 def _train_locked(folder, model_name, target, fold, profile, models_dir, data_dir, prof, threads, progress, name,
