@@ -70,8 +70,8 @@ def _shift_tests(what: str) -> tuple[Test, Test]:
     return (Test("shift against H", f"the ring score per {what} on a ring carbon in place of a hydrogen (least "
                  f"squares over the aromatic rings, every substituent class a regressor)", SHIFT_MAX, "below",
                  "kcal/mol"),
-            Test("median difference", f"the median score of the aromatic rings carrying {what} minus that of those "
-                 f"carrying none", SHIFT_MAX, "below", "kcal/mol"))
+            Test("median difference", f"the median score of the aromatic rings carrying at least one {what} minus that "
+                 f"of those carrying none", SHIFT_MAX, "below", "kcal/mol"))
 
 
 CHEMISTRY = Claim("fig3.schnet-captures-chemistry", FIG3, _Q_CHEM, "SchNet's ranking captures central aspects of the "
@@ -81,8 +81,8 @@ CHEMISTRY = Claim("fig3.schnet-captures-chemistry", FIG3, _Q_CHEM, "SchNet's ran
 TOP_O5 = Claim(
     "fig3.schnet-top-ring-fused-o5", FIG3, _Q_O5, "SchNet's most stable ring is fused to an O-containing "
     "five-membered ring", models=("SchNet",),
-    tests=(Test("top ring", "1 if the model's top-ranked ring shares at least two atoms with a five-membered ring "
-                "containing O, else 0", 0.5, "above"),
+    tests=(Test("top ring", "an indicator (1 when the model's top-ranked ring shares at least two atoms with a "
+                "five-membered ring containing O, else 0)", 0.5, "above"),
            Test(f"top {TOP_FEW}", f"the number of the model's {TOP_FEW} most stable ring molecules with such a fused "
                 "ring", 0.5, "above")))
 MESOMERIC = Claim("fig3.schnet-conjugation-stabilises", FIG3, _Q_MESO, "A conjugated substituent (a double, triple "
