@@ -20,16 +20,16 @@ for the fold claims with fewer than two folds.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 
 import numpy as np
 
-from ..interpret.charges import (energy_charge_correlation, energy_charge_shapes, fold_names, ks_distance,
-                                 outlying_folds, scaled_distance, scaled_distances, spread_scaled_distance,
-                                 without_folds)
+from ..interpret.charges import (energy_charge_correlation, energy_charge_shapes, fold_names, outlying_folds,
+                                 scaled_distances, without_folds)
 from ..interpret.latent import FIG_ELEMENTS, MODEL_LABELS, fold_distances, mean_over_folds, model_distances
-from ..interpret.latent_stats import values_of
-from .claims import QUICK_NOTE, _fmt, _list, _need_folds, _quick_prefix, group_name
+from .claims import QUICK_NOTE, _list, _need_folds, _quick_prefix
+from .charge_reference import mulliken_paragraph, mulliken_rows, sign_paragraph  # noqa: F401 (the notebook reads them here)
+from .charge_measures import (divide, fold_ks, fold_label, h_c_over_n_o, mean_finite, model_by_element, pairs_of,
+                              ratio_measure, scaled_mean)
 from .fold_measures import fold_w1, model_w1, pair_label
 from .registry import Claim, Measurement, Test, decide
 
@@ -144,131 +144,7 @@ def conservation_table(charges, energies, elements=FIG_ELEMENTS):
     return t
 
 
-def mulliken_rows(table, quick: bool) -> list[dict]:
-    """Scorecard rows for the Mulliken comparison (beyond the paper: no claim, ``holds`` None)."""
-    rows = []
-    for model, sub in table.groupby("model", sort=False):
-        r_all = sub.loc[sub["element"] == "all", "Pearson r"]
-        per = ", ".join(f"{e} {_fmt(r, 2)}" for e, r in zip(sub["element"], sub["Pearson r"]) if e != "all")
-        rows.append({"claim": f"{model} latent charges vs QM9 Mulliken charges (Pearson r)", "paper": None,
-                     "atomint": round(float(r_all.iloc[0]), 3) if len(r_all) else None, "unit": "",
-                     "holds": None, "kind": "beyond", "model": model,
-                     "note": (QUICK_NOTE + "; " if quick else "") + f"beyond the paper; per element: {per}"})
-    return rows
-
-
-def mulliken_paragraph(table, flipped: list[str]) -> str:
-    """'What we see' text for the Mulliken comparison, written from the numbers."""
-    parts = []
-    for model, sub in table.groupby("model", sort=False):
-        sub = sub.set_index("element")
-        el = sub.drop(index="all", errors="ignore").dropna(subset=["Pearson r"])
-        if el.empty:
-            continue
-        best, worst = el["Pearson r"].idxmax(), el["Pearson r"].idxmin()
-        off = (el["mean latent (e)"] - el["mean Mulliken (e)"])
-        big = off.abs().idxmax()
-        r_all = sub.loc["all", "Pearson r"]
-        if r_all > el["Pearson r"].max():
-            how = "higher than within any single element, so the agreement rests on the differences between elements"
-        elif r_all < el["Pearson r"].min():
-            how = "lower than within every single element"
-        else:
-            how = "between the values within single elements"
-        parts.append(
-            f"For {model}, latent and Mulliken charges correlate with r = {_fmt(r_all, 2)} over all atoms, "
-            f"{how}. Within an element the "
-            f"agreement is best for {best} (r = {_fmt(el.loc[best, 'Pearson r'], 2)}) and weakest for {worst} "
-            f"(r = {_fmt(el.loc[worst, 'Pearson r'], 2)}). The largest systematic offset is for {big}: its mean latent "
-            f"charge is {el.loc[big, 'mean latent (e)']:+.3f} e against a Mulliken mean of "
-            f"{el.loc[big, 'mean Mulliken (e)']:+.3f} e, and the latent charges span "
-            f"{_fmt(sub.loc['all', 'slope'], 2)} times the Mulliken range (least-squares slope over all atoms).")
-    if flipped:
-        parts.append(f"The charges of {', '.join(flipped)} came out of training with the opposite overall sign "
-                     f"(|μ| cannot tell) and are shown multiplied by −1.")
-    else:
-        parts.append("No checkpoint needed its charges flipped: all came out of training with the Mulliken sign.")
-    return " ".join(parts)
-
-
-def sign_paragraph(table, gap: float = 0.2) -> str:
-    """'What we see' text for :func:`~atomint_helpers.interpret.latent.sign_agreement`, from the numbers:
-    groups (element, number of neighbours) in which one fold's agreement with the Mulliken sign lies at
-    least ``gap`` below the best fold of the same model (a local mirror solution), and groups in which
-    every checkpoint disagrees with Mulliken for most atoms."""
-    if table.empty:
-        return "No group of atoms is large enough to compare."
-    parts = []
-    for (model, el, nb), g in table.groupby(["model", "element", "neighbours"], sort=False):
-        best = g["agree"].max()
-        for _, r in g[g["agree"] <= best - gap].iterrows():
-            parts.append(f"{model} fold {r['fold']} gives only {r['agree']:.0%} of its {el} atoms with {nb} bonded "
-                         f"neighbour{'s' if nb != 1 else ''} the Mulliken sign ({r['atoms']:,} atoms), against "
-                         f"{best:.0%} for the best {model} fold: that run settled on the mirror solution for this "
-                         f"kind of atom only, which |μ| alone does not rule out")
-    mostly_opposite = table.groupby(["element", "neighbours"])["agree"].max()
-    mostly_opposite = mostly_opposite[mostly_opposite < 0.5]
-    text = ("; ".join(parts) + ". ") if parts else (
-        f"No fold departs from the other folds of its model by {gap:.0%} or more in any group: wherever the "
-        f"folds agree with Mulliken's sign, they do so together. ")
-    if len(mostly_opposite):
-        groups = ", ".join(group_name(el, nb) for el, nb in mostly_opposite.index)
-        text += (f"In every checkpoint, most atoms of these groups carry the sign opposite to Mulliken's: {groups}.")
-    else:
-        lo = table["agree"].min()
-        text += f"Over all checkpoints and groups, the agreement ranges from {lo:.0%} to {table['agree'].max():.0%}."
-    return text
-
-
-
-
 # ------------------------------------------------------------------------------------------ the paper's claims
-def _mean(values) -> float:
-    v = [x for x in values if x is not None and np.isfinite(x)]
-    return float(np.mean(v)) if v else float("nan")
-
-
-def _ratio(num: dict, den: dict, label) -> Measurement:
-    """Per key (a fold or a pair of folds) ``num / den``; pooled: the ratio of the means over the keys."""
-    keys = [k for k in num if k in den]
-    vals = tuple(num[k] / den[k] if den[k] else float("nan") for k in keys)
-    return Measurement(_mean(num[k] for k in keys) / _mean(den[k] for k in keys), vals, tuple(label(k) for k in keys))
-
-
-def _fold_label(k) -> str:
-    return f"fold {k}"
-
-
-def _element_distance(a, b, st, e, how: str) -> float:
-    from ..interpret.latent import fold_distance
-
-    x, y = values_of(a, e, st.column), values_of(b, e, st.column)
-    return ks_distance(x, y) if how == "KS" else fold_distance(x, y)
-
-
-def _pairs(st, m) -> list[tuple[int, int]]:
-    return list(itertools.combinations(sorted(st.frames[m]), 2))
-
-
-def fold_ks(st, m, pair) -> float:
-    """Mean over H, C, N, O of the KS distance between the two folds of ``pair`` of model ``m``."""
-    return _mean(_element_distance(st.frames[m][pair[0]], st.frames[m][pair[1]], st, e, "KS") for e in FIG_ELEMENTS)
-
-
-def model_by_element(st, k, how: str) -> dict:
-    """Per element: the W1/IQR (``how="W1/IQR"``) or KS distance between BP's fold ``k`` and SchNet's."""
-    return {e: _element_distance(st.frames["bp"][k], st.frames["schnet"][k], st, e, how) for e in FIG_ELEMENTS}
-
-
-def _scaled(st, a, b, how: str) -> float:
-    fn = scaled_distance if how == "fitted factor" else spread_scaled_distance
-    return _mean(fn(a, b, st.column)[1].values())
-
-
-def _h_c_over_n_o(d: dict) -> float:
-    return max(d["H"], d["C"]) / min(d["N"], d["O"])
-
-
 def evidence(charges, energies) -> dict:
     """Per claim id and model label: ``{test name: Measurement}`` for every claim of :data:`CLAIMS` the two
     studies can measure (``energies`` may be None: only the charge-only test of :data:`HC` then)."""
@@ -280,17 +156,17 @@ def evidence(charges, energies) -> dict:
             if m not in energies.frames:
                 continue
             label = MODEL_LABELS[m]
-            pairs = [p for p in _pairs(charges, m) if p in set(_pairs(energies, m))]
+            pairs = [p for p in pairs_of(charges, m) if p in set(pairs_of(energies, m))]
             if pairs:
                 out[(CONSERVED.id, label)] = {
-                    "W1/IQR ratio": _ratio({p: fold_w1(charges, m, p, False) for p in pairs},
+                    "W1/IQR ratio": ratio_measure({p: fold_w1(charges, m, p, False) for p in pairs},
                                            {p: fold_w1(energies, m, p, False) for p in pairs}, pair_label),
-                    "KS ratio": _ratio({p: fold_ks(charges, m, p) for p in pairs},
+                    "KS ratio": ratio_measure({p: fold_ks(charges, m, p) for p in pairs},
                                        {p: fold_ks(energies, m, p) for p in pairs}, pair_label)}
                 out[(UNIQUE.id, label)] = {
-                    how: _ratio({p: _scaled(charges, charges.frames[m][p[0]], charges.frames[m][p[1]], how)
+                    how: ratio_measure({p: scaled_mean(charges, charges.frames[m][p[0]], charges.frames[m][p[1]], how)
                                  for p in pairs},
-                                {p: _scaled(energies, energies.frames[m][p[0]], energies.frames[m][p[1]], how)
+                                {p: scaled_mean(energies, energies.frames[m][p[0]], energies.frames[m][p[1]], how)
                                  for p in pairs}, pair_label)
                     for how in ("fitted factor", "spread factor")}
             rho = energy_charge_correlation(energies.frames[m], charges.frames[m], "C")
@@ -298,35 +174,35 @@ def evidence(charges, energies) -> dict:
             if len(rho):
                 claim = BP_PARALLELS if m == "bp" else SCHNET_NO_SIMILARITY
                 out[(claim.id, label)] = {
-                    "|Spearman ρ|": Measurement(_mean(rho["rho"].abs()), tuple(float(abs(r)) for r in rho["rho"]),
-                                                tuple(_fold_label(int(k)) for k in rho["fold"])),
-                    "shape distance": Measurement(_mean(shape["shape"]), tuple(float(x) for x in shape["shape"]),
-                                                  tuple(_fold_label(int(k)) for k in shape["fold"]))}
+                    "|Spearman ρ|": Measurement(mean_finite(rho["rho"].abs()), tuple(float(abs(r)) for r in rho["rho"]),
+                                                tuple(fold_label(int(k)) for k in rho["fold"])),
+                    "shape distance": Measurement(mean_finite(shape["shape"]), tuple(float(x) for x in shape["shape"]),
+                                                  tuple(fold_label(int(k)) for k in shape["fold"]))}
     if both and common:
         q = {how: {k: model_by_element(charges, k, how) for k in common} for how in ("W1/IQR", "KS")}
-        hc = {name: Measurement(_h_c_over_n_o({e: _mean(q[how][k][e] for k in common) for e in FIG_ELEMENTS}),
-                                tuple(_h_c_over_n_o(q[how][k]) for k in common), tuple(map(_fold_label, common)))
+        hc = {name: Measurement(h_c_over_n_o({e: mean_finite(q[how][k][e] for k in common) for e in FIG_ELEMENTS}),
+                                tuple(h_c_over_n_o(q[how][k]) for k in common), tuple(map(fold_label, common)))
               for name, how in (("W1/IQR", "W1/IQR"), ("KS", "KS"))}
         e_common = [k for k in common if energies is not None and len(energies.models()) == 2
                     and k in energies.frames["bp"] and k in energies.frames["schnet"]]
         if e_common:
             en = {k: model_by_element(energies, k, "W1/IQR") for k in e_common}
-            eff = {k: {e: q["W1/IQR"][k][e] / en[k][e] for e in FIG_ELEMENTS} for k in e_common}
-            pooled = {e: _mean(q["W1/IQR"][k][e] for k in e_common) / _mean(en[k][e] for k in e_common)
+            eff = {k: {e: divide(q["W1/IQR"][k][e], en[k][e]) for e in FIG_ELEMENTS} for k in e_common}
+            pooled = {e: divide(mean_finite(q["W1/IQR"][k][e] for k in e_common), mean_finite(en[k][e] for k in e_common))
                       for e in FIG_ELEMENTS}
-            hc["the effect"] = Measurement(_h_c_over_n_o(pooled), tuple(_h_c_over_n_o(eff[k]) for k in e_common),
-                                           tuple(map(_fold_label, e_common)))
+            hc["the effect"] = Measurement(h_c_over_n_o(pooled), tuple(h_c_over_n_o(eff[k]) for k in e_common),
+                                           tuple(map(fold_label, e_common)))
             out[(AGREE.id, "")] = {
-                "W1/IQR ratio": _ratio({k: model_w1(charges, k, k, False) for k in e_common},
-                                       {k: model_w1(energies, k, k, False) for k in e_common}, _fold_label),
-                "KS ratio": _ratio({k: _mean(q["KS"][k].values()) for k in e_common},
-                                   {k: _mean(model_by_element(energies, k, "KS").values()) for k in e_common},
-                                   _fold_label)}
+                "W1/IQR ratio": ratio_measure({k: model_w1(charges, k, k, False) for k in e_common},
+                                       {k: model_w1(energies, k, k, False) for k in e_common}, fold_label),
+                "KS ratio": ratio_measure({k: mean_finite(q["KS"][k].values()) for k in e_common},
+                                   {k: mean_finite(model_by_element(energies, k, "KS").values()) for k in e_common},
+                                   fold_label)}
             out[(UNIQUE.id, "")] = {
-                how: _ratio({k: _scaled(charges, charges.frames["bp"][k], charges.frames["schnet"][k], how)
+                how: ratio_measure({k: scaled_mean(charges, charges.frames["bp"][k], charges.frames["schnet"][k], how)
                              for k in e_common},
-                            {k: _scaled(energies, energies.frames["bp"][k], energies.frames["schnet"][k], how)
-                             for k in e_common}, _fold_label)
+                            {k: scaled_mean(energies, energies.frames["bp"][k], energies.frames["schnet"][k], how)
+                             for k in e_common}, fold_label)
                 for how in ("fitted factor", "spread factor")}
         else:
             hc["the effect"] = Measurement(None)
