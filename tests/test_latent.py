@@ -15,6 +15,7 @@ from atomint_helpers.interpret import latent
 from atomint_helpers.report import charges as charge_report
 from atomint_helpers.report import claims
 from atomint_helpers.report import energies as energy_report
+from atomint_helpers.report import energies_words
 from atomint_helpers.models import build
 from atomint_helpers.units import E_ANGSTROM_TO_DEBYE
 
@@ -216,7 +217,7 @@ def test_claims_table_is_computed(models_dir, sample, tmp_path):
     cut = [r for r in no_energy if r.get("id") in (charge_report.CONSERVED.id, charge_report.AGREE.id)]
     assert len(cut) == 3 and all(r["verdict"] == "not comparable" for r in cut)
     # paragraphs and scorecard
-    assert "SchNet's interquartile range" in energy_report.what_we_see(energies, quick=False)
+    assert "SchNet's interquartile range" in energies_words.what_we_see(energies, quick=False)
     assert "BP and SchNet" in charge_report.what_we_see(charges, energies, quick=False)
     mt = latent.mulliken_table(charges)
     assert set(mt["element"]) >= {"H", "C", "N", "O", "all"} and mt["Pearson r"].abs().max() <= 1

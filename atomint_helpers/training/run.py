@@ -16,8 +16,6 @@ import copy
 import functools
 import json
 import math
-import os
-import re
 import shutil
 import sys
 import time
@@ -32,7 +30,7 @@ from ..data.splits import save_split, split_hash
 from ..io import atomic_path, folder_lock
 from ..properties import TARGETS
 from .lightning import fit_run
-from .inputs import attach_descriptors, load_run_data
+from .inputs import attach_descriptors, check_name_and_data, load_run_data
 from .loop import metrics, predict, read_log, write_log
 from . import parallel
 from .parallel import Ranks, step_loss
@@ -305,7 +303,7 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
     threads (default 1). The result is that of one process training on the same global batches, to float
     rounding, so a run may resume with another number of processes."""
     _check_choice(model_name, target)
-    _check_name_and_data(name, data_dir)
+    check_name_and_data(name, data_dir)
     prof = resolve(profile, model_name, target, overrides, max_epochs, max_minutes)
     if not isinstance(processes, int) or processes < 1:
         raise AtomintError(f"processes must be a whole number ≥ 1, got {processes!r}")
@@ -330,20 +328,6 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
 
 
 #: a run name is one folder name: letters, digits and . _ - + = , not starting with a dot
-_RUN_NAME = re.compile(r"[A-Za-z0-9_+=-][A-Za-z0-9._+=-]{0,127}")
-
-
-def _check_name_and_data(name, data_dir) -> None:
-    """Refuse a run name that is not one plain folder name (``.``, ``..``, a path, a hidden name) and a
-    ``data_dir`` that is not an existing folder, whatever the profile."""
-    if name is not None and not _RUN_NAME.fullmatch(str(name)):
-        raise AtomintError(f"--name {name!r} is not a run name: use one folder name of letters, digits and . _ - + = "
-                           f"(not starting with a dot, no '/'), e.g. schnet-energy-quick-fold0-try2")
-    if data_dir is not None:
-        d = Path(os.path.expandvars(os.fspath(data_dir))).expanduser()
-        if not d.is_dir():
-            raise AtomintError(f"--data-dir {os.fspath(data_dir)!r} is not a folder; give the folder holding "
-                               f"qm9/qm9.npz (or mp/mp.npz), or leave it out")
 
 
 def _train_locked(folder, model_name, target, fold, profile, models_dir, data_dir, prof, threads, progress, name,
