@@ -138,20 +138,30 @@ def plane_symmetries(atoms, plane, tol: float = 0.1) -> list[np.ndarray]:
     return found
 
 
-def symmetry_error(omega, atoms, cut, tol: float = 0.1) -> tuple[float, int]:
-    """``(error, n_operations)``: the largest over :func:`plane_symmetries` of ``P95 |Ω(g·r) − Ω(r)|`` over
-    the cut's points (outside ``CORE`` Å of every nucleus) divided by ``P95(Ω) − P5(Ω)`` there; NaN if the
-    molecule has no such operation."""
+def symmetry_errors(omega, atoms, cut, tol: float = 0.1) -> dict:
+    """Two symmetry errors over the in-plane operations of :func:`plane_symmetries` (the largest over them),
+    on the cut's points outside ``CORE`` Å of every nucleus: ``p95`` = ``P95 |Ω(g·r) − Ω(r)|`` divided by
+    ``P95(Ω) − P5(Ω)``; ``rms`` = ``rms(Ω(g·r) − Ω(r))`` divided by the standard deviation of Ω; and
+    ``n_ops``. NaN errors if the molecule has no such operation."""
     ops = plane_symmetries(atoms, cut.plane, tol)
     pts = cut.points.reshape(-1, 3)
     pts = pts[np.linalg.norm(pts[:, None] - atoms.positions[None], axis=-1).min(1) > CORE]
     if not ops or not len(pts):
-        return float("nan"), 0
+        return {"p95": float("nan"), "rms": float("nan"), "n_ops": 0}
     c = atoms.positions.mean(0)
     v = np.asarray(omega(pts), dtype=np.float64)
     spread = float(np.percentile(v, 95) - np.percentile(v, 5)) or 1.0
-    errs = [np.percentile(np.abs(np.asarray(omega((pts - c) @ g.T + c)) - v), 95) / spread for g in ops]
-    return float(max(errs)), len(ops)
+    std = float(v.std()) or 1.0
+    diffs = [np.asarray(omega((pts - c) @ g.T + c), dtype=np.float64) - v for g in ops]
+    return {"p95": float(max(np.percentile(np.abs(d), 95) for d in diffs) / spread),
+            "rms": float(max(np.sqrt(np.mean(d ** 2)) for d in diffs) / std), "n_ops": len(ops)}
+
+
+def symmetry_error(omega, atoms, cut, tol: float = 0.1) -> tuple[float, int]:
+    """``(error, n_operations)``: the ``p95`` error of :func:`symmetry_errors`; NaN if the molecule has no
+    in-plane operation."""
+    e = symmetry_errors(omega, atoms, cut, tol)
+    return e["p95"], e["n_ops"]
 
 
 # ------------------------------------------------------------------------------------------ separation
@@ -179,10 +189,39 @@ def separability(values, weights=None) -> float:
     return float(between.max() / total) if ok.any() else 0.0
 
 
+def ashman_d(values, weights=None) -> float:
+    """Ashman's D of the two classes of Otsu's best threshold (:func:`separability`), weighted:
+    ``√2 |μ₁ − μ₂| / √(σ₁² + σ₂²)`` (dimensionless; D > 2 is the usual criterion for a clean separation of
+    two modes; one Gaussian split at its mean gives about 2.1·0.8 ≈ 1.7… in practice ≈ 2.3 for a uniform
+    spread). NaN if a class is empty."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=np.float64).ravel()
+    order = np.argsort(v)
+    v, w = v[order], w[order] / w.sum()
+    mean = float((w * v).sum())
+    w0, m0 = np.cumsum(w)[:-1], np.cumsum(w * v)[:-1]
+    w1 = 1.0 - w0
+    ok = (w0 > 1e-12) & (w1 > 1e-12)
+    if not ok.any():
+        return float("nan")
+    between = np.where(ok, (m0 / np.where(ok, w0, 1) - mean) ** 2 * w0
+                       + ((mean - m0) / np.where(ok, w1, 1) - mean) ** 2 * w1, -np.inf)
+    k = int(np.argmax(between)) + 1          # class 0: v[:k], class 1: v[k:]
+    stats = []
+    for sl in (slice(0, k), slice(k, None)):
+        ww, vv = w[sl], v[sl]
+        mu = float((ww * vv).sum() / ww.sum())
+        stats.append((mu, float((ww * (vv - mu) ** 2).sum() / ww.sum())))
+    (m1, s1), (m2, s2) = stats
+    return float(np.sqrt(2) * abs(m1 - m2) / np.sqrt(s1 + s2)) if s1 + s2 > 0 else float("inf")
+
+
 # ------------------------------------------------------------------------------------------ contours
 def gradient_contrast(values, atoms, cut) -> dict:
     """``|∇Ω|`` on the cut (kcal/mol/Å, central differences) against the distance to the nearest atom:
-    ``near`` and ``far`` medians (bands :data:`NEAR`, :data:`FAR`) and their ``ratio``."""
+    ``near`` and ``far`` medians (bands :data:`NEAR`, :data:`FAR`), their ``ratio``, and ``rho``: the
+    Spearman correlation of ``|∇Ω|`` with that distance over the points from 0.5 to 3.0 Å (< 0: steeper
+    nearer the atoms)."""
     v = np.asarray(values, dtype=np.float64)
     h = float(cut.s[1] - cut.s[0])
     gs, gt = np.gradient(v, h, h)
@@ -190,7 +229,12 @@ def gradient_contrast(values, atoms, cut) -> dict:
     d = np.linalg.norm(cut.points.reshape(-1, 3)[:, None] - atoms.positions[None], axis=-1).min(1)
     near = np.median(g[(d >= NEAR[0]) & (d < NEAR[1])])
     far = np.median(g[(d >= FAR[0]) & (d < FAR[1])])
-    return {"near": float(near), "far": float(far), "ratio": float(near / far) if far > 0 else float("inf")}
+    band = (d >= NEAR[0]) & (d < FAR[1])
+    from scipy.stats import spearmanr
+
+    rho = float(spearmanr(g[band], d[band]).statistic) if band.sum() > 2 else float("nan")
+    return {"near": float(near), "far": float(far), "ratio": float(near / far) if far > 0 else float("inf"),
+            "rho": rho}
 
 
 # ------------------------------------------------------------------------------------------ locality
@@ -210,12 +254,12 @@ def atom_influence(make_omega, atoms, points, delta: float = 0.02) -> tuple[np.n
     return np.sqrt(s / 3), d
 
 
-def influence_ratio(s, d) -> dict:
+def influence_ratio(s, d, near_below: float = INFLUENCE_NEAR, far_from: float = INFLUENCE_FAR) -> dict:
     """``median s`` over pairs ``d ≥ INFLUENCE_FAR`` and ``d < INFLUENCE_NEAR`` (kcal/mol/Å) and their
     ``ratio`` (NaN when a band is empty). ``s``, ``d``: arrays (or lists of arrays, pooled)."""
     s = np.concatenate([np.ravel(x) for x in s]) if isinstance(s, (list, tuple)) else np.ravel(s)
     d = np.concatenate([np.ravel(x) for x in d]) if isinstance(d, (list, tuple)) else np.ravel(d)
-    near, far = s[d < INFLUENCE_NEAR], s[d >= INFLUENCE_FAR]
+    near, far = s[d < near_below], s[d >= far_from]
     if not len(near) or not len(far):
         return {"near": float("nan"), "far": float("nan"), "ratio": float("nan"), "n_far": len(far)}
     return {"near": float(np.median(near)), "far": float(np.median(far)),
@@ -291,21 +335,28 @@ def map_measures(panels: list[dict], influence_points: int = 240) -> dict:
 
     out: dict = {}
     for p in panels:
-        m = out.setdefault(p["model"], {"symmetry": {}, "separability": {}, "contrast": {}, "influence": {},
-                                        "carbons": {}, "_s": [], "_d": []})
+        m = out.setdefault(p["model"], {"symmetry": {}, "symmetry_rms": {}, "separability": {}, "ashman": {},
+                                        "contrast": {}, "influence": {}, "influence_cutoff": {}, "carbons": {},
+                                        "_s": [], "_d": []})
         pp, at, mol = p["potential"], p["atoms"], p["molecule"]
-        m["symmetry"][mol] = symmetry_error(pp, at, p["cut"])
+        e = symmetry_errors(pp, at, p["cut"])
+        m["symmetry"][mol], m["symmetry_rms"][mol] = (e["p95"], e["n_ops"]), e["rms"]
         m["separability"][mol] = separability(p["surface_values"], vertex_areas(p["surface"]))
+        m["ashman"][mol] = ashman_d(p["surface_values"], vertex_areas(p["surface"]))
         m["contrast"][mol] = gradient_contrast(p["cut_values"], at, p["cut"])
         s, d = atom_influence(lambda a, pp=pp: ProbePotential(pp.model, a, pp.z), at,
                               surface_sample(p["surface"], influence_points))
         m["influence"][mol] = influence_ratio(s, d)
+        m["influence_cutoff"][mol] = influence_ratio(s, d, far_from=float(pp.cutoff))
+        m["cutoff"] = float(pp.cutoff)
         m["_s"].append(s)
         m["_d"].append(d)
         m["carbons"][mol] = carbon_sites(pp, at)
         m["reference"] = p["reference"]
     for m in out.values():
-        m["influence_all"] = influence_ratio(m.pop("_s"), m.pop("_d"))
+        s_, d_ = m.pop("_s"), m.pop("_d")
+        m["influence_all"] = influence_ratio(s_, d_)
+        m["influence_cutoff_all"] = influence_ratio(s_, d_, far_from=m["cutoff"])
     return out
 
 
