@@ -189,31 +189,20 @@ def separability(values, weights=None) -> float:
     return float(between.max() / total) if ok.any() else 0.0
 
 
-def ashman_d(values, weights=None) -> float:
-    """Ashman's D of the two classes of Otsu's best threshold (:func:`separability`), weighted:
-    ``√2 |μ₁ − μ₂| / √(σ₁² + σ₂²)`` (dimensionless; D > 2 is the usual criterion for a clean separation of
-    two modes; one Gaussian split at its mean gives about 2.1·0.8 ≈ 1.7… in practice ≈ 2.3 for a uniform
-    spread). NaN if a class is empty."""
+def bimodality_coefficient(values, weights=None) -> float:
+    """Sarle's bimodality coefficient of ``values`` (weighted, large-sample form): ``(γ² + 1) / κ`` with γ
+    the skewness and κ the (non-excess) kurtosis; dimensionless, in (0, 1]: 1/3 for one Gaussian, 5/9 for a
+    uniform spread (the usual threshold: above it, two modes), → 1 for two sharp levels. NaN for
+    constant values."""
     v = np.asarray(values, dtype=np.float64).ravel()
     w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=np.float64).ravel()
-    order = np.argsort(v)
-    v, w = v[order], w[order] / w.sum()
-    mean = float((w * v).sum())
-    w0, m0 = np.cumsum(w)[:-1], np.cumsum(w * v)[:-1]
-    w1 = 1.0 - w0
-    ok = (w0 > 1e-12) & (w1 > 1e-12)
-    if not ok.any():
+    w = w / w.sum()
+    mu = float((w * v).sum())
+    var = float((w * (v - mu) ** 2).sum())
+    if var <= 0:
         return float("nan")
-    between = np.where(ok, (m0 / np.where(ok, w0, 1) - mean) ** 2 * w0
-                       + ((mean - m0) / np.where(ok, w1, 1) - mean) ** 2 * w1, -np.inf)
-    k = int(np.argmax(between)) + 1          # class 0: v[:k], class 1: v[k:]
-    stats = []
-    for sl in (slice(0, k), slice(k, None)):
-        ww, vv = w[sl], v[sl]
-        mu = float((ww * vv).sum() / ww.sum())
-        stats.append((mu, float((ww * (vv - mu) ** 2).sum() / ww.sum())))
-    (m1, s1), (m2, s2) = stats
-    return float(np.sqrt(2) * abs(m1 - m2) / np.sqrt(s1 + s2)) if s1 + s2 > 0 else float("inf")
+    z = (v - mu) / np.sqrt(var)
+    return float(((w * z ** 3).sum() ** 2 + 1) / (w * z ** 4).sum())
 
 
 # ------------------------------------------------------------------------------------------ contours
@@ -315,14 +304,63 @@ def carbon_sites(omega, atoms, n_dirs: int = 400) -> list[dict]:
     return out
 
 
+def atom_sites(omega, atoms, n_dirs: int = 400) -> list[dict]:
+    """Per atom: ``index``, ``element`` (atomic number), ``kind`` (for carbons as in :func:`carbon_sites`,
+    else ``other``) and ``value`` — the mean of Ω (kcal/mol) over the part of the atom's own van der Waals
+    sphere outside every other atom's sphere (NaN if none is exposed)."""
+    k = np.arange(n_dirs) + 0.5
+    th, ph = np.arccos(1 - 2 * k / n_dirs), np.pi * (1 + 5 ** 0.5) * k
+    u = np.stack([np.sin(th) * np.cos(ph), np.sin(th) * np.sin(ph), np.cos(th)], -1)
+    bonded = bonded_neighbours(atoms)
+    radii = vdw_radii(atoms.numbers)
+    out = []
+    for i, z in enumerate(atoms.numbers):
+        pts = atoms.positions[i] + radii[i] * u
+        d = np.linalg.norm(pts[:, None] - atoms.positions[None], axis=-1)
+        keep = np.delete(d > radii[None] - 1e-9, i, axis=1).all(1)
+        nb = int(bonded[i].sum())
+        kind = ("other" if z != 6 else SATURATED if nb == 4 else
+                AROMATIC if nb == 3 and _in_six_ring(bonded, i) else "other")
+        out.append({"index": int(i), "element": int(z), "kind": kind,
+                    "value": float(np.mean(omega(pts[keep]))) if keep.any() else float("nan")})
+    return out
+
+
+def fold_sites(models_dir, profile: str, folds, molecules: dict, probe="C",
+               models=(("schnet", "SchNet"), ("bp", "BP"))) -> dict:
+    """``{label: {fold: {molecule: atom_sites}}}`` for every energy checkpoint of ``folds`` that exists,
+    each relative to that model's far-field value Ω(∞) (kcal/mol)."""
+    from pathlib import Path
+
+    from .. import store
+    from .probe import ProbePotential
+
+    out: dict = {}
+    for key, label in models:
+        out[label] = {}
+        for k in folds:
+            folder = Path(models_dir) / store.run_name(key, "energy", profile, k)
+            if not store.is_checkpoint(folder):
+                continue
+            model = store.load_model(folder)
+            out[label][int(k)] = {}
+            for mol, at in molecules.items():
+                pp = ProbePotential(model, at, probe)
+                ref = pp.reference("isolated")
+                out[label][int(k)][mol] = [{**x, "value": x["value"] - ref} for x in atom_sites(pp, at)]
+    return out
+
+
 def group_gap(a, b) -> dict:
-    """Two groups of site values (kcal/mol): ``gap`` = mean(a) − mean(b) and ``separate`` — every value of
-    one group lies on the same side of every value of the other (no overlap)."""
+    """Two groups of site values (kcal/mol): ``gap`` = mean(a) − mean(b), ``separate`` — every value of
+    one group lies on the same side of every value of the other (no overlap) — and ``margin``, the distance
+    between the groups' ranges (> 0: no overlap; < 0: the depth of the overlap)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
     if not len(a) or not len(b):
-        return {"gap": float("nan"), "separate": False}
-    return {"gap": float(a.mean() - b.mean()), "separate": bool(a.max() < b.min() or a.min() > b.max())}
+        return {"gap": float("nan"), "separate": False, "margin": float("nan")}
+    return {"gap": float(a.mean() - b.mean()), "separate": bool(a.max() < b.min() or a.min() > b.max()),
+            "margin": float(max(b.min() - a.max(), a.min() - b.max()))}
 
 
 # ------------------------------------------------------------------------------------------ all of them
@@ -335,14 +373,14 @@ def map_measures(panels: list[dict], influence_points: int = 240) -> dict:
 
     out: dict = {}
     for p in panels:
-        m = out.setdefault(p["model"], {"symmetry": {}, "symmetry_rms": {}, "separability": {}, "ashman": {},
+        m = out.setdefault(p["model"], {"symmetry": {}, "symmetry_rms": {}, "separability": {}, "bimodality": {},
                                         "contrast": {}, "influence": {}, "influence_cutoff": {}, "carbons": {},
                                         "_s": [], "_d": []})
         pp, at, mol = p["potential"], p["atoms"], p["molecule"]
         e = symmetry_errors(pp, at, p["cut"])
         m["symmetry"][mol], m["symmetry_rms"][mol] = (e["p95"], e["n_ops"]), e["rms"]
         m["separability"][mol] = separability(p["surface_values"], vertex_areas(p["surface"]))
-        m["ashman"][mol] = ashman_d(p["surface_values"], vertex_areas(p["surface"]))
+        m["bimodality"][mol] = bimodality_coefficient(p["surface_values"], vertex_areas(p["surface"]))
         m["contrast"][mol] = gradient_contrast(p["cut_values"], at, p["cut"])
         s, d = atom_influence(lambda a, pp=pp: ProbePotential(pp.model, a, pp.z), at,
                               surface_sample(p["surface"], influence_points))
@@ -367,6 +405,9 @@ __all__ = [
     "NEAR",
     "SATURATED",
     "atom_influence",
+    "atom_sites",
+    "bimodality_coefficient",
+    "fold_sites",
     "bonded_neighbours",
     "carbon_sites",
     "exactness_table",
@@ -379,5 +420,6 @@ __all__ = [
     "separability",
     "surface_sample",
     "symmetry_error",
+    "symmetry_errors",
     "vertex_areas",
 ]
