@@ -224,8 +224,12 @@ def site_numbers(sites: dict) -> dict:
     sat = group_gap(_values(sites, mols, 6, SATURATED), _values(sites, mols, 6, AROMATIC))
     aro = group_gap(_values(sites, ["benzene"], 6), _values(sites, ["pyrazine"], 6))
     means = {z: np.nanmean(_values(sites, mols, z)) for z in PAULING if _values(sites, mols, z)}
-    order = (abs(float(spearmanr(list(PAULING.values()), [means[z] for z in PAULING]).statistic))
-             if len(means) == len(PAULING) else float("nan"))
+    if len(means) < len(PAULING):
+        order = float("nan")
+    elif np.ptp(list(means.values())) == 0:  # no order at all: every element the same
+        order = 0.0
+    else:
+        order = abs(float(spearmanr(list(PAULING.values()), [means[z] for z in PAULING]).statistic))
     nc = group_gap(_values(sites, ["pyrazine"], 7), _values(sites, ["pyrazine"], 6))
     return {SATURATION: {"mean gap": abs(sat["gap"]), "margin": sat["margin"]},
             AROMATICITY: {"mean gap": abs(aro["gap"]), "margin": aro["margin"]},
