@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .claims import QUICK_NOTE, _fmt
-from .registry import Claim, Measurement, Test, decide
+from .claims import QUICK_NOTE
+from .registry import Claim, Measurement, Test, decide, fmt
 
 FIG6 = "§3.2, Fig. 6"
 #: "very similar": the Pearson r of the two models' ESPs outside the van der Waals surface at least this
@@ -144,7 +144,7 @@ def seed_rows(seed, control: dict) -> list[dict]:
         txt = ", ".join(f"{r['element']} {r['seed (e)']:+.3f}/{r['mean latent charge (e)']:+.3f}" for r in recs)
         rows.append(_row("Electronegativity seed against the mean latent charge per element", label, None,
                          f"seed/mean (e): {txt}", "", None,
-                         f"{NO_CLAIM}; seed/mean: " + ", ".join(f"{r['element']} {_fmt(r['seed / mean'], 2)}" for r in recs)
+                         f"{NO_CLAIM}; seed/mean: " + ", ".join(f"{r['element']} {fmt(r['seed / mean'], 2)}" for r in recs)
                          + "; trained offsets (e): " + ", ".join(f"{r['element']} {r['trained offset (e)']:+.3f}"
                                                                   for r in recs), "beyond"))
     for label, c in control.items():
