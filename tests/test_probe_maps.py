@@ -238,9 +238,11 @@ def test_rows_are_registry_verdicts_per_molecule_and_per_fold():
     rows = words.rows(meas, ex, quick=False, sites=sites)
     paper = [r for r in rows if r["kind"] == "paper"]
     assert [r["id"] for r in paper] == [c.id for c in words.CLAIMS]
-    assert all(r["model"] == "SchNet" and r["verdict"] == "holds" for r in paper), [(r["id"], r["verdict"]) for r in paper]
+    assert all(r["model"] == "SchNet" and r["verdict"] == ("not testable" if r["id"] == words.RELEVANCE.id else "holds")
+               for r in paper), [(r["id"], r["verdict"]) for r in paper]
+    assert "statement of use" in next(r for r in paper if r["id"] == words.RELEVANCE.id)["note"]
     beyond = [r for r in rows if r["kind"] == "beyond"]
-    assert len(beyond) == len(words.CLAIMS) and all(r["verdict"] == "differs" for r in beyond)
+    assert len(beyond) == len(words.CLAIMS) - 1 and all(r["verdict"] == "differs" for r in beyond)
     assert all(r["cause"].startswith("a finding") for r in beyond)
     sym = next(r for r in paper if r["id"] == "fig5.symmetry")
     assert [t["name"] for t in sym["tests"]] == ["P95 error", "rms error"]
@@ -253,10 +255,11 @@ def test_rows_are_registry_verdicts_per_molecule_and_per_fold():
     one["symmetry"]["benzene"] = (0.2, 1)
     r = next(r for r in words.rows({"SchNet": one}, ex, quick=False, sites=sites) if r.get("id") == "fig5.symmetry")
     assert r["verdict"] == "inconclusive" and r["tests"][0]["verdict"] == "mixed"
-    assert all(r["verdict"] == "not comparable" for r in words.rows(meas, ex, quick=True, sites=sites)[2:])
+    assert all(r["verdict"] == "not comparable" for r in words.rows(meas, ex, quick=True, sites=sites)[2:]
+               if r["id"] != words.RELEVANCE.id)
     pend = words.rows(meas, ex, quick=False, pending_={"SchNet": "schnet-energy-cpu-fold0"}, sites=sites)
     assert all(r["verdict"] == "not comparable" and "still training" in r["note"] for r in pend
-               if r.get("model") == "SchNet")
+               if r.get("model") == "SchNet" and r.get("id") != words.RELEVANCE.id)
     nosites = words.rows(meas, ex, quick=False)
     assert next(r for r in nosites if r.get("id") == "fig5.aromaticity")["verdict"] == "not comparable"
 

@@ -27,7 +27,8 @@ import numpy as np
 
 from .. import AtomintError
 from .embeddings import (PAPER_TIERS, RANDOM_SEEDS, EmbeddingPCA, chance_nn_agreement, clustering_scores,
-                         element_resamples, embedding_matrix, embedding_pca, group_of, group_ordering, hydrogen_apart, init_std,
+                         element_resamples, embedding_matrix, embedding_pca, group_of, group_ordering,
+                         hydrogen_apart, init_std,
                          initial_embeddings, main_group_elements, permutation_p, random_embeddings,
                          spread_ratio, symbols, tiered_order, trained_elements)
 
