@@ -10,14 +10,14 @@ import pytest
 
 from atomint_helpers import AtomintError
 from atomint_helpers.interpret.latent_stats import deviation_share, histogram_peaks
-from atomint_helpers.report import charges, embeddings, energies, rings, table1
+from atomint_helpers.report import charges, embeddings, energies, esp, probe, rings, table1
 from atomint_helpers.report.registry import (Cause, Claim, Measurement, Test, decide, decide_number, judge_test,
                                              registry_errors)
 
 PAPER = Path(__file__).resolve().parents[2] / "shared" / "paper" / "schuett2019.txt"
 #: every module that declares claims, and what it declares
-DECLARED = (energies.CLAIMS + table1.CLAIMS + (embeddings.EXPLAINED, embeddings.MP_MAE) + rings.CLAIMS
-            + charges.CLAIMS)
+DECLARED = (energies.CLAIMS + table1.CLAIMS + probe.CLAIMS + tuple(probe.BP_CLAIMS.values()) + esp.CLAIMS
+            + embeddings.CLAIMS + (embeddings.MP_MAE,) + rings.CLAIMS + charges.CLAIMS)
 T_BELOW = Test("ratio", "a ratio", 1.0, "below")
 T_ABOVE = Test("share", "a share", 0.5, "above")
 
