@@ -90,6 +90,12 @@ def _title(c: dict, link: bool) -> str:
     return f"{{doc}}`/notebooks/{c['chapter']}`" if link else f"`{c['chapter']}`"
 
 
+#: how the matrix names a chapter: the paper's figure or table it reproduces
+CHAPTER_LABELS = {"data": "Data", "training": "Training", "table1": "Table 1", "atomic_energies": "Fig. 2 · atomic energies",
+                  "rings": "Fig. 3 · rings", "charges": "Fig. 4 · charges", "probe": "Fig. 5 · probe potential",
+                  "esp": "Fig. 6 · ESP", "embeddings": "Fig. 7 · element embeddings", "explain": "Explain"}
+
+
 def matrix_html(chapters: list[dict]) -> str:
     """The chapter × verdict matrix of the paper's claims as an HTML table, each cell coloured by its
     verdict (:data:`VERDICT_COLOUR`), empty where a chapter has none; a total row adds up."""
@@ -109,7 +115,8 @@ def matrix_html(chapters: list[dict]) -> str:
             n = sum(r["verdict"] == v for r in rows)
             total[v] += n
             cells.append(f'<td style="background:{VERDICT_COLOUR[v]}">{n}</td>' if n else "<td></td>")
-        lines.append(f"<tr><td>{_html(c['chapter'].replace('_', ' '))}</td>{''.join(cells)}<td>{len(rows)}</td></tr>")
+        label = CHAPTER_LABELS.get(c["chapter"], c["chapter"].replace("_", " "))
+        lines.append(f"<tr><td>{_html(label)}</td>{''.join(cells)}<td>{len(rows)}</td></tr>")
     cells = "".join(f"<td><b>{total[v]}</b></td>" for v in used)
     lines += [f"<tr><td><b>all</b></td>{cells}<td><b>{sum(total.values())}</b></td></tr>", "</tbody></table>"]
     return "\n".join(lines)
@@ -151,10 +158,16 @@ def summary_markdown(chapters: list[dict], *, link: bool = True, build_info: str
 
 
 def _table(rows: list[dict]) -> list[str]:
-    """A pipe table of ``rows``: registry rows show section, the paper's words, tests and cause."""
+    """A pipe table of ``rows``: registry rows show section, the paper's words (once for consecutive rows
+    that rest on the same sentence), tests and cause."""
     lines = ["| § | claim | model | atomint | verdict | why | tests · rule · note |", "|---|---|---|---|---|---|---|"]
+    prev_quote = None
     for r in rows:
-        claim = r["claim"] + (f" — “{r['quote']}”" if r.get("quote") and r["quote"] != r["claim"] else "")
+        quote = r.get("quote")
+        claim = r["claim"]
+        if quote and quote != r["claim"]:
+            claim += f" — “{quote}”" if quote != prev_quote else " — (the same sentence)"
+        prev_quote = quote
         atomint = format_value(r["atomint"]) + (f" {r['unit']}" if r["unit"] and not r.get("tests") else "")
         if r.get("fold_verdicts"):
             atomint += f" (folds: {', '.join(r['fold_verdicts'])})"
