@@ -1,0 +1,73 @@
+"""The Fig. 2 claims on earlier training stages of the committed energy runs -> bench/stages/fig2.json.
+
+    ATOMINT_DATA=... python bench/stages/fig2.py [--only STAGE ...]
+
+Stages: :data:`atomint_helpers.interpret.stages.STAGE_EPOCHS` by the rule of that module (the commit nearest
+to each epoch count, per architecture and fold). Per stage: every checkpoint (commit, epochs, weights sha256,
+test MAE on its fold's test split, kcal/mol), each architecture's mean test MAE, and every Fig. 2 claim of
+the registry decided on a latent study of that stage's checkpoints (values pooled and per fold, verdicts).
+The file is rewritten after every stage; the budget rule (:mod:`atomint_helpers.report.budget`) reads it.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from atomint_helpers import AtomintError
+from atomint_helpers.data.qm9 import load_qm9
+from atomint_helpers.interpret import energy_partition, latent
+from atomint_helpers.interpret import stages as S
+from atomint_helpers.report import budget, energies
+
+REPO = Path(__file__).resolve().parents[2]
+FOLDS = (0, 1, 2)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=str(budget.FIG2_RESULTS))
+    ap.add_argument("--only", type=int, nargs="*", help="stage indices to compute (default: all)")
+    args = ap.parse_args(argv)
+    chosen = S.choose(REPO, folds=FOLDS)
+    dirs = S.stage_dirs(chosen, REPO, "energy-cpu")
+    ds = load_qm9()
+    old = budget.read_results(args.out) or {}
+    done = {s["stage"]: s for s in old.get("stages", [])}
+    results = {"rule": S.__doc__.split("\n\n")[1].replace("\n", " "), "stage_epochs": S.STAGE_EPOCHS,
+               "paper_mae": S.PAPER_MAE, "data": {"sha256": ds.sha256, "n_molecules": len(ds)}, "stages": []}
+    for i, d in enumerate(dirs):
+        if args.only is not None and i not in args.only:
+            if i in done:
+                results["stages"].append(done[i])
+            continue
+        t0 = time.time()
+        ckpts, maes = {}, {}
+        for m, by in chosen.items():
+            ckpts[m] = {}
+            for k, st in by.items():
+                folder = d / st[i].run
+                ckpts[m][str(k)] = {**S.describe(st[i], folder), **S.checkpoint_mae(folder, ds)}
+                print(f"stage {i} {st[i].label}: test MAE {ckpts[m][str(k)]['mae']:.4f}", flush=True)
+            maes[m] = float(np.mean([c["mae"] for c in ckpts[m].values()]))
+        study = latent.study(d, "energy", "cpu", list(FOLDS), ds)
+        env = energy_partition.carbon_environments(study.frames, ds)
+        ev = energies.evidence(study, env)
+        claims = budget.stage_verdicts(energies.CLAIMS + (energies.CARBON_PEAKS_SCHNET,), ev)
+        results["stages"].append({"stage": i, "test_mae": maes, "checkpoints": ckpts, "claims": claims,
+                                  "n_molecules": study.n_molecules, "molecules": study.data})
+        results["stages"].sort(key=lambda s: s["stage"])
+        budget.write_results(args.out, results)
+        print(f"stage {i} done in {time.time() - t0:.0f} s: mean test MAE {maes}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except AtomintError as e:
+        print(f"atomint: error: {e}", file=sys.stderr)
+        sys.exit(2)
