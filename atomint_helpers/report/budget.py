@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import AtomintError
 from ..io import atomic_write_json
-from .registry import Claim, decide
+from .registry import HOLDING, Claim, decide
 
 #: the committed results of the Fig. 2 claims on the stages (written by ``bench/stages/fig2.py``)
 FIG2_RESULTS = Path(__file__).resolve().parents[2] / "bench" / "stages" / "fig2.json"
@@ -184,4 +184,63 @@ def annotate(rows: list[dict], claims: Sequence[Claim], quick: bool, results: di
             r["budget"], r["stages"] = {"verdict": "untested", "why": "not testable"}, []
         else:
             r["budget"], r["stages"] = claim_budget(c, r.get("model", ""), results)
+            if r.get("cause") and r.get("verdict") not in HOLDING:
+                r["cause"] = f"{r['cause']} {budget_paragraph(r)}"
     return rows
+
+
+def annotate_study(rows: list[dict], claims: Sequence[Claim], study, quick: bool, path=FIG2_RESULTS) -> list[dict]:
+    """:func:`annotate` for a chapter's ``study``: the committed stage results apply only when the study's
+    checkpoints are the results' last stage (same weights, by sha256); otherwise every row is ``untested``."""
+    results = None if quick else read_results(path)
+    if results and results.get("stages"):
+        from ..store import provenance
+
+        last = {c["weights_sha256"] for by in results["stages"][-1]["checkpoints"].values() for c in by.values()}
+        mine = {provenance(f).get("weights_sha256") for f in study.fold_set.checkpoints()}
+        if mine != last:
+            results = {"stages": []}
+            for r in rows:
+                if r.get("kind") == "paper":
+                    r["budget"] = {"verdict": "untested", "why": "the evaluated stages end in other checkpoints than "
+                                   "this build's (rerun bench/stages/fig2.py)"}
+                    r["stages"] = []
+            return rows
+    return annotate(rows, claims, quick, results or {"stages": []})
+
+
+def budget_paragraph(row: dict) -> str:
+    """The sentence a non-holding claim's cause gains: its budget verdict, the stages' verdicts by test MAE
+    and why."""
+    b, st = row.get("budget") or {}, row.get("stages") or []
+    if b.get("verdict") in (None, "untested"):
+        return f"Training budget: untested ({b.get('why', 'no stages')})."
+    path = ", ".join(f"{s['verdict']} at {s['test_mae']:.2f}" for s in st)
+    word = {"sensitive": "sensitive: a better-trained model may change this verdict",
+            "stable": "stable: not an artefact of the training budget"}[b["verdict"]]
+    return f"Training budget {word} (verdicts by stage test MAE in kcal/mol: {path}; {b['why']})."
+
+
+def trend_series(results: dict | None, claims: Sequence[Claim]) -> list[dict]:
+    """The budget figure's lines (:func:`atomint_helpers.plots.budget_trends`): per claim, model and test the
+    normalised value at each stage against the stage's test MAE, with the claim's budget verdict."""
+    out = []
+    if not results or not results.get("stages"):
+        return out
+    names = {"bp": "BP", "schnet": "SchNet"}
+    for c in claims:
+        if c.untestable is not None or c.kind != "paper":
+            continue
+        for label in c.models:
+            b, listing = claim_budget(c, label, results)
+            if not listing:
+                continue
+            m = _model_key(label)
+            for t in c.tests:
+                ys = [t.normalised(s["values"].get(t.name)) for s in listing]
+                if not all(_finite(y) for y in ys):
+                    continue
+                who = f" ({label})" if label else ""
+                out.append({"label": f"{c.id.split('.', 1)[-1]}{who}: {t.name}", "axis": names[m],
+                            "mae": [s["test_mae"] for s in listing], "normalised": ys, "budget": b["verdict"]})
+    return out

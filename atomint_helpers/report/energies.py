@@ -259,7 +259,9 @@ def rows(study, quick: bool, env=None, sal: dict | None = None) -> list[dict]:
             folds = claim.id in (CONSERVED.id, MORE_PRONOUNCED.id, O_VARIES.id, N_VARIES.id, DIFFERENT.id)
             v = decide(claim, label, ev[(claim.id, label)], why_not=_why_not(study, quick, models, folds))
             out.append(v.row())
-    return out
+    from .budget import annotate_study
+
+    return annotate_study(out, CLAIMS + (CARBON_PEAKS_SCHNET,), study, quick)
 
 
 # ------------------------------------------------------------------------------------------ "What we see"
