@@ -112,3 +112,23 @@ def test_a_non_holding_cause_gains_the_budget_paragraph():
     held = {"id": CLAIM.id, "kind": "paper", "model": "", "verdict": "holds", "cause": None}
     budget.annotate([held], (CLAIM,), quick=False, results=_results([0.9, 0.9, 0.9]))
     assert held["cause"] is None and held["budget"]["verdict"] == "stable"
+
+
+def test_the_stages_apply_only_to_a_study_of_the_last_stage_checkpoints(tmp_path):
+    import json
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    folder = Path(__file__).resolve().parents[1] / "models" / "bp-energy-quick-fold0"
+    sha = json.loads((folder / "provenance.json").read_text())["weights_sha256"]
+    study = SimpleNamespace(fold_set=SimpleNamespace(checkpoints=lambda: [folder]))
+    for last, want in ((sha, "sensitive"), ("0" * 64, "untested")):
+        res = _results([1.3, 1.2, 1.1])
+        res["stages"][-1]["checkpoints"] = {"bp": {"0": {"weights_sha256": last}}}
+        budget.write_results(tmp_path / "r.json", res)
+        row = {"id": CLAIM.id, "kind": "paper", "model": ""}
+        budget.annotate_study([row], (CLAIM,), study, False, tmp_path / "r.json")
+        assert row["budget"]["verdict"] == want
+    row = {"id": CLAIM.id, "kind": "paper", "model": ""}
+    budget.annotate_study([row], (CLAIM,), study, False, tmp_path / "none.json")
+    assert row["budget"]["verdict"] == "untested" and row["stages"] == []

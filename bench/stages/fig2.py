@@ -31,7 +31,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(budget.FIG2_RESULTS))
     ap.add_argument("--only", type=int, nargs="*", help="stage indices to compute (default: all)")
+    ap.add_argument("--check", action="store_true", help="only compare the last stage with today's models/")
     args = ap.parse_args(argv)
+    if args.check:
+        return check(args.out)
     chosen = S.choose(REPO, folds=FOLDS)
     dirs = S.stage_dirs(chosen, REPO, "energy-cpu")
     ds = load_qm9()
@@ -63,6 +66,34 @@ def main(argv=None) -> int:
         budget.write_results(args.out, results)
         print(f"stage {i} done in {time.time() - t0:.0f} s: mean test MAE {maes}", flush=True)
     return 0
+
+
+def check(out) -> int:
+    """The last stage must reproduce today's values: the Fig. 2 claims decided on ``models/`` (the same
+    weights) give the same values and verdicts as the last stage of the results file; writes
+    ``final_check`` into it."""
+    results = budget.read_results(out)
+    ds = load_qm9()
+    study = latent.study(REPO / "models", "energy", "cpu", list(FOLDS), ds)
+    env = energy_partition.carbon_environments(study.frames, ds)
+    today = budget.stage_verdicts(energies.CLAIMS + (energies.CARBON_PEAKS_SCHNET,),
+                                  energies.evidence(study, env))
+    last = results["stages"][-1]["claims"]
+    key = {(c["id"], c["model"]): c for c in last}
+    diffs = []
+    for c in today:
+        old = key.get((c["id"], c["model"]))
+        if old is None or old["verdict"] != c["verdict"]:
+            diffs.append(f"{c['id']} {c['model']}: verdict {old and old['verdict']} vs today {c['verdict']}")
+            continue
+        for name, t in c["tests"].items():
+            a, b = old["tests"][name]["value"], t["value"]
+            if not (a == b or (a is not None and b is not None and abs(a - b) <= 1e-9 * max(1.0, abs(b)))):
+                diffs.append(f"{c['id']} {c['model']} {name}: {a} vs today {b}")
+    results["final_check"] = {"claims_compared": len(today), "matches_today": not diffs, "differences": diffs}
+    budget.write_results(out, results)
+    print(f"last stage vs today's models/: {len(today)} claims, {len(diffs)} differences", *diffs, sep="\n")
+    return 0 if not diffs else 1
 
 
 if __name__ == "__main__":
