@@ -132,3 +132,10 @@ def test_the_stages_apply_only_to_a_study_of_the_last_stage_checkpoints(tmp_path
     row = {"id": CLAIM.id, "kind": "paper", "model": ""}
     budget.annotate_study([row], (CLAIM,), study, False, tmp_path / "none.json")
     assert row["budget"]["verdict"] == "untested" and row["stages"] == []
+
+
+def test_budget_cell():
+    row = budget.annotate([{"id": CLAIM.id, "kind": "paper", "model": ""}], (CLAIM,), quick=False,
+                          results=_results([1.3, 1.2, 0.9]))[0]
+    assert budget.budget_cell(row) == "stable: differs (0.60) → differs (0.50) → holds (0.40)"
+    assert budget.budget_cell({}) == "—"

@@ -244,3 +244,14 @@ def trend_series(results: dict | None, claims: Sequence[Claim]) -> list[dict]:
                 out.append({"label": f"{c.id.split('.', 1)[-1]}{who}: {t.name}", "axis": names[m],
                             "mae": [s["test_mae"] for s in listing], "normalised": ys, "budget": b["verdict"]})
     return out
+
+
+def budget_cell(row: dict) -> str:
+    """A scorecard cell for a row's budget: the verdict and, per stage, the verdict at its test MAE
+    (kcal/mol); a dash for a row without one."""
+    b = row.get("budget")
+    if not b:
+        return "—"
+    st = row.get("stages") or []
+    path = " → ".join(f"{s['verdict']} ({s['test_mae']:.2f})" for s in st)
+    return f"{b['verdict']}" + (f": {path}" if path else "")
