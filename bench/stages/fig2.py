@@ -65,6 +65,7 @@ def main(argv=None) -> int:
         results["stages"].sort(key=lambda s: s["stage"])
         budget.write_results(args.out, results)
         print(f"stage {i} done in {time.time() - t0:.0f} s: mean test MAE {maes}", flush=True)
+    budget.write_results(args.out, results)  # also when every stage was kept from the file
     return 0
 
 
