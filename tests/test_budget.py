@@ -139,3 +139,31 @@ def test_budget_cell():
                           results=_results([1.3, 1.2, 0.9]))[0]
     assert budget.budget_cell(row) == "stable: differs (0.60) → differs (0.50) → holds (0.40)"
     assert budget.budget_cell({}) == "—"
+
+
+def test_the_committed_stage_results_follow_the_declared_rule_and_end_in_today_s_models():
+    import json
+    from pathlib import Path
+
+    from atomint_helpers.interpret import stages
+    from atomint_helpers.report import energies
+
+    root = Path(__file__).resolve().parents[1]
+    res = budget.read_results()
+    if not (root / ".git").exists():
+        pytest.skip("the stage rule is checked against the git history, which this copy lacks")
+    chosen = stages.choose(root)
+    assert [s["stage"] for s in res["stages"]] == [0, 1, 2]
+    for i, s in enumerate(res["stages"]):
+        for m, by in chosen.items():
+            assert {k: s["checkpoints"][m][str(k)]["commit"] for k in by} == {k: st[i].commit for k, st in by.items()}
+            assert s["test_mae"][m] == pytest.approx(sum(c["mae"] for c in s["checkpoints"][m].values()) / 3)
+    for m, by in res["stages"][-1]["checkpoints"].items():
+        for k, c in by.items():
+            today = json.loads((root / "models" / f"{m}-energy-cpu-fold{k}" / "provenance.json").read_text())
+            assert c["weights_sha256"] == today["weights_sha256"]
+    assert res["final_check"]["matches_today"] and res["final_check"]["claims_compared"] >= 12
+    measured = {(c["id"], c["model"]) for c in res["stages"][0]["claims"]}
+    for c in energies.CLAIMS:
+        if c.untestable is None:
+            assert {(c.id, m) for m in c.models} <= measured
