@@ -107,7 +107,7 @@ def test_trend_series_and_figure_one_line_per_claim_and_test():
 def test_a_non_holding_cause_gains_the_budget_paragraph():
     row = {"id": CLAIM.id, "kind": "paper", "model": "", "verdict": "differs", "cause": "a finding: x."}
     budget.annotate([row], (CLAIM,), quick=False, results=_results([1.3, 1.2, 1.1]))
-    assert row["cause"].startswith("a finding: x. Training budget sensitive")
+    assert row["cause"].startswith("a finding: x. Training budget: sensitive")
     assert "differs at 0.60, differs at 0.50, differs at 0.40" in row["cause"]
     held = {"id": CLAIM.id, "kind": "paper", "model": "", "verdict": "holds", "cause": None}
     budget.annotate([held], (CLAIM,), quick=False, results=_results([0.9, 0.9, 0.9]))
@@ -167,3 +167,14 @@ def test_the_committed_stage_results_follow_the_declared_rule_and_end_in_today_s
     for c in energies.CLAIMS:
         if c.untestable is None:
             assert {(c.id, m) for m in c.models} <= measured
+
+
+def test_folds_with_fewer_committed_stages_are_named():
+    res = _results([1.3, 1.2, 1.1])
+    for i, s in enumerate(res["stages"]):
+        s["checkpoints"] = {"bp": {"0": {"commit": f"a{i}"}, "1": {"commit": "b"}},
+                            "schnet": {"0": {"commit": f"c{i}"}}}
+    assert budget.thin_stages(res, ("bp", "schnet")) == "BP fold 1 has 1 distinct committed stage of 3"
+    assert budget.thin_stages(res, ("schnet",)) == ""
+    b, _ = budget.claim_budget(CLAIM, "", res)
+    assert b["why"].endswith("BP fold 1 has 1 distinct committed stage of 3")

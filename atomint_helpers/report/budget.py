@@ -165,7 +165,24 @@ def claim_budget(claim: Claim, label: str, results: dict | None) -> tuple[dict, 
         listing.append({"stage": s["stage"], "test_mae": mae, "value": hit["tests"].get(primary, {}).get("value"),
                         "values": {k: v["value"] for k, v in hit["tests"].items()}, "verdict": hit["verdict"]})
     b = budget(claim, per_stage, maes, results.get("paper_mae", {}).get(m))
-    return {"verdict": b["verdict"], "why": b["why"]}, listing
+    thin = thin_stages(results, ("bp", "schnet") if label == "" else (m,))
+    return {"verdict": b["verdict"], "why": b["why"] + (f"; {thin}" if thin else "")}, listing
+
+
+def thin_stages(results: dict, models: Sequence[str]) -> str:
+    """Which folds of ``models`` had fewer committed stages than the stages evaluated (the rule then gives
+    one checkpoint to several stages), in words; empty when none."""
+    names = {"bp": "BP", "schnet": "SchNet"}
+    bits = []
+    for m in models:
+        folds = sorted({k for s in results["stages"] for k in s.get("checkpoints", {}).get(m, {})})
+        for k in folds:
+            commits = {s["checkpoints"][m][k].get("commit") for s in results["stages"]
+                       if k in s.get("checkpoints", {}).get(m, {})}
+            if len(commits) < len(results["stages"]):
+                bits.append(f"{names.get(m, m)} fold {k} has {len(commits)} distinct committed stage"
+                            f"{'s' if len(commits) > 1 else ''} of {len(results['stages'])}")
+    return ", ".join(bits)
 
 
 def annotate(rows: list[dict], claims: Sequence[Claim], quick: bool, results: dict | None = None) -> list[dict]:
@@ -216,9 +233,9 @@ def budget_paragraph(row: dict) -> str:
     if b.get("verdict") in (None, "untested"):
         return f"Training budget: untested ({b.get('why', 'no stages')})."
     path = ", ".join(f"{s['verdict']} at {s['test_mae']:.2f}" for s in st)
-    word = {"sensitive": "sensitive: a better-trained model may change this verdict",
-            "stable": "stable: not an artefact of the training budget"}[b["verdict"]]
-    return f"Training budget {word} (verdicts by stage test MAE in kcal/mol: {path}; {b['why']})."
+    word = {"sensitive": "sensitive, a better-trained model may change this verdict",
+            "stable": "stable, not an artefact of how long the models trained"}[b["verdict"]]
+    return f"Training budget: {word} (verdicts by stage test MAE in kcal/mol: {path}; {b['why']})."
 
 
 def trend_series(results: dict | None, claims: Sequence[Claim]) -> list[dict]:
