@@ -176,5 +176,10 @@ def test_folds_with_fewer_committed_stages_are_named():
                             "schnet": {"0": {"commit": f"c{i}"}}}
     assert budget.thin_stages(res, ("bp", "schnet")) == "BP fold 1 has 1 distinct committed stage of 3"
     assert budget.thin_stages(res, ("schnet",)) == ""
-    b, _ = budget.claim_budget(CLAIM, "", res)
+    for i, s in enumerate(res["stages"]):
+        for by in s["checkpoints"].values():
+            for c in by.values():
+                c["epochs"] = 10 * (i + 1)
+    b, listing = budget.claim_budget(CLAIM, "", res)
     assert b["why"].endswith("BP fold 1 has 1 distinct committed stage of 3")
+    assert listing[1]["epochs"] == {"bp": [20, 20], "schnet": [20]}

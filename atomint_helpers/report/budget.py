@@ -162,8 +162,12 @@ def claim_budget(claim: Claim, label: str, results: dict | None) -> tuple[dict, 
         per_stage.append(hit["tests"])
         maes.append(mae)
         primary = claim.tests[0].name if claim.tests else None
-        listing.append({"stage": s["stage"], "test_mae": mae, "value": hit["tests"].get(primary, {}).get("value"),
-                        "values": {k: v["value"] for k, v in hit["tests"].items()}, "verdict": hit["verdict"]})
+        entry = {"stage": s["stage"], "test_mae": mae, "value": hit["tests"].get(primary, {}).get("value"),
+                 "values": {k: v["value"] for k, v in hit["tests"].items()}, "verdict": hit["verdict"]}
+        if s.get("checkpoints"):  # epochs per model, fold by fold
+            entry["epochs"] = {k: [c.get("epochs") for _, c in sorted(by.items())]
+                               for k, by in s["checkpoints"].items()}
+        listing.append(entry)
     b = budget(claim, per_stage, maes, results.get("paper_mae", {}).get(m))
     thin = thin_stages(results, ("bp", "schnet") if label == "" else (m,))
     return {"verdict": b["verdict"], "why": b["why"] + (f"; {thin}" if thin else "")}, listing
