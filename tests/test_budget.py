@@ -183,3 +183,9 @@ def test_folds_with_fewer_committed_stages_are_named():
     b, listing = budget.claim_budget(CLAIM, "", res)
     assert b["why"].endswith("BP fold 1 has 1 distinct committed stage of 3")
     assert listing[1]["epochs"] == {"bp": [20, 20], "schnet": [20]}
+
+
+def test_figure_inputs_name_the_panels():
+    series, paper = budget.figure_inputs((CLAIM,), _results([1.3, 1.2, 1.1]))
+    assert paper == {"SchNet": 0.35, "BP": 0.77} and {s["axis"] for s in series} == {"SchNet"}
+    assert budget.figure_inputs((CLAIM,), {}) == ([], {})

@@ -276,3 +276,12 @@ def budget_cell(row: dict) -> str:
     st = row.get("stages") or []
     path = " → ".join(f"{s['verdict']} ({s['test_mae']:.2f})" for s in st)
     return f"{b['verdict']}" + (f": {path}" if path else "")
+
+
+def figure_inputs(claims: Sequence[Claim], results: dict | None = None) -> tuple[list[dict], dict]:
+    """``(series, paper_mae)`` for :func:`atomint_helpers.plots.budget_trends` from the committed results:
+    ``paper_mae`` keyed by the panels' names (``SchNet``, ``BP``)."""
+    results = read_results() if results is None else results
+    names = {"bp": "BP", "schnet": "SchNet"}
+    paper = {names[k]: v for k, v in (results or {}).get("paper_mae", {}).items() if k in names}
+    return trend_series(results, claims), paper
