@@ -17,8 +17,8 @@ def budget_trends(series: list[dict], paper_mae: dict | None = None, *, height: 
     ``series``: dicts with ``label``, ``axis`` (the architecture's name, one panel each), ``mae`` and
     ``normalised`` (one value per stage) and ``budget`` (``sensitive`` draws solid, others dashed);
     ``paper_mae``: ``{axis: MAE}`` drawn as a vertical line. The legend, below each panel, names the lines
-    (colour and marker per line; solid for a sensitive claim, dashed otherwise). The x axis runs from high to low MAE (training
-    goes left to right)."""
+    (colour and marker per line; solid for a sensitive claim, dashed otherwise). The x axis runs from high
+    to low MAE (training goes left to right)."""
     if not series:
         raise ValueError("budget_trends needs at least one series")
     import matplotlib.pyplot as plt

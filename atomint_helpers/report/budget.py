@@ -10,8 +10,8 @@ The rule (declared before any stage's value was computed):
   counts on every fold), BP's beside it in the results.
 * The test **moves** when the change of its normalised value from the first to the last stage exceeds the
   spread (max − min) of the last stage's normalised per-fold values (0 for a test measured pooled only),
-  **and** the stages are monotone (every step the same sign; a step of exactly 0 allowed). It moves **toward holding** when the value rises, **away**
-  when it falls.
+  **and** the stages are monotone (every step the same sign; a step of exactly 0 allowed). It moves
+  **toward holding** when the value rises, **away** when it falls.
 * A test moving toward the other side of 0 from where its last stage stands (a differing test rising, a
   holding one falling) moves **toward a flip**. Its crossing is the test MAE at which the least-squares line
   of normalised value against test MAE through the stages reaches 0; it is reported beside the paper
