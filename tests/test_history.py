@@ -106,3 +106,10 @@ def test_errors_are_one_line(repo, tmp_path):
         history.stages(RUN, tmp_path)
     with pytest.raises(AtomintError, match="no stages"):
         history.nearest([], 10)
+
+
+def test_without_git_the_error_is_one_line(repo, tmp_path, monkeypatch):
+    root, _ = repo
+    monkeypatch.setenv("PATH", str(tmp_path))  # no git executable on the path
+    with pytest.raises(AtomintError, match="git is not installed"):
+        history.stages(RUN, root)
