@@ -27,16 +27,30 @@ REPO = Path(__file__).resolve().parents[2]
 FOLDS = (0, 1, 2)
 
 
+def _evidence(study, ds):
+    """The chapter's evidence for one study: the carbon environments, and the descriptor retention where
+    this version of the package measures it."""
+    try:
+        from atomint_helpers.interpret import descriptor_retention
+    except ImportError:
+        descriptor_retention = None
+    env = energy_partition.carbon_environments(study.frames, ds)
+    if descriptor_retention is None:
+        return energies.evidence(study, env)
+    return energies.evidence(study, env, descriptor_retention.study_retention(study, ds))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(budget.FIG2_RESULTS))
     ap.add_argument("--only", type=int, nargs="*", help="stage indices to compute (default: all)")
     ap.add_argument("--check", action="store_true", help="only compare the last stage with today's models/")
+    ap.add_argument("--repo", default=str(REPO), help="the git repository whose history holds the runs")
     args = ap.parse_args(argv)
     if args.check:
-        return check(args.out)
-    chosen = S.choose(REPO, folds=FOLDS)
-    dirs = S.stage_dirs(chosen, REPO, "energy-cpu")
+        return check(args.out, Path(args.repo))
+    chosen = S.choose(args.repo, folds=FOLDS)
+    dirs = S.stage_dirs(chosen, args.repo, "energy-cpu")
     ds = load_qm9()
     old = budget.read_results(args.out) or {}
     done = {s["stage"]: s for s in old.get("stages", [])}
@@ -57,8 +71,7 @@ def main(argv=None) -> int:
                 print(f"stage {i} {st[i].label}: test MAE {ckpts[m][str(k)]['mae']:.4f}", flush=True)
             maes[m] = float(np.mean([c["mae"] for c in ckpts[m].values()]))
         study = latent.study(d, "energy", "cpu", list(FOLDS), ds)
-        env = energy_partition.carbon_environments(study.frames, ds)
-        ev = energies.evidence(study, env)
+        ev = _evidence(study, ds)
         claims = budget.stage_verdicts(energies.CLAIMS + (energies.CARBON_PEAKS_SCHNET,), ev)
         results["stages"].append({"stage": i, "test_mae": maes, "checkpoints": ckpts, "claims": claims,
                                   "n_molecules": study.n_molecules, "molecules": study.data})
@@ -69,16 +82,14 @@ def main(argv=None) -> int:
     return 0
 
 
-def check(out) -> int:
+def check(out, repo: Path = REPO) -> int:
     """The last stage must reproduce today's values: the Fig. 2 claims decided on ``models/`` (the same
     weights) give the same values and verdicts as the last stage of the results file; writes
     ``final_check`` into it."""
     results = budget.read_results(out)
     ds = load_qm9()
-    study = latent.study(REPO / "models", "energy", "cpu", list(FOLDS), ds)
-    env = energy_partition.carbon_environments(study.frames, ds)
-    today = budget.stage_verdicts(energies.CLAIMS + (energies.CARBON_PEAKS_SCHNET,),
-                                  energies.evidence(study, env))
+    study = latent.study(repo / "models", "energy", "cpu", list(FOLDS), ds)
+    today = budget.stage_verdicts(energies.CLAIMS + (energies.CARBON_PEAKS_SCHNET,), _evidence(study, ds))
     last = results["stages"][-1]["claims"]
     key = {(c["id"], c["model"]): c for c in last}
     diffs = []
