@@ -163,10 +163,10 @@ def test_the_committed_stage_results_follow_the_declared_rule_and_end_in_today_s
             today = json.loads((root / "models" / f"{m}-energy-cpu-fold{k}" / "provenance.json").read_text())
             assert c["weights_sha256"] == today["weights_sha256"]
     assert res["final_check"]["matches_today"] and res["final_check"]["claims_compared"] >= 12
-    declared = {(c.id, m) for c in energies.CLAIMS + (energies.CARBON_PEAKS_SCHNET,) for m in c.models}
+    declared = {(c.id, m) for c in energies.CLAIMS + (energies.CARBON_PEAKS_SCHNET,) for m in c.models
+                if c.untestable is None}
     for s in res["stages"]:
-        measured = {(c["id"], c["model"]) for c in s["claims"]}
-        assert measured <= declared and len(measured) >= 12
+        assert declared <= {(c["id"], c["model"]) for c in s["claims"]}
 
 
 def test_folds_with_fewer_committed_stages_are_named():
