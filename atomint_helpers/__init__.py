@@ -19,7 +19,44 @@ def _schnetpack_shim() -> None:
         _dl.T_co = _dl._T_co
 
 
-_schnetpack_shim()
+class _InterruptExits:
+    """While importing in a command (``atomint …``, ``python -m atomint_helpers.book``), Ctrl-C ends the
+    process with one line and exit status 130. Libraries imported meanwhile (torch, numpy) can turn a
+    KeyboardInterrupt raised inside their own imports into an ImportError, so the signal is handled before
+    it becomes an exception; the previous handler is restored afterwards. An interactive session or a
+    notebook kernel keeps Python's KeyboardInterrupt."""
+
+    def __init__(self, message: str = "atomint: interrupted"):
+        self.message, self.previous = message, None
+
+    def _exit(self, signum, frame):
+        import os
+        import sys
+
+        sys.stderr.write(self.message + "\n")
+        sys.stderr.flush()
+        os._exit(130)
+
+    def __enter__(self):
+        import signal
+        import sys
+        import threading
+
+        interactive = hasattr(sys, "ps1") or sys.flags.interactive or "ipykernel" in sys.modules
+        if not interactive and threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._exit)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+with _InterruptExits():
+    _schnetpack_shim()
 
 
 def _quiet_rdkit_import() -> None:

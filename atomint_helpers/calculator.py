@@ -22,10 +22,34 @@ checkpoint may have learned the mirror solution. The sign is fixed when the chec
 (``store.orient_charges``: positive correlation with QM9's Mulliken charges on fixed sample molecules),
 the same sign every chapter of the book uses; ``charge_signs`` records ±1 per folder.
 
-Large spread: ``atom_table`` flags an atom whose std across folds exceeds ``SPREAD_FACTOR`` (3) × the
+What the energy models are: they learned QM9 **equilibrium** energies only (every training geometry is a
+B3LYP minimum; no force, no distorted geometry was ever in the loss). Energies and latent terms of
+(near-)equilibrium structures are what they can be asked for. They are **not a force field**: the forces
+are the exact gradient of the model's energy (autograd), but that surface is not trained away from the
+minima, so relaxations, dynamics and vibrational frequencies with it are wrong.
+
+Geometry warning: an energy ensemble warns (``UserWarning``, once per molecule formula) when its folds
+disagree on the energy by more than ``spread_limit`` eV per atom, by default the 99th percentile of that
+disagreement over QM9 molecules held out from every fold at their DFT geometries
+(:data:`GEOMETRY_SPREAD_EV_PER_ATOM`, per model, for the ``cpu`` checkpoints it was calibrated on;
+``bench/calibrate_spread.py``): a geometry the models did not learn. ``on_spread="raise"`` turns the warning into an error, ``spread_limit=None`` turns it off;
+``results["spread_warning"]`` records it.
+
+Large spread: ``atom_table`` flags an atom whose std across folds exceeds ``SPREAD_FACTOR[model]`` × the
 *typical* std of its element, defined as the median per-atom std of that element over the first
 ``N_REFERENCE`` (200) molecules of the embedded QM9 sample (``load_sample()``), computed once per
-calculator (elements absent there use the median over all reference atoms).
+calculator (elements absent there use the median over all reference atoms). The factor flags about 1 % of
+the atoms of held-out QM9 molecules at their DFT geometries.
+
+Applicability: before any model sees a structure, :func:`~atomint_helpers.data.applicability.check_applicability`
+runs on it (finite coordinates, known elements, no atoms closer than in QM9, no isolated atoms or fragments,
+neutral and closed-shell, no periodic cell, a size budget). A structure the models cannot judge raises one
+:class:`~atomint_helpers.AtomintError` line; with ``allow_outside=True`` it is evaluated, the findings are
+issued as a ``UserWarning`` and kept in ``calc.applicability``, ``results["outside_qm9"]`` is True and
+``atom_table`` marks every row (``outside_qm9``).
+
+Ensembles are checked at construction: every fold of one model, target and training profile, and no
+checkpoint listed twice (by folder or by weights sha256) — a duplicate would report a spread of 0.
 
 Smoothness: SchNet energies are smooth in the positions. BP checkpoints with ``clip_features`` clamp every
 symmetry function to its training range, so their energy has kinks (forces jump) where a feature reaches a
@@ -45,7 +69,13 @@ from .store import resolve_folders  # noqa: F401  (re-exported)
 
 KCAL_MOL_IN_EV = kcal / mol  # 1 kcal/mol in eV
 DEBYE_IN_E_ANGSTROM = Debye  # 1 D in e·Å
-SPREAD_FACTOR = 3.0
+#: ``large_spread``: an atom's fold std over its element's typical std, per model: the 99th percentile of
+#: that ratio over the 9,562 atoms of the 528 QM9 molecules held out from every cpu fold, at their DFT
+#: geometries (bench/calibrate_spread.py; it flags 1.00 % of SchNet's and BP's atoms there)
+SPREAD_FACTOR = {"schnet": 6.30, "bp": 3.86}
+#: the geometry warning: the energy's fold std per atom (eV), per model: the 99th percentile over the same
+#: held-out molecules (it warns on 1.14 % of them for either model)
+GEOMETRY_SPREAD_EV_PER_ATOM = {"schnet": 0.00326, "bp": 0.00235}
 N_REFERENCE = 200
 #: per target: implemented ASE properties, latent per-atom ASE key, table column stem, unit
 _TARGETS = {"energy": (("energy", "free_energy", "energies", "forces"), "energies", "atomic_energy", "eV"),
@@ -61,6 +91,35 @@ def element_references(models, numbers) -> np.ndarray:
     return np.mean([m.head.shift.double().numpy()[np.asarray(numbers)] for m in models], axis=0)
 
 
+def check_ensemble(folders) -> None:
+    """Refuse an ensemble that is not one: folds trained with different profiles (``quick`` and ``cpu``
+    models differ by orders of magnitude in accuracy), or one checkpoint listed twice (same folder or same
+    weights sha256), which would shrink the fold spread towards 0."""
+    from .store import provenance
+
+    folders = [os.fspath(f) for f in folders]
+    if len(folders) < 2:
+        return
+    seen: dict[str, str] = {}
+    profiles: dict[str, list[str]] = {}
+    for f in folders:
+        real = os.path.realpath(f)
+        try:
+            prov = provenance(f)
+        except (AtomintError, OSError, ValueError):
+            prov = {}
+        for key in (real, prov.get("weights_sha256")):
+            if key and key in seen:
+                raise AtomintError(f"ensemble lists the same checkpoint twice ({seen[key]} and {f}); a repeated "
+                                   f"fold makes the spread across folds look smaller than it is: list each fold once")
+            if key:
+                seen[key] = f
+        profiles.setdefault(str(prov.get("profile", "unknown")), []).append(os.path.basename(f))
+    if len(profiles) > 1:
+        which = "; ".join(f"{p}: {', '.join(n)}" for p, n in sorted(profiles.items()))
+        raise AtomintError(f"ensemble mixes training profiles ({which}); average folds of one profile only")
+
+
 def _fold_stats(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Mean over axis 0 and std (ddof=1) when there are ≥ 2 folds, else None."""
     return stack.mean(axis=0), (stack.std(axis=0, ddof=1) if len(stack) >= 2 else None)
@@ -74,17 +133,23 @@ class AtomintCalculator(Calculator):
     (as trained) or ``torch.float64`` (smoother finite differences and optimisations).
 
     The energy is the model's **atomization energy** (QM9 U0 minus B3LYP atom references) in eV, not a total
-    electronic energy; energy differences between geometries of one molecule are physical.
+    electronic energy, learned at equilibrium geometries only: the models are not a force field (see the
+    module docstring). ``spread_limit`` (eV per atom; default :data:`GEOMETRY_SPREAD_EV_PER_ATOM` of the
+    model, ``None``: off) and ``on_spread`` (``"warn"`` or ``"raise"``) set the geometry warning.
     """
 
     default_parameters: dict = {}
 
     def __init__(self, models, models_dir: str | os.PathLike = "models", dtype: torch.dtype = torch.float32,
-                 **kwargs):
+                 allow_outside: bool = False, spread_limit: float | None | str = "calibrated",
+                 on_spread: str = "warn", **kwargs):
         super().__init__(**kwargs)
         from .store import load_model
 
         self.folders = resolve_folders(models, models_dir)
+        check_ensemble(self.folders)
+        self.allow_outside = bool(allow_outside)
+        self.applicability = None
         if dtype not in (torch.float32, torch.float64):
             raise AtomintError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
         self.models = [load_model(f) for f in self.folders]
@@ -102,6 +167,17 @@ class AtomintCalculator(Calculator):
         self.implemented_properties = list(_TARGETS[self.target][0])
         self.charge_signs = {str(f): int(getattr(m, "charge_sign", 1)) for f, m in zip(self.folders, self.models)}
         self._typical: dict[str, float] | None = None
+        if on_spread not in ("warn", "raise"):
+            raise AtomintError(f"on_spread must be 'warn' or 'raise', got {on_spread!r}")
+        if spread_limit == "calibrated":  # calibrated on the cpu checkpoints; other profiles have no default
+            from .store import provenance
+
+            cpu = provenance(self.folders[0]).get("profile") == "cpu"
+            spread_limit = GEOMETRY_SPREAD_EV_PER_ATOM.get(self.model_name) if cpu else None
+        if spread_limit is not None and not (isinstance(spread_limit, (int, float)) and spread_limit > 0):
+            raise AtomintError(f"spread_limit must be a positive number of eV per atom or None, got {spread_limit!r}")
+        self.spread_limit, self.on_spread = spread_limit, on_spread
+        self._warned: set[str] = set()
 
     # ------------------------------------------------------------------ model evaluation
     def _evaluate(self, model, atoms, forces: bool) -> dict[str, np.ndarray]:
@@ -128,6 +204,7 @@ class AtomintCalculator(Calculator):
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         """Fold mean of every property of this target into ``results`` and fold std into ``"<name>_std"``."""
         super().calculate(atoms, properties, system_changes)
+        self._check(self.atoms)
         forces = self.target == "energy" and "forces" in properties
         folds = [self._evaluate(m, self.atoms, forces) for m in self.models]
         for key in folds[0]:
@@ -137,6 +214,44 @@ class AtomintCalculator(Calculator):
                 self.results[f"{key}_std"] = float(std) if std.ndim == 0 else std
         if self.target == "energy":
             self.results["free_energy"] = self.results["energy"]
+            self._check_spread(self.atoms)
+
+    def _check_spread(self, atoms) -> None:
+        """The geometry warning (see the module docstring): the folds' energy std per atom against
+        ``spread_limit``."""
+        import warnings
+
+        std = self.results.get("energy_std")
+        self.results["spread_warning"] = False
+        if std is None or self.spread_limit is None:
+            return
+        per_atom = float(std) / max(len(atoms), 1)
+        if per_atom <= self.spread_limit:
+            return
+        self.results["spread_warning"] = True
+        msg = (f"the {len(self.models)} folds disagree on this geometry's energy by {per_atom * 1000:.1f} meV per "
+               f"atom, {per_atom / self.spread_limit:.1f}x what they do on QM9 molecules at their DFT geometries: "
+               f"it is outside what the energy models learned (equilibrium energies only; they are not a force "
+               f"field)")
+        if self.on_spread == "raise":
+            raise AtomintError(msg + "; pass on_spread='warn' to evaluate it anyway")
+        formula = atoms.get_chemical_formula()
+        if formula not in self._warned:
+            self._warned.add(formula)
+            warnings.warn(msg, UserWarning, stacklevel=3)
+
+    def _check(self, atoms) -> None:
+        """The applicability check (see the module docstring) with the elements every fold knows."""
+        import warnings
+
+        from .data.applicability import check_applicability
+
+        known = set.intersection(*(set(int(z) for z in m.config["elements"]) for m in self.models))
+        self.applicability = check_applicability(atoms, "structure", elements=sorted(known))
+        found = self.applicability.enforce(self.allow_outside)
+        self.results["outside_qm9"] = not self.applicability.inside
+        if found and not self.applicability.inside:
+            warnings.warn("outside what the models were trained on: " + "; ".join(found), UserWarning, stacklevel=3)
 
     @property
     def results_std(self) -> dict:
@@ -175,7 +290,9 @@ class AtomintCalculator(Calculator):
     def atom_table(self, atoms=None):
         """One row per atom: ``index``, ``element``, ``x``, ``y``, ``z`` (Å), the latent term's fold mean and
         std (``atomic_energy_eV``/``atomic_energy_std_eV`` or ``charge_e``/``charge_std_e``), the element's
-        typical std (``typical_std_<unit>``) and ``large_spread`` (std > 3 × typical; False for one fold)."""
+        typical std (``typical_std_<unit>``), ``large_spread`` (std > :data:`SPREAD_FACTOR` × typical; False for
+        one fold) and
+        ``outside_qm9`` (True on every row of a structure evaluated with ``allow_outside``)."""
         import pandas as pd
 
         atoms = atoms if atoms is not None else self.atoms
@@ -191,7 +308,10 @@ class AtomintCalculator(Calculator):
         return pd.DataFrame({"index": np.arange(len(atoms)), "element": symbols, "x": pos[:, 0], "y": pos[:, 1],
                              "z": pos[:, 2], f"{stem}_{unit}": mean, f"{stem}_std_{unit}": std,
                              f"typical_std_{unit}": ref,
-                             "large_spread": np.nan_to_num(std, nan=0.0) > SPREAD_FACTOR * np.nan_to_num(ref, nan=np.inf)})
+                             "large_spread": (np.nan_to_num(std, nan=0.0)
+                                              > SPREAD_FACTOR[self.model_name]
+                                              * np.nan_to_num(ref, nan=np.inf)),
+                             "outside_qm9": bool(self.results.get("outside_qm9", False))})
 
     def element_reference(self, atoms=None) -> np.ndarray:
         """``b_Z`` per atom of ``atoms`` (default: the last calculated) in eV, fold mean; see

@@ -108,10 +108,13 @@ def depict_latent(atoms, values, label: str, unit: str, path, reference: float =
     bar.set_label(f"{label} ({unit})")
     if reference != 0.0:
         bar.ax.axhline(reference, color="k", lw=0.8)
+    from .io import writing
+
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with writing(path):  # a read-only folder, a full disk: one line naming the picture
+        try:
+            fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
     return path

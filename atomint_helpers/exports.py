@@ -23,6 +23,8 @@ from . import AtomintError
 from .io import atomic_path
 
 CUBE_PADDING = 3.0  # Å
+#: the longest a probe grid of ``write_spatial`` may take (s, estimated from its first chunk) before it is refused
+PROBE_BUDGET_S = 600.0
 
 
 def load_checkpoint(models_dir, model: str, target: str, profile: str, folds=(0,)):
@@ -88,12 +90,16 @@ def _save_png(path: Path, fig) -> Path:
         plt.close(fig)
 
 
-def write_spatial(atoms, models: list, out_dir: Path, probe: str | None, esp: bool, spacing: float) -> list[Path]:
+def write_spatial(atoms, models: list, out_dir: Path, probe: str | None, esp: bool, spacing: float,
+                  allow_outside: bool = False, max_seconds: float | None = PROBE_BUDGET_S) -> list[Path]:
     """Cube files and PNG cuts of the probe potential (energy models, ``probe`` element) and the ESP (dipole
     models, ``esp``) of one molecule into ``out_dir``; returns the written paths (see module docstring).
 
     ``models`` are loaded models or checkpoint folders. Raises a one-line error when nothing applies
-    (no ``probe`` and no ``esp``, or no model of the needed target)."""
+    (no ``probe`` and no ``esp``, or no model of the needed target), and for a structure the models cannot
+    judge (the applicability check; ``allow_outside`` evaluates it anyway). A probe grid estimated (from its
+    first chunk) to take longer than ``max_seconds`` is refused with the estimate; a long one shows a progress
+    bar with an ETA."""
     from . import plots
     from .data.xyz import check_molecule
     from .interpret import esp as esp_mod
@@ -101,7 +107,13 @@ def write_spatial(atoms, models: list, out_dir: Path, probe: str | None, esp: bo
     from .interpret.probe import ProbePotential, probe_number
     from .store import load_model
 
-    check_molecule(atoms, atoms.info.get("name", "molecule"))
+    from .data.applicability import ALLOW_KEY, OUTSIDE_MARK, check_applicability
+
+    check_molecule(atoms, atoms.info.get("name", "molecule"), allow_outside=allow_outside)
+    mark = "" if check_applicability(atoms).inside else f" [{OUTSIDE_MARK}]"  # on every file of an allowed outsider
+    if allow_outside:
+        atoms = atoms.copy()
+        atoms.info[ALLOW_KEY] = True  # the probe and ESP functions' own checks warn instead of refusing
     loaded = [load_model(m) if isinstance(m, (str, os.PathLike)) else m for m in (models or [])]
     if not loaded:
         raise AtomintError("write_spatial: no model given (pass checkpoint folders with --model)")
@@ -128,13 +140,13 @@ def write_spatial(atoms, models: list, out_dir: Path, probe: str | None, esp: bo
         for i, m in enumerate(energy):
             label = model_label(m, i)
             pp = ProbePotential(m, atoms, z)
-            values = pp(grid.points())
+            values = pp(grid.points(), max_seconds=max_seconds)
             stem = f"{name}-{label}-probe-{sym}"
             written.append(write_cube(out_dir / f"{stem}.cube", atoms, grid, values,
-                                      f"atomint local chemical potential, {sym} probe, kcal/mol, model {label}"))
+                                      f"atomint local chemical potential, {sym} probe, kcal/mol, model {label}{mark}"))
             ref = pp.reference("shift")
             fig = plots.spatial_cut(cut, pp(cut.points) - ref, atoms, dashed="negative",
-                                    label=f"Ω − b_{sym} (kcal/mol)", title=f"{name}: {sym} probe, {label}")
+                                    label=f"Ω − b_{sym} (kcal/mol)", title=f"{name}: {sym} probe, {label}{mark}")
             written.append(_save_png(out_dir / f"{stem}.png", fig))
     if esp:
         for i, m in enumerate(dipole):
@@ -143,9 +155,9 @@ def write_spatial(atoms, models: list, out_dir: Path, probe: str | None, esp: bo
             values = esp_mod.esp(atoms.positions, q, grid.points(), unit="eV")
             stem = f"{name}-{label}-esp"
             written.append(write_cube(out_dir / f"{stem}.cube", atoms, grid, values,
-                                      f"atomint ESP of the latent charges, +1 e probe, eV, model {label}"))
+                                      f"atomint ESP of the latent charges, +1 e probe, eV, model {label}{mark}"))
             fig = plots.spatial_cut(cut, esp_mod.esp(atoms.positions, q, cut.points, unit="eV"), atoms,
-                                    dashed="positive", label="V (eV)", title=f"{name}: ESP, {label}")
+                                    dashed="positive", label="V (eV)", title=f"{name}: ESP, {label}{mark}")
             written.append(_save_png(out_dir / f"{stem}.png", fig))
     return written
 

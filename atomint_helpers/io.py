@@ -81,10 +81,23 @@ def atomic_write_json(path: str | os.PathLike, obj) -> None:
 
 
 def atomic_torch_save(obj, path: str | os.PathLike) -> None:
+    """``torch.save`` atomically. torch's zip writer reports a failed write (full disk, file-size limit) as
+    a ``RuntimeError`` without an errno; the same bytes are then written from Python, which raises the
+    ``OSError`` that says which (one line from :func:`fs_error`), or succeeds if the cause has passed."""
+    import io as _io
+
     import torch
 
     with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+        try:
+            torch.save(obj, tmp)
+        except RuntimeError:
+            buf = _io.BytesIO()
+            torch.save(obj, buf)
+            with open(tmp, "wb") as f:
+                f.write(buf.getbuffer())
+                f.flush()
+                os.fsync(f.fileno())
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
@@ -121,6 +134,11 @@ def fs_error(e: OSError, path: str | os.PathLike, action: str = "write") -> Atom
         return AtomintError(f"{head}: permission denied (a read-only folder?); choose a folder you can write to")
     if e.errno == errno.ENOSPC:
         return AtomintError(f"{head}: no space left on the device; free some space or choose another folder")
+    if e.errno == errno.EFBIG:
+        return AtomintError(f"{head}: the file is larger than a file-size limit allows (ulimit -f, or the file "
+                            f"system's limit); raise the limit or choose another folder")
+    if e.errno == errno.EDQUOT:
+        return AtomintError(f"{head}: the disk quota is exceeded; free some space or choose another folder")
     if e.errno == errno.EROFS:
         return AtomintError(f"{head}: the file system is read-only; choose a folder you can write to")
     return AtomintError(f"{head}: {e.strerror or e}")

@@ -199,3 +199,23 @@ def check_choice(name: str, values, accepted) -> list:
         raise _one_line(f"bad parameter {name}={values!r}: accepted values are a non-empty list of "
                         + ", ".join(repr(a) for a in accepted))
     return values
+
+
+def check_smiles(name: str, value, names: dict) -> str:
+    """Validate a molecule parameter that is either a key of ``names`` (name → SMILES) or a SMILES RDKit
+    parses into one molecule; return the SMILES. One-line error listing the accepted names otherwise."""
+    if isinstance(value, str) and value in names:
+        return names[value]
+    accepted = ", ".join(repr(n) for n in names)
+    if isinstance(value, str) and value.strip():
+        from rdkit import Chem, RDLogger
+
+        RDLogger.DisableLog("rdApp.*")
+        try:
+            mol = Chem.MolFromSmiles(value)
+        finally:
+            RDLogger.EnableLog("rdApp.*")
+        if mol is not None and len(Chem.GetMolFrags(mol)) == 1:
+            return value
+    raise _one_line(f"bad parameter {name}={value!r}: accepted values are a name ({accepted}) or a SMILES of "
+                    f"one molecule that RDKit reads, e.g. 'CCO'")

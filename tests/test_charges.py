@@ -109,35 +109,66 @@ def _studies(charges_conserved: bool):
     return _study("dipole", q), _study("energy", e)
 
 
+def _by_id(rows):
+    return {(r.get("id"), r["model"]): r for r in rows}
+
+
 @pytest.mark.parametrize("conserved", [True, False])
-def test_conserved_rows_follow_the_numbers(conserved):
+def test_conservation_claims_follow_the_numbers_pair_by_pair(conserved):
     charges, energies = _studies(conserved)
-    rows = rc.conserved_rows(charges, energies, quick=False)
-    assert [r["model"] for r in rows] == ["BP", "SchNet"]
-    assert all(r["holds"] is conserved for r in rows)
-    scaled = rc.scaled_rows(charges, energies, quick=False)
-    assert [r["model"] for r in scaled] == ["BP", "SchNet", ""]
-    assert all(r["holds"] is conserved for r in scaled[:2])
-    assert all(r["holds"] is None and r["note"] == rc.QUICK_NOTE for r in rc.conserved_rows(charges, energies, True))
+    rows = rc.claim_rows(charges, energies, quick=False)
+    by = _by_id(rows)
+    want = "holds" if conserved else "differs"
+    for label in ("BP", "SchNet"):
+        r = by[(rc.CONSERVED.id, label)]
+        assert r["verdict"] == want and [t["name"] for t in r["tests"]] == ["W1/IQR ratio", "KS ratio"]
+        assert r["tests"][0]["fold_labels"] == ["folds 0–1"] and r["tests"][1]["folds"] == [want]
+        assert by[(rc.UNIQUE.id, label)]["verdict"] == want
+    assert (rc.UNIQUE.id, "") in by
+    quick = rc.claim_rows(charges, energies, quick=True)
+    assert all(r["verdict"] == "not comparable" and r["note"] == rc.QUICK_NOTE for r in quick if r["tests"])
+    for i, r in enumerate(rows + quick):
+        scorecard.normalize_row(r, i)
 
 
-def test_pronounced_and_parallel_rows_both_ways():
+def test_h_c_claim_and_carbon_claims_both_ways():
     rng = np.random.default_rng(5)
     sym = _symbols(4000)
     q = rng.normal(size=4000)
-    other = q + np.where(np.isin(sym, ["N", "O"]), 2.0, 0.0)   # BP vs SchNet: N, O far apart, H, C identical
+    energies = _study("energy", {m: {0: (rng.normal(size=4000), sym)} for m in ("bp", "schnet")})
+    other = q + np.where(np.isin(sym, ["N", "O"]), 2.0, 0.05)   # BP vs SchNet: N, O far apart, H, C close
     charges = _study("dipole", {"bp": {0: (q, sym)}, "schnet": {0: (other, sym)}})
-    assert rc.pronounced_row(charges, quick=False)["holds"] is True
-    swapped = q + np.where(np.isin(sym, ["H", "C"]), 2.0, 0.0)
-    assert rc.pronounced_row(_study("dipole", {"bp": {0: (q, sym)}, "schnet": {0: (swapped, sym)}}),
-                             quick=False)["holds"] is False
-    # BP's carbon energies follow its charges, SchNet's do not: both rows hold; the reverse: both differ
-    follow, unrelated = (-2 * q, sym), (rng.normal(size=4000), sym)
-    for bp_e, sn_e, expect in ((follow, unrelated, True), (unrelated, follow, False)):
+    hc = _by_id(rc.claim_rows(charges, energies, quick=False))[(rc.HC.id, "")]
+    assert hc["verdict"] == "holds"
+    swapped = q + np.where(np.isin(sym, ["H", "C"]), 2.0, 0.05)
+    charges = _study("dipole", {"bp": {0: (q, sym)}, "schnet": {0: (swapped, sym)}})
+    hc = _by_id(rc.claim_rows(charges, energies, quick=False))[(rc.HC.id, "")]
+    assert hc["verdict"] == "differs"
+    # BP's carbon energies follow its charges, SchNet's do not: both claims hold; the reverse: both differ
+    follow, unrelated = (-2 * q, sym), (rng.normal(size=4000) ** 3, sym)
+    for bp_e, sn_e, expect in ((follow, unrelated, "holds"), (unrelated, follow, "differs")):
         energies = _study("energy", {"bp": {0: bp_e}, "schnet": {0: sn_e}})
         charges = _study("dipole", {"bp": {0: (q, sym)}, "schnet": {0: (q, sym)}})
-        rows = rc.parallel_rows(charges, energies, quick=False)
-        assert [r["model"] for r in rows] == ["BP", "SchNet"] and all(r["holds"] is expect for r in rows)
+        by = _by_id(rc.claim_rows(charges, energies, quick=False))
+        for cid, label in ((rc.BP_PARALLELS.id, "BP"), (rc.SCHNET_NO_SIMILARITY.id, "SchNet")):
+            assert by[(cid, label)]["verdict"] == expect, (cid, by[(cid, label)]["tests"])
+
+
+def test_ks_spread_factor_and_shape_distance_both_ways():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=50_000)
+    assert ich.ks_distance(x, x + 0.01 * rng.normal(size=x.size)) < 0.02
+    assert ich.ks_distance(x, x + 2.0) > 0.6 and np.isnan(ich.ks_distance([1.0], x))
+    sym = _symbols(4000)
+    y = rng.normal(size=4000) + (sym == "O") * -1.0
+    s, d = ich.spread_scaled_distance(_table(y, sym, "charge"), _table(3.0 * y, sym, "charge"), "charge")
+    assert s == pytest.approx(3.0, rel=1e-6) and max(d.values()) < 1e-9
+    moved = y + (sym == "O") * 1.5          # a different split between elements is not a global factor
+    _, d2 = ich.spread_scaled_distance(_table(y, sym, "charge"), _table(moved, sym, "charge"), "charge")
+    assert d2["O"] > 0.5
+    two = np.concatenate([rng.normal(-3, 0.5, 25_000), rng.normal(3, 0.5, 25_000)])
+    assert ich.shape_distance(x, -7 * x + 2) < 0.01                      # same shape, other unit and sign
+    assert ich.shape_distance(x, two) > rc.SHAPE_SIMILAR > ich.shape_distance(x, 5 * rng.normal(size=50_000))
 
 
 def test_rows_name_the_outlying_fold_and_are_valid():
@@ -147,15 +178,21 @@ def test_rows_name_the_outlying_fold_and_are_valid():
     mull = pd.DataFrame({"model": ["BP", "BP"], "element": ["H", "all"], "n atoms": [10, 20], "Pearson r": [0.5, 0.7],
                          "slope": [1.0, 1.0], "mean latent (e)": [0.1, 0.0], "mean Mulliken (e)": [0.1, 0.0]})
     rows = rc.rows(charges, energies, mull, quick=False, signs=signs)
-    for i, r in enumerate(rows):
-        scorecard.normalize_row(r, i)
+    rows = [scorecard.normalize_row(r, i) for i, r in enumerate(rows)]
     beyond = [r for r in rows if r["kind"] == "beyond" and "without" in r["claim"]]
     assert beyond and all("schnet-dipole-cpu-fold2" not in r["claim"] for r in beyond)
     assert all("schnet-dipole-cpu-fold1" in r["claim"] and r["model"] in ("SchNet", "") for r in beyond)
+    assert all(r["id"].endswith(".without-outliers") for r in beyond)
     assert {r["model"] for r in beyond} == {"SchNet", ""}  # per-model fold rows and the BP-vs-SchNet rows
-    assert all(r["holds"] is None for r in beyond if r["model"] == "SchNet")  # one SchNet fold left: undecided
+    assert all(r["verdict"] == "not comparable" for r in beyond if r["model"] == "SchNet")  # one fold left
+    paper = [r for r in rows if r["kind"] == "paper"]
+    assert {r["id"] for r in paper} == {c.id for c in rc.CLAIMS}
     assert "schnet-dipole-cpu-fold1" in rc.what_we_see(charges, energies, False, signs)
     assert not [r for r in rc.rows(charges, energies, mull, False, signs=None) if "without" in r["claim"]]
+    # without energy checkpoints the comparisons are not comparable, and say why
+    alone = _by_id(rc.rows(charges, None, mull, False))
+    assert alone[(rc.CONSERVED.id, "BP")]["verdict"] == "not comparable"
+    assert "no energy checkpoints" in alone[(rc.CONSERVED.id, "BP")]["note"]
 
 
 # ------------------------------------------------------------------------------------------ the seed switch

@@ -66,6 +66,50 @@ def test_tiered_order_holds_and_fails():
     assert missing["separated"] is None and missing["missing"] == ["Cs"]
 
 
+def test_tiers_along_a_component_both_ways():
+    tiers = em.PAPER_TIERS[5]
+    names = ["N", "As", "P", "Sb", "Bi"]
+    # along PC2 in order, PC1 scrambled
+    pca = _pca(names, np.stack([[0.3, -1.0, 2.0, 0.1, -0.5], [0.0, 1.0, 1.1, 2.0, 2.2]], axis=1))
+    assert em.tiered_order_along(pca, tiers, 1)["min_gap"] > 0
+    assert em.tiered_order_along(pca, tiers, 0)["min_gap"] < 0
+    flipped = _pca(names, -pca.coords)  # a component's sign is arbitrary
+    assert em.tiered_order_along(flipped, tiers, 1)["min_gap"] == pytest.approx(
+        em.tiered_order_along(pca, tiers, 1)["min_gap"])
+    assert np.isnan(em.tiered_order_along(_pca(names[:4], pca.coords[:4]), tiers, 1)["min_gap"])
+
+
+def test_nearest_neighbour_gap_both_ways():
+    rng = np.random.default_rng(0)
+    assert em.nn_agreement_gap(_grouped(rng, 0.3, 6.0)) > 0   # I–V tight, VI–VIII scattered among others
+    assert em.nn_agreement_gap(_grouped(rng, 6.0, 0.3)) < 0
+
+
+def test_hydrogen_gap_both_ways():
+    names = ["H", "Li", "Na", "K", "Rb", "Cs"]
+    alk = [[0, 0], [0.5, 0], [1.0, 0], [1.5, 0], [2.0, 0]]
+    assert em.hydrogen_gap(_pca(names, [[-5.0, 0]] + alk)) == pytest.approx(10.0)
+    assert em.hydrogen_gap(_pca(names, [[0.75, 0.1]] + alk)) < 1
+    assert np.isnan(em.hydrogen_gap(_pca(names[1:], alk)))
+
+
+def test_element_resamples_keep_the_claims_elements():
+    from ase.data import atomic_numbers
+
+    rng = np.random.default_rng(0)
+    Z = np.array([atomic_numbers[s] for s in SYMBOLS])
+    X = rng.normal(size=(len(Z), 8))
+    res = em.element_resamples(Z, X)
+    assert len(res) == 3
+    kept = [z for z in Z if z in em.RESAMPLE_KEEP]
+    free = len(Z) - len(kept)
+    for p in res:
+        assert set(kept) <= set(p.Z.tolist()) and len(p.Z) == len(kept) + round(0.8 * free)
+    assert len({tuple(p.Z.tolist()) for p in res}) > 1  # the seeds differ
+    again = em.element_resamples(Z, X)
+    assert all(np.array_equal(a.Z, b.Z) for a, b in zip(res, again))
+
+
 def test_distance_correlation_related_and_unrelated():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(20, 8))
@@ -110,19 +154,47 @@ def quick_fig7():
 def test_rows_follow_their_rules(quick_fig7):
     f, prov = quick_fig7
     assert all(r["verdict"] == "not comparable" for r in report.rows(f, prov, quick=True))
-    rows = {r["claim"]: r for r in report.rows(f, prov, quick=False)}
-    assert all(r["verdict"] in VERDICTS and (r["rule"] or r["kind"] != "paper") for r in rows.values())
-    mae = next(r for c, r in rows.items() if "test MAE" in c)
+    rows = report.rows(f, prov, quick=False)
+    assert all(r["verdict"] in VERDICTS and (r["rule"] or r["kind"] != "paper") for r in rows)
+    mae = next(r for r in rows if "test MAE" in r["claim"])
     assert mae["atomint"] > 0.1 and mae["verdict"] == "higher"  # a minute of training: far above 0.035 eV/atom
     assert mae["kind"] == "beyond" and mae["cause"].startswith("our models")  # published elsewhere, not here
-    explained = next(r for r in rows.values() if r.get("id") == "fig7.explained-variance")
-    assert explained["verdict"] in ("reproduced", "differs")  # a caveat: descriptive, never lower or higher
-    spread = next(r for c, r in rows.items() if "more scattered" in c)
-    assert spread["verdict"] == ("holds" if f.spread["ratio"] > 1 else "differs")
-    tiers = [r for c, r in rows.items() if "tiered order" in c]
-    assert [r["verdict"] == "holds" for r in tiers] == [t["separated"] for t in f.tiers.values()]
+    by_id = {r["id"]: r for r in rows if r.get("id")}
+    assert by_id["fig7.explained-variance"]["verdict"] in ("reproduced", "differs")  # a caveat: descriptive
+    assert set(by_id) >= {c.id for c in report.CLAIMS}
+    spread = by_id["fig7.groups-6-8-scattered"]
+    assert spread["tests"][0]["value"] == pytest.approx(f.spread["ratio"])
+    assert spread["tests"][0]["fold_labels"][0].startswith("resample 0")
+    assert len(spread["tests"][0]["folds"]) == len(f.resamples) == 3
+    for g, t in zip((1, 15), f.tiers.values()):
+        r = by_id[f"fig7.order-group{g}"]
+        assert [x["name"] for x in r["tests"]][0] == "tiers along the group axis"
+        if t["separated"] is not None:
+            assert (r["tests"][0]["value"] > 0) is t["separated"]
+    for c in report.CLAIMS[1:]:
+        r = by_id[c.id]
+        assert r["verdict"] in ("holds", "differs", "inconclusive", "not comparable")
+        assert (r["cause"] is None) == (r["verdict"] in ("holds", "not comparable"))
     text = report.what_we_see(f, prov, quick=True)
     assert f"{f.spread['ratio']:.2f}×" in text and "MEGNet16" in text and "quick" in text
+
+
+def test_registry_verdicts_per_resample_both_ways():
+    """Constructed planes: every reading of the paper holds on the plane of all elements and on each resample,
+    or fails on all of them."""
+    from types import SimpleNamespace
+
+    good = _grouped(np.random.default_rng(0), 0.3, 1.5)  # H far from everything
+    coords = good.coords.copy()
+    alkali = np.isin(good.Z, [3, 11, 19, 37, 55])
+    coords[good.Z == 1] = coords[alkali].mean(0)  # H in the middle of the alkali metals
+    bad = _pca(SYMBOLS, coords)
+    for pca, holds in ((good, True), (bad, False)):
+        f = SimpleNamespace(pca=pca, resamples=[pca, pca, pca])
+        m = report.evidence(f)[report.HYDROGEN]
+        v = report.decide(report.HYDROGEN, "SchNet", m)
+        assert v.verdict == ("holds" if holds else "differs")
+        assert [r.labels for r in v.results][0][0] == "resample 0 (80 % of the other elements, seed 0)"
 
 
 def test_data_chapter_names_fig7s_crystals(tmp_path):

@@ -1,4 +1,6 @@
 """Fig. 2's new metrics on constructed inputs (each both ways), the saliency of §1, and Fig. 3's ring statistics."""
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -169,30 +171,60 @@ def _ring_study(folds=(0, 1)):
                            models=lambda: ["bp", "schnet"])
 
 
-def _tops(n_alkyne, fused_first, oh):
-    motifs = {c: [False] * 10 for c in ("F", "alkyne", "OH", "NH", "fused_O5")}
-    motifs["alkyne"] = [True] * n_alkyne + [False] * (10 - n_alkyne)
-    motifs["fused_O5"][0] = fused_first
-    motifs["OH"] = [True] * oh + [False] * (10 - oh)
-    return pd.DataFrame({"molecule": np.arange(10), **motifs})
+def _motifs(n, holds):
+    """Motif flags for ``n`` ring molecules: with ``holds``, SchNet's top ten (molecules 0–9) carry six alkynes
+    and a fused O-5-ring first, BP's top ten (the last ten) five OH groups; otherwise no motif at all."""
+    m = {c: np.zeros(n, dtype=bool) for c in ("F", "alkyne", "OH", "NH", "fused_O5")}
+    if holds:
+        m["alkyne"][:6] = True
+        m["fused_O5"][0] = True
+        m["OH"][n - 5:] = True
+    return pd.DataFrame({"molecule": np.arange(n), **m, "aromatic": True})
 
 
 @pytest.mark.parametrize("holds", [True, False])
 def test_ring_rows_follow_the_constructed_top_ten(holds):
     from atomint_helpers.report import rings as ring_report
 
+    n = 50
     st = _ring_study()
-    bp, sn = _scored(folds=2), _scored(folds=2)
+    base = _motifs(n, holds)
+    sn = _scored(n=n, folds=2).merge(base, on="molecule")
+    bp = _scored(n=n, folds=2)
     shift = -5.0 if holds else 5.0  # BP's ring carbons more (or less) negative than SchNet's
-    bp = bp.assign(fold0=bp["fold0"] + shift, fold1=bp["fold1"] + shift, score=bp["score"] + shift)
-    tops = {"schnet": _tops(6 if holds else 2, holds, 0), "bp": _tops(0, False, 5 if holds else 0)}
-    base = pd.concat([_tops(0, False, 0)] * 5, ignore_index=True).assign(molecule=np.arange(50), aromatic=True)
-    rows = {(r["model"], r["claim"][:30]): r for r in ring_report.rows({"bp": bp, "schnet": sn}, tops, base, st,
-                                                                      quick=False)}
-    verdicts = [r["holds"] for r in rows.values() if r["kind"] == "paper" and "Fluorine" not in r["claim"]]
-    assert verdicts == [holds] * 4  # ring carbons; fused O-5-ring; alkynes; OH/NH
-    assert all(r["holds"] is False for r in rows.values() if "Fluorine" in r["claim"])
-    assert [r["holds"] for r in ring_report.rows({"bp": bp, "schnet": sn}, tops, base, st, quick=True)
-            if r["kind"] == "paper"] == [None] * 6
+    for c in ("fold0", "fold1", "score"):
+        bp[c] = bp[c].to_numpy()[::-1] + shift  # BP ranks the other end first
+    bp = bp.merge(base, on="molecule")
+    tops = {m: ring_report.top_rings(t, 10) for m, t in (("bp", bp), ("schnet", sn))}
+    rows = {(r["model"], r.get("id")): r for r in ring_report.rows({"bp": bp, "schnet": sn}, tops, base, st,
+                                                                  quick=False)}
+    want = "holds" if holds else "differs"
+    for key in (("SchNet", ring_report.TOP_O5.id), ("SchNet", ring_report.ALKYNE_COUNT.id),
+                ("BP", ring_report.BP_DONORS.id), ("", ring_report.MORE_ENERGY.id)):
+        assert rows[key]["verdict"] == want, (key, rows[key]["tests"])
+        assert all(len(t["folds"]) == 2 for t in rows[key]["tests"])  # fold by fold
+    assert rows[("SchNet", ring_report.F_COMMON.id)]["verdict"] == rows[("BP", ring_report.BP_F.id)]["verdict"] == \
+        "differs"
+    assert {r["verdict"] for r in ring_report.rows({"bp": bp, "schnet": sn}, tops, base, st, quick=True)
+            if r["kind"] == "paper"} == {"not comparable", "not testable"}
     text = ring_report.what_we_see({"bp": bp, "schnet": sn}, tops, base, st, quick=False)
     assert ("BP puts more" in text) == holds
+
+
+def test_element_shifts_are_the_heads_own_and_offsets_are_in_iqr_units(tmp_path):
+    """The shift confound of Fig. 2: every quick energy model's shifts come from its head, BP and SchNet
+    of one fold share them (same training molecules, same least squares), and offset = (mean − b)/IQR."""
+    from atomint_helpers.data.qm9 import load_sample
+    from atomint_helpers.interpret import latent
+    from atomint_helpers.interpret.energy_partition import element_shifts
+    from atomint_helpers.report.energies import shift_note
+
+    root = Path(__file__).resolve().parents[1]
+    st = latent.study(root / "models", "energy", "quick", [0, 1], load_sample(), rows=np.arange(200))
+    t = element_shifts(st)
+    assert set(t["model"]) == {"BP", "SchNet"} and set(t["fold"]) == {0, 1}
+    by = t.pivot_table(index=["fold", "element"], columns="model", values="shift")
+    assert np.allclose(by["BP"], by["SchNet"], atol=1e-6)
+    assert np.allclose(t["offset"], (t["mean"] - t["shift"]) / t["IQR"])
+    note = shift_note(t)
+    assert note.startswith("Design confound: both heads add the same element shifts") and "IQR (SchNet)" in note

@@ -155,6 +155,59 @@ def test_pooled_similarity(molecules):
     assert same["atoms"] == sum(len(at) for at in mols.values()) and same["points"] > 100
 
 
+def test_relative_difference_known_values():
+    a = np.array([1.0, -2.0, 3.0])
+    assert esp.relative_difference(a, a) == 0.0 and esp.relative_difference(a, -a) == pytest.approx(2.0)
+    assert esp.relative_difference(a, 1.1 * a) < 0.1 and np.isnan(esp.relative_difference(np.zeros(3), np.zeros(3)))
+
+
+def test_pair_measures_same_and_scrambled(molecules):
+    mols = {k: molecules[k] for k in ("pyrazine", "phloroglucinol")}
+    a = {k: _chemical(at) for k, at in mols.items()}
+    same = esp.pair_measures(a, {k: 2 * v for k, v in a.items()}, mols, spacing=0.8)
+    for v in same.values():
+        assert v["esp_r_raw"] == pytest.approx(1.0) and v["esp_diff"] == pytest.approx(0.0, abs=1e-12)
+    rng = np.random.default_rng(0)
+    noisy = {k: v + rng.normal(0, 0.2, len(v)) for k, v in a.items()}
+    noisy = {k: v - v.mean() for k, v in noisy.items()}
+    pairs = esp.pair_measures(a, noisy, mols, spacing=0.8)
+    pooled = esp.pooled_similarity(a, noisy, mols, spacing=0.8)
+    from atomint_helpers.report import esp as report
+
+    ev = report.pair_evidence(pairs, pooled)
+    assert ev[report.SIMILAR]["Pearson r"].labels == ("pyrazine", "phloroglucinol")
+    for k, at in mols.items():  # per molecule: the pooled measure of that molecule alone
+        one = esp.pooled_similarity({k: a[k]}, {k: noisy[k]}, {k: at}, spacing=0.8)
+        assert pairs[k]["charge_r"] == pytest.approx(one["charge_r"]) and pairs[k]["esp_r"] == pytest.approx(one["esp_r"])
+        assert pairs[k]["charge_diff"] == pytest.approx(one["charge_diff"])
+        assert pairs[k]["esp_diff"] == pytest.approx(one["esp_diff"])
+    gain = ev[report.AMPLIFIED]["r gain"]
+    assert gain.pooled == pytest.approx(pooled["esp_r"] - pooled["charge_r"])
+    assert gain.folds == tuple(pairs[k]["esp_r"] - pairs[k]["charge_r"] for k in mols)
+
+
+def test_sign_measures_both_ways(molecules):
+    q = {k: _chemical(at) for k, at in molecules.items()}
+    ok = esp.sign_measures(q, molecules)
+    bad = esp.sign_measures({k: -v for k, v in q.items()}, molecules)
+    assert ok["hc_charge"] > 0 > bad["hc_charge"] and ok["o_max"] < 0 < bad["o_max"]
+    assert ok["o_minus_c"] < 0 < bad["o_minus_c"] and ok["o_patch"] < 0 < bad["o_patch"]
+    assert ok["o_share"] > 0.5 > bad["o_share"]
+    # the map near the atoms: positive at H and negative at C for methane, benzene, toluene (propane's H patches
+    # lie between carbons; with H at +0.1 e their mean V is slightly negative, so it is left out here)
+    three = ("methane", "benzene", "toluene")
+    assert esp.sign_measures(q, molecules, three)["hc_esp"] > 0
+    assert esp.sign_measures({k: -v for k, v in q.items()}, molecules, three)["hc_esp"] < 0
+    assert ok["hc_esp"] < 0  # with propane
+
+
+def _signs(ok: bool) -> dict:
+    s = 1 if ok else -1
+    one = {"hc_charge": 0.05 * s, "hc_esp": 0.01 * s, "o_max": -0.2 * s, "o_minus_c": -0.1 * s,
+           "o_patch": -0.4 * s, "o_share": 0.8 if ok else 0.2}
+    return {"BP": {"pooled": one, 0: one, 1: one, 2: one}}
+
+
 def _checks(ok: bool):
     per = {"methane": {"mean_qH": 0.1 if ok else -0.1, "mean_qC": -0.4 if ok else 0.4, "holds": ok}}
     return {"hc_holds": ok, "h_pos": 4 * ok, "h_total": 4, "c_neg": int(ok), "c_total": 1, "per_molecule": per,
@@ -169,19 +222,29 @@ def test_esp_rows_follow_the_numbers(ok):
     from atomint_helpers.report import esp as report, scorecard
 
     agreement = pd.DataFrame({"r(BP, SchNet)": [0.95, 0.97] if ok else [0.5, 0.6]}, index=["methane", "benzene"])
-    similarity = {"charge_r": 0.8 if ok else 0.95, "esp_r": 0.9, "atoms": 10, "points": 1000}
+    pair = {"esp_r_raw": 0.95 if ok else 0.5, "charge_r": 0.8 if ok else 0.95, "esp_r": 0.9,
+            "charge_diff": 0.4 if ok else 0.2, "esp_diff": 0.2 if ok else 0.5}
+    pairs = {"methane": pair, "benzene": pair, "toluene": pair}
+    similarity = {"charge_r": 0.8 if ok else 0.95, "esp_r": 0.9, "atoms": 10, "points": 1000,
+                  "charge_diff": pair["charge_diff"], "esp_diff": pair["esp_diff"]}
     negative = {"BP": pd.DataFrame({"atom": [0, 1], "points": [9, 9], "mean V (eV)": [-0.2, -0.1] if ok else [-0.2, 0.1],
                                     "share V < 0": [0.9, 0.8]})}
     seed = seed_table({"BP": {"H": 0.14, "C": -0.1}}, {"BP": {"H": 0.1, "C": 0.0}})
     control = {"BP": {"seeded": {0: _checks(True)}, "unseeded": {0: _checks(ok)}}}
-    rows = report.rows(agreement, similarity, {"BP": _checks(ok)}, negative, seed, control, quick=False)
+    rows = report.rows(pairs, similarity, _signs(ok), seed, control, quick=False)
     for i, r in enumerate(rows):
         scorecard.normalize_row(r, i)
-    verdicts = {(r["claim"][:30], r["model"]): r["holds"] for r in rows}
-    assert all(v is ok for k, v in verdicts.items() if not k[0].startswith("Electronegativity"))
-    assert [r["model"] for r in rows if r["kind"] == "paper"] == ["", "", "BP", "BP", "BP"]
-    quick = report.rows(agreement, similarity, {"BP": _checks(ok)}, negative, seed, control, quick=True)
-    assert all(r["holds"] is None for r in quick if r["kind"] == "paper")
+    paper = [r for r in rows if r["kind"] == "paper"]
+    assert [(r["id"], r["model"]) for r in paper] == [("fig6.similar-esps", ""), ("fig6.similarity-amplified", ""),
+                                                      ("fig6.hc-signs", "BP"), ("fig6.o-negative", "BP"),
+                                                      ("fig6.o-negative-area", "BP")]
+    assert all(r["verdict"] == ("holds" if ok else "differs") for r in paper), [(r["id"], r["verdict"]) for r in paper]
+    assert all(len(t["folds"]) == 3 for r in paper for t in r["tests"])
+    assert paper[0]["tests"][0]["fold_labels"] == ["methane", "benzene", "toluene"]
+    assert paper[2]["tests"][0]["fold_labels"] == ["dipole fold 0", "dipole fold 1", "dipole fold 2"]
+    assert ok or all(r["cause"].startswith("a finding") for r in paper)
+    quick = report.rows(pairs, similarity, _signs(ok), seed, control, quick=True)
+    assert all(r["verdict"] == "not comparable" for r in quick if r["kind"] == "paper")
     text = report.what_we_see(agreement, similarity, {"BP": _checks(ok)}, negative,
                               pd.DataFrame({"max |q|": [0.3]}, index=pd.MultiIndex.from_tuples([("methane", "BP")],
                                                                                              names=["molecule", "model"])),

@@ -74,7 +74,8 @@ def test_explain_prints_one_row_per_atom_and_writes_csv(checkpoints, toluene_xyz
     assert len(t) == 15
     e_col = "schnet-energy-test:atomic_energy_kcal_mol"
     q_col = "bp-dipole-test:charge_e"
-    assert list(t.columns) == ["frame", "index", "element", "x_A", "y_A", "z_A", e_col, q_col]
+    assert list(t.columns) == ["frame", "index", "element", "x_A", "y_A", "z_A", e_col, q_col, "outside_qm9"]
+    assert not t["outside_qm9"].any()
     np.testing.assert_allclose(t[["x_A", "y_A", "z_A"]].to_numpy(), sample.atoms(NAMED["toluene"]).positions, atol=1e-5)
     assert abs(t[q_col].sum()) < 1e-4
     # the per-atom energies add up to the printed molecular energy

@@ -15,6 +15,7 @@ from atomint_helpers.interpret import latent
 from atomint_helpers.report import charges as charge_report
 from atomint_helpers.report import claims
 from atomint_helpers.report import energies as energy_report
+from atomint_helpers.report import energies_words
 from atomint_helpers.models import build
 from atomint_helpers.units import E_ANGSTROM_TO_DEBYE
 
@@ -182,7 +183,7 @@ def test_claims_table_is_computed(models_dir, sample, tmp_path):
 
     for quick in (True, False):
         e_rows = energy_report.rows(energies, quick)
-        q_rows = charge_report.conserved_rows(charges, energies, quick) + [charge_report.pair_row(charges, energies, quick)]
+        q_rows = charge_report.claim_rows(charges, energies, quick, (charge_report.CONSERVED, charge_report.AGREE))
         # without the carbon environments: wider; minimal deviation; conserved (BP, SchNet); more pronounced;
         # O and N vary (BP, SchNet); different partitionings; saliency (not testable, BP and SchNet)
         ids = [r["id"] for r in e_rows]
@@ -195,9 +196,10 @@ def test_claims_table_is_computed(models_dir, sample, tmp_path):
             assert len(r["tests"]) >= 2 and any(t["folds"] for t in r["tests"])  # per fold or fold pair
             assert r["quote"] and r["section"].startswith("§3.1")
             assert (r["cause"] is None) == (r["verdict"] in ("holds", "not comparable"))
+        assert [r["id"] for r in q_rows] == ["fig4.charges-more-conserved"] * 2 + ["fig4.models-agree-closer"]
         for r in q_rows:
-            assert (r["holds"] is None) if quick else isinstance(r["holds"], bool)
-            assert r["rule"] and (not quick or r["note"] == claims.QUICK_NOTE)
+            assert r["verdict"] == "not comparable" if quick else r["verdict"] in ("holds", "differs", "inconclusive")
+            assert r["rule"] and (not quick or r["note"] == claims.QUICK_NOTE) and len(r["tests"]) >= 2
         table = claims.as_table(e_rows + q_rows)
         assert "verdict" in table.columns
         assert not table.isin([True, False]).to_numpy().any()  # never a raw True/None
@@ -205,15 +207,17 @@ def test_claims_table_is_computed(models_dir, sample, tmp_path):
     w = energy_report.width_table(energies)
     assert (e_rows[0]["tests"][0]["verdict"] == "holds") <= bool((w["SchNet IQR"] < w["BP IQR"]).all())
     t = charge_report.conservation_table(charges, energies)
-    assert q_rows[2]["holds"] == bool(t.loc["mean", "BP vs SchNet, charge"] < t.loc["mean", "BP vs SchNet, energy"])
+    ratio = q_rows[2]["tests"][0]["value"]  # the BP-vs-SchNet W1/IQR of the charges over that of the energies
+    assert ratio == pytest.approx(t.loc["mean", "BP vs SchNet, charge"] / t.loc["mean", "BP vs SchNet, energy"])
     # one fold only: the fold claims cannot be measured, so they have no row
     one = latent.study(models_dir, "energy", "quick", [0], sample, rows=rows)
     r2 = energy_report.rows(one, quick=False)
     assert "fig2.conserved" not in {r["id"] for r in r2} and "fig2.bp-wider" in {r["id"] for r in r2}
     no_energy = charge_report.rows(charges, None, latent.mulliken_table(charges), quick=False)
-    assert [r["holds"] for r in no_energy[:3]] == [None, None, None]
+    cut = [r for r in no_energy if r.get("id") in (charge_report.CONSERVED.id, charge_report.AGREE.id)]
+    assert len(cut) == 3 and all(r["verdict"] == "not comparable" for r in cut)
     # paragraphs and scorecard
-    assert "SchNet's interquartile range" in energy_report.what_we_see(energies, quick=False)
+    assert "SchNet's interquartile range" in energies_words.what_we_see(energies, quick=False)
     assert "BP and SchNet" in charge_report.what_we_see(charges, energies, quick=False)
     mt = latent.mulliken_table(charges)
     assert set(mt["element"]) >= {"H", "C", "N", "O", "all"} and mt["Pearson r"].abs().max() <= 1

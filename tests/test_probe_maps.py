@@ -54,6 +54,16 @@ def test_symmetry_error_both_ways():
     assert err > words.SYMMETRY_TOL
 
 
+def test_rms_symmetry_error_both_ways():
+    at = _benzene()
+    cut = grid.plane_cut(at, spacing=0.25)
+    e = pm.symmetry_errors(gaussians(at), at, cut)
+    assert e["n_ops"] == 11 and e["rms"] < 1e-9 and e["p95"] < 1e-9
+    tilted = gaussians(at)
+    e = pm.symmetry_errors(lambda p: tilted(p) + 0.3 * np.asarray(p)[..., 0], at, cut)
+    assert e["rms"] > words.SYMMETRY_RMS_TOL and e["p95"] > words.SYMMETRY_TOL
+
+
 def test_no_symmetry_gives_nan():
     at = Atoms("CNO", positions=[[0, 0, 0], [1.3, 0.2, 0], [-0.4, 1.7, 0]])
     err, n = pm.symmetry_error(gaussians(at), at, grid.plane_cut(at, spacing=0.3))
@@ -72,6 +82,16 @@ def test_separability_known_values():
     assert pm.separability([0, 0, 1], weights=[1, 1, 2]) == pytest.approx(1.0)
 
 
+def test_bimodality_coefficient_known_values():
+    rng = np.random.default_rng(0)
+    assert pm.bimodality_coefficient(rng.normal(size=50000)) == pytest.approx(1 / 3, abs=0.02)
+    assert pm.bimodality_coefficient(rng.uniform(size=50000)) == pytest.approx(5 / 9, abs=0.01)
+    two = np.r_[rng.normal(-3, 0.5, 20000), rng.normal(3, 0.5, 20000)]
+    assert pm.bimodality_coefficient(two) > words.BIMODALITY_MIN > pm.bimodality_coefficient(rng.normal(size=20000))
+    assert pm.bimodality_coefficient([0, 0, 1], weights=[1, 1, 2]) == pytest.approx(1.0)
+    assert np.isnan(pm.bimodality_coefficient(np.ones(5)))
+
+
 def test_vertex_areas_sum_to_the_sphere():
     at = Atoms("C", positions=[[0, 0, 0]])
     s = grid.isosurface(at, resolution=(40, 80))
@@ -85,8 +105,13 @@ def test_gradient_contrast_both_ways():
     cut = grid.plane_cut(at, spacing=0.1)
     steep = pm.gradient_contrast(gaussians(at, width=0.7)(cut.points), at, cut)
     assert steep["ratio"] > 10 * words.CONTRAST_MIN
+    assert steep["rho"] < words.CONTRAST_RHO_MAX
     ramp = pm.gradient_contrast(cut.points[..., 0] * 2.0, at, cut)
     assert ramp["ratio"] == pytest.approx(1.0, rel=1e-6) and ramp["near"] == pytest.approx(2.0, rel=1e-6)
+    # steepest far from the atoms: the rank correlation turns positive
+    d = np.linalg.norm(cut.points[..., None, :] - at.positions, axis=-1).min(-1)
+    away = pm.gradient_contrast(0.5 * d ** 3, at, cut)
+    assert away["rho"] > 0 > words.CONTRAST_RHO_MAX and away["ratio"] < 1
 
 
 # ------------------------------------------------------------------------------------------ locality
@@ -106,6 +131,14 @@ def test_influence_local_and_not(toluene):
 
 def test_influence_ratio_needs_both_bands():
     assert np.isnan(pm.influence_ratio(np.ones(3), np.array([0.5, 1.0, 1.5]))["ratio"])
+
+
+def test_influence_beyond_the_cutoff():
+    s, d = np.array([10.0, 10.0, 5.0, 0.1, 0.2]), np.array([1.0, 1.5, 4.5, 5.5, 6.0])
+    assert pm.influence_ratio(s, d)["ratio"] == pytest.approx(0.2 / 10)  # ≥ 4 Å: 5.0, 0.1, 0.2 → median 0.2
+    beyond = pm.influence_ratio(s, d, far_from=5.0)
+    assert beyond["ratio"] == pytest.approx(0.15 / 10) and beyond["n_far"] == 2
+    assert np.isnan(pm.influence_ratio(s, d, far_from=7.0)["ratio"])
 
 
 # ------------------------------------------------------------------------------------------ carbons
@@ -131,8 +164,9 @@ def test_saturation_gap_both_ways(toluene):
 
 
 def test_group_gap():
-    assert pm.group_gap([1, 2], [3, 4]) == {"gap": -2.0, "separate": True}
-    assert pm.group_gap([1, 3.5], [3, 4])["separate"] is False
+    assert pm.group_gap([1, 2], [3, 4]) == {"gap": -2.0, "separate": True, "margin": 1.0}
+    g = pm.group_gap([1, 3.5], [3, 4])
+    assert g["separate"] is False and g["margin"] == pytest.approx(-0.5)
     assert pm.group_gap([], [1])["separate"] is False
 
 
@@ -157,18 +191,77 @@ def test_rules_both_ways():
     assert not any(v[0] for v in bad.values()), {k: v for k, v in bad.items() if v[0]}
 
 
-def test_rows_kinds_and_undecided():
+def _full_measures(good: bool) -> dict:
+    """A map_measures entry with every measure the registry's tests read, all on one side of their rules."""
+    mols = ("methane", "benzene", "toluene", "pyrazine", "propane")
+    m = _measures(good)
+    m["symmetry_rms"] = {k: 0.001 if good else 0.3 for k in mols}
+    m["bimodality"] = {k: 0.8 if good else 0.4 for k in mols}
+    m["contrast"] = {k: {"ratio": (5.0 if k in words.AROMATICS else 3.0) if good else 1.5,
+                         "near": (8.0 if k in words.AROMATICS else 4.0) if good else 2.0,
+                         "rho": -0.8 if good else 0.1} for k in mols}
+    ratio = {"ratio": 0.02 if good else 0.5, "near": 1.0, "far": 0.02, "n_far": 10}
+    m["influence"] = m["influence_cutoff"] = {k: ratio for k in mols}
+    m["influence_all"] = m["influence_cutoff_all"] = ratio
+    return m
+
+
+def _sites(good: bool, shift: float = 0.0) -> dict:
+    """One fold's atom_sites: saturated carbons 3 kcal/mol above aromatic ones, pyrazine's carbons 1.5 above
+    benzene's, H < C < N site values (good); every site value equal (not good)."""
+    def site(z, kind, v):
+        return {"element": z, "kind": kind, "value": (v + shift) if good else 1.0}
+    c_sat, c_aro, h = (6, pm.SATURATED), (6, pm.AROMATIC), (1, "other")
+    return {"methane": [site(*c_sat, 3.0)] + [site(*h, -1.0)] * 4,
+            "propane": [site(*c_sat, 3.1)] * 3 + [site(*h, -1.0)] * 8,
+            "benzene": [site(*c_aro, 0.0)] * 6 + [site(*h, -1.0)] * 6,
+            "toluene": [site(*c_sat, 3.2)] + [site(*c_aro, 0.1)] * 6 + [site(*h, -1.0)] * 8,
+            "pyrazine": [site(*c_aro, 1.5)] * 4 + [site(7, "other", 4.0)] * 2 + [site(*h, -1.0)] * 4}
+
+
+def test_site_numbers_both_ways():
+    ok, bad = words.site_numbers(_sites(True)), words.site_numbers(_sites(False))
+    for claim in (words.SATURATION, words.AROMATICITY, words.ELECTRONEGATIVITY):
+        assert all(t.holds(ok[claim][t.name]) for t in claim.tests), (claim.id, ok[claim])
+        assert not any(t.holds(bad[claim][t.name]) for t in claim.tests), (claim.id, bad[claim])
+    assert ok[words.SATURATION]["mean gap"] == pytest.approx(3.1 - 6.6 / 16)  # 5 saturated, 16 aromatic carbons
+    assert ok[words.AROMATICITY]["mean gap"] == pytest.approx(1.5) and ok[words.AROMATICITY]["margin"] == pytest.approx(1.5)
+    assert ok[words.ELECTRONEGATIVITY]["order |ρ|"] == pytest.approx(1.0)
+
+
+def test_rows_are_registry_verdicts_per_molecule_and_per_fold():
     import pandas as pd
 
     ex = pd.DataFrame({"probe points": [4], "b": [1e-6], "e": [0.0], "m": [0.0]}, index=["SchNet"])
-    meas = {"SchNet": _measures(True), "BP": _measures(False)}
-    rows = words.rows(meas, ex, quick=False)
+    meas = {"SchNet": _full_measures(True), "BP": _full_measures(False)}
+    sites = {"SchNet": {k: _sites(True, 0.01 * k) for k in range(3)}, "BP": {k: _sites(False) for k in range(3)}}
+    rows = words.rows(meas, ex, quick=False, sites=sites)
     paper = [r for r in rows if r["kind"] == "paper"]
-    assert len(paper) == len(words.CLAIMS) and all(r["model"] == "SchNet" and r["verdict"] == "holds" for r in paper)
-    assert all(r["verdict"] == "differs" for r in rows if r["kind"] == "beyond")
-    assert all(r["verdict"] == "not comparable" for r in words.rows(meas, ex, quick=True)[2:])
-    pend = words.rows(meas, ex, quick=False, pending_={"SchNet": "schnet-energy-cpu-fold0"})
-    assert all(r["verdict"] == "not comparable" and "rule is met" in r["note"] for r in pend if r.get("model") == "SchNet")
+    assert [r["id"] for r in paper] == [c.id for c in words.CLAIMS]
+    assert all(r["model"] == "SchNet" and r["verdict"] == ("not testable" if r["id"] == words.RELEVANCE.id else "holds")
+               for r in paper), [(r["id"], r["verdict"]) for r in paper]
+    assert "statement of use" in next(r for r in paper if r["id"] == words.RELEVANCE.id)["note"]
+    beyond = [r for r in rows if r["kind"] == "beyond"]
+    assert len(beyond) == len(words.CLAIMS) - 1 and all(r["verdict"] == "differs" for r in beyond)
+    assert all(r["cause"].startswith("a finding") for r in beyond)
+    sym = next(r for r in paper if r["id"] == "fig5.symmetry")
+    assert [t["name"] for t in sym["tests"]] == ["P95 error", "rms error"]
+    assert sym["tests"][0]["fold_labels"] == ["methane", "benzene", "toluene", "pyrazine", "propane"]
+    sat = next(r for r in paper if r["id"] == "fig5.bond-saturation")
+    assert sat["tests"][0]["fold_labels"] == ["energy fold 0", "energy fold 1", "energy fold 2"]
+    assert sat["tests"][0]["folds"] == ["holds"] * 3
+    # one molecule against the rule: the pooled value (the largest) differs, 4 of 5 molecules hold
+    one = _full_measures(True)
+    one["symmetry"]["benzene"] = (0.2, 1)
+    r = next(r for r in words.rows({"SchNet": one}, ex, quick=False, sites=sites) if r.get("id") == "fig5.symmetry")
+    assert r["verdict"] == "inconclusive" and r["tests"][0]["verdict"] == "mixed"
+    assert all(r["verdict"] == "not comparable" for r in words.rows(meas, ex, quick=True, sites=sites)[2:]
+               if r["id"] != words.RELEVANCE.id)
+    pend = words.rows(meas, ex, quick=False, pending_={"SchNet": "schnet-energy-cpu-fold0"}, sites=sites)
+    assert all(r["verdict"] == "not comparable" and "still training" in r["note"] for r in pend
+               if r.get("model") == "SchNet" and r.get("id") != words.RELEVANCE.id)
+    nosites = words.rows(meas, ex, quick=False)
+    assert next(r for r in nosites if r.get("id") == "fig5.aromaticity")["verdict"] == "not comparable"
 
 
 # ------------------------------------------------------------------------------------------ figure and page

@@ -10,13 +10,14 @@ import pytest
 
 from atomint_helpers import AtomintError
 from atomint_helpers.interpret.latent_stats import deviation_share, histogram_peaks
-from atomint_helpers.report import embeddings, energies, table1
+from atomint_helpers.report import charges, embeddings, energies, esp, probe, rings, table1
 from atomint_helpers.report.registry import (Cause, Claim, Measurement, Test, decide, decide_number, judge_test,
                                              registry_errors)
 
 PAPER = Path(__file__).resolve().parents[2] / "shared" / "paper" / "schuett2019.txt"
 #: every module that declares claims, and what it declares
-DECLARED = energies.CLAIMS + table1.CLAIMS + (embeddings.EXPLAINED, embeddings.MP_MAE)
+DECLARED = (energies.CLAIMS + table1.CLAIMS + probe.CLAIMS + tuple(probe.BP_CLAIMS.values()) + esp.CLAIMS
+            + embeddings.CLAIMS + (embeddings.MP_MAE,) + rings.CLAIMS + charges.CLAIMS)
 T_BELOW = Test("ratio", "a ratio", 1.0, "below")
 T_ABOVE = Test("share", "a share", 0.5, "above")
 
@@ -120,3 +121,17 @@ def test_deviation_share_is_zero_for_element_constants_and_grows_with_deviations
     assert deviation_share(pd.DataFrame({"symbol": sym2, "molecule": mol2, "e": e2}), "e") == pytest.approx(0.0)
     noisy = pd.DataFrame({"symbol": sym2, "molecule": mol2, "e": e2 + rng.normal(0, 5.0, len(e2))})
     assert 0.05 < deviation_share(noisy, "e") < 1.0
+
+
+def test_descriptor_retention_scores_a_function_of_the_descriptors_high_and_noise_low():
+    from atomint_helpers.interpret.descriptor_retention import retention_scores
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 8))
+    sym = np.array(["C"] * 600)
+    linear = X @ rng.normal(size=8)
+    lin, knn = retention_scores(linear, X, sym, elements=("C",))["C"]
+    assert lin > 0.99 and knn > 0.5
+    lin, knn = retention_scores(rng.normal(size=600), X, sym, elements=("C",))["C"]
+    assert lin < 0.1 and knn < 0.1
+    assert all(np.isnan(v) for v in retention_scores(linear[:10], X[:10], sym[:10], elements=("C",))["C"])

@@ -123,3 +123,100 @@ def test_ring_table_cache_roundtrip(sample):
     counts = rings.ring_counts(a, sample)["count"]
     assert counts["6-membered carbon rings"] == len(a)
     assert counts["molecules with a 6-membered carbon ring"] == a["molecule"].nunique()
+
+
+# ------------------------------------------------------------------------------------------ substituents and claims
+@pytest.mark.parametrize("smiles, expect", [
+    ("c1ccccc1F", {"F": 1, "H": 5}), ("c1ccccc1O", {"donor": 1, "H": 5}), ("c1ccccc1N", {"donor": 1, "H": 5}),
+    ("c1ccccc1OC", {"other": 1, "H": 5}), ("c1ccccc1C#C", {"alkyne": 1, "H": 5}),
+    ("c1ccccc1C=O", {"conjugated": 1, "H": 5}), ("c1ccccc1C", {"other": 1, "H": 5}),
+    ("c1ccc2ccccc2c1", {"conjugated": 2, "H": 4})])
+def test_substituent_counts_of_known_rings(smiles, expect):
+    from atomint_helpers.interpret.ring_stats import SUBSTITUENTS, substituent_counts
+
+    Chem = rings._chem()
+    mol = Chem.MolFromSmiles(smiles)
+    got = substituent_counts(mol, rings.six_carbon_rings(mol)[0])
+    assert got == {c: expect.get(c, 0) for c in SUBSTITUENTS}
+    # the same with explicit hydrogens (the geometry's graph)
+    molh = Chem.AddHs(mol)
+    assert substituent_counts(molh, rings.six_carbon_rings(molh)[0]) == got
+
+
+@pytest.mark.parametrize("sign", [-1.0, 1.0])
+def test_substituent_shift_and_median_shift_find_a_known_shift_both_ways(sign):
+    from atomint_helpers.interpret.ring_stats import SUBSTITUENTS, median_shift, substituent_shift
+
+    rng = np.random.default_rng(0)
+    n = 400
+    t = pd.DataFrame({f"n_{c}": 0 for c in SUBSTITUENTS}, index=range(n))
+    t["n_F"] = rng.integers(0, 3, n)
+    t["n_other"] = rng.integers(0, 2, n)
+    t["n_H"] = 6 - t["n_F"] - t["n_other"]
+    # each F in place of an H moves the score by 3·sign, each saturated substituent by +10 (a confounder)
+    t["score"] = -500 + 3 * sign * t["n_F"] + 10 * t["n_other"] + rng.normal(0, 0.1, n)
+    assert substituent_shift(t, "score", "F") == pytest.approx(3 * sign, abs=0.05)
+    assert np.sign(median_shift(t, "score", "F")) == sign
+    assert np.isnan(substituent_shift(t, "score", "donor"))  # no ring carries a donor: no shift
+    assert np.isnan(substituent_shift(t.head(15), "score", "F", min_rings=20))
+
+
+def test_enrichment_p_both_ways():
+    from atomint_helpers.interpret.ring_stats import enrichment_p
+
+    assert enrichment_p(6, 10, 0.05) < 1e-5           # six of ten at a 5 % base rate: not chance
+    assert enrichment_p(6, 10, 0.68) > 0.5            # six of ten at a 68 % base rate: chance
+    assert enrichment_p(0, 10, 0.3) == 1.0 and np.isnan(enrichment_p(1, 0, 0.3))
+
+
+def _fake_ring_study(fold0_top_has_o5=True):
+    """Three folds, six rings in six molecules; fold 0 ranks a fused-O5 ring first, folds 1 and 2 do not."""
+    from types import SimpleNamespace
+
+    base = pd.DataFrame({"molecule": np.arange(6), "row": np.arange(6), "aromatic": True,
+                         "F": [False, False, True, False, False, False], "alkyne": False,
+                         "OH": [True, True, False, False, False, False], "NH": False,
+                         "fused_O5": [False, True, False, False, False, False], "smiles": ""})
+    for c in rings.RING_COLUMNS:
+        base[c] = 0
+    frames = {k: pd.DataFrame({"symbol": ["C"] * 6, "atomic_energy": [-10.0] * 6}) for k in (0, 1, 2)}
+    scored = {}
+    for m, shift in (("schnet", 0.0), ("bp", -5.0)):
+        t = base.copy()
+        t["fold0"] = [-1.0, -3.0 if fold0_top_has_o5 else 0.0, -2, 0, 0, 0]
+        t["fold1"] = t["fold2"] = [-3.0, -1.0, -2, 0, 0, 0]
+        for k in (0, 1, 2):
+            t[f"fold{k}"] = t[f"fold{k}"] + shift
+        t["score"] = t[["fold0", "fold1", "fold2"]].mean(axis=1)
+        scored[m] = t
+    fold_set = SimpleNamespace(in_progress=[], folds=lambda m: [0, 1, 2])
+    study = SimpleNamespace(frames={"bp": frames, "schnet": frames}, fold_set=fold_set, models=lambda: ["bp", "schnet"])
+    return scored, base, study
+
+
+def test_ring_claims_are_judged_fold_by_fold():
+    from atomint_helpers.report import rings as report
+    from atomint_helpers.report import scorecard
+
+    scored, table, study = _fake_ring_study()
+    ev = report.evidence(scored, table, study)
+    top = ev[(report.TOP_O5.id, "SchNet")]["top ring"]
+    assert top.folds == (1.0, 0.0, 0.0) and top.labels == ("fold 0", "fold 1", "fold 2")
+    more = ev[(report.MORE_ENERGY.id, "")]
+    assert more["mean score"].pooled == pytest.approx(-5.0) and more["ring by ring"].pooled == 1.0
+    rows = report.rows(scored, {}, table, study, quick=False)
+    by = {(r.get("id"), r["model"]): r for r in rows}
+    o5 = by[(report.TOP_O5.id, "SchNet")]
+    assert o5["tests"][0]["folds"] == ["holds", "differs", "differs"] and o5["tests"][0]["verdict"] == "differs"
+    # the fused ring stays among the top three in every fold: the looser reading holds, the claim is inconclusive
+    assert o5["tests"][1]["verdict"] == "holds" and o5["verdict"] == "inconclusive"
+    assert o5["cause"].startswith("several readings")
+    assert by[(report.MORE_ENERGY.id, "")]["verdict"] == "holds"
+    assert by[(report.MESOMERIC.id, "SchNet")]["verdict"] == "not comparable"  # no data set: no substituents
+    assert by[(report.CHEMISTRY.id, "SchNet")]["verdict"] == "not testable"
+    quick = report.rows(scored, {}, table, study, quick=True)
+    assert all(r["verdict"] in ("not comparable", "not testable") for r in quick if r.get("id"))
+    for i, r in enumerate(rows + quick):
+        scorecard.normalize_row(r, i)
+    # the shares are taken among the comparable (aromatic) rings only
+    assert report.base_rates(table.assign(aromatic=[True] * 3 + [False] * 3))["donor"] == pytest.approx(2 / 3)

@@ -98,7 +98,7 @@ def test_headline_adds_up_and_counts_only_the_papers_claims():
 
 
 def test_format_value():
-    f = scorecard_page.format_value
+    f = scorecard.format_value
     assert (f(130831), f(0.3123), f(1755.28), f(None), f("H, C"), f(2.0)) == ("130,831", "0.312", "1,755", "—",
                                                                               "H, C", "2")
 

@@ -21,7 +21,10 @@ succeeds, freezing), ``render`` (executed notebooks prepared for reading, offlin
    ``sphinx-mathjax-offline`` package, so equations render offline) and runs ``jupyter-book build`` on
    them with Sphinx warnings as errors (``-W --keep-going``); execution is off in ``_config.yml``, the
    book renders the executed copies;
-4. prints where ``index.html`` is.
+4. prints where ``index.html`` is. The html is built in a staging folder and swapped into ``_build/html``
+   only when complete (:func:`~atomint_helpers.book.assemble.jupyter_book`), as the notebook results are
+   staged until a run succeeds: a failed render, Ctrl-C or a kill keeps the last good book. Ctrl-C anywhere
+   ends in one line and exit status 130.
 
 Everything goes under ``_build/`` (git-ignored). ``freeze`` re-runs notebooks with the ``quick`` profile
 and writes them back into ``notebooks/`` with their outputs and without volatile metadata: that is the
@@ -129,7 +132,9 @@ def cmd_build(args) -> int:
     rc, log, html = jupyter_book(src, build, verbose=args.verbose)
     secs = time.perf_counter() - t0
     if rc != 0 or not (html / "index.html").is_file():
-        print(f"FAILED after {secs:.1f} s (warnings are errors)", flush=True)
+        kept = (f"; the last good book is unchanged at {html / 'index.html'}" if (html / "index.html").is_file()
+                else "")
+        print(f"FAILED after {secs:.1f} s (warnings are errors){kept}", flush=True)
         for ln in (_warnings(log) or log.splitlines()[-40:])[:60]:
             print("   " + ln, file=sys.stderr)
         print(f"full log: {build / 'jupyter-book.log'}", file=sys.stderr)
@@ -161,6 +166,17 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_build(args) if args.command == "build" else cmd_freeze(args)
     except AtomintError as e:
         print(f"atomint book: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("atomint book: interrupted; the last good book and results are kept", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("atomint book: out of memory; run fewer chapters at once (--only NAME)", file=sys.stderr)
+        return 2
+    except OSError as e:
+        from ..io import fs_error
+
+        print(f"atomint book: {fs_error(e, e.filename or 'a file', 'read or write')}", file=sys.stderr)
         return 2
 
 

@@ -110,23 +110,53 @@ def build_scorecard(build: Path, profile: str, notebooks: list[Entry], src: Path
 
 
 # ------------------------------------------------------------------------------------------ jupyter-book
+HTML_STAGING = ".html-staging"
+
+
 def jupyter_book(src: Path, build: Path, verbose: bool = False) -> tuple[int, str, Path]:
-    """``jupyter-book build src --path-output build.parent -W --keep-going``: html in ``build/html``."""
-    # jupyter-book writes to <path-output>/_build/html, so the build folder must be named _build.
+    """``jupyter-book build src --path-output <staging> -W --keep-going``: the html is built into
+    ``build/.html-staging/_build/html`` and swapped into ``build/html`` only when the build succeeded
+    (``index.html`` present), so the last good book survives a failed render, a Ctrl-C or a kill; a staging
+    folder left by an interrupted build is removed before the next one starts."""
+    # jupyter-book writes to <path-output>/_build/html, so the staging root holds a folder named _build.
     html = build / "html"
-    for stale in (build / ".doctrees", html):
-        if stale.exists():
-            shutil.rmtree(stale)
-    args = ["build", str(src), "--path-output", str(build.parent), "--builder", "html", "-W", "--keep-going"]
+    staging_root = build / HTML_STAGING
+    staged = staging_root / "_build" / "html"
+    if staging_root.exists():
+        shutil.rmtree(staging_root)
+    staging_root.mkdir(parents=True)
+    args = ["build", str(src), "--path-output", str(staging_root), "--builder", "html", "-W", "--keep-going"]
     cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", *args]
     env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
-    proc = subprocess.run(cmd, cwd=str(build.parent), env=env, text=True, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT)
-    log = proc.stdout
-    (build / "jupyter-book.log").write_text(log, encoding="utf-8")
-    if verbose:
-        print(log)
-    return proc.returncode, log, html
+    try:
+        proc = subprocess.run(cmd, cwd=str(build.parent), env=env, text=True, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT)
+        log = proc.stdout
+        (build / "jupyter-book.log").write_text(log, encoding="utf-8")
+        if verbose:
+            print(log)
+        if proc.returncode == 0 and (staged / "index.html").is_file():
+            swap_in(staged, html)
+            return proc.returncode, log, html
+        return proc.returncode or 1, log, html
+    finally:
+        shutil.rmtree(staging_root, ignore_errors=True)
+
+
+def swap_in(new: Path, dest: Path) -> None:
+    """Replace the folder ``dest`` by the complete folder ``new`` with two renames (the old one is moved
+    aside first and removed after): at every moment one complete folder is at ``dest`` or beside it as
+    ``dest.old``; a ``dest.old`` left by an interrupted swap is put back when ``dest`` is missing."""
+    old = dest.with_name(dest.name + ".old")
+    if old.exists():
+        if dest.exists():
+            shutil.rmtree(old)
+        else:
+            os.replace(old, dest)
+    if dest.exists():
+        os.replace(dest, old)
+    os.replace(new, dest)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _warnings(log: str) -> list[str]:

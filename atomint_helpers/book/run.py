@@ -36,8 +36,34 @@ def kernel_manager_class():
                     return
                 await super()._async_interrupt_kernel()
 
+            async def _async_launch_kernel(self, kernel_cmd, **kw) -> None:
+                # the kernel's own stderr (its log; a cell's errors are in the notebook) goes to KERNEL_LOG, so
+                # a Ctrl-C, which tears the kernel down mid-message, ends in the command's one line
+                if "stderr" in kw:
+                    return await super()._async_launch_kernel(kernel_cmd, **kw)
+                with open(kernel_log(), "ab") as log:
+                    return await super()._async_launch_kernel(kernel_cmd, stderr=log, **kw)
+
         _KERNEL_MANAGER.append(QuietShutdownKernelManager)
     return _KERNEL_MANAGER[0]
+
+
+def kernel_log() -> Path:
+    """Where the kernels' own stderr goes: ``atomint-kernel-<uid>.log`` in the temporary folder (outside the
+    build folder, whose files are the book's)."""
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / f"atomint-kernel-{os.getuid() if hasattr(os, 'getuid') else 0}.log"
+
+
+def _quiet_teardown() -> None:
+    """After Ctrl-C, the kernel client's unfinished asyncio tasks fail as the kernel goes away (DeadKernelError,
+    a closed ZMQ socket) and asyncio logs each with its traceback; the interrupt is reported in one line by
+    the command, so those logs are silenced."""
+    import logging
+
+    for name in ("asyncio", "nbclient", "papermill", "traitlets", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def declared_parameters(path: Path) -> set[str]:
@@ -59,10 +85,14 @@ def execute(entry: Entry, out: Path, params: dict, root: Path) -> tuple[bool, fl
         pm.execute_notebook(str(entry.path), str(out), parameters=passed, cwd=str(root), kernel_name="python3",
                             progress_bar=False, log_output=False, request_save_on_cell_execute=False,
                             extra_arguments=KERNEL_ARGS, kernel_manager_class=kernel_manager_class())
+    except KeyboardInterrupt:
+        _quiet_teardown()
+        raise
     except PapermillExecutionError as e:
         return False, time.perf_counter() - t0, f"{e.ename}: {' '.join(str(e.evalue).split())}"
     except Exception as e:  # kernel died, bad notebook JSON, ...
-        return False, time.perf_counter() - t0, f"{type(e).__name__}: {' '.join(str(e).split())}"
+        return False, time.perf_counter() - t0, (f"{type(e).__name__}: {' '.join(str(e).split())} (the kernel's "
+                                                  f"log: {kernel_log()})")
     return True, time.perf_counter() - t0, ""
 
 

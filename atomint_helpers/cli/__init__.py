@@ -1,7 +1,8 @@
 """The ``atomint`` command: ``atomint data|train|evaluate|explain``, one module per subcommand.
 
-Errors in the user's input (missing data, bad files, unknown elements) are printed as one line
-``atomint: error: …`` with exit status 2, never as a traceback.
+Errors in the user's input (missing data, bad files, unknown elements) and every file-system or memory
+error (read-only folder, disk full, file-size limit, out of memory) are printed as one line
+``atomint: error: …`` with exit status 2, never as a traceback; Ctrl-C ends in one line and exit status 130.
 """
 from __future__ import annotations
 
@@ -38,4 +39,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("atomint: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("atomint: error: out of memory; give a smaller input (fewer atoms, a coarser --spacing) or run on a "
+              "machine with more memory", file=sys.stderr)
+        return 2
+    except OSError as e:  # a file-system error no command turned into its own line (read-only, disk full, ...)
+        from ..io import fs_error
+
+        where = e.filename or "a file"
+        print(f"atomint: error: {fs_error(e, where, 'read or write')}", file=sys.stderr)
+        return 2
 

@@ -1,5 +1,8 @@
 import sys
 
-from . import main
+from .. import _InterruptExits
+
+with _InterruptExits():  # Ctrl-C while the command's modules (torch, RDKit) import: one line, exit 130
+    from . import main
 
 sys.exit(main())

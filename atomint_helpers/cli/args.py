@@ -22,10 +22,15 @@ def positive_int(text: str) -> int:
     return value
 
 
+#: the largest fold number: the fold seeds numpy, torch and the split, and every seed must fit 32 bits
+MAX_FOLD = 2 ** 31 - 1
+
+
 def fold_number(text: str) -> int:
     value = _number(int, text, "a fold number ≥ 0")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a fold number ≥ 0 (the fold is the split's seed)")
+    if not 0 <= value <= MAX_FOLD:
+        raise argparse.ArgumentTypeError(f"{text} is not a fold number ≥ 0 and ≤ {MAX_FOLD:,} (the fold is the "
+                                         f"split's seed)")
     return value
 
 

@@ -12,8 +12,12 @@ molecular prediction with its unit and a table with one row per atom: index, ele
 latent term of every model — the atomic energy E_i (kcal/mol, Σ E_i = the atomization energy) or the
 partial charge q_i (e, μ = Σ q_i r_i). A ``--model`` is a checkpoint folder or a name such as
 ``schnet-energy-cpu``, which means every fold found: then the table shows the fold mean and its spread
-(standard deviation). Without ``--model``: ``schnet-energy-cpu`` and ``schnet-dipole-cpu``. Warnings say
-where a model extrapolates (more than nine heavy atoms, atoms closer than in QM9, BP symmetry functions
+(standard deviation). Before any model runs, every structure goes through the applicability check
+(:mod:`atomint_helpers.data.applicability`): one the models cannot judge — non-finite coordinates, an
+element they do not know, atoms closer than in QM9, isolated atoms or fragments, a net charge, an open
+shell, a periodic cell — is refused in one line; ``--allow-outside`` evaluates it anyway, with a warning
+and every output row marked (``outside_qm9`` in the CSV). Without ``--model``: ``schnet-energy-cpu`` and
+``schnet-dipole-cpu``. Warnings say where a model extrapolates (more than nine heavy atoms, atoms closer than in QM9, BP symmetry functions
 outside their training range, a force-field geometry). ``--csv`` writes the table (one row per atom, a
 ``frame`` column per molecule), ``--png`` a 2D depiction coloured by the first model's latent term.
 """
@@ -23,8 +27,10 @@ import sys
 from pathlib import Path
 
 from .. import AtomintError, store
-from ..calculator import element_references, resolve_folders
-from ..data.xyz import check_molecule, read_xyz
+from ..calculator import check_ensemble, element_references, resolve_folders
+from ..data.applicability import ALLOW_KEY, OUTSIDE_MARK
+from ..data.readers import read_molecules  # noqa: F401  (re-exported: atomint explain's reader)
+from ..data.xyz import check_molecule
 from ..depict import depict_latent
 from ..interpret.domain import domain_warnings, smiles_to_atoms
 from ..interpret.explain import DEFAULT_SPACING, _labels, _prediction_line, explain, format_table, write_csv
@@ -32,28 +38,6 @@ from ..exports import write_spatial
 from .args import grid_spacing
 
 DEFAULT_MODELS = ("schnet-energy-cpu", "schnet-dipole-cpu")
-
-
-def read_molecules(path: str) -> list:
-    """Every molecule of a file: atomint's xyz reader for ``.xyz`` (one-line errors, QM9's format), ASE's
-    readers for any other format."""
-    p = Path(path)
-    if p.suffix.lower() == ".xyz":
-        return read_xyz(p)
-    if not p.is_file():
-        raise AtomintError(f"{path} is not a file")
-    import ase.io
-
-    try:
-        frames = ase.io.read(p, index=":")
-    except Exception as e:  # ase raises many kinds for unreadable input
-        first = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
-        raise AtomintError(f"cannot read {path} as a molecule file ({first}); give a format ASE reads, e.g. "
-                           f".xyz, .extxyz, .sdf, .pdb, .cif") from None
-    frames = frames if isinstance(frames, list) else [frames]
-    if not frames:
-        raise AtomintError(f"{path} holds no molecule")
-    return frames
 
 
 def _model_sets(specs, models_dir) -> tuple[list[list[Path]], list[str]]:
@@ -74,23 +58,37 @@ def _cli_explain(args) -> int:
         frames, source = [atoms], f"SMILES {args.smiles}"
     else:
         frames, source = read_molecules(args.structure), args.structure
-    for k, atoms in enumerate(frames):
-        check_molecule(atoms, source + (f", molecule {k + 1}" if len(frames) > 1 else ""))
     sets, labels = _model_sets(args.model, args.models_dir)
+    for folders in sets:
+        check_ensemble(folders)
     models = [[store.load_model(f) for f in folders] for folders in sets]
     for folders, ms in zip(sets, models):
         if ms[0].config["target"] not in ("energy", "dipole"):
             raise AtomintError(f"{folders[0]} predicts {ms[0].config['target']!r}; atomint explain reads molecules "
                                f"with energy and dipole models (targets energy, dipole)")
+    known = sorted(set.intersection(*(set(int(z) for z in m.config["elements"]) for ms in models for m in ms)))
+    outside = []
+    for k, atoms in enumerate(frames):  # every frame is checked before any model sees one
+        found = check_molecule(atoms, source + (f", molecule {k + 1}" if len(frames) > 1 else ""),
+                               allow_outside=args.allow_outside, elements=known)
+        outside.append(found if args.allow_outside and found and _refused(atoms, known) else [])
+        if args.allow_outside:
+            atoms.info[ALLOW_KEY] = True
     t, preds = explain(frames, models, labels)
+    t["outside_qm9"] = [bool(outside[k]) for k in t["frame"]]
     for k, atoms in enumerate(frames):
         head = source + (f" (molecule {k + 1} of {len(frames)})" if len(frames) > 1 else "")
-        print(f"{head}: {atoms.get_chemical_formula()}, {len(atoms)} atoms")
+        mark = f" [{OUTSIDE_MARK}: the models cannot judge this structure]" if outside[k] else ""
+        print(f"{head}: {atoms.get_chemical_formula()}, {len(atoms)} atoms{mark}")
+        for w in outside[k]:
+            print(f"atomint: warning: {OUTSIDE_MARK}: {w}", file=sys.stderr)
+        said = {w.lower().rstrip(".") for w in outside[k]}
         for w in dict.fromkeys(domain_warnings(atoms, [m for ms in models for m in ms])):
-            print(f"atomint: warning: {w}", file=sys.stderr)
+            if w.lower().rstrip(".") not in said:
+                print(f"atomint: warning: {w}", file=sys.stderr)
         for p in preds:
             if p["frame"] == k:
-                print("  " + _prediction_line(p))
+                print("  " + (f"[{OUTSIDE_MARK}] " if outside[k] else "") + _prediction_line(p))
         print(format_table(t[t["frame"] == k], labels, models))
     if any(ms[0].config["target"] == "dipole" for ms in models):
         print("note: dipole models are trained on |μ| only; each checkpoint's charge sign was fixed when it was "
@@ -106,9 +104,16 @@ def _cli_explain(args) -> int:
         spacing = DEFAULT_SPACING if args.spacing is None else args.spacing
         stem = Path(args.structure).stem if args.structure else "smiles"
         out_dir = Path(args.cube) if args.cube else Path(f"{stem}-spatial")
-        for path in write_spatial(frames[0], [ms[0] for ms in models], out_dir, args.probe, bool(args.esp), spacing):
+        for path in write_spatial(frames[0], [ms[0] for ms in models], out_dir, args.probe, bool(args.esp), spacing,
+                                  allow_outside=args.allow_outside):
             print(f"wrote {path}")
     return 0
+
+
+def _refused(atoms, known) -> bool:
+    from ..data.applicability import check_applicability
+
+    return not check_applicability(atoms, elements=known).inside
 
 
 def _pictures(png: str, frames, t, label: str, models) -> list[Path]:
@@ -126,7 +131,8 @@ def _pictures(png: str, frames, t, label: str, models) -> list[Path]:
         else:
             what, unit = "q_i", "e"
         path = Path(png) if len(frames) == 1 else Path(png).with_name(f"{Path(png).stem}-{k + 1}{Path(png).suffix}")
-        out.append(depict_latent(atoms, values, f"{what}, {label}", unit, path, reference=0.0))
+        mark = f" [{OUTSIDE_MARK}]" if atoms.info.get(ALLOW_KEY) and _refused(atoms, None) else ""
+        out.append(depict_latent(atoms, values, f"{what}, {label}{mark}", unit, path, reference=0.0))
     return out
 
 
@@ -145,6 +151,10 @@ def add_cli(sub) -> None:
     p.add_argument("--probe", metavar="SYMBOL", help="probe element for the local chemical potential (e.g. C)")
     p.add_argument("--esp", action="store_true", help="electrostatic potential of the latent charges")
     p.add_argument("--cube", metavar="DIR", help="folder for cube files and PNG cuts (default: <stem>-spatial)")
+    p.add_argument("--allow-outside", action="store_true",
+                   help="evaluate structures the models cannot judge (isolated atoms, fragments, charges, open "
+                        "shells, atoms closer than in QM9, ...) instead of refusing them; every output row is "
+                        f"marked {OUTSIDE_MARK!r}")
     p.add_argument("--spacing", type=grid_spacing, default=None, metavar="Å",
                    help=f"grid spacing of the spatial outputs in Å (default {DEFAULT_SPACING})")
     p.set_defaults(func=_cli_explain)

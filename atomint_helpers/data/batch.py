@@ -24,6 +24,7 @@ keyed by a content hash of positions, cells and cutoff.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,23 +131,32 @@ def _content_hash(*arrays, cutoff: float) -> str:
 
 def cached_pairs(R_or_frac: np.ndarray, offsets: np.ndarray, cutoff: float, cell: np.ndarray | None = None,
                  cache: Path | None = None) -> Pairs:
-    """Pairs for a dataset, loaded from the cache (keyed by content hash) or computed and stored once."""
+    """Pairs for a dataset, loaded from the cache (keyed by content hash) or computed and stored once. The
+    cache is best effort: a cache folder that cannot be created or written (read-only, full) costs only the
+    recomputation."""
     key = _content_hash(R_or_frac, offsets, *(() if cell is None else (cell,)), cutoff=cutoff)
-    folder = Path(cache) if cache else cache_dir() / "pairs"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{key}.npz"
-    if path.is_file():
+    try:
+        folder = Path(cache) if cache else cache_dir() / "pairs"
+        folder.mkdir(parents=True, exist_ok=True)
+    except (OSError, AtomintError):
+        folder = None
+    path = folder / f"{key}.npz" if folder is not None else None
+    if path is not None and path.is_file():
         try:
             with np.load(path, allow_pickle=False) as z:
                 shifts = z["shifts"] if "shifts" in z.files else None
                 return Pairs(z["idx_i"], z["idx_j"], z["ptr"], float(z["cutoff"]), shifts)
         except Exception:  # a broken cache entry is recomputed, never trusted
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
     pairs = (molecule_pairs(R_or_frac, offsets, cutoff) if cell is None
              else periodic_pairs(R_or_frac, cell, offsets, cutoff))
     extra = {} if pairs.shifts is None else {"shifts": pairs.shifts}
-    with atomic_path(path, ".npz") as tmp:
-        np.savez(tmp, idx_i=pairs.idx_i, idx_j=pairs.idx_j, ptr=pairs.ptr, cutoff=np.float64(cutoff), **extra)
+    if path is not None:
+        with contextlib.suppress(OSError, AtomintError):
+            with atomic_path(path, ".npz") as tmp:
+                np.savez(tmp, idx_i=pairs.idx_i, idx_j=pairs.idx_j, ptr=pairs.ptr, cutoff=np.float64(cutoff),
+                         **extra)
     return pairs
 
 

@@ -116,14 +116,25 @@ def read_xyz(path: str | os.PathLike) -> list:
     return parse_xyz(text, str(path))
 
 
-def check_molecule(atoms, name: str = "molecule", min_distance: float = 0.1) -> None:
-    """Refuse structures that are not molecules a model can read: no atoms, atoms on top of each other."""
+def check_molecule(atoms, name: str = "molecule", min_distance: float = 0.1, allow_outside: bool | None = None,
+                   elements=None) -> list[str]:
+    """Refuse structures a model cannot judge, before any model sees them: no atoms, atoms on top of each
+    other (closer than ``min_distance`` Å: wrong units or a duplicated line), then every refusal of
+    :func:`~atomint_helpers.data.applicability.check_applicability` as one line. ``allow_outside`` (default:
+    ``atoms.info['allow_outside']``, set by a tool whose user asked for it) turns the refusals into the
+    returned warnings; the size budget is refused either way. Returns the findings' messages."""
+    from .applicability import ALLOW_KEY, MAX_COORDINATE, check_applicability
+
     if len(atoms) == 0:
         raise AtomintError(f"{name}: no atoms")
-    if len(atoms) > 1:
-        from scipy.spatial.distance import pdist
+    pos = np.asarray(atoms.positions, dtype=np.float64)
+    if 1 < len(atoms) <= 5_000 and np.isfinite(pos).all() and np.abs(pos).max() <= MAX_COORDINATE:
+        from scipy.spatial import cKDTree
 
-        d = pdist(atoms.positions)
-        if d.min() < min_distance:
-            raise AtomintError(f"{name}: two atoms are {d.min():.3f} Å apart — not a molecular geometry "
+        close = cKDTree(pos).query_pairs(min_distance, output_type="ndarray")
+        if len(close):
+            d = float(np.min(np.linalg.norm(pos[close[:, 0]] - pos[close[:, 1]], axis=1)))
+            raise AtomintError(f"{name}: two atoms are {d:.3f} Å apart — not a molecular geometry "
                                f"(are the coordinates in Å?)")
+    allow = bool(atoms.info.get(ALLOW_KEY, False)) if allow_outside is None else bool(allow_outside)
+    return check_applicability(atoms, name, elements=elements).enforce(allow)

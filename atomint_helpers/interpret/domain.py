@@ -6,14 +6,18 @@ geometries of molecules with at most 9 heavy atoms of C, N, O, F, plus H):
 * elements other than H, C, N, O, F, and periodic cells;
 * more than 9 heavy (non-H) atoms;
 * an interatomic distance (any pair, bonded or not) shorter than the shortest distance of that element
-  pair anywhere in QM9: :data:`QM9_MIN_DISTANCE`, computed once from the full QM9 (130,831 molecules,
-  ``qm9.npz`` sha256 ``32fbcf35…``) with :func:`qm9_min_distances` and rounded *down* to 0.1 mÅ, so no QM9
-  molecule triggers it. (The embedded 2,000-molecule sample has larger minima — a subset can only
+  pair anywhere in QM9: :data:`QM9_MIN_DISTANCE`, read from the committed ``data/qm9_bounds.json``, which
+  :func:`atomint_helpers.data.applicability.compute_bounds` made from the full QM9 (130,831 molecules,
+  ``qm9.npz`` sha256 ``32fbcf35…``; :func:`qm9_min_distances` gives the same per-pair minima), rounded
+  *down* to 0.1 mÅ, so no QM9 molecule triggers it. (The embedded 2,000-molecule sample has larger minima — a subset can only
   raise them — which would make a sample-based bound stricter than QM9 itself.)
 * for Behler–Parrinello checkpoints that store their training range of every symmetry function
   (``clip_features``: buffers ``low``/``high`` of the feature standardizer): the number of atoms with a
   symmetry function outside that range (the network clamps it, i.e. extrapolates);
-* a geometry from :func:`smiles_to_atoms` (a force-field geometry, not B3LYP).
+* a geometry from :func:`smiles_to_atoms` (a force-field geometry, not B3LYP);
+* every other finding of :func:`atomint_helpers.data.applicability.check_applicability` (non-finite
+  coordinates, isolated atoms, fragments, charges, open shells, more atoms than any QM9 molecule): the one
+  applicability check that ``atomint explain``, the calculator and the exports enforce before a model runs.
 
 :func:`smiles_to_atoms` builds a molecule from SMILES with RDKit (explicit H, ETKDG embedding with a fixed
 seed, MMFF94 optimisation) and returns it with that force-field warning.
@@ -26,14 +30,13 @@ from pathlib import Path
 import numpy as np
 
 from .. import AtomintError
+from ..data.applicability import bounds, check_applicability
 
 QM9_ELEMENTS = (1, 6, 7, 8, 9)
 MAX_HEAVY_ATOMS = 9
-#: shortest distance (Å) of every element pair over all atom pairs of the full QM9, rounded down to 1e-4 Å
-QM9_MIN_DISTANCE = {("H", "H"): 1.5133, ("H", "C"): 1.0609, ("H", "N"): 1.0022, ("H", "O"): 0.9586,
-                    ("H", "F"): 2.0552, ("C", "C"): 1.1974, ("C", "N"): 1.1517, ("C", "O"): 1.1725,
-                    ("C", "F"): 1.2969, ("N", "N"): 1.1722, ("N", "O"): 1.2101, ("N", "F"): 2.1806,
-                    ("O", "O"): 2.151, ("O", "F"): 2.136, ("F", "F"): 2.1486}
+#: shortest distance (Å) of every element pair over all atom pairs of the full QM9, rounded down to 1e-4 Å:
+#: the committed table of :mod:`atomint_helpers.data.applicability` (``qm9_bounds.json``)
+QM9_MIN_DISTANCE = {tuple(k.split("-")): v for k, v in bounds()["min_distance"].items()}
 GEOMETRY_INFO_KEY = "geometry_warning"
 SMILES_SEED = 20190101
 
@@ -64,32 +67,6 @@ def _bound_table() -> np.ndarray:
     for (a, b), d in QM9_MIN_DISTANCE.items():
         t[atomic_numbers[a], atomic_numbers[b]] = t[atomic_numbers[b], atomic_numbers[a]] = d
     return t
-
-
-def _short_distances(atoms) -> list[str]:
-    from ase.data import chemical_symbols
-
-    Z = np.asarray(atoms.numbers, dtype=np.int64)
-    i, j = np.triu_indices(len(Z), k=1)
-    ok = np.isin(Z[i], QM9_ELEMENTS) & np.isin(Z[j], QM9_ELEMENTS)
-    i, j = i[ok], j[ok]
-    if not len(i):
-        return []
-    pos = np.asarray(atoms.positions, dtype=np.float64)
-    d = np.linalg.norm(pos[i] - pos[j], axis=1)
-    bound = _bound_table()[Z[i], Z[j]]
-    short = np.flatnonzero(d < bound)
-    if not len(short):
-        return []
-    parts = []
-    for k in short[np.argsort(d[short] / bound[short])][:5]:  # the worst first
-        a, b = sorted((int(i[k]), int(j[k])), key=lambda t: (-Z[t], t))
-        parts.append(f"{chemical_symbols[Z[a]]}{a}–{chemical_symbols[Z[b]]}{b} {d[k]:.3f} Å "
-                     f"(QM9 shortest {bound[k]:.3f} Å)")
-    more = f" and {len(short) - 5} more" if len(short) > 5 else ""
-    return [f"{len(short)} interatomic distance(s) are shorter than any of that element pair in QM9: "
-            f"{'; '.join(parts)}{more}. The models never saw atoms this close; their predictions there "
-            f"are extrapolations."]
 
 
 def _loaded_models(models) -> list[tuple[str, object]]:
@@ -159,7 +136,10 @@ def domain_warnings(atoms, models=None) -> list[str]:
     if heavy > MAX_HEAVY_ATOMS:
         warn.append(f"{heavy} heavy (non-hydrogen) atoms: QM9 molecules have at most {MAX_HEAVY_ATOMS}, so the "
                     f"models extrapolate to a larger molecule than any they were trained on.")
-    warn += _short_distances(atoms)
+    said = {"element", "periodic"}  # worded above
+    for f in check_applicability(atoms).findings:
+        if f.code not in said and not (f.code == "size" and "heavy" in f.message):
+            warn.append(f.message[:1].lower() + f.message[1:].rstrip(".") + ".")
     for label, model in _loaded_models(models):
         n = _acsf_out_of_range(atoms, model)
         if n:
@@ -184,6 +164,12 @@ def smiles_to_atoms(smiles: str, seed: int = SMILES_SEED):
         RDLogger.EnableLog("rdApp.*")
     if mol is None:
         raise AtomintError(f"RDKit cannot parse the SMILES {smiles!r}")
+    parts = Chem.GetMolFrags(mol)
+    if len(parts) > 1:
+        raise AtomintError(f"the SMILES {smiles!r} holds {len(parts)} separate molecules (parts joined by '.'); "
+                           f"give one molecule per SMILES")
+    radicals = sum(a.GetNumRadicalElectrons() for a in mol.GetAtoms())
+    formal = [a.GetFormalCharge() for a in mol.GetAtoms()]
     mol = Chem.AddHs(mol)
     params = AllChem.ETKDGv3()
     params.randomSeed = int(seed)
@@ -200,6 +186,10 @@ def smiles_to_atoms(smiles: str, seed: int = SMILES_SEED):
     atoms = Atoms(numbers=[a.GetAtomicNum() for a in mol.GetAtoms()],
                   positions=mol.GetConformer().GetPositions())
     charge = Chem.GetFormalCharge(mol)
+    atoms.info["charge"] = int(charge)
+    atoms.info["formal_charges"] = formal + [0] * (len(atoms) - len(formal))  # AddHs appends the hydrogens
+    if radicals:
+        atoms.info["radical_electrons"] = int(radicals)
     warning = (f"the geometry of {smiles} is a force-field ({ff}) geometry from RDKit, not a B3LYP/6-31G(2df,p) "
                f"geometry like those the models were trained on: bond lengths and angles differ slightly, which "
                f"shifts the predicted energies and charges beyond the models' test errors.")

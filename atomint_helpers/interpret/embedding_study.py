@@ -27,7 +27,8 @@ import numpy as np
 
 from .. import AtomintError
 from .embeddings import (PAPER_TIERS, RANDOM_SEEDS, EmbeddingPCA, chance_nn_agreement, clustering_scores,
-                         embedding_matrix, embedding_pca, group_of, group_ordering, hydrogen_apart, init_std,
+                         element_resamples, embedding_matrix, embedding_pca, group_of, group_ordering,
+                         hydrogen_apart, init_std,
                          initial_embeddings, main_group_elements, permutation_p, random_embeddings,
                          spread_ratio, symbols, tiered_order, trained_elements)
 
@@ -206,6 +207,7 @@ class Fig7:
     tiers: dict = field(default_factory=dict)           # paper group -> tiered_order(...)
     references: object = None     # reference_comparison (DataFrame)
     properties: object = None     # property_correlations (DataFrame)
+    resamples: list = field(default_factory=list)       # PCAs of random 80 % element subsets (the "folds")
 
     @property
     def random_max(self) -> dict:
@@ -233,4 +235,5 @@ def fig7(model, seed: int, seeds=RANDOM_SEEDS, n_perm: int = 2000) -> Fig7:
                 {g: group_ordering(pca, g) for g in (1, 2, 15)}, hydrogen_apart(pca), plane, table, base,
                 len(list(seeds)), float(np.mean(rand_ev)), spread_ratio(pca), spread_ratio(pca, exclude=()),
                 {g: tiered_order(pca, t) for g, t in PAPER_TIERS.items()},
-                reference_comparison(model, seen, seed), property_correlations(pca, element_properties(Z)))
+                reference_comparison(model, seen, seed), property_correlations(pca, element_properties(Z)),
+                element_resamples(Z, W[Z]))

@@ -347,3 +347,73 @@ def pc1_values(model, pca: EmbeddingPCA, elements=None) -> dict[int, float]:
     W = embedding_matrix(model)
     Z = np.asarray(model.config["elements"] if elements is None else elements, dtype=np.int64)
     return {int(z): float(v) for z, v in zip(Z, pca.project(W[Z])[:, 0])}
+
+
+# ------------------------------------------------------------------------------------------ second readings (#33)
+def tiered_order_along(pca: EmbeddingPCA, tiers, component: int) -> dict:
+    """Like :func:`tiered_order`, but along one principal component (0: PC1, the paper's "left to right";
+    1: PC2, its "top to bottom") instead of the group's own axis; the component's sign is arbitrary, so it is
+    oriented so that the first tier's centroid comes first. ``min_gap``: the smallest gap between
+    consecutive tiers divided by the elements' extent along the component (> 0: every tier beyond the
+    previous one); NaN if an element is missing."""
+    have = dict(zip(pca.symbols, range(len(pca.Z))))
+    missing = [s for t in tiers for s in t if s not in have]
+    if missing:
+        return {"min_gap": float("nan"), "missing": missing, "order": []}
+    kept = [[have[s] for s in t] for t in tiers]
+    pos = {i: float(pca.coords[i, component]) for t in kept for i in t}
+    if np.mean([pos[i] for i in kept[0]]) > np.mean([pos[i] for i in kept[-1]]):
+        pos = {i: -v for i, v in pos.items()}
+    extent = (max(pos.values()) - min(pos.values())) or 1.0
+    gaps = [(min(pos[i] for i in b) - max(pos[i] for i in a)) / extent for a, b in pairwise(kept)]
+    return {"min_gap": float(min(gaps)), "missing": [], "order": [pca.symbols[i] for i in sorted(pos, key=pos.get)]}
+
+
+def nn_agreement_gap(pca: EmbeddingPCA, first=(1, 2, 3, 4, 5), then=(6, 7, 8), exclude=(1,)) -> float:
+    """The share of the elements of the paper's groups ``first`` whose nearest other element in the PC plane
+    is of their own group, minus that share for the groups ``then`` (hydrogen left out, as in
+    :func:`spread_ratio`). > 0: the early groups cluster more clearly. NaN if a side has no element."""
+    keep = ~np.isin(pca.Z, list(exclude))
+    X, g = pca.coords[keep, :2], pca.groups[keep]
+    d = np.linalg.norm(X[:, None] - X[None], axis=-1)
+    np.fill_diagonal(d, np.inf)
+    same = g[np.argmin(d, axis=1)] == g
+    a = np.isin(g, [PAPER_GROUPS[k] for k in first])
+    b = np.isin(g, [PAPER_GROUPS[k] for k in then])
+    if not a.any() or not b.any():
+        return float("nan")
+    return float(same[a].mean() - same[b].mean())
+
+
+def hydrogen_gap(pca: EmbeddingPCA) -> float:
+    """H's distance to its nearest alkali metal in the PC plane divided by the largest distance of an alkali
+    metal to its nearest other alkali metal (> 1: H lies farther from the group than any member from the
+    rest). NaN with fewer than two alkali metals or without H."""
+    alk = np.flatnonzero((pca.groups == 1) & (pca.Z != 1))
+    if 1 not in pca.Z or len(alk) < 2:
+        return float("nan")
+    P = pca.coords[alk, :2]
+    d = np.linalg.norm(P[:, None] - P[None], axis=-1)
+    np.fill_diagonal(d, np.inf)
+    d_h = np.linalg.norm(P - pca.coord(1)[:2], axis=1).min()
+    return float(d_h / d.min(1).max())
+
+
+#: the elements every Fig. 7 resample keeps (the subjects of the hydrogen, tier and order claims)
+RESAMPLE_KEEP = (1, 3, 11, 19, 37, 55, 4, 12, 20, 38, 56, 7, 15, 33, 51, 83)
+
+
+def element_resamples(Z, X, seeds=(0, 1, 2), share: float = 0.8, keep=RESAMPLE_KEEP) -> list[EmbeddingPCA]:
+    """One PCA per seed of a random ``share`` of the elements ``Z`` (rows ``X``), always keeping the
+    elements ``keep`` that are present: does a reading depend on which other elements span the plane?"""
+    Z = np.asarray(Z, dtype=np.int64)
+    X = np.asarray(X, dtype=np.float64)
+    fixed = np.isin(Z, list(keep))
+    out = []
+    for s in seeds:
+        rng = np.random.default_rng(s)
+        free = np.flatnonzero(~fixed)
+        chosen = rng.choice(free, size=int(round(share * len(free))), replace=False) if len(free) else free
+        sel = np.sort(np.concatenate([np.flatnonzero(fixed), chosen]))
+        out.append(embedding_pca(Z[sel], X[sel]))
+    return out

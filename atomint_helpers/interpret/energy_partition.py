@@ -122,3 +122,32 @@ def carbon_by_environment(frames: Mapping[str, Mapping[int, object]], ds, column
         carbon = df["symbol"].to_numpy() == "C"
         out[m] = (df[column].to_numpy()[carbon], nb[carbon])
     return out
+
+
+def element_shifts(study, elements: Iterable[str] = FIG_ELEMENTS):
+    """The energy heads' per-element shifts b_Z against the latent energies (a design confound of Fig. 2:
+    both models add the same least-squares shifts of their fold's training molecules to every atom).
+
+    Per model, fold and element: ``shift`` b_Z (kcal/mol), the latent energies' ``mean`` and ``IQR``
+    (kcal/mol), and ``offset`` = (mean − b_Z) / IQR: how far the network moved the element's atoms away
+    from the shift they all start from, in units of the distribution's width."""
+    import pandas as pd
+    from ase.data import atomic_numbers
+
+    from .. import store
+
+    rows = []
+    for m in study.models():
+        for k, folder in sorted(study.fold_set.folders[m].items()):
+            shift = store.load_model(folder).head.shift.detach().double().numpy()
+            df = study.frames[m][k]
+            for e in elements:
+                v = df.loc[df["symbol"] == e, study.column].to_numpy()
+                if len(v) < 2:
+                    continue
+                iqr = float(np.subtract(*np.percentile(v, [75, 25])))
+                b = float(shift[atomic_numbers[e]])
+                rows.append({"model": MODEL_LABELS.get(m, m), "fold": k, "element": e, "shift": b,
+                             "mean": float(v.mean()), "IQR": iqr,
+                             "offset": (float(v.mean()) - b) / iqr if iqr > 0 else np.nan})
+    return pd.DataFrame(rows)

@@ -68,7 +68,7 @@ def esp(positions, charges, points, *, probe_charge: float = 1.0, unit: str = "e
     out = np.empty(len(flat))
     k = COULOMB_EV_ANGSTROM * float(probe_charge) * UNITS[unit]
     step = max(1, int(chunk // max(len(pos), 1)))
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # a point on a nucleus: ±inf (nan for a zero charge)
         for a in range(0, len(flat), step):
             d = np.sqrt(((flat[a:a + step, None, :] - pos[None]) ** 2).sum(-1))  # [chunk, n_atoms]
             out[a:a + step] = k * (q / d).sum(-1)
@@ -245,7 +245,7 @@ def pooled_similarity(charges_a: dict, charges_b: dict, molecules: dict, *, spac
         vb.append(esp(atoms.positions, b, pts))
     qa, qb, va, vb = (np.concatenate(x) for x in (qa, qb, va, vb))
     return {"charge_r": esp_correlation(qa, qb), "esp_r": esp_correlation(va, vb), "atoms": len(qa),
-            "points": len(va)}
+            "points": len(va), "charge_diff": relative_difference(qa, qb), "esp_diff": relative_difference(va, vb)}
 
 
 def panel_charges(panels: list[dict]) -> dict:
@@ -289,6 +289,105 @@ def element_means(model, ds) -> dict[str, float]:
     return {str(k): float(v) for k, v in df.groupby("symbol", observed=True)["charge"].mean().items()}
 
 
+# ------------------------------------------------------------------------------------------ per molecule, per fold (#33)
+def relative_difference(a, b) -> float:
+    """``rms(a − b) / sqrt(mean((a² + b²) / 2))``: 0 for equal arrays, √2 for opposite ones, about 1 for
+    unrelated ones of the same scale (dimensionless)."""
+    a, b = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
+    scale = float(np.sqrt(np.mean((a ** 2 + b ** 2) / 2)))
+    return float(np.sqrt(np.mean((a - b) ** 2)) / scale) if scale > 0 else float("nan")
+
+
+def pair_measures(charges_a: dict, charges_b: dict, molecules: dict, *, spacing: float = 0.25,
+                  padding: float = 3.0, vdw_scale: float = 1.0) -> dict:
+    """Per molecule, two models' charges against their ESPs (box-grid points outside the van der Waals
+    surface, as :func:`pooled_similarity`): ``esp_r_raw`` (Pearson r of the raw ESPs, as
+    :func:`agreement_table`), and with each molecule's charges normalized to max |q| = 1: ``charge_r``,
+    ``esp_r`` (Pearson r), ``charge_diff``, ``esp_diff`` (:func:`relative_difference`)."""
+    from .grid import box_grid
+
+    out = {}
+    for name, atoms in molecules.items():
+        qa, qb = np.asarray(charges_a[name]), np.asarray(charges_b[name])
+        a, b = normalize_charges(qa), normalize_charges(qb)
+        pts = box_grid(atoms, spacing=spacing, padding=padding).points().reshape(-1, 3)
+        pts = pts[outside_vdw(pts, atoms, vdw_scale)]
+        va, vb = esp(atoms.positions, a, pts), esp(atoms.positions, b, pts)
+        out[name] = {"esp_r_raw": esp_correlation(esp(atoms.positions, qa, pts), esp(atoms.positions, qb, pts)),
+                     "charge_r": esp_correlation(a, b), "esp_r": esp_correlation(va, vb),
+                     "charge_diff": relative_difference(a, b), "esp_diff": relative_difference(va, vb)}
+    return out
+
+
+def element_patch_means(atoms, charges, element: int, vdw_scale: float = 1.0, n_dirs: int = 600) -> np.ndarray:
+    """The mean ESP (eV, raw charges) over each ``element`` atom's exposed patch of the van der Waals
+    surface (:func:`surface_patches`); NaN for an atom with no exposed point."""
+    pts, owner = surface_patches(atoms, vdw_scale, n_dirs)
+    v = esp(atoms.positions, charges, pts)
+    return np.array([float(v[owner == i].mean()) if (owner == i).any() else np.nan
+                     for i in np.flatnonzero(np.asarray(atoms.numbers) == element)])
+
+
+def sign_measures(charges: dict, molecules: dict, hydrocarbons=("methane", "propane", "benzene", "toluene"),
+                  oxygen: str = "phloroglucinol") -> dict:
+    """One model's §3.2 sign readings as numbers (signed so that > 0 agrees with the paper where noted):
+
+    ``hc_charge``  smallest over the hydrocarbons of min(mean q_H, −mean q_C) (e; > 0: H +, C −);
+    ``hc_esp``     smallest over the hydrocarbons of min(mean V over the H patches, −mean V over the exposed
+                   C patches) (eV, raw charges; > 0: the map is positive at H, negative at C);
+    ``o_max``      the largest O charge of ``oxygen`` (e; < 0: every O negative);
+    ``o_minus_c``  mean q_O − mean q_C of ``oxygen`` (e; < 0: O withdraws charge from the carbons);
+    ``o_patch``    the largest over the O atoms of the mean V on its patch (eV; < 0: negative area at each);
+    ``o_share``    the smallest over the O atoms of the share of its patch with V < 0."""
+    hc, hc_v = [], []
+    for name in hydrocarbons:
+        if name not in charges:
+            continue
+        q, Z = np.asarray(charges[name]), molecules[name].numbers
+        hc.append(min(q[Z == 1].mean(), -q[Z == 6].mean()))
+        h = element_patch_means(molecules[name], q, 1)
+        c = element_patch_means(molecules[name], q, 6)
+        hc_v.append(min(np.nanmean(h), -np.nanmean(c)) if np.isfinite(c).any() else float(np.nanmean(h)))
+    out = {"hc_charge": float(min(hc)) if hc else float("nan"), "hc_esp": float(min(hc_v)) if hc_v else float("nan")}
+    if oxygen in charges:
+        q, Z, at = np.asarray(charges[oxygen]), molecules[oxygen].numbers, molecules[oxygen]
+        t = negative_area(at, q)
+        out.update({"o_max": float(q[Z == 8].max()), "o_minus_c": float(q[Z == 8].mean() - q[Z == 6].mean()),
+                    "o_patch": float(t["mean V (eV)"].max()), "o_share": float(t["share V < 0"].min())})
+    return out
+
+
+def fold_charges(models_dir, profile: str, folds, molecules: dict, models=(("bp", "BP"), ("schnet", "SchNet"))) -> dict:
+    """``{label: {fold: {molecule: charges}}}``: the latent charges of every dipole checkpoint of ``folds``
+    that exists (missing folds are skipped)."""
+    from pathlib import Path
+
+    from .. import store
+
+    out: dict = {}
+    for key, label in models:
+        out[label] = {}
+        for k in folds:
+            folder = Path(models_dir) / store.run_name(key, "dipole", profile, k)
+            if store.is_checkpoint(folder):
+                model = store.load_model(folder)
+                out[label][int(k)] = {name: latent_charges(model, at) for name, at in molecules.items()}
+    return out
+
+
+def fold_signs(fold_q: dict, molecules: dict) -> dict:
+    """:func:`sign_measures` per model label and fold of :func:`fold_charges`' ``fold_q``, and ``"pooled"``:
+    on the charges averaged over the folds."""
+    out = {}
+    for label, by in fold_q.items():
+        if not by:
+            continue
+        mean = {name: np.mean([q[name] for q in by.values()], axis=0) for name in molecules}
+        out[label] = {"pooled": sign_measures(mean, molecules), **{k: sign_measures(q, molecules) for k, q in by.items()}}
+    return out
+
+
 __all__ = ["esp", "model_esp", "latent_charges", "normalize_charges", "esp_correlation", "esp_agreement",
            "sign_checks", "figure_panels", "agreement_table", "charge_table", "surface_patches", "negative_area",
-           "pooled_similarity", "panel_charges", "seed_control", "element_means", "UNITS"]
+           "pooled_similarity", "panel_charges", "seed_control", "element_means", "relative_difference",
+           "pair_measures", "element_patch_means", "sign_measures", "fold_charges", "fold_signs", "UNITS"]

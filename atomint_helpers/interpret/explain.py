@@ -27,6 +27,8 @@ import numpy as np
 from .. import AtomintError
 
 DEFAULT_SPACING = 0.25
+#: a file whose molecules are estimated to take longer than this (s) shows a progress bar with an ETA
+PROGRESS_AFTER_S = 3.0
 _HEADERS = {"energy": ("E_i", "kcal/mol", "atomic_energy_kcal_mol"),
             "dipole": ("q_i", "e", "charge_e")}
 
@@ -38,7 +40,7 @@ def _labels(folders: list[Path]) -> list[str]:
     return [str(f) for f in folders]
 
 
-def explain(frames: list, models: list, labels: list[str] | None = None):
+def explain(frames: list, models: list, labels: list[str] | None = None, progress: bool | None = None):
     """``(table, predictions)`` for molecules (``ase.Atoms``) under models.
 
     ``models``: per label a model, or a list of models (the folds of one model and target: an ensemble,
@@ -46,14 +48,25 @@ def explain(frames: list, models: list, labels: list[str] | None = None):
     ``table``: one row per atom — ``frame`` (molecule number in the file), ``index``, ``element``,
     ``x_A``, ``y_A``, ``z_A`` and per label ``<label>:atomic_energy_kcal_mol`` or ``<label>:charge_e``
     (plus ``…_std`` for an ensemble). ``predictions``: one dict per (frame, label) with the molecular
-    output (and ``*_std`` for an ensemble)."""
+    output (and ``*_std`` for an ensemble). Many molecules (the first one's time × their number above
+    :data:`PROGRESS_AFTER_S` s, or ``progress=True``) show a progress bar with an ETA on stderr."""
     import pandas as pd
     from ase.data import chemical_symbols
+
+    import time
 
     labels = labels or [f"model{i}" for i in range(len(models))]
     sets = [m if isinstance(m, (list, tuple)) else [m] for m in models]
     parts, preds = [], []
+    bar, t0 = None, time.perf_counter()
     for k, atoms in enumerate(frames):
+        slow = (time.perf_counter() - t0) * len(frames) > PROGRESS_AFTER_S
+        if k == 1 and progress is not False and (progress or slow):
+            from tqdm import tqdm  # many molecules: a progress bar with an ETA on stderr
+
+            bar = tqdm(total=len(frames), initial=1, unit="molecule", desc="explain", leave=False, mininterval=1.0)
+        elif bar is not None:
+            bar.update(1)
         pos = np.asarray(atoms.positions, dtype=np.float64)
         t = pd.DataFrame({"frame": k, "index": np.arange(len(atoms)),
                           "element": [chemical_symbols[int(z)] for z in atoms.numbers],
@@ -76,6 +89,9 @@ def explain(frames: list, models: list, labels: list[str] | None = None):
                     p[key + "_std"] = vals.std(0, ddof=1).tolist() if vals.ndim > 1 else float(vals.std(ddof=1))
             preds.append(p)
         parts.append(t)
+    if bar is not None:
+        bar.update(1)
+        bar.close()
     return pd.concat(parts, ignore_index=True), preds
 
 

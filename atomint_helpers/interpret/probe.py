@@ -33,7 +33,9 @@ the SchNet table path ran fastest there, and BP ran faster than with 64 MB chunk
 from an estimate of bytes per probe point (``neighbours × features × itemsize`` times
 the number of per-pair tensors in flight, :meth:`ProbePotential.memory_needed`). A grid whose points,
 results and one chunk would exceed ``max_memory_gb`` (default 4 GB) is refused with the size it would
-need — and what a single unchunked pass would need — before anything is computed.
+need — and what a single unchunked pass would need — before anything is computed. Time: the first chunk is
+timed and the grid's time estimated from it; a grid over ``max_seconds`` is refused with that estimate, one
+over :data:`PROGRESS_AFTER_S` shows a progress bar with an ETA.
 
 Units: positions Å, potentials kcal/mol. :meth:`ProbePotential.reference` gives two zero points:
 ``"shift"`` — the energy head's per-element shift ``b_Z`` of the probe element, i.e. its mean atomic
@@ -55,6 +57,8 @@ from .grid import check_points
 
 DEFAULT_CHUNK_MB = 32.0
 DEFAULT_MAX_MEMORY_GB = 4.0
+#: a grid estimated to take longer than this (s) shows a progress bar with an ETA
+PROGRESS_AFTER_S = 3.0
 
 
 def probe_number(probe) -> int:
@@ -189,7 +193,14 @@ class ProbePotential:
 
     # ------------------------------------------------------------------ evaluation
     @torch.inference_mode()
-    def __call__(self, points, chunk_size: int | None = None) -> np.ndarray:
+    def __call__(self, points, chunk_size: int | None = None, max_seconds: float | None = None,
+                 progress: bool | None = None) -> np.ndarray:
+        """Ω at ``points`` (kcal/mol). The first chunk is timed and the whole grid's time estimated from it:
+        above ``max_seconds`` the grid is refused with the estimate (before the rest is computed); above
+        :data:`PROGRESS_AFTER_S` seconds (or with ``progress=True``) a progress bar with an ETA runs on stderr
+        (``progress=False``: never)."""
+        import time
+
         pts = check_points(points)
         shape = pts.shape[:-1]
         flat = pts.reshape(-1, 3)
@@ -199,10 +210,34 @@ class ProbePotential:
             chunk = max(1, int(chunk_size))
         out = np.empty(n, dtype=np.float64)
         n_mol = self.n_atoms
-        for a in range(0, n, chunk):
-            e = self.forward(torch.as_tensor(flat[a:a + chunk], dtype=self.dtype))
-            self.molecule_change = max(self.molecule_change, float((e[:n_mol] - self.molecule_outputs).abs().max()))
-            out[a:a + chunk] = e[n_mol:].double().numpy()
+        starts = list(range(0, n, chunk))
+        bar = None
+        t0 = time.perf_counter()
+        try:
+            for k, a in enumerate(starts):
+                e = self.forward(torch.as_tensor(flat[a:a + chunk], dtype=self.dtype))
+                self.molecule_change = max(self.molecule_change,
+                                           float((e[:n_mol] - self.molecule_outputs).abs().max()))
+                out[a:a + chunk] = e[n_mol:].double().numpy()
+                if k == 0 and len(starts) > 1:
+                    estimate = (time.perf_counter() - t0) * n / min(chunk, n)
+                    self.estimated_seconds = estimate
+                    if max_seconds is not None and estimate > max_seconds:
+                        raise AtomintError(
+                            f"a probe grid of {n:,} points around {n_mol:,} atoms would take about "
+                            f"{estimate / 60:,.1f} min here (timed on its first {min(chunk, n):,} points), above the "
+                            f"budget of {max_seconds / 60:,.1f} min; use a coarser grid (a larger spacing: the time "
+                            f"falls with its cube) or a smaller molecule")
+                    if progress or (progress is None and estimate > PROGRESS_AFTER_S):
+                        from tqdm import tqdm
+
+                        bar = tqdm(total=n, initial=min(chunk, n), unit="point", desc="probe grid", leave=False,
+                                   mininterval=1.0, dynamic_ncols=True)
+                elif bar is not None:
+                    bar.update(min(chunk, n - a))
+        finally:
+            if bar is not None:
+                bar.close()
         return out.reshape(shape)
 
     @torch.inference_mode()

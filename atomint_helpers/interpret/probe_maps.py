@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .grid import VDW_RADII, isosurface, plane_cut, vdw_radii
+from .grid import isosurface, plane_cut
+from .probe_sites import (AROMATIC, SATURATED, atom_sites, bonded_neighbours,  # noqa: F401  (re-exported)
+                          carbon_sites, fold_sites, group_gap)
 
 #: points closer than this to a nucleus are left out of the cut measures (Å)
 CORE = 0.5
@@ -40,7 +42,6 @@ CORE = 0.5
 NEAR, FAR = (0.5, 1.5), (2.0, 3.0)
 #: distance bands (Å, point to moved atom) of :func:`influence_ratio`
 INFLUENCE_NEAR, INFLUENCE_FAR = 2.0, 4.0
-AROMATIC, SATURATED = "aromatic", "saturated"
 
 
 # ------------------------------------------------------------------------------------------ panels
@@ -138,20 +139,30 @@ def plane_symmetries(atoms, plane, tol: float = 0.1) -> list[np.ndarray]:
     return found
 
 
-def symmetry_error(omega, atoms, cut, tol: float = 0.1) -> tuple[float, int]:
-    """``(error, n_operations)``: the largest over :func:`plane_symmetries` of ``P95 |Ω(g·r) − Ω(r)|`` over
-    the cut's points (outside ``CORE`` Å of every nucleus) divided by ``P95(Ω) − P5(Ω)`` there; NaN if the
-    molecule has no such operation."""
+def symmetry_errors(omega, atoms, cut, tol: float = 0.1) -> dict:
+    """Two symmetry errors over the in-plane operations of :func:`plane_symmetries` (the largest over them),
+    on the cut's points outside ``CORE`` Å of every nucleus: ``p95`` = ``P95 |Ω(g·r) − Ω(r)|`` divided by
+    ``P95(Ω) − P5(Ω)``; ``rms`` = ``rms(Ω(g·r) − Ω(r))`` divided by the standard deviation of Ω; and
+    ``n_ops``. NaN errors if the molecule has no such operation."""
     ops = plane_symmetries(atoms, cut.plane, tol)
     pts = cut.points.reshape(-1, 3)
     pts = pts[np.linalg.norm(pts[:, None] - atoms.positions[None], axis=-1).min(1) > CORE]
     if not ops or not len(pts):
-        return float("nan"), 0
+        return {"p95": float("nan"), "rms": float("nan"), "n_ops": 0}
     c = atoms.positions.mean(0)
     v = np.asarray(omega(pts), dtype=np.float64)
     spread = float(np.percentile(v, 95) - np.percentile(v, 5)) or 1.0
-    errs = [np.percentile(np.abs(np.asarray(omega((pts - c) @ g.T + c)) - v), 95) / spread for g in ops]
-    return float(max(errs)), len(ops)
+    std = float(v.std()) or 1.0
+    diffs = [np.asarray(omega((pts - c) @ g.T + c), dtype=np.float64) - v for g in ops]
+    return {"p95": float(max(np.percentile(np.abs(d), 95) for d in diffs) / spread),
+            "rms": float(max(np.sqrt(np.mean(d ** 2)) for d in diffs) / std), "n_ops": len(ops)}
+
+
+def symmetry_error(omega, atoms, cut, tol: float = 0.1) -> tuple[float, int]:
+    """``(error, n_operations)``: the ``p95`` error of :func:`symmetry_errors`; NaN if the molecule has no
+    in-plane operation."""
+    e = symmetry_errors(omega, atoms, cut, tol)
+    return e["p95"], e["n_ops"]
 
 
 # ------------------------------------------------------------------------------------------ separation
@@ -179,10 +190,28 @@ def separability(values, weights=None) -> float:
     return float(between.max() / total) if ok.any() else 0.0
 
 
+def bimodality_coefficient(values, weights=None) -> float:
+    """Sarle's bimodality coefficient of ``values`` (weighted, large-sample form): ``(γ² + 1) / κ`` with γ
+    the skewness and κ the (non-excess) kurtosis; dimensionless, in (0, 1]: 1/3 for one Gaussian, 5/9 for a
+    uniform spread (the usual threshold: above it, two modes), → 1 for two sharp levels. NaN for
+    constant values."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=np.float64).ravel()
+    w = w / w.sum()
+    mu = float((w * v).sum())
+    var = float((w * (v - mu) ** 2).sum())
+    if var <= 0:
+        return float("nan")
+    z = (v - mu) / np.sqrt(var)
+    return float(((w * z ** 3).sum() ** 2 + 1) / (w * z ** 4).sum())
+
+
 # ------------------------------------------------------------------------------------------ contours
 def gradient_contrast(values, atoms, cut) -> dict:
     """``|∇Ω|`` on the cut (kcal/mol/Å, central differences) against the distance to the nearest atom:
-    ``near`` and ``far`` medians (bands :data:`NEAR`, :data:`FAR`) and their ``ratio``."""
+    ``near`` and ``far`` medians (bands :data:`NEAR`, :data:`FAR`), their ``ratio``, and ``rho``: the
+    Spearman correlation of ``|∇Ω|`` with that distance over the points from 0.5 to 3.0 Å (< 0: steeper
+    nearer the atoms)."""
     v = np.asarray(values, dtype=np.float64)
     h = float(cut.s[1] - cut.s[0])
     gs, gt = np.gradient(v, h, h)
@@ -190,7 +219,12 @@ def gradient_contrast(values, atoms, cut) -> dict:
     d = np.linalg.norm(cut.points.reshape(-1, 3)[:, None] - atoms.positions[None], axis=-1).min(1)
     near = np.median(g[(d >= NEAR[0]) & (d < NEAR[1])])
     far = np.median(g[(d >= FAR[0]) & (d < FAR[1])])
-    return {"near": float(near), "far": float(far), "ratio": float(near / far) if far > 0 else float("inf")}
+    band = (d >= NEAR[0]) & (d < FAR[1])
+    from scipy.stats import spearmanr
+
+    rho = float(spearmanr(g[band], d[band]).statistic) if band.sum() > 2 else float("nan")
+    return {"near": float(near), "far": float(far), "ratio": float(near / far) if far > 0 else float("inf"),
+            "rho": rho}
 
 
 # ------------------------------------------------------------------------------------------ locality
@@ -210,12 +244,12 @@ def atom_influence(make_omega, atoms, points, delta: float = 0.02) -> tuple[np.n
     return np.sqrt(s / 3), d
 
 
-def influence_ratio(s, d) -> dict:
+def influence_ratio(s, d, near_below: float = INFLUENCE_NEAR, far_from: float = INFLUENCE_FAR) -> dict:
     """``median s`` over pairs ``d ≥ INFLUENCE_FAR`` and ``d < INFLUENCE_NEAR`` (kcal/mol/Å) and their
     ``ratio`` (NaN when a band is empty). ``s``, ``d``: arrays (or lists of arrays, pooled)."""
     s = np.concatenate([np.ravel(x) for x in s]) if isinstance(s, (list, tuple)) else np.ravel(s)
     d = np.concatenate([np.ravel(x) for x in d]) if isinstance(d, (list, tuple)) else np.ravel(d)
-    near, far = s[d < INFLUENCE_NEAR], s[d >= INFLUENCE_FAR]
+    near, far = s[d < near_below], s[d >= far_from]
     if not len(near) or not len(far):
         return {"near": float("nan"), "far": float("nan"), "ratio": float("nan"), "n_far": len(far)}
     return {"near": float(np.median(near)), "far": float(np.median(far)),
@@ -228,59 +262,6 @@ def surface_sample(surface, n: int = 240) -> np.ndarray:
     return surface.vertices[::step]
 
 
-# ------------------------------------------------------------------------------------------ carbons
-def bonded_neighbours(atoms) -> np.ndarray:
-    """[n_atoms, n_atoms] bool: bonded pairs from the geometry (|r_i − r_j| ≤ COV_FACTOR (r_cov,i + r_cov,j))."""
-    from ase.data import covalent_radii
-
-    from ..data.bonds import COV_FACTOR
-
-    d = np.linalg.norm(atoms.positions[:, None] - atoms.positions[None], axis=-1)
-    r = covalent_radii[atoms.numbers]
-    bonded = (d <= COV_FACTOR * (r[:, None] + r[None])) & ~np.eye(len(atoms), dtype=bool)
-    return bonded
-
-
-def _in_six_ring(bonded, i: int) -> bool:
-    """Atom ``i`` lies on a ring of six atoms (a closed path i → … → i of six distinct bonded atoms)."""
-    paths = [[i]]
-    for _ in range(5):
-        paths = [p + [j] for p in paths for j in np.flatnonzero(bonded[p[-1]]) if j not in p]
-    return any(bonded[p[-1], i] for p in paths)
-
-
-def carbon_sites(omega, atoms, n_dirs: int = 400) -> list[dict]:
-    """Per carbon: ``index``, ``kind`` (``saturated``: four bonded neighbours; ``aromatic``: three and on a
-    six-membered ring; else ``other``), ``value`` — the mean of Ω (kcal/mol) over its exposed van der Waals
-    sphere (points of the 1.70 Å sphere outside every other atom's sphere; NaN if none) — and ``exposed``
-    (that share of the sphere)."""
-    k = np.arange(n_dirs) + 0.5
-    th, ph = np.arccos(1 - 2 * k / n_dirs), np.pi * (1 + 5 ** 0.5) * k
-    u = np.stack([np.sin(th) * np.cos(ph), np.sin(th) * np.sin(ph), np.cos(th)], -1)
-    bonded = bonded_neighbours(atoms)
-    radii = vdw_radii(atoms.numbers)
-    out = []
-    for i in np.flatnonzero(atoms.numbers == 6):
-        pts = atoms.positions[i] + VDW_RADII[6] * u
-        d = np.linalg.norm(pts[:, None] - atoms.positions[None], axis=-1)
-        keep = np.delete(d > radii[None] - 1e-9, i, axis=1).all(1)
-        nb = int(bonded[i].sum())
-        kind = SATURATED if nb == 4 else AROMATIC if nb == 3 and _in_six_ring(bonded, i) else "other"
-        val = float(np.mean(omega(pts[keep]))) if keep.any() else float("nan")
-        out.append({"index": int(i), "kind": kind, "value": val, "exposed": float(keep.mean())})
-    return out
-
-
-def group_gap(a, b) -> dict:
-    """Two groups of site values (kcal/mol): ``gap`` = mean(a) − mean(b) and ``separate`` — every value of
-    one group lies on the same side of every value of the other (no overlap)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    if not len(a) or not len(b):
-        return {"gap": float("nan"), "separate": False}
-    return {"gap": float(a.mean() - b.mean()), "separate": bool(a.max() < b.min() or a.min() > b.max())}
-
-
 # ------------------------------------------------------------------------------------------ all of them
 def map_measures(panels: list[dict], influence_points: int = 240) -> dict:
     """Every measure above for every model of :func:`figure_panels`' ``panels``:
@@ -291,21 +272,28 @@ def map_measures(panels: list[dict], influence_points: int = 240) -> dict:
 
     out: dict = {}
     for p in panels:
-        m = out.setdefault(p["model"], {"symmetry": {}, "separability": {}, "contrast": {}, "influence": {},
-                                        "carbons": {}, "_s": [], "_d": []})
+        m = out.setdefault(p["model"], {"symmetry": {}, "symmetry_rms": {}, "separability": {}, "bimodality": {},
+                                        "contrast": {}, "influence": {}, "influence_cutoff": {}, "carbons": {},
+                                        "_s": [], "_d": []})
         pp, at, mol = p["potential"], p["atoms"], p["molecule"]
-        m["symmetry"][mol] = symmetry_error(pp, at, p["cut"])
+        e = symmetry_errors(pp, at, p["cut"])
+        m["symmetry"][mol], m["symmetry_rms"][mol] = (e["p95"], e["n_ops"]), e["rms"]
         m["separability"][mol] = separability(p["surface_values"], vertex_areas(p["surface"]))
+        m["bimodality"][mol] = bimodality_coefficient(p["surface_values"], vertex_areas(p["surface"]))
         m["contrast"][mol] = gradient_contrast(p["cut_values"], at, p["cut"])
         s, d = atom_influence(lambda a, pp=pp: ProbePotential(pp.model, a, pp.z), at,
                               surface_sample(p["surface"], influence_points))
         m["influence"][mol] = influence_ratio(s, d)
+        m["influence_cutoff"][mol] = influence_ratio(s, d, far_from=float(pp.cutoff))
+        m["cutoff"] = float(pp.cutoff)
         m["_s"].append(s)
         m["_d"].append(d)
         m["carbons"][mol] = carbon_sites(pp, at)
         m["reference"] = p["reference"]
     for m in out.values():
-        m["influence_all"] = influence_ratio(m.pop("_s"), m.pop("_d"))
+        s_, d_ = m.pop("_s"), m.pop("_d")
+        m["influence_all"] = influence_ratio(s_, d_)
+        m["influence_cutoff_all"] = influence_ratio(s_, d_, far_from=m["cutoff"])
     return out
 
 
@@ -316,6 +304,9 @@ __all__ = [
     "NEAR",
     "SATURATED",
     "atom_influence",
+    "atom_sites",
+    "bimodality_coefficient",
+    "fold_sites",
     "bonded_neighbours",
     "carbon_sites",
     "exactness_table",
@@ -328,5 +319,6 @@ __all__ = [
     "separability",
     "surface_sample",
     "symmetry_error",
+    "symmetry_errors",
     "vertex_areas",
 ]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..interpret.charge_signs import SIGN_GOAL, environment_table
-from .claims import _list, _pending, _verdict, group_name
+from .claims import QUICK_NOTE, _fmt, _list, _pending, _verdict, group_name
 
 #: a mean latent charge this close to zero (e) counts as "nearly neutral" in the environment text
 NEAR_ZERO = 0.05
@@ -161,4 +161,81 @@ def environment_paragraph(env, min_share: float = 0.5, top: int = 5) -> str:
         text += (f" In each of them every model's mean charge is within ±{NEAR_ZERO} e of zero, while Mulliken's "
                  f"is {mull.min():.2f}–{mull.max():.2f} e away from it: the models leave these atoms nearly "
                  f"neutral where Mulliken charges them.")
+    return text
+
+
+# ------------------------------------------------------------------------------------------ Mulliken (beyond the paper)
+def mulliken_rows(table, quick: bool) -> list[dict]:
+    """Scorecard rows for the Mulliken comparison (beyond the paper: no claim, ``holds`` None)."""
+    rows = []
+    for model, sub in table.groupby("model", sort=False):
+        r_all = sub.loc[sub["element"] == "all", "Pearson r"]
+        per = ", ".join(f"{e} {_fmt(r, 2)}" for e, r in zip(sub["element"], sub["Pearson r"]) if e != "all")
+        rows.append({"claim": f"{model} latent charges vs QM9 Mulliken charges (Pearson r)", "paper": None,
+                     "atomint": round(float(r_all.iloc[0]), 3) if len(r_all) else None, "unit": "",
+                     "holds": None, "kind": "beyond", "model": model,
+                     "note": (QUICK_NOTE + "; " if quick else "") + f"beyond the paper; per element: {per}"})
+    return rows
+
+
+def mulliken_paragraph(table, flipped: list[str]) -> str:
+    """'What we see' text for the Mulliken comparison, written from the numbers."""
+    parts = []
+    for model, sub in table.groupby("model", sort=False):
+        sub = sub.set_index("element")
+        el = sub.drop(index="all", errors="ignore").dropna(subset=["Pearson r"])
+        if el.empty:
+            continue
+        best, worst = el["Pearson r"].idxmax(), el["Pearson r"].idxmin()
+        off = (el["mean latent (e)"] - el["mean Mulliken (e)"])
+        big = off.abs().idxmax()
+        r_all = sub.loc["all", "Pearson r"]
+        if r_all > el["Pearson r"].max():
+            how = "higher than within any single element, so the agreement rests on the differences between elements"
+        elif r_all < el["Pearson r"].min():
+            how = "lower than within every single element"
+        else:
+            how = "between the values within single elements"
+        parts.append(
+            f"For {model}, latent and Mulliken charges correlate with r = {_fmt(r_all, 2)} over all atoms, "
+            f"{how}. Within an element the "
+            f"agreement is best for {best} (r = {_fmt(el.loc[best, 'Pearson r'], 2)}) and weakest for {worst} "
+            f"(r = {_fmt(el.loc[worst, 'Pearson r'], 2)}). The largest systematic offset is for {big}: its mean latent "
+            f"charge is {el.loc[big, 'mean latent (e)']:+.3f} e against a Mulliken mean of "
+            f"{el.loc[big, 'mean Mulliken (e)']:+.3f} e, and the latent charges span "
+            f"{_fmt(sub.loc['all', 'slope'], 2)} times the Mulliken range (least-squares slope over all atoms).")
+    if flipped:
+        parts.append(f"The charges of {', '.join(flipped)} came out of training with the opposite overall sign "
+                     f"(|μ| cannot tell) and are shown multiplied by −1.")
+    else:
+        parts.append("No checkpoint needed its charges flipped: all came out of training with the Mulliken sign.")
+    return " ".join(parts)
+
+
+def sign_paragraph(table, gap: float = 0.2) -> str:
+    """'What we see' text for :func:`~atomint_helpers.interpret.latent.sign_agreement`, from the numbers:
+    groups (element, number of neighbours) in which one fold's agreement with the Mulliken sign lies at
+    least ``gap`` below the best fold of the same model (a local mirror solution), and groups in which
+    every checkpoint disagrees with Mulliken for most atoms."""
+    if table.empty:
+        return "No group of atoms is large enough to compare."
+    parts = []
+    for (model, el, nb), g in table.groupby(["model", "element", "neighbours"], sort=False):
+        best = g["agree"].max()
+        for _, r in g[g["agree"] <= best - gap].iterrows():
+            parts.append(f"{model} fold {r['fold']} gives only {r['agree']:.0%} of its {el} atoms with {nb} bonded "
+                         f"neighbour{'s' if nb != 1 else ''} the Mulliken sign ({r['atoms']:,} atoms), against "
+                         f"{best:.0%} for the best {model} fold: that run settled on the mirror solution for this "
+                         f"kind of atom only, which |μ| alone does not rule out")
+    mostly_opposite = table.groupby(["element", "neighbours"])["agree"].max()
+    mostly_opposite = mostly_opposite[mostly_opposite < 0.5]
+    text = ("; ".join(parts) + ". ") if parts else (
+        f"No fold departs from the other folds of its model by {gap:.0%} or more in any group: wherever the "
+        f"folds agree with Mulliken's sign, they do so together. ")
+    if len(mostly_opposite):
+        groups = ", ".join(group_name(el, nb) for el, nb in mostly_opposite.index)
+        text += (f"In every checkpoint, most atoms of these groups carry the sign opposite to Mulliken's: {groups}.")
+    else:
+        lo = table["agree"].min()
+        text += f"Over all checkpoints and groups, the agreement ranges from {lo:.0%} to {table['agree'].max():.0%}."
     return text

@@ -47,8 +47,8 @@ def _need_folds(study, models=("bp", "schnet")) -> str | None:
 
 
 def as_table(rows):
-    """The rows as a display DataFrame (see :func:`~atomint_helpers.report.scorecard_page.display_table`)."""
-    from .scorecard_page import display_table
+    """The rows as a display DataFrame (see :func:`~atomint_helpers.report.scorecard.display_table`)."""
+    from .scorecard import display_table
 
     return display_table(rows)
 

@@ -96,6 +96,14 @@ MINIMAL_DEVIATION = Claim(
                 "atoms' deviations from their element mean", 1.0, "below"),
            Test("within-element IQR", "SchNet's divided by BP's mean interquartile range over H, C, N and O", 1.0,
                 "below")))
+RETAINED = Claim(
+    "fig2.bp-retains-descriptors", FIG2,
+    "Hence, patterns already present in the descriptors are more or less retained in the latent properties.",
+    "BP's latent energies retain the patterns of its descriptors (more than SchNet's do)",
+    tests=(Test("linear R² gap", "BP's minus SchNet's cross-validated R² of a ridge regression of the latent "
+                "energy on the atom's symmetry functions (mean over H, C, N and O)", 0.0, "above"),
+           Test("neighbour R² gap", "BP's minus SchNet's cross-validated R² of the mean latent energy of the 10 "
+                "nearest atoms in symmetry-function space (mean over H, C, N and O)", 0.0, "above")))
 SALIENCY = Claim(
     "s1.saliency", "§1",
     "Therefore, input gradients would indicate that the atom positions are not important, which is clearly wrong.",
@@ -106,7 +114,7 @@ SALIENCY = Claim(
                "cannot stand in for them")
 
 #: every claim of the chapter, in the order of the paper
-CLAIMS = (NARROWER, DISTINCT, MINIMAL_DEVIATION, CARBON_PEAKS, CONSERVED, MORE_PRONOUNCED, O_VARIES, N_VARIES,
+CLAIMS = (NARROWER, DISTINCT, RETAINED, MINIMAL_DEVIATION, CARBON_PEAKS, CONSERVED, MORE_PRONOUNCED, O_VARIES, N_VARIES,
           DIFFERENT, SALIENCY)
 
 
@@ -156,14 +164,28 @@ def _why_not(study, quick: bool, models, folds: bool = False) -> str | None:
     return (_need_folds(study, models) if folds else None) or _pending_of(study, models)
 
 
-def _outlier(study, m):
+def outlier(study, m):
     return fold_outlier(pair_distances(study.frames[m], FIG_ELEMENTS, study.column))
 
 
-def evidence(study, env=None) -> dict:
+def _retention(retention: dict) -> dict:
+    """RETAINED's measurements from :func:`~atomint_helpers.interpret.descriptor_retention.study_retention`."""
+    folds = sorted(retention)
+
+    def gap(k, i):
+        by = retention[k]
+        return float(np.nanmean([by["bp"][e][i] - by["schnet"][e][i] for e in by["bp"]]))
+
+    return {name: per_fold(lambda k, i=i: gap(k, i), folds) for i, name in enumerate(("linear R² gap",
+                                                                                      "neighbour R² gap"))}
+
+
+def evidence(study, env=None, retention: dict | None = None) -> dict:
     """Per claim id and model label: ``{test name: Measurement}`` for every claim of :data:`CLAIMS` this
-    study can measure."""
+    study can measure (``retention``: :func:`~atomint_helpers.interpret.descriptor_retention.study_retention`)."""
     col, out = study.column, {}
+    if retention:
+        out[(RETAINED.id, "")] = _retention(retention)
     both = common_folds(study)
     models = study.models()
     if len(models) == 2 and both:
@@ -234,6 +256,16 @@ def evidence(study, env=None) -> dict:
     return out
 
 
+def retention_table(retention: dict):
+    """The descriptor-retention scores for reading: per fold, model and element, the cross-validated R² of
+    the linear and the neighbour regression (:mod:`~atomint_helpers.interpret.descriptor_retention`)."""
+    import pandas as pd
+
+    rows = [{"fold": k, "model": MODEL_LABELS[m], "element": e, "linear R²": lin, "neighbour R²": knn}
+            for k, by in sorted(retention.items()) for m, els in by.items() for e, (lin, knn) in els.items()]
+    return pd.DataFrame(rows).set_index(["fold", "model", "element"])
+
+
 def _saliency_note(sal: dict | None, m: str) -> str:
     if not sal or m not in sal:
         return SALIENCY.untestable
@@ -242,9 +274,34 @@ def _saliency_note(sal: dict | None, m: str) -> str:
             f"{_fmt(s['grad_eq'], 2)} kcal/mol/Å, not 0 ({s['n_molecules']} test molecules of {s['checkpoint']})")
 
 
-def rows(study, quick: bool, env=None, sal: dict | None = None) -> list[dict]:
-    """Every scorecard row of the chapter: one :class:`~.registry.Verdict` per claim and model."""
-    ev = evidence(study, env)
+def shift_note(shifts) -> str:
+    """The design confound of the shared element shifts in words, from
+    :func:`~atomint_helpers.interpret.energy_partition.element_shifts`."""
+    if shifts is None or not len(shifts):
+        return ""
+    by = shifts.pivot_table(index=["fold", "element"], columns="model", values="shift")
+    parts = []
+    if by.shape[1] == 2:
+        gap = float(np.nanmax(np.abs(by.iloc[:, 0] - by.iloc[:, 1])))
+        parts.append(f"both heads add the same element shifts b_Z (BP and SchNet of a fold differ by at most "
+                     f"{gap:.1e} kcal/mol)")
+    off = shifts.groupby("model")["offset"].apply(lambda x: float(np.nanmax(np.abs(x))))
+    parts.append("the element means sit within " + " and ".join(f"{v:.2f} IQR ({k})" for k, v in off.items())
+                 + " of them")
+    return "Design confound: " + "; ".join(parts) + "."
+
+
+#: the claims whose reading the shared element shifts bear on
+_SHIFT_CLAIMS = ("fig2.different-partitionings", "fig2.schnet-minimal-deviation", "fig2.bp-wider")
+
+
+def rows(study, quick: bool, env=None, sal: dict | None = None, retention: dict | None = None,
+         shifts=None) -> list[dict]:
+    """Every scorecard row of the chapter: one :class:`~.registry.Verdict` per claim and model
+    (``shifts``: :func:`~atomint_helpers.interpret.energy_partition.element_shifts`, stated as a design
+    confound in the note of the claims it bears on)."""
+    ev = evidence(study, env, retention)
+    confound = shift_note(shifts)
     out = []
     for claim in CLAIMS + (CARBON_PEAKS_SCHNET,):
         for label in claim.models:
@@ -258,114 +315,7 @@ def rows(study, quick: bool, env=None, sal: dict | None = None) -> list[dict]:
             if (claim.id, label) not in ev:
                 continue
             folds = claim.id in (CONSERVED.id, MORE_PRONOUNCED.id, O_VARIES.id, N_VARIES.id, DIFFERENT.id)
-            v = decide(claim, label, ev[(claim.id, label)], why_not=_why_not(study, quick, models, folds))
+            v = decide(claim, label, ev[(claim.id, label)], why_not=_why_not(study, quick, models, folds),
+                       note=confound if claim.id in _SHIFT_CLAIMS else "")
             out.append(v.row())
     return annotate_study(out, CLAIMS + (CARBON_PEAKS_SCHNET,), study, quick)
-
-
-# ------------------------------------------------------------------------------------------ "What we see"
-def _widths_text(study) -> list[str]:
-    w = width_table(study)
-    n = len(w)
-    narrow = [e for e in w.index if w.loc[e, "SchNet IQR"] < w.loc[e, "BP IQR"]]
-    narrow_std = [e for e in w.index if w.loc[e, "SchNet std"] < w.loc[e, "BP std"]]
-    r = w["SchNet/BP (IQR)"]
-    out = [f"SchNet's interquartile range is smaller than BP's for {len(narrow)} of {n} elements "
-           f"({_list(narrow)}); the SchNet/BP ratio runs from {r.min():.2f} ({r.idxmin()}) to {r.max():.2f} "
-           f"({r.idxmax()}). By standard deviation SchNet is narrower for {len(narrow_std)} of {n}."]
-    tail = (w["BP std"] / w["BP IQR"]).dropna()
-    if len(tail) and tail.max() > 3:
-        out.append(f"BP's distributions have long tails: for {tail.idxmax()} its standard deviation is "
-                   f"{tail.max():.1f} times its IQR (a normal distribution has 0.74), i.e. a few atoms get extreme "
-                   f"latent energies.")
-    tests = study.restricted_to_tests()
-    if all(len(df) for by in tests.frames.values() for df in by.values()):
-        wt = width_table(tests)
-        nt = [e for e in wt.index if wt.loc[e, "SchNet IQR"] < wt.loc[e, "BP IQR"]]
-        same = "the same conclusion" if (len(nt) == n) == (len(narrow) == n) else "a different conclusion"
-        out.append(f"Restricted to each checkpoint's own test molecules, SchNet is narrower for {len(nt)} of {n} "
-                   f"elements — {same}.")
-    return out
-
-
-def _folds_text(study) -> list[str]:
-    multi = [m for m in study.models() if study.n_folds(m) >= 2]
-    out = []
-    if multi:
-        d = fold_distance_table(study, noise=True)
-        for m in multi:
-            col = d[MODEL_LABELS[m]]
-            rank = int(col.rank(ascending=False)["O"]) if "O" in col else None
-            out.append(f"From fold to fold ({study.n_folds(m)} folds), {MODEL_LABELS[m]}'s distributions move most "
-                       f"for {col.idxmax()} (W1/IQR = {col.max():.3f}) and least for {col.idxmin()} ({col.min():.3f}); "
-                       f"oxygen ranks {rank} of {len(col)}.")
-            fold, ratio = _outlier(study, m)
-            if fold is not None:
-                out.append(f"{MODEL_LABELS[m]} fold {fold} is an outlier: the fold pairs it is in are {ratio:.1f} "
-                           f"times as far apart as the pair without it.")
-        floor = d[[f"{MODEL_LABELS[m]} noise floor" for m in multi]].to_numpy().max()
-        dist = d[[MODEL_LABELS[m] for m in multi]].to_numpy()
-        if np.nanmin(dist) > floor:
-            out.append(f"Two random halves of the same molecules differ by at most {floor:.3f}, below every "
-                       f"fold-to-fold distance: the folds differ because the models do, not because of sampling.")
-        else:
-            k = int((dist <= floor).sum())
-            out.append(f"Two random halves of the same molecules differ by up to {floor:.3f}; {k} of the "
-                       f"{dist.size} fold-to-fold distances {'is' if k == 1 else 'are'} no larger, so "
-                       f"{'that difference is' if k == 1 else 'those differences are'} within sampling noise.")
-        if "BP vs SchNet" in d:
-            b = d["BP vs SchNet"].mean()
-            out.append(f"Between the two models the distance is {b:.3f} (mean of H, C, N, O), against "
-                       + " and ".join(f"{d[MODEL_LABELS[m]].mean():.3f} between {MODEL_LABELS[m]}'s folds"
-                                      for m in multi) + ".")
-    single = [MODEL_LABELS[m] for m in study.models() if study.n_folds(m) < 2]
-    if single:
-        out.append(f"{_list(single)} {'has' if len(single) == 1 else 'have'} a single fold in this run, so "
-                   f"{'its' if len(single) == 1 else 'their'} fold-to-fold variation cannot be measured.")
-    return out
-
-
-def _env_text(env) -> list[str]:
-    out = []
-    for label, t in env.groupby("model", sort=False):
-        means = {k: t[k].mean() for k in t.columns if k.startswith("mean ")}
-        groups = ", ".join(f"{k[5:].split(' (')[0]} {v:.1f}" for k, v in means.items() if np.isfinite(v))
-        out.append(f"{label}: carbon's number of bonded neighbours explains {t['eta2_rank'].mean():.0%} of the "
-                   f"ranked variance of its atomic energies ({t['eta2'].mean():.0%} of the plain variance); mean "
-                   f"energy per environment (kcal/mol): {groups}. Counting the bonded hydrogens too (CH3, CH2, …) "
-                   f"raises this to {t['eta2_fine_rank'].mean():.0%} ({t['eta2_fine'].mean():.0%} plain).")
-    return out
-
-
-def _saliency_text(sal) -> list[str]:
-    out = []
-    for m, s in sal.items():
-        more = s["grad_dist"] / s["grad_eq"] if s["grad_eq"] > 0 else float("nan")
-        out.append(f"{MODEL_LABELS[m]}: at the relaxed QM9 geometries the median atom gradient is "
-                   f"{s['grad_eq']:.2f} kcal/mol/Å, so a 0.1 Å step along it changes the energy by {s['step_eq']:.2f} "
-                   f"kcal/mol, {s['ratio_eq']:.0%} of the typical spread of the latent energies within an element "
-                   f"({s['latent_iqr']:.2f} kcal/mol); displaced by {s['sigma']:g} Å the gradient is {more:.1f} "
-                   f"times larger ({s['grad_dist']:.1f} kcal/mol/Å).")
-        if more < 2:
-            out.append(f"The gradient at the relaxed geometry is {1 / more:.0%} of that at the distorted one: where "
-                       f"the true forces vanish, {MODEL_LABELS[m]}'s gradient hardly tells a relaxed molecule from a "
-                       f"distorted one.")
-    return out
-
-
-def what_we_see(study, quick: bool, env=None, sal: dict | None = None) -> str:
-    """The chapter's "What we see" paragraph, written from the numbers."""
-    from .claims import _quick_prefix
-
-    parts = [_quick_prefix(quick, study), *_widths_text(study), *_folds_text(study)]
-    if env is not None:
-        parts += _env_text(env)
-    if sal:
-        parts += _saliency_text(sal)
-    return " ".join(x for x in parts if x)
-
-
-def _list(items) -> str:
-    from .claims import _list as join
-
-    return join(items)

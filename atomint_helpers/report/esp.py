@@ -2,88 +2,131 @@
 
 :func:`rows` gives the ESP chapter's scorecard rows and :func:`what_we_see` its text, from the numbers of
 :mod:`atomint_helpers.interpret.esp` on the six molecules of Fig. 6 (methane, propane, benzene,
-pyrazine, toluene, phloroglucinol). Rules, fixed before the numbers were looked at:
+pyrazine, toluene, phloroglucinol). The paper's sentences are claims of the registry (:data:`CLAIMS`,
+:mod:`.registry`), each decided by two tests whose rules are generated from the constants below:
 
-1. *BP and SchNet give very similar ESPs* — the mean over the six molecules of the Pearson r between the
-   models' ESPs on a 3D grid outside the van der Waals surface is ≥ 0.9.
-2. *The similarity "is further amplified by the damping … inverse dependence on the distance"* — over the
-   same molecules, with each molecule's charges normalized to max |q| = 1, the Pearson r of the two
-   models' ESPs (grid points outside the van der Waals surfaces, pooled) exceeds the Pearson r of their
-   charges (atoms, pooled).
-3. *H positive, C negative in the hydrocarbons* — per model: in each of methane, propane, benzene and
-   toluene the mean H charge is > 0 and the mean C charge < 0.
-4. *O negative in phloroglucinol* — per model: all three O charges < 0.
-5. *"A negative area around" phloroglucinol's O atoms* — per model, on the ESP itself: for each O the
-   mean V over its patch of the van der Waals surface (the exposed surface points that lie on its
-   sphere) is < 0.
+* the two claims about the pair of models (*very similar ESPs*; the similarity *amplified by the 1/r
+  damping*) are measured on the charges of the notebook's models (fold 0 of each), pooled over the six
+  molecules and **per molecule** (the "folds" of these claims: the figure shows one model per
+  architecture);
+* the sign claims (H +, C − in the hydrocarbons; O − in phloroglucinol; a negative ESP area around its O
+  atoms) are measured per model on **each dipole fold** (0–2) and pooled on the charges averaged over the
+  folds.
 
-Confound of rules 3–5 (kind ``beyond``): the dipole head starts each element's charge offset from its
+Confound of the sign claims (kind ``beyond``): the dipole head starts each element's charge offset from its
 electronegativity (:func:`~atomint_helpers.models.heads.seed_charge`). Per model, the seed against the
-mean latent charge per element, and the sign verdicts of 3 and 4 for the quick-profile models trained
-with and without the seed (otherwise the same recipe and random seeds): the row holds if the number of
-folds passing each check is the same with and without the seed.
+mean latent charge per element, and the sign verdicts for the quick-profile models trained with and
+without the seed (otherwise the same recipe and random seeds): the row holds if the number of folds
+passing each check is the same with and without the seed.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .claims import QUICK_NOTE, _fmt, _verdict
+from .claims import QUICK_NOTE
+from .registry import Claim, Measurement, Test, decide, fmt
 
-#: rule 1's threshold on the mean Pearson r
+FIG6 = "§3.2, Fig. 6"
+#: "very similar": the Pearson r of the two models' ESPs outside the van der Waals surface at least this
 SIMILAR_R = 0.9
+#: "very similar": the relative rms difference of the two models' normalized ESPs at most this
+SIMILAR_DIFF = 0.3
+#: "a negative area": at least this share of each O atom's patch of the vdW surface with V < 0
+NEGATIVE_SHARE = 0.5
 NO_CLAIM = "a measurement beyond the paper, no claim to decide"
+
+SIMILAR = Claim(
+    "fig6.similar-esps", FIG6, "Both models give very similar ESPs for the different molecules.",
+    "BP and SchNet give very similar ESPs",
+    tests=(Test("Pearson r", "the Pearson r of the two models' ESPs (raw charges) at grid points outside the van der "
+                "Waals surface; pooled: the mean over the six molecules", SIMILAR_R, "above"),
+           Test("relative difference", "rms(V_BP − V_SchNet) / rms(V) of the ESPs of the normalized charges (max |q| "
+                "= 1 per molecule) outside the van der Waals surface; pooled: all molecules' points together",
+                SIMILAR_DIFF, "below")))
+AMPLIFIED = Claim(
+    "fig6.similarity-amplified", FIG6, "This is a consequence of the similarity between the charge distributions "
+    "produced by the different architectures (see Section 3.1) and further amplified by the damping introduced via "
+    "the inverse dependence on the distance between probe and atoms.",
+    "The two models' ESPs are more alike than their charges (the 1/r sum amplifies the similarity)",
+    tests=(Test("r gain", "Pearson r of the two models' ESPs minus Pearson r of their charges (normalized to max |q| "
+                "= 1 per molecule; ESPs outside the van der Waals surface)", 0.0, "above"),
+           Test("difference ratio", "the relative rms difference of the two models' normalized charges divided by that "
+                "of their ESPs", 1.0, "above")))
+HC_SIGNS = Claim(
+    "fig6.hc-signs", FIG6, "In the molecules containing only hydrogen and carbon (methane, propane, benzene, "
+    "toluene), one would expect the hydrogen atoms to carry a slight positive charge and hence lead to unfavorable "
+    "interactions with the equally positively charged probe.",
+    "H positive and C negative in the hydrocarbons, and so on their ESP maps", models=("BP", "SchNet"),
+    tests=(Test("mean charges", "the smallest over methane, propane, benzene and toluene of min(mean q_H, −mean q_C)",
+                0.0, "above", "e"),
+           Test("ESP at the atoms", "the smallest over the four hydrocarbons of min(mean V over the H atoms' patches of "
+                "the van der Waals surface, −mean V over the exposed C patches)", 0.0, "above", "eV")))
+O_NEGATIVE = Claim(
+    "fig6.o-negative", FIG6, "In a similar manner, one would expect the oxygen atoms in phloroglucinol to carry a "
+    "negative charge, due to their electron-withdrawing properties.", "Phloroglucinol's O atoms are negative",
+    models=("BP", "SchNet"),
+    tests=(Test("largest O charge", "the largest of phloroglucinol's three O charges", 0.0, "below", "e"),
+           Test("O against C", "phloroglucinol's mean O charge minus its mean C charge (the O atoms withdraw charge)",
+                0.0, "below", "e")))
+O_AREA = Claim(
+    "fig6.o-negative-area", FIG6, "Thus, the ESP should show a negative area around these atoms, which is indeed "
+    "the case in the examined ESPs.", "The ESP shows a negative area around phloroglucinol's O atoms",
+    models=("BP", "SchNet"),
+    tests=(Test("patch mean", "the largest over the three O atoms of the mean V over its patch of the van der Waals "
+                "surface (raw charges)", 0.0, "below", "eV"),
+           Test("negative share", "the smallest over the three O atoms of the share of its patch with V < 0",
+                NEGATIVE_SHARE, "above")))
+#: every claim of the chapter, in the order of the paper
+CLAIMS = (SIMILAR, AMPLIFIED, HC_SIGNS, O_NEGATIVE, O_AREA)
+_SIGN_KEYS = {HC_SIGNS: {"mean charges": "hc_charge", "ESP at the atoms": "hc_esp"},
+              O_NEGATIVE: {"largest O charge": "o_max", "O against C": "o_minus_c"},
+              O_AREA: {"patch mean": "o_patch", "negative share": "o_share"}}
+
+
+def pair_evidence(pairs: dict, pooled: dict) -> dict:
+    """The pair claims' measurements: ``pairs`` per molecule (:func:`~atomint_helpers.interpret.esp.
+    pair_measures`), ``pooled`` the same over all molecules (:func:`~atomint_helpers.interpret.esp.
+    pooled_similarity`)."""
+    mols = list(pairs)
+
+    def m(pooled_value, fn):
+        return Measurement(pooled_value, tuple(fn(pairs[k]) for k in mols), tuple(f"{k}" for k in mols))
+
+    r = [pairs[k]["esp_r_raw"] for k in mols]
+    return {SIMILAR: {"Pearson r": m(float(np.mean(r)), lambda x: x["esp_r_raw"]),
+                      "relative difference": m(pooled["esp_diff"], lambda x: x["esp_diff"])},
+            AMPLIFIED: {"r gain": m(pooled["esp_r"] - pooled["charge_r"], lambda x: x["esp_r"] - x["charge_r"]),
+                        "difference ratio": m(pooled["charge_diff"] / pooled["esp_diff"],
+                                              lambda x: x["charge_diff"] / x["esp_diff"])}}
+
+
+def sign_evidence(signs: dict) -> dict:
+    """The sign claims' measurements per model label: ``signs`` = ``{label: {"pooled": sign_measures of the
+    fold-mean charges, fold: sign_measures of that fold}}`` (:func:`~atomint_helpers.interpret.esp.
+    sign_measures`)."""
+    out = {}
+    for label, by in signs.items():
+        folds = sorted(k for k in by if k != "pooled")
+        for claim, keys in _SIGN_KEYS.items():
+            out[(claim, label)] = {name: Measurement(by["pooled"].get(key), tuple(by[k].get(key) for k in folds),
+                                                     tuple(f"dipole fold {k}" for k in folds))
+                                   for name, key in keys.items()}
+    return out
+
+
+def claim_rows(pairs: dict, pooled: dict, signs: dict, quick: bool) -> list[dict]:
+    """The registry rows of the chapter: one per pair claim, one per sign claim and model."""
+    why = QUICK_NOTE if quick else None
+    note = f"six molecules: {pooled['atoms']} atoms, {pooled['points']:,} grid points outside the vdW surfaces"
+    out = [decide(c, "", m, why_not=why, note=note).row() for c, m in pair_evidence(pairs, pooled).items()]
+    out += [decide(c, label, m, why_not=why, note="latent charges of the dipole models").row()
+            for (c, label), m in sign_evidence(signs).items()]
+    return out
 
 
 def _row(claim, model, paper, atomint, rule, holds, note, kind="paper") -> dict:
     return {"claim": claim, "model": model, "paper": paper, "atomint": atomint, "unit": "", "holds": holds,
             "kind": kind, "rule": rule, "note": note}
-
-
-def similarity_rows(agreement, similarity: dict, quick: bool) -> list[dict]:
-    """Rules 1 and 2 (about the pair of models)."""
-    col = next(c for c in agreement.columns if c.startswith("r("))
-    r = agreement[col].astype(float)
-    holds, note = _verdict(bool(r.mean() >= SIMILAR_R), quick)
-    mirror = ("; r < 0: mirror-image ESPs, one model's charges globally inverted" if r.mean() < 0 else "")
-    rows = [_row("BP and SchNet give “very similar” ESPs (Fig. 6)", "", "very similar", round(float(r.mean()), 3),
-                 f"holds if the mean over the six molecules of Pearson r(V_BP, V_SchNet) outside the vdW surface is "
-                 f"≥ {SIMILAR_R}", holds, note or f"min r = {r.min():.3f} ({r.idxmin()}){mirror}")]
-    qr, vr = similarity["charge_r"], similarity["esp_r"]
-    holds, note = _verdict(bool(vr > qr), quick)
-    rows.append(_row("The similarity “is further amplified by the damping … inverse dependence on the distance”", "",
-                     "ESP more similar than charges", f"r of ESPs {_fmt(vr)} vs r of charges {_fmt(qr)}",
-                     "holds if Pearson r of the two models' ESPs (grid points outside the vdW surfaces, pooled) "
-                     "exceeds Pearson r of their charges (atoms, pooled); charges normalized to max |q| = 1 per molecule",
-                     holds, note or (f"six molecules: {similarity['atoms']} atoms, {similarity['points']:,} points"
-                                      + ("; both r within 0.01 of 1: little is left to amplify" if min(qr, vr) > 0.99
-                                         else ""))))
-    return rows
-
-
-def sign_rows(checks: dict, negative: dict, quick: bool) -> list[dict]:
-    """Rules 3, 4 and 5, one row per model each."""
-    rows = []
-    for label, c in checks.items():
-        holds, note = _verdict(bool(c["hc_holds"]), quick)
-        rows.append(_row("H positive and C negative in the hydrocarbons", label, "H +, C −",
-                         f"H > 0: {c['h_pos']}/{c['h_total']}, C < 0: {c['c_neg']}/{c['c_total']}",
-                         "holds if the mean H charge is > 0 and the mean C charge < 0 in every hydrocarbon",
-                         holds, note or "methane, propane, benzene, toluene; latent charges of the dipole model"))
-        if "o_total" in c:
-            holds, note = _verdict(bool(c["o_holds"]), quick)
-            rows.append(_row("O negative in phloroglucinol", label, "O −",
-                             f"{c['o_neg']}/{c['o_total']} O < 0 (mean {c['o_mean']:+.3f} e)",
-                             "holds if all three O charges are < 0", holds, note or "latent charges of the dipole model"))
-        if label in negative:
-            t = negative[label]
-            neg = int((t["mean V (eV)"] < 0).sum())
-            holds, note = _verdict(bool(len(t) and neg == len(t)), quick)
-            vals = ", ".join(f"{v:+.3f}" for v in t["mean V (eV)"])
-            rows.append(_row("“a negative area around” phloroglucinol's O atoms on the ESP map", label, "V < 0 near O",
-                             f"{neg}/{len(t)} O with mean V < 0 on their vdW patch (eV: {vals})",
-                             "holds if, for each O, the mean V over its patch of the van der Waals surface is < 0",
-                             holds, note or "raw latent charges; exposed vdW-surface points on each O's sphere"))
-    return rows
 
 
 def _passes(control: dict, which: str, key: str) -> tuple[int, int]:
@@ -101,7 +144,7 @@ def seed_rows(seed, control: dict) -> list[dict]:
         txt = ", ".join(f"{r['element']} {r['seed (e)']:+.3f}/{r['mean latent charge (e)']:+.3f}" for r in recs)
         rows.append(_row("Electronegativity seed against the mean latent charge per element", label, None,
                          f"seed/mean (e): {txt}", "", None,
-                         f"{NO_CLAIM}; seed/mean: " + ", ".join(f"{r['element']} {_fmt(r['seed / mean'], 2)}" for r in recs)
+                         f"{NO_CLAIM}; seed/mean: " + ", ".join(f"{r['element']} {fmt(r['seed / mean'], 2)}" for r in recs)
                          + "; trained offsets (e): " + ", ".join(f"{r['element']} {r['trained offset (e)']:+.3f}"
                                                                   for r in recs), "beyond"))
     for label, c in control.items():
@@ -119,9 +162,10 @@ def seed_rows(seed, control: dict) -> list[dict]:
     return rows
 
 
-def rows(agreement, similarity: dict, checks: dict, negative: dict, seed, control: dict, quick: bool) -> list[dict]:
-    """Every scorecard row of the ESP chapter: rules 1–5, then the seed confound."""
-    return similarity_rows(agreement, similarity, quick) + sign_rows(checks, negative, quick) + seed_rows(seed, control)
+def rows(pairs: dict, similarity: dict, signs: dict, seed, control: dict, quick: bool) -> list[dict]:
+    """Every scorecard row of the ESP chapter: the registry's claims (:data:`CLAIMS`), then the seed
+    confound."""
+    return claim_rows(pairs, similarity, signs, quick) + seed_rows(seed, control)
 
 
 def charge_display(table):
@@ -211,6 +255,6 @@ def what_we_see(agreement, similarity: dict, checks: dict, negative: dict, charg
     return " ".join(out)
 
 
-__all__ = ["rows", "similarity_rows", "sign_rows", "seed_rows", "charge_display", "negative_display", "tidy",
+__all__ = ["CLAIMS", "rows", "claim_rows", "pair_evidence", "sign_evidence", "seed_rows", "charge_display", "negative_display", "tidy",
            "similarity_table",
            "control_table", "what_we_see", "QUICK_NOTE"]

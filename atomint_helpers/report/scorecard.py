@@ -167,6 +167,75 @@ def collect(out_dir: str | os.PathLike, chapters: Iterable[str] | None = None) -
     return [load(found[c]) for c in order]
 
 
+# --------------------------------------------------------------------------------------- a row for reading
+def format_value(value: Any) -> str:
+    """Numbers as a reader expects them: 130,831 · 0.312 · 1,755 · text as is; ``None`` as a dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) >= 0.01:
+            return f"{value:.3g}" if abs(value) < 100 else f"{value:.1f}"
+        return f"{value:.2e}"
+    if isinstance(value, list):
+        return ", ".join(format_value(v) for v in value)
+    return str(value)
+
+
+def md_cell(text: str) -> str:
+    """Escape a value for a Markdown pipe table."""
+    return str(text).replace("|", "\\|").replace("\n", " ").strip()
+
+
+#: the verdict as the tables show it
+VERDICT_MARK = {"holds": "✓ holds", "reproduced": "✓ reproduced", "differs": "✗ differs", "lower": "▼ lower",
+                "higher": "▲ higher", "inconclusive": "≈ inconclusive", "not testable": "∅ not testable",
+                "not comparable": "— not comparable"}
+def rule_note(r: Mapping[str, Any]) -> str:
+    rule = r["rule"] if r["rule"] == "same rule as above" else (f"rule: {r['rule']}" if r["rule"] else "")
+    return " — ".join(x for x in (rule, r["note"]) if x)
+
+
+def display_table(rows: Iterable[Mapping[str, Any]]):
+    """A chapter's scorecard rows for reading: the claim, the model, paper and atomint values rounded
+    (:func:`format_value`, a dash for none), the unit, the verdict (:data:`VERDICT_MARK`), the cause and
+    the tests (rule, value, per-fold verdicts); the claim is the index; never a raw True/None/NaN."""
+    import pandas as pd
+
+    out = []
+    for i, r in enumerate(rows):
+        r = normalize_row(r, i)
+        out.append({"claim": r["claim"], "model": r["model"], "paper": format_value(r["paper"]),
+                    "atomint": format_value(r["atomint"]), "unit": r["unit"], "verdict": VERDICT_MARK[r["verdict"]],
+                    "why": r.get("cause") or "", "tests · rule · note": tests_text(r)})
+    cols = ["claim", "model", "paper", "atomint", "unit", "verdict", "why", "tests · rule · note"]
+    return pd.DataFrame(out, columns=cols).set_index("claim").rename_axis(None)
+
+
+def tests_text(r: Mapping[str, Any]) -> str:
+    """A row's tests in words: each rule with its pooled value, verdict and per-fold verdicts; rows without
+    registry tests give their rule and note."""
+    tests = r.get("tests") or []
+    if not tests:
+        return rule_note(r)
+    bits = []
+    for t in tests:
+        folds = ", ".join(f"{lab} {v}" for lab, v in zip(t.get("fold_labels") or [], t["folds"])) or "—"
+        bits.append(f"{t['rule']} — value {format_value(t['value'])} → {t['verdict']} (per fold: {folds})")
+    if r.get("note"):
+        bits.append(r["note"])
+    return " · ".join(bits)
+
+
 def write_markdown(path: str | os.PathLike, text: str) -> Path:
     path = Path(path)
     _atomic_write_text(path, text)

@@ -6,41 +6,9 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from .registry import HOLDING, VERDICTS
-from .scorecard import KINDS, normalize_row
+from .scorecard import KINDS, VERDICT_MARK, format_value, md_cell, tests_text
 
 
-def format_value(value: Any) -> str:
-    """Numbers as a reader expects them: 130,831 · 0.312 · 1,755 · text as is; ``None`` as a dash."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if value == 0:
-            return "0"
-        if value.is_integer() and abs(value) < 1e15:
-            return f"{int(value):,}"
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        if abs(value) >= 0.01:
-            return f"{value:.3g}" if abs(value) < 100 else f"{value:.1f}"
-        return f"{value:.2e}"
-    if isinstance(value, list):
-        return ", ".join(format_value(v) for v in value)
-    return str(value)
-
-
-def _cell(text: str) -> str:
-    """Escape a value for a Markdown pipe table."""
-    return str(text).replace("|", "\\|").replace("\n", " ").strip()
-
-
-#: the verdict as the tables show it
-VERDICT_MARK = {"holds": "✓ holds", "reproduced": "✓ reproduced", "differs": "✗ differs", "lower": "▼ lower",
-                "higher": "▲ higher", "inconclusive": "≈ inconclusive", "not testable": "∅ not testable",
-                "not comparable": "— not comparable"}
 #: background colour of a verdict in the chapter × verdict matrix (green holds, red does not, amber
 #: inconclusive, grey undecidable)
 VERDICT_COLOUR = {"holds": "#c8e6c9", "reproduced": "#c8e6c9", "differs": "#ffcdd2", "lower": "#ffcdd2",
@@ -52,27 +20,6 @@ KIND_TITLES = {"paper": "The paper's claims", "setup": "Set-up: data and trainin
 HEADLINE_GROUPS = (("hold", ("holds", "reproduced")), ("do not hold", ("differs", "lower", "higher")),
                    ("inconclusive", ("inconclusive",)), ("not testable", ("not testable",)),
                    ("not comparable on this build", ("not comparable",)))
-
-
-def _note(r: Mapping[str, Any]) -> str:
-    rule = r["rule"] if r["rule"] == "same rule as above" else (f"rule: {r['rule']}" if r["rule"] else "")
-    return " — ".join(x for x in (rule, r["note"]) if x)
-
-
-def display_table(rows: Iterable[Mapping[str, Any]]):
-    """A chapter's scorecard rows for reading: the claim, the model, paper and atomint values rounded
-    (:func:`format_value`, a dash for none), the unit, the verdict (:data:`VERDICT_MARK`), the cause and
-    the tests (rule, value, per-fold verdicts); the claim is the index; never a raw True/None/NaN."""
-    import pandas as pd
-
-    out = []
-    for i, r in enumerate(rows):
-        r = normalize_row(r, i)
-        out.append({"claim": r["claim"], "model": r["model"], "paper": format_value(r["paper"]),
-                    "atomint": format_value(r["atomint"]), "unit": r["unit"], "verdict": VERDICT_MARK[r["verdict"]],
-                    "why": r.get("cause") or "", "tests · rule · note": _tests_text(r)})
-    cols = ["claim", "model", "paper", "atomint", "unit", "verdict", "why", "tests · rule · note"]
-    return pd.DataFrame(out, columns=cols).set_index("claim").rename_axis(None)
 
 
 def counts(rows: Iterable[Mapping[str, Any]]) -> dict:
@@ -182,7 +129,7 @@ def not_holding(chapters: list[dict]) -> list[str]:
             who = f" ({r['model']})" if r["model"] else ""
             sec = f"{r['section']}: " if r.get("section") else ""
             cause = r.get("cause") or r["note"] or "no cause recorded"
-            out.append(f"- {sec}*{_cell(r['claim'])}*{who} — **{r['verdict']}**. {_cell(cause)}")
+            out.append(f"- {sec}*{md_cell(r['claim'])}*{who} — **{r['verdict']}**. {md_cell(cause)}")
     return out
 
 
@@ -203,21 +150,6 @@ def summary_markdown(chapters: list[dict], *, link: bool = True, build_info: str
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _tests_text(r: Mapping[str, Any]) -> str:
-    """A row's tests in words: each rule with its pooled value, verdict and per-fold verdicts; rows without
-    registry tests give their rule and note."""
-    tests = r.get("tests") or []
-    if not tests:
-        return _note(r)
-    bits = []
-    for t in tests:
-        folds = ", ".join(f"{lab} {v}" for lab, v in zip(t.get("fold_labels") or [], t["folds"])) or "—"
-        bits.append(f"{t['rule']} — value {format_value(t['value'])} → {t['verdict']} (per fold: {folds})")
-    if r.get("note"):
-        bits.append(r["note"])
-    return " · ".join(bits)
-
-
 def _table(rows: list[dict]) -> list[str]:
     """A pipe table of ``rows``: registry rows show section, the paper's words, tests and cause."""
     lines = ["| § | claim | model | atomint | verdict | why | tests · rule · note |", "|---|---|---|---|---|---|---|"]
@@ -226,9 +158,9 @@ def _table(rows: list[dict]) -> list[str]:
         atomint = format_value(r["atomint"]) + (f" {r['unit']}" if r["unit"] and not r.get("tests") else "")
         if r.get("fold_verdicts"):
             atomint += f" (folds: {', '.join(r['fold_verdicts'])})"
-        lines.append("| " + " | ".join(_cell(x) for x in (
+        lines.append("| " + " | ".join(md_cell(x) for x in (
             r.get("section") or "", claim, r["model"], atomint if not r.get("tests") else "see tests",
-            VERDICT_MARK[r["verdict"]], r.get("cause") or "", _tests_text(r))) + " |")
+            VERDICT_MARK[r["verdict"]], r.get("cause") or "", tests_text(r))) + " |")
     return lines + [""]
 
 

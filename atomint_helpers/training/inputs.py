@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import math
+import os
+import re
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -85,3 +88,19 @@ def attach_descriptors(model, data: AtomsData, batch_size: int = 1000) -> None:
             atoms = ranges(np.asarray(data.offsets)[rows], data.n_atoms[rows])
             feats[atoms] = rep.descriptors(b).numpy()
     data.atom_features = feats
+
+#: a run name: one plain folder name (no path, not hidden)
+RUN_NAME = re.compile(r"[A-Za-z0-9_+=-][A-Za-z0-9._+=-]{0,127}")
+
+
+def check_name_and_data(name, data_dir) -> None:
+    """Refuse a run name that is not one plain folder name (``.``, ``..``, a path, a hidden name) and a
+    ``data_dir`` that is not an existing folder, whatever the profile."""
+    if name is not None and not RUN_NAME.fullmatch(str(name)):
+        raise AtomintError(f"--name {name!r} is not a run name: use one folder name of letters, digits and . _ - + = "
+                           f"(not starting with a dot, no '/'), e.g. schnet-energy-quick-fold0-try2")
+    if data_dir is not None:
+        d = Path(os.path.expandvars(os.fspath(data_dir))).expanduser()
+        if not d.is_dir():
+            raise AtomintError(f"--data-dir {os.fspath(data_dir)!r} is not a folder; give the folder holding "
+                               f"qm9/qm9.npz (or mp/mp.npz), or leave it out")

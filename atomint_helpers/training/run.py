@@ -30,7 +30,7 @@ from ..data.splits import save_split, split_hash
 from ..io import atomic_path, folder_lock
 from ..properties import TARGETS
 from .lightning import fit_run
-from .inputs import attach_descriptors, load_run_data
+from .inputs import attach_descriptors, check_name_and_data, load_run_data
 from .loop import metrics, predict, read_log, write_log
 from . import parallel
 from .parallel import Ranks, step_loss
@@ -81,7 +81,9 @@ class Run:
         prof = self.prof
         if prof.lightning:  # Lightning decided when to stop (max_epochs, early stopping or the time budget)
             return "PyTorch Lightning fit ended (max_epochs, early stopping or time budget)"
-        if self.epoch >= prof.max_epochs:
+        if self.epoch > prof.max_epochs:  # resumed with a smaller --max-epochs: epochs are never undone
+            return f"max_epochs={prof.max_epochs} asked at resume, but {self.epoch} epochs were already trained"
+        if self.epoch == prof.max_epochs:
             return f"max_epochs={prof.max_epochs}"
         if (self.epoch - self.best_epoch >= prof.early_stop_patience and self.best_epoch > 0
                 and not self.in_stage2()):
@@ -301,6 +303,7 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
     threads (default 1). The result is that of one process training on the same global batches, to float
     rounding, so a run may resume with another number of processes."""
     _check_choice(model_name, target)
+    check_name_and_data(name, data_dir)
     prof = resolve(profile, model_name, target, overrides, max_epochs, max_minutes)
     if not isinstance(processes, int) or processes < 1:
         raise AtomintError(f"processes must be a whole number ≥ 1, got {processes!r}")
@@ -322,6 +325,9 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
         store.recover(folder)  # a save killed after its commit point is completed, one killed before it discarded
         return _train_locked(folder, model_name, target, fold, profile, models_dir, data_dir, prof, threads,
                              progress, name, seed, devices, overrides, head, processes)
+
+
+#: a run name is one folder name: letters, digits and . _ - + = , not starting with a dot
 
 
 def _train_locked(folder, model_name, target, fold, profile, models_dir, data_dir, prof, threads, progress, name,
