@@ -4,6 +4,7 @@ One module per chapter group; each function takes data (arrays, DataFrames or a 
 ``ax``/a new figure under :func:`paper_style`, and returns the figure, so a notebook cell is one call. The
 figure standard every figure follows is written in :mod:`.style`. ``plots`` imports no analysis.
 """
+from .budget import *  # noqa: F401,F403
 from .data import *  # noqa: F401,F403
 from .embeddings import *  # noqa: F401,F403
 from .esp import *  # noqa: F401,F403

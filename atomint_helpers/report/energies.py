@@ -15,6 +15,7 @@ from ..interpret.latent import FIG_ELEMENTS, MODEL_LABELS, fold_distances, mean_
 from ..interpret.latent_stats import deviation_share, histogram_peaks, values_of
 from .fold_measures import (common_folds, fold_pairs, fold_w1, max_ratio, model_w1, per_fold, per_pair,
                             spread_by_element, variation_ratio)
+from .budget import annotate_study
 from .claims import QUICK_NOTE, _fmt, _need_folds
 from .registry import Claim, Measurement, Test, decide
 
@@ -317,4 +318,4 @@ def rows(study, quick: bool, env=None, sal: dict | None = None, retention: dict 
             v = decide(claim, label, ev[(claim.id, label)], why_not=_why_not(study, quick, models, folds),
                        note=confound if claim.id in _SHIFT_CLAIMS else "")
             out.append(v.row())
-    return out
+    return annotate_study(out, CLAIMS + (CARBON_PEAKS_SCHNET,), study, quick)

@@ -1,0 +1,106 @@
+"""Earlier training stages of the committed runs, as sets of checkpoints the chapters can study.
+
+The rule that picks the stages is declared here, before any value of a claim is looked at: per
+architecture, per fold, the committed stage (:func:`~atomint_helpers.store.history.stages`) whose epoch
+count is nearest to each of :data:`STAGE_EPOCHS` (a tie goes to the earlier stage). Stage ``k`` of the set
+is stage ``k`` of every architecture and fold, so a claim comparing BP and SchNet pairs stage ``k`` of one
+with stage ``k`` of the other. A fold with fewer committed stages than targets contributes the same
+checkpoint to more than one stage (the nearest one, as the rule says).
+
+:func:`stage_dirs` extracts every chosen checkpoint into the cache and lays out one folder per stage holding
+links named as the runs (``<cache>/history/sets/<key>/stage<k>/<run> → <cache>/history/<commit12>/<run>``),
+so :func:`~atomint_helpers.interpret.latent_study.study` reads a stage as it reads ``models/``.
+:func:`checkpoint_mae` is a checkpoint's MAE on its fold's test split (kcal/mol for energies), cached by the
+weights' sha256.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from .. import AtomintError
+from ..io import atomic_write_json, sha256_file
+from ..store import PROVENANCE, WEIGHTS, run_name
+from ..store.history import Stage, extract, history_cache, nearest, stages
+
+#: the declared stages: epochs nearest to these, per architecture (SchNet ran 300 epochs, BP 150)
+STAGE_EPOCHS = {"schnet": (100, 200, 300), "bp": (50, 100, 150)}
+#: the paper's test MAE of the energy models (Table 1, kcal/mol), beside which a budget's crossing is read
+PAPER_MAE = {"schnet": 0.35, "bp": 0.77}
+
+
+def choose(repo_root, target: str = "energy", profile: str = "cpu", folds=(0, 1, 2),
+           epochs: dict = STAGE_EPOCHS) -> dict[str, dict[int, list[Stage]]]:
+    """``{model: {fold: [stage per target epoch]}}`` by the declared rule (module docstring)."""
+    out = {}
+    for m, targets in epochs.items():
+        out[m] = {}
+        for k in folds:
+            found = stages(run_name(m, target, profile, int(k)), repo_root)
+            out[m][int(k)] = [nearest(found, e) for e in targets]
+    return out
+
+
+def stage_dirs(chosen: dict, repo_root, key: str, cache_root=None) -> list[Path]:
+    """One folder per stage index with links named as the runs to the extracted checkpoints (see the
+    module docstring); ``key`` names the set (e.g. ``energy-cpu``)."""
+    n = {len(v) for by in chosen.values() for v in by.values()}
+    if len(n) != 1:
+        raise AtomintError("every architecture and fold needs the same number of stages")
+    root = history_cache(cache_root) / "sets" / key
+    out = []
+    for i in range(n.pop()):
+        d = root / f"stage{i}"
+        d.mkdir(parents=True, exist_ok=True)
+        for by in chosen.values():
+            for st in by.values():
+                src = extract(st[i], repo_root, cache_root)
+                link = d / st[i].run
+                if link.is_symlink() or link.exists():
+                    if link.resolve() == src.resolve():
+                        continue
+                    link.unlink()
+                tmp = d / f".{st[i].run}.tmp-{os.getpid()}"
+                tmp.unlink(missing_ok=True)
+                tmp.symlink_to(src.resolve(), target_is_directory=True)
+                os.replace(tmp, link)
+        out.append(d)
+    return out
+
+
+def _mae_cache(cache_root=None) -> Path:
+    return history_cache(cache_root) / "test_mae.json"
+
+
+def checkpoint_mae(folder, ds, cache_root=None) -> dict:
+    """``{"mae", "rmse", "n"}`` of a checkpoint on its test split (the target's unit), cached by the sha256 of
+    its weights and of the data."""
+    from .evaluation import evaluate_checkpoint
+
+    folder = Path(folder)
+    key = f"{sha256_file(folder / WEIGHTS)}-{ds.sha256 or 'nodata'}"
+    path = _mae_cache(cache_root)
+    try:
+        known = json.loads(path.read_text()) if path.is_file() else {}
+    except ValueError:
+        known = {}
+    if key in known:
+        return known[key]
+    ev = evaluate_checkpoint(folder, ds)
+    m = ev.metrics
+    hit = {"mae": float(m["mae"]), "rmse": float(m["rmse"]), "n": int(len(ev.ids))}
+    try:  # re-read: another process may have added entries meanwhile
+        known = json.loads(path.read_text()) if path.is_file() else {}
+    except ValueError:
+        known = {}
+    known[key] = hit
+    atomic_write_json(path, known)
+    return hit
+
+
+def describe(st: Stage, folder: Path) -> dict:
+    """A stage as the results file records it: the :class:`Stage` and its weights' sha256."""
+    prov = json.loads((Path(folder) / PROVENANCE).read_text())
+    return {**asdict(st), "weights_sha256": prov.get("weights_sha256")}
