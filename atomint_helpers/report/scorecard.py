@@ -41,6 +41,8 @@ FIELDS = ("claim", "kind", "model", "paper", "atomint", "unit", "verdict", "rule
 #: the registry's fields (:mod:`.registry`): kept where a row has them
 REGISTRY_FIELDS = ("id", "section", "quote", "cause", "tests", "fold_verdicts", "budget", "stages")
 SCHEMA_VERSION = 3
+#: the budget of a paper row whose claim was not evaluated on earlier training stages
+UNTESTED_BUDGET = "not evaluated on earlier training stages yet (only Fig. 2's claims are, bench/stages/)"
 KINDS = ("paper", "setup", "implementation", "beyond")
 MODELS = ("", "BP", "SchNet")
 
@@ -111,6 +113,8 @@ def normalize_row(row: Mapping[str, Any], i: int = 0) -> dict:
                            "(metric and threshold)")
     out = {k: _plain(row.get(k)) for k in FIELDS}
     out.update({k: row[k] for k in REGISTRY_FIELDS if row.get(k) is not None})
+    if out["kind"] == "paper" and "budget" not in out:  # every paper row says whether training stages were read
+        out["budget"] = {"verdict": "untested", "why": UNTESTED_BUDGET}
     out["claim"] = claim
     out["verdict"] = row.get("verdict") or "not comparable"
     for k in ("model", "unit", "rule", "note"):

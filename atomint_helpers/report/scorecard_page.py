@@ -160,7 +160,10 @@ def summary_markdown(chapters: list[dict], *, link: bool = True, build_info: str
 def _table(rows: list[dict]) -> list[str]:
     """A pipe table of ``rows``: registry rows show section, the paper's words (once for consecutive rows
     that rest on the same sentence), tests and cause."""
-    lines = ["| § | claim | model | atomint | verdict | why | tests · rule · note |", "|---|---|---|---|---|---|---|"]
+    from .budget import budget_cell
+
+    lines = ["| § | claim | model | atomint | verdict | why | budget | tests · rule · note |",
+             "|---|---|---|---|---|---|---|---|"]
     prev_quote = None
     for r in rows:
         quote = r.get("quote")
@@ -173,7 +176,8 @@ def _table(rows: list[dict]) -> list[str]:
             atomint += f" (folds: {', '.join(r['fold_verdicts'])})"
         lines.append("| " + " | ".join(md_cell(x) for x in (
             r.get("section") or "", claim, r["model"], atomint if not r.get("tests") else "see tests",
-            VERDICT_MARK[r["verdict"]], r.get("cause") or "", tests_text(r))) + " |")
+            VERDICT_MARK[r["verdict"]], r.get("cause") or "", budget_cell(r) if r["kind"] == "paper" else "",
+            tests_text(r))) + " |")
     return lines + [""]
 
 
