@@ -4,8 +4,6 @@ Inputs are built in the tests."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,22 +18,11 @@ from atomint_helpers.data.applicability import (  # noqa: E402
     BOUNDS_PATH, Applicability, Finding, check_applicability, compute_bounds,
 )
 
+from cli_run import cli, one_line_error  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
 SCHNET_E = [MODELS / f"schnet-energy-quick-fold{k}" for k in range(3)]
-
-
-def cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "atomint_helpers.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd)
-
-
-def one_line_error(p, *words):
-    err = p.stderr.strip()
-    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
-    assert "\n" not in err and err.startswith("atomint: error: ") and "Traceback" not in err, err
-    for w in words:
-        assert w in err, (w, err)
 
 
 def explain(*args, cwd):

@@ -11,20 +11,9 @@ import pytest
 from atomint_helpers import AtomintError, store
 from atomint_helpers.io import folder_lock
 
+from cli_run import cli, one_line_error  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def cli(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "atomint_helpers.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd)
-
-
-def one_line_error(p, *words):
-    err = p.stderr.strip()
-    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
-    assert "\n" not in err and err.startswith("atomint: error: ") and "Traceback" not in err, err
-    for w in words:
-        assert w in err, (w, err)
 
 
 def test_second_writer_of_a_run_folder_is_refused_and_a_killed_holder_leaves_no_lock(tmp_path):

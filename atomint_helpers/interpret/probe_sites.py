@@ -12,6 +12,13 @@ from .grid import VDW_RADII, vdw_radii
 AROMATIC, SATURATED = "aromatic", "saturated"
 
 
+
+def sphere_directions(n: int) -> np.ndarray:
+    """``n`` unit vectors spread evenly over the sphere (the golden-angle spiral), ``(n, 3)``."""
+    k = np.arange(n) + 0.5
+    th, ph = np.arccos(1 - 2 * k / n), np.pi * (1 + 5 ** 0.5) * k
+    return np.stack([np.sin(th) * np.cos(ph), np.sin(th) * np.sin(ph), np.cos(th)], -1)
+
 def bonded_neighbours(atoms) -> np.ndarray:
     """[n_atoms, n_atoms] bool: bonded pairs from the geometry (|r_i − r_j| ≤ COV_FACTOR (r_cov,i + r_cov,j))."""
     from ase.data import covalent_radii
@@ -37,9 +44,7 @@ def carbon_sites(omega, atoms, n_dirs: int = 400) -> list[dict]:
     six-membered ring; else ``other``), ``value`` — the mean of Ω (kcal/mol) over its exposed van der Waals
     sphere (points of the 1.70 Å sphere outside every other atom's sphere; NaN if none) — and ``exposed``
     (that share of the sphere)."""
-    k = np.arange(n_dirs) + 0.5
-    th, ph = np.arccos(1 - 2 * k / n_dirs), np.pi * (1 + 5 ** 0.5) * k
-    u = np.stack([np.sin(th) * np.cos(ph), np.sin(th) * np.sin(ph), np.cos(th)], -1)
+    u = sphere_directions(n_dirs)
     bonded = bonded_neighbours(atoms)
     radii = vdw_radii(atoms.numbers)
     out = []
@@ -58,9 +63,7 @@ def atom_sites(omega, atoms, n_dirs: int = 400) -> list[dict]:
     """Per atom: ``index``, ``element`` (atomic number), ``kind`` (for carbons as in :func:`carbon_sites`,
     else ``other``) and ``value`` — the mean of Ω (kcal/mol) over the part of the atom's own van der Waals
     sphere outside every other atom's sphere (NaN if none is exposed)."""
-    k = np.arange(n_dirs) + 0.5
-    th, ph = np.arccos(1 - 2 * k / n_dirs), np.pi * (1 + 5 ** 0.5) * k
-    u = np.stack([np.sin(th) * np.cos(ph), np.sin(th) * np.sin(ph), np.cos(th)], -1)
+    u = sphere_directions(n_dirs)
     bonded = bonded_neighbours(atoms)
     radii = vdw_radii(atoms.numbers)
     out = []
