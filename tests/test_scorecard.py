@@ -93,7 +93,7 @@ def test_headline_adds_up_and_counts_only_the_papers_claims():
     assert scorecard_page.chapter_sentence(chapters[0]).startswith("9 claims of the paper: 3 hold, 3 do not hold")
     md = scorecard_page.summary_markdown(chapters)
     assert md.count("\n- ") == 6 and "{doc}`/notebooks/x`" in md  # 5 claims that do not hold + 1 chapter
-    assert "*e* — **lower**. our models: x" in md and "*k* — **inconclusive**. several readings: y" in md
+    assert "*e* — **lower**. Our models: x" in md and "*k* — **inconclusive**. Several readings: y" in md
     m = scorecard_page.matrix_html(chapters)
     assert "<td><b>9</b></td>" in m and m.count("<tr>") == 3  # header, chapter x, total
 

@@ -58,9 +58,10 @@ def headline(chapters: list[dict]) -> str:
     c = summary(chapters)["paper"]
     if not c["rows"]:
         return "**No claim of the paper was recorded on this build.**"
-    if not c["comparable"]:
+    if not c["comparable"] - c["not testable"]:
+        untestable = f"; {c['not testable']} of them are not testable" if c["not testable"] else ""
         return (f"**None of the paper's {c['rows']} claims checked here can be decided on this build** "
-                "(quick-profile models, or models still training).")
+                f"(quick-profile models, or models still training{untestable}).")
     bits = []
     for name, n, words in headline_groups(c):
         detail = ", ".join(f"{k} {w}" for w, k in words.items()) if len(words) > 1 else ""
@@ -136,6 +137,7 @@ def not_holding(chapters: list[dict]) -> list[str]:
             who = f" ({r['model']})" if r["model"] else ""
             sec = f"{r['section']}: " if r.get("section") else ""
             cause = r.get("cause") or r["note"] or "no cause recorded"
+            cause = cause[:1].upper() + cause[1:]
             out.append(f"- {sec}*{md_cell(r['claim'])}*{who} — **{r['verdict']}**. {md_cell(cause)}")
     return out
 
