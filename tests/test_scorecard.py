@@ -31,7 +31,7 @@ def test_record_roundtrip(tmp_path):
     [chapter] = scorecard.collect(tmp_path / "out")
     md = scorecard_page.to_markdown([chapter])
     assert "**{doc}`/notebooks/table1`** — profile: quick" in md
-    assert "| molecules |  | 2,000 molecules | — not comparable |  |  | sample |" in md
+    assert "|  | molecules |  | 130,831 | 2,000 molecules | — not comparable |  |  | sample |" in md
     assert doc["rows"][1]["budget"]["verdict"] == "untested" and "budget" not in doc["rows"][0]
     assert "0.25" in md and "▼ lower" in md and "rule: reproduced within ±10 %" in md
     # a number lower than the paper's does not count as holding; the setup row does not count at all

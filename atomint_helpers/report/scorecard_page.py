@@ -164,8 +164,8 @@ def _table(rows: list[dict]) -> list[str]:
     that rest on the same sentence), tests and cause."""
     from .budget import budget_cell
 
-    lines = ["| § | claim | model | atomint | verdict | why | budget | tests · rule · note |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| § | claim | model | paper | atomint | verdict | why | budget | tests · rule · note |",
+             "|---|---|---|---|---|---|---|---|---|"]
     prev_quote = None
     for r in rows:
         quote = r.get("quote")
@@ -176,8 +176,9 @@ def _table(rows: list[dict]) -> list[str]:
         atomint = format_value(r["atomint"]) + (f" {r['unit']}" if r["unit"] and not r.get("tests") else "")
         if r.get("fold_verdicts"):
             atomint += f" (folds: {', '.join(r['fold_verdicts'])})"
+        paper = "" if r.get("tests") or r["paper"] == r["claim"] else format_value(r["paper"])
         lines.append("| " + " | ".join(md_cell(x) for x in (
-            r.get("section") or "", claim, r["model"], atomint if not r.get("tests") else "see tests",
+            r.get("section") or "", claim, r["model"], paper, atomint if not r.get("tests") else "see tests",
             VERDICT_MARK[r["verdict"]], r.get("cause") or "", budget_cell(r) if r["kind"] == "paper" else "",
             tests_text(r))) + " |")
     return lines + [""]
