@@ -12,6 +12,7 @@ from atomint_helpers.data.batch import qm9_atoms_data
 from atomint_helpers.data.qm9 import NAMED
 from atomint_helpers.data.splits import save_split, split
 from atomint_helpers.interpret import latent
+from atomint_helpers.report import charge_reference
 from atomint_helpers.report import charges as charge_report
 from atomint_helpers.report import claims
 from atomint_helpers.report import energies as energy_report
@@ -221,8 +222,8 @@ def test_claims_table_is_computed(models_dir, sample, tmp_path):
     assert "BP and SchNet" in charge_report.what_we_see(charges, energies, quick=False)
     mt = latent.mulliken_table(charges)
     assert set(mt["element"]) >= {"H", "C", "N", "O", "all"} and mt["Pearson r"].abs().max() <= 1
-    assert "Mulliken" in charge_report.mulliken_paragraph(mt, flipped)
-    path = scorecard.record(tmp_path, "charges", q_rows + charge_report.mulliken_rows(mt, quick=False))
+    assert "Mulliken" in charge_reference.mulliken_paragraph(mt, flipped)
+    path = scorecard.record(tmp_path, "charges", q_rows + charge_reference.mulliken_rows(mt, quick=False))
     doc = json.loads(path.read_text())
     assert len(doc["rows"]) == 5
 
@@ -285,7 +286,7 @@ def test_sign_agreement_finds_a_group_on_the_mirror_solution(sample):
     by = tab.set_index(["fold", "element", "neighbours"])["agree"]
     assert by.loc[(1, "N", 1)] == 0.0
     assert (by.drop(index=(1, "N", 1)) == 1.0).all()
-    text = charge_report.sign_paragraph(tab)
+    text = charge_reference.sign_paragraph(tab)
     assert "SchNet fold 1" in text and "N atoms with 1 bonded neighbour" in text
     assert "fold 0 gives" not in text
     with pytest.raises(AtomintError, match="Mulliken"):

@@ -62,14 +62,20 @@ def energy_charge_correlation(energy_frames: Mapping[int, object], charge_frames
                               element: str = "C"):
     """Per fold both targets have: Spearman ρ between latent energy and latent charge of the atoms of
     ``element`` (the same atoms), and their number. Columns: fold, atoms, rho."""
+    return _per_fold_pairs(energy_frames, charge_frames, element, "rho", spearman)
+
+
+def _per_fold_pairs(energy_frames, charge_frames, element: str, column: str, measure):
+    """Per fold both targets have: ``measure(energies, charges)`` of the same atoms of ``element``, in
+    ``column``; columns fold, atoms, ``column``."""
     import pandas as pd
 
     rows = []
     for k in sorted(set(energy_frames) & set(charge_frames)):
         j = _joined(energy_frames[k], charge_frames[k], "atomic_energy", "charge")
         j = j[j["symbol"] == element]
-        rows.append({"fold": k, "atoms": len(j), "rho": spearman(j["x"], j["y"])})
-    return pd.DataFrame(rows, columns=["fold", "atoms", "rho"])
+        rows.append({"fold": k, "atoms": len(j), column: measure(j["x"], j["y"])})
+    return pd.DataFrame(rows, columns=["fold", "atoms", column])
 
 
 #: the constant factors :func:`scaled_distance` tries (log-spaced, 0.1 … 10, including 1)
@@ -248,11 +254,4 @@ def energy_charge_shapes(energy_frames: Mapping[int, object], charge_frames: Map
                          element: str = "C"):
     """Per fold both targets have: :func:`shape_distance` between the latent energies and the latent charges
     of the atoms of ``element`` (the same atoms). Columns: fold, atoms, shape."""
-    import pandas as pd
-
-    rows = []
-    for k in sorted(set(energy_frames) & set(charge_frames)):
-        j = _joined(energy_frames[k], charge_frames[k], "atomic_energy", "charge")
-        j = j[j["symbol"] == element]
-        rows.append({"fold": k, "atoms": len(j), "shape": shape_distance(j["x"], j["y"])})
-    return pd.DataFrame(rows, columns=["fold", "atoms", "shape"])
+    return _per_fold_pairs(energy_frames, charge_frames, element, "shape", shape_distance)

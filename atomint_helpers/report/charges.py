@@ -27,7 +27,7 @@ from ..interpret.charges import (energy_charge_correlation, energy_charge_shapes
                                  scaled_distances, without_folds)
 from ..interpret.latent import FIG_ELEMENTS, MODEL_LABELS, fold_distances, mean_over_folds, model_distances
 from .claims import QUICK_NOTE, _list, _need_folds, _quick_prefix
-from .charge_reference import mulliken_paragraph, mulliken_rows, sign_paragraph  # noqa: F401 (the notebook reads them here)
+from .charge_reference import mulliken_rows
 from .charge_measures import (divide, fold_ks, fold_label, h_c_over_n_o, mean_finite, model_by_element, pairs_of,
                               ratio_measure, scaled_mean)
 from .fold_measures import fold_w1, model_w1, pair_label
