@@ -16,7 +16,7 @@ from ..interpret.latent_stats import deviation_share, histogram_peaks, values_of
 from .fold_measures import (common_folds, fold_pairs, fold_w1, max_ratio, model_w1, per_fold, per_pair,
                             spread_by_element, variation_ratio)
 from .budget import annotate_study
-from .claims import QUICK_NOTE, _fmt, _need_folds
+from .claims import QUICK_NOTE, _fmt
 from .registry import Claim, Measurement, Test, decide
 
 FIG2 = "§3.1, Fig. 2"
@@ -157,11 +157,11 @@ def _pending_of(study, models) -> str | None:
             if names else None)
 
 
-def _why_not(study, quick: bool, models, folds: bool = False) -> str | None:
+def _why_not(study, quick: bool, models) -> str | None:
     """Why this build cannot decide a claim about ``models`` (``None``: it can)."""
     if quick:
         return QUICK_NOTE
-    return (_need_folds(study, models) if folds else None) or _pending_of(study, models)
+    return _pending_of(study, models)
 
 
 def outlier(study, m):
@@ -234,21 +234,22 @@ def evidence(study, env=None, retention: dict | None = None) -> dict:
         out[(N_VARIES.id, label)] = {"W1/IQR": variation_ratio(study, m, "N", False),
                                      "absolute W1": variation_ratio(study, m, "N", True)}
     if len(multi) == 2 and both:
+        # every fold pair's W1 (scale-free and absolute) once; the claims below read it
+        w1 = {(m, p, a): fold_w1(study, m, p, a) for m in multi for p in fold_pairs(study, m) for a in (False, True)}
         gap = float(np.mean([model_w1(study, k, k, False) for k in both]))
         for m in multi:
             pairs = fold_pairs(study, m)
             out[(CONSERVED.id, MODEL_LABELS[m])] = {
-                "against the model gap": per_pair(lambda p: fold_w1(study, m, p, False) / gap, pairs),
-                "absolute shift": per_pair(lambda p: fold_w1(study, m, p, False), pairs)}
+                "against the model gap": per_pair(lambda p: w1[(m, p, False)] / gap, pairs),
+                "absolute shift": per_pair(lambda p: w1[(m, p, False)], pairs)}
         pairs = [p for p in fold_pairs(study, "schnet") if p in set(fold_pairs(study, "bp"))]
-        sn = {p: fold_w1(study, "schnet", p, False) for p in fold_pairs(study, "schnet")}
-        bp = {p: fold_w1(study, "bp", p, False) for p in fold_pairs(study, "bp")}
+        sn = {p: w1[("schnet", p, False)] for p in fold_pairs(study, "schnet")}
+        bp = {p: w1[("bp", p, False)] for p in fold_pairs(study, "bp")}
         out[(MORE_PRONOUNCED.id, "")] = {
             "W1/IQR ratio": per_pair(lambda p: sn[p] / bp[p], pairs),
-            "absolute W1 ratio": per_pair(lambda p: fold_w1(study, "schnet", p, True)
-                                           / fold_w1(study, "bp", p, True), pairs),
+            "absolute W1 ratio": per_pair(lambda p: w1[("schnet", p, True)] / w1[("bp", p, True)], pairs),
             "separation": Measurement(max(sn.values()) / min(bp.values()))}
-        within = {a: {m: float(np.mean([fold_w1(study, m, p, a) for p in fold_pairs(study, m)])) for m in multi}
+        within = {a: {m: float(np.mean([w1[(m, p, a)] for p in fold_pairs(study, m)])) for m in multi}
                   for a in (False, True)}
         out[(DIFFERENT.id, "")] = {
             name: per_fold(lambda k, a=a: model_w1(study, k, k, a) / max(within[a].values()), both)
@@ -314,8 +315,7 @@ def rows(study, quick: bool, env=None, sal: dict | None = None, retention: dict 
             models = ("bp", "schnet") if label == "" else tuple(k for k, v in MODEL_LABELS.items() if v == label)
             if (claim.id, label) not in ev:
                 continue
-            folds = claim.id in (CONSERVED.id, MORE_PRONOUNCED.id, O_VARIES.id, N_VARIES.id, DIFFERENT.id)
-            v = decide(claim, label, ev[(claim.id, label)], why_not=_why_not(study, quick, models, folds),
+            v = decide(claim, label, ev[(claim.id, label)], why_not=_why_not(study, quick, models),
                        note=confound if claim.id in _SHIFT_CLAIMS else "")
             out.append(v.row())
     return annotate_study(out, CLAIMS + (CARBON_PEAKS_SCHNET,), study, quick)
