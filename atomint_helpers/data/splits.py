@@ -31,6 +31,15 @@ def split(n_train: int = 100_000, n_val: int = 10_000, seed: int = 0,
     return {k: np.sort(v) for k, v in zip(("train", "val", "test"), parts)}
 
 
+def nested_subset(ids: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """``n`` of ``ids`` drawn at random with ``seed`` (sorted): the draws for one seed are nested, so the
+    1,000 molecules of a learning curve's smallest set are among its 3,000 and its 10,000."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if not 1 <= n <= len(ids):
+        raise AtomintError(f"cannot draw {n:,} of {len(ids):,} molecules: choose between 1 and {len(ids):,}")
+    return np.sort(np.random.default_rng([seed, 20_190_301]).permutation(ids)[:n])
+
+
 def split_hash(parts: dict[str, np.ndarray]) -> str:
     """sha256 over the split's id arrays (recorded in provenance)."""
     h = hashlib.sha256()

@@ -11,7 +11,7 @@ import torch
 
 from .. import AtomintError
 from ..data.batch import AtomsData, qm9_atoms_data
-from ..data.splits import split
+from ..data.splits import nested_subset, split
 from .profiles import Profile
 
 
@@ -27,7 +27,11 @@ def fold_split(profile: Profile, fold: int, ds) -> dict[str, np.ndarray]:
     """The fold's split, on the full 130,831 ids (so sample molecules keep their full-data split) or,
     for ``quick``, on the sample's ids."""
     universe = None if profile.full_data else ds.index
-    return split(profile.n_train, profile.n_val, seed=fold, universe=universe)
+    parts = split(profile.n_train, profile.n_val, seed=fold, universe=universe)
+    for key, n in (("train", profile.train_subset), ("val", profile.val_subset)):
+        if n is not None:  # a learning curve's subset: nested across sizes, the fold's test set unchanged
+            parts[key] = nested_subset(parts[key], int(n), seed=fold)
+    return parts
 
 
 def load_crystal_data(profile: Profile, cutoff: float, data_dir=None):
@@ -74,18 +78,21 @@ def load_run_data(prof: Profile, fold: int, target: str, cutoff: float, data_dir
     return ds, data, parts, {k: ds.rows(v) for k, v in parts.items()}
 
 
-def attach_descriptors(model, data: AtomsData, batch_size: int = 1000) -> None:
-    """BP: compute the (fixed) symmetry functions of every atom once and let batches slice them."""
+def attach_descriptors(model, data: AtomsData, batch_size: int = 1000, rows=None) -> None:
+    """BP: compute the (fixed) symmetry functions of every atom of the molecules ``rows`` (default: all)
+    once and let batches slice them; atoms of other molecules hold NaN, so a batch that strays outside
+    the run's split cannot train or predict silently on zeros."""
     if model.config["model"] != "bp":
         return
-    rep = model.representation
-    feats = np.empty((len(data.Z), rep.acsf.n_features), dtype=np.float32)
-    with torch.no_grad():
-        for rows in np.array_split(np.arange(len(data)), max(1, math.ceil(len(data) / batch_size))):
-            b = data.batch(rows)
-            from ..data.batch import ranges
+    from ..data.batch import ranges
 
-            atoms = ranges(np.asarray(data.offsets)[rows], data.n_atoms[rows])
+    rep = model.representation
+    rows = np.arange(len(data)) if rows is None else np.unique(np.asarray(rows, dtype=np.int64))
+    feats = np.full((len(data.Z), rep.acsf.n_features), np.nan, dtype=np.float32)
+    with torch.no_grad():
+        for chunk in np.array_split(rows, max(1, math.ceil(len(rows) / batch_size))):
+            b = data.batch(chunk)
+            atoms = ranges(np.asarray(data.offsets)[chunk], data.n_atoms[chunk])
             feats[atoms] = rep.descriptors(b).numpy()
     data.atom_features = feats
 

@@ -45,6 +45,10 @@ class Profile:
     restarts: dict = field(default_factory=dict)
     #: the declared extension recipe a run continues with (:mod:`.extension`), recorded in provenance
     extension: str | None = None
+    #: learning curves (:mod:`.curve`): train on a seeded random subset of this many of the fold's
+    #: ``n_train`` molecules and validate on ``val_subset`` of its ``n_val``; the test set stays the fold's
+    train_subset: int | None = None
+    val_subset: int | None = None
 
 
 PROFILES = {

@@ -378,7 +378,7 @@ def _setup(ranks: Ranks, folder, model_name, target, fold, prof, seed, head, dat
     parallel.join_group(ranks)
     if not ranks.writer:
         _restore(run, opt, sched, folder, announce=False)
-    attach_descriptors(model, data)
+    attach_descriptors(model, data, rows=np.concatenate(list(rows.values())))
     parallel.compile_if_one_thread(run)
     run.data_s = time.time() - t_data
     y_val = np.asarray(data.targets[model.target_key])[rows["val"]]
