@@ -7,9 +7,10 @@ a smaller set lies inside every larger one of its fold), validated on 1,000 of t
 molecules and tested on the fold's full test set, the same 20,831 molecules as the committed 100k models.
 
 The recipe (:data:`RECIPE`) is the ``cpu`` profile's architectures and first stage (Adam from 5e-4, batches
-of 100, halved on a validation plateau of 6 epochs, early stopping after 20) for both models and every size,
-capped at :data:`MAX_STEPS` optimizer steps (200 epochs of 10,000 molecules, 2,000 of 1,000), so that a small
-set is not cut short by an epoch count made for a large one; no second stage. Whether a run ended by early
+of 100, halved on a validation plateau, early stopping) for both models and every size, with the patiences and
+a cap of :data:`MAX_STEPS` counted in optimizer steps (200 epochs of 10,000 molecules, 2,000 of 1,000), so that
+a small set is not cut short by epoch counts made for a large one; no second stage; BP's descriptors clipped
+to their training range, as the quick profile's. Whether a run ended by early
 stopping (converged on its validation set) or by the cap is recorded and shown. It was fixed
 before any curve run was trained and is never changed by their results. The committed 100k models trained
 longer (BP 150 epochs, SchNet 300 with a weight-averaged cosine stage), so the curve's three sizes decide on
@@ -22,74 +23,41 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-from .. import AtomintError, store
+from .. import AtomintError
+from ..store.curves import FOLDS, MODELS, SIZES, CurveRun, finished, runs
 
-#: training-set sizes of the curve (molecules drawn from each fold's 100,000)
-SIZES = (1_000, 3_000, 10_000)
-FOLDS = (0, 1, 2)
-MODELS = ("bp", "schnet")
 #: validation molecules per curve run (drawn from the fold's 10,000)
 VAL = 1_000
 #: optimizer steps a curve run may take at most (batches of the cpu profile's 100 molecules)
 MAX_STEPS = 20_000
 BATCH = 100
-#: the curve's recipe: the cpu profile without its second stage, on the subset
+#: patience of the cpu profile's stage 1 counted in optimizer steps, as on 10,000 molecules (20 and 6 epochs of
+#: 100 steps), so that a small set (10 steps an epoch on 1,000) is not stopped after a few hundred steps
+EARLY_STOP_STEPS = 2_000
+PLATEAU_STEPS = 600
+#: the curve's recipe: the cpu profile without its second stage, on the subset; BP's descriptors clipped to
+#: their training range (as for the quick profile's 1,000 molecules: unclipped, a test atom outside the
+#: range of a small training set extrapolates wildly)
 RECIPE = {"extend": {}, "val_subset": VAL, "batch_size": BATCH}
-#: where curve runs live, beside the committed models
-FOLDER = "curve"
 
 
-@dataclass(frozen=True)
-class CurveRun:
-    """One point of a learning curve: ``model`` trained on ``n_train`` molecules of ``fold``."""
-
-    model: str
-    n_train: int
-    fold: int
-
-    @property
-    def name(self) -> str:
-        return f"{self.model}-energy-cpu-n{self.n_train}-fold{self.fold}"
-
-    def folder(self, models_dir="models") -> Path:
-        return Path(models_dir) / FOLDER / self.name
-
-    def overrides(self) -> dict:
-        return {**RECIPE, "train_subset": self.n_train}
-
-    @property
-    def max_epochs(self) -> int:
-        return math.ceil(MAX_STEPS / math.ceil(self.n_train / BATCH))
+def max_epochs(run: CurveRun) -> int:
+    """The epochs of :data:`MAX_STEPS` optimizer steps on ``run``'s training set."""
+    return math.ceil(MAX_STEPS / math.ceil(run.n_train / BATCH))
 
 
-@dataclass(frozen=True)
-class CurvePoint:
-    """A finished curve run's test errors (kcal/mol) on the fold's test set."""
+def overrides(run: CurveRun) -> dict:
+    """The profile fields a curve run replaces: :data:`RECIPE`, its subset, patiences in steps, BP clipped."""
+    from .profiles import get_profile
 
-    model: str
-    n_train: int
-    fold: int
-    mae: float
-    rmse: float
-    n_test: int
-    epochs: int
-    #: ended by early stopping (its validation MAE had stopped improving), not by the step cap
-    converged: bool
-
-
-def runs(models=MODELS, folds=FOLDS, sizes=SIZES) -> list[CurveRun]:
-    return [CurveRun(m, n, f) for m in models for f in folds for n in sizes]
-
-
-def finished(folder: Path) -> bool:
-    prov = folder / store.PROVENANCE
-    if not prov.is_file():
-        return False
-    status = str(store.read_json(prov).get("status", ""))
-    return status.startswith("stopped") and "resumable" not in status
+    steps = math.ceil(run.n_train / BATCH)
+    out = {**RECIPE, "train_subset": run.n_train, "early_stop_patience": math.ceil(EARLY_STOP_STEPS / steps),
+           "lr_patience": math.ceil(PLATEAU_STEPS / steps)}
+    if run.model == "bp":
+        out["bp"] = {**get_profile("cpu").bp, "clip_features": True}
+    return out
 
 
 def train_point(run: CurveRun, models_dir="models", data_dir=None, threads: int | None = 1,
@@ -101,25 +69,8 @@ def train_point(run: CurveRun, models_dir="models", data_dir=None, threads: int 
     if finished(folder):
         return folder
     return train(run.model, "energy", fold=run.fold, profile="cpu", models_dir=folder.parent, data_dir=data_dir,
-                 max_epochs=run.max_epochs, threads=threads, progress=progress, name=run.name, overrides=run.overrides())
-
-
-def points(models_dir="models") -> list[CurvePoint]:
-    """Every finished curve run's test errors, read from its provenance."""
-    out = []
-    for run in runs():
-        folder = run.folder(models_dir)
-        if not finished(folder):
-            continue
-        prov = store.read_json(folder / store.PROVENANCE)
-        test = prov.get("metrics", {}).get("test", {})
-        if prov.get("n_train") != run.n_train or not math.isfinite(float(test.get("mae", math.nan))):
-            raise AtomintError(f"{folder} does not hold the curve run it is named after (n_train "
-                               f"{prov.get('n_train')}, test {test}); delete it and train it again")
-        out.append(CurvePoint(run.model, run.n_train, run.fold, float(test["mae"]), float(test["rmse"]),
-                              int(test["n"]), int(prov["epochs"]),
-                              str(prov["status"]).startswith("stopped: early")))
-    return out
+                 max_epochs=max_epochs(run), threads=threads, progress=progress, name=run.name,
+                 overrides=overrides(run))
 
 
 def main(argv=None) -> int:
