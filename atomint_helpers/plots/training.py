@@ -146,3 +146,59 @@ def sign_curves(signs: dict, *, goal: float = 0.95):
         axes.flat[len(names)].legend(handles, labels, loc="center", fontsize=9, frameon=False,
                                      title="atoms (element, bonded neighbours)", title_fontsize=9)
     return fig
+def training_set_curves(frame, *, unit: str = "kcal/mol"):
+    """Test MAE against training-set size (log–log), one colour per model (a), and BP's MAE divided by
+    SchNet's (b): thin lines per fold, markers and a thick line for the fold mean. ``frame``: rows of
+    ``model`` (``BP``/``SchNet``), ``fold``, ``n_train``, ``MAE``, ``recipe`` (``curve`` for the learning
+    curve's one recipe; ``committed`` for the 100k models, drawn as open markers joined by a dotted line,
+    since they trained longer)."""
+    import matplotlib.ticker as mticker
+
+    colours = {"BP": "#1f77b4", "SchNet": "#d62728"}
+    with paper_style():
+        fig, (a, b) = _figure(ncols=2, width=COLUMN_WIDTH, height=3.0)
+        curve, full = frame[frame["recipe"] == "curve"], frame[frame["recipe"] == "committed"]
+        for model, colour in colours.items():
+            for fold, d in curve[curve["model"] == model].groupby("fold"):
+                d = d.sort_values("n_train")
+                a.plot(d["n_train"], d["MAE"], color=colour, lw=0.6, alpha=0.5)
+            mean = curve[curve["model"] == model].groupby("n_train")["MAE"].mean()
+            a.plot(mean.index, mean.values, color=colour, lw=1.8, marker="o", ms=4, label=f"{model}, learning curve")
+            top = full[full["model"] == model].groupby("n_train")["MAE"].mean()
+            if len(top):
+                if len(mean):
+                    a.plot([mean.index[-1], top.index[0]], [mean.values[-1], top.values[0]], color=colour, lw=1.0,
+                           ls=":")
+                a.plot(top.index, top.values, color=colour, marker="o", mfc="white", ms=6, ls="none",
+                       label=f"{model}, committed 100k")
+        a.set_xscale("log")
+        a.set_yscale("log")
+        a.set_xlabel("training molecules")
+        a.set_ylabel(f"energy test MAE ({unit})")
+        a.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
+        a.yaxis.set_minor_formatter(mticker.NullFormatter())
+        a.legend(fontsize=9, frameon=False, loc="lower left")
+
+        def ratio(d):
+            m = d.groupby(["n_train", "model"])["MAE"].mean().unstack()
+            return (m["BP"] / m["SchNet"]).dropna() if {"BP", "SchNet"} <= set(m.columns) else m.iloc[:, :0]
+
+        for fold, d in frame.groupby("fold"):
+            r = ratio(d[d["recipe"] == "curve"])
+            b.plot(r.index, r.values, color="0.5", lw=0.6)
+        r, rf = ratio(curve), ratio(full)
+        if len(r):
+            b.plot(r.index, r.values, color=MAIN_COLOR, lw=1.8, marker="o", ms=4, label="learning curve")
+        if len(rf):
+            b.plot(rf.index, rf.values, color=MAIN_COLOR, marker="o", mfc="white", ms=6, ls="none",
+                   label="committed 100k")
+            if len(r):
+                b.plot([r.index[-1], rf.index[0]], [r.values[-1], rf.values[0]], color=MAIN_COLOR, lw=1.0, ls=":")
+        b.axhline(1.0, color="0.3", lw=0.8, ls="--")
+        b.set_xscale("log")
+        b.set_xlabel("training molecules")
+        b.set_ylabel("BP MAE / SchNet MAE")
+        b.legend(fontsize=9, frameon=False, loc="best")
+        for k, ax in enumerate((a, b)):
+            _panel_label(ax, "ab"[k])
+    return fig

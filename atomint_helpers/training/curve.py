@@ -7,10 +7,10 @@ a smaller set lies inside every larger one of its fold), validated on 1,000 of t
 molecules and tested on the fold's full test set, the same 20,831 molecules as the committed 100k models.
 
 The recipe (:data:`RECIPE`) is the ``cpu`` profile's architectures and first stage (Adam from 5e-4, batches
-of 100, halved on a validation plateau, early stopping) for both models and every size, with the patiences and
-a cap of :data:`MAX_STEPS` counted in optimizer steps (200 epochs of 10,000 molecules, 2,000 of 1,000), so that
-a small set is not cut short by epoch counts made for a large one; no second stage; BP's descriptors clipped
-to their training range, as the quick profile's. Whether a run ended by early
+of 100, halved on a validation plateau of 6 epochs, early stopping after 20) for both models and every size,
+at most :data:`MAX_EPOCHS` epochs of :data:`EPOCH` molecules each (a smaller set is passed over several times
+an epoch), so that patience and cap mean the same optimizer steps for every size; no second stage; BP's
+descriptors clipped to their training range, as the quick profile's. Whether a run ended by early
 stopping (converged on its validation set) or by the cap is recorded and shown. It was fixed
 before any curve run was trained and is never changed by their results. The committed 100k models trained
 longer (BP 150 epochs, SchNet 300 with a weight-averaged cosine stage), so the curve's three sizes decide on
@@ -30,31 +30,22 @@ from ..store.curves import FOLDS, MODELS, SIZES, CurveRun, finished, runs
 
 #: validation molecules per curve run (drawn from the fold's 10,000)
 VAL = 1_000
-#: optimizer steps a curve run may take at most (batches of the cpu profile's 100 molecules)
-MAX_STEPS = 20_000
 BATCH = 100
-#: patience of the cpu profile's stage 1 counted in optimizer steps, as on 10,000 molecules (20 and 6 epochs of
-#: 100 steps), so that a small set (10 steps an epoch on 1,000) is not stopped after a few hundred steps
-EARLY_STOP_STEPS = 2_000
-PLATEAU_STEPS = 600
+#: molecules per epoch of every curve run: 100 steps of 100 (a set of 1,000 is passed over 10 times), so the cpu
+#: profile's patiences (6 and 20 epochs) and an epoch cap mean the same number of optimizer steps for every size
+EPOCH = 10_000
+MAX_EPOCHS = 200
 #: the curve's recipe: the cpu profile without its second stage, on the subset; BP's descriptors clipped to
 #: their training range (as for the quick profile's 1,000 molecules: unclipped, a test atom outside the
 #: range of a small training set extrapolates wildly)
-RECIPE = {"extend": {}, "val_subset": VAL, "batch_size": BATCH}
-
-
-def max_epochs(run: CurveRun) -> int:
-    """The epochs of :data:`MAX_STEPS` optimizer steps on ``run``'s training set."""
-    return math.ceil(MAX_STEPS / math.ceil(run.n_train / BATCH))
+RECIPE = {"extend": {}, "val_subset": VAL, "batch_size": BATCH, "epoch_molecules": EPOCH}
 
 
 def overrides(run: CurveRun) -> dict:
-    """The profile fields a curve run replaces: :data:`RECIPE`, its subset, patiences in steps, BP clipped."""
+    """The profile fields a curve run replaces: :data:`RECIPE`, its subset, BP's descriptors clipped."""
     from .profiles import get_profile
 
-    steps = math.ceil(run.n_train / BATCH)
-    out = {**RECIPE, "train_subset": run.n_train, "early_stop_patience": math.ceil(EARLY_STOP_STEPS / steps),
-           "lr_patience": math.ceil(PLATEAU_STEPS / steps)}
+    out = {**RECIPE, "train_subset": run.n_train}
     if run.model == "bp":
         out["bp"] = {**get_profile("cpu").bp, "clip_features": True}
     return out
@@ -69,7 +60,7 @@ def train_point(run: CurveRun, models_dir="models", data_dir=None, threads: int 
     if finished(folder):
         return folder
     return train(run.model, "energy", fold=run.fold, profile="cpu", models_dir=folder.parent, data_dir=data_dir,
-                 max_epochs=max_epochs(run), threads=threads, progress=progress, name=run.name,
+                 max_epochs=MAX_EPOCHS, threads=threads, progress=progress, name=run.name,
                  overrides=overrides(run))
 
 

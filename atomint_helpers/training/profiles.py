@@ -49,6 +49,10 @@ class Profile:
     #: ``n_train`` molecules and validate on ``val_subset`` of its ``n_val``; the test set stays the fold's
     train_subset: int | None = None
     val_subset: int | None = None
+    #: molecules an epoch draws at least: a training set smaller than this is passed over several times
+    #: per epoch (each pass reshuffled), so that validation, the schedule's patience and the saves come
+    #: every so many optimizer steps whatever the set's size
+    epoch_molecules: int | None = None
 
 
 PROFILES = {

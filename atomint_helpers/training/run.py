@@ -216,10 +216,10 @@ def _train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool, net=None,
         for g in opt.param_groups:
             g["lr"] = cosine_lr(run.stage2, run.epoch, prof.max_epochs, prof.min_lr)
     tot_loss = tot_abs = 0.0
-    shuffle = dict(shuffle=True, seed=run.seed * 100_003 + run.epoch)
-    bar = tqdm(run.data.batch_rows(rows["train"], prof.batch_size, **shuffle) if ranks.parallel
-               else run.data.batches(rows["train"], prof.batch_size, **shuffle),
-               total=math.ceil(len(rows["train"]) / prof.batch_size), desc=f"{run.folder.name} epoch {run.epoch + 1}",
+    train_rows, shuffle = _epoch_rows(run)
+    bar = tqdm(run.data.batch_rows(train_rows, prof.batch_size, **shuffle) if ranks.parallel
+               else run.data.batches(train_rows, prof.batch_size, **shuffle),
+               total=math.ceil(len(train_rows) / prof.batch_size), desc=f"{run.folder.name} epoch {run.epoch + 1}",
                disable=not progress, leave=False, mininterval=1.0 if sys.stderr.isatty() else 60.0, file=sys.stderr)
     for b in bar:
         opt.zero_grad(set_to_none=True)
@@ -254,7 +254,7 @@ def _train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool, net=None,
             sched.step(val["mae"])
         run.wall += time.time() - t0
         row = {"epoch": run.epoch, "wall_s": run.wall, "lr": opt.param_groups[0]["lr"],
-               "train_loss": tot_loss / len(rows["train"]), "train_mae": tot_abs / len(rows["train"]),
+               "train_loss": tot_loss / len(train_rows), "train_mae": tot_abs / len(train_rows),
                "val_mae": val["mae"], "val_rmse": val["rmse"]}
         run.log.append(row)
         run.signs += [dict(zip(SignMonitor.FIELDS, (run.epoch, _symbol(z), nb, n, round(a, 4)))) for z, nb, n, a in groups]
@@ -270,6 +270,19 @@ def _train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool, net=None,
             run.save_state(opt, sched, save)
             run.write_provenance("training", save)
     run.wall = ranks.broadcast(run.wall)  # the time budget is rank 0's clock
+
+
+def _epoch_rows(run: Run) -> tuple[np.ndarray, dict]:
+    """The epoch's training rows and how to batch them: the training set shuffled with the epoch's seed
+    (seed · 100,003 + epoch: a distinct stream per run and epoch, so a resumed run draws what an uninterrupted
+    one would); with the profile's ``epoch_molecules`` above the set's size, whole passes over it, each
+    shuffled, to at least that many molecules."""
+    rows, seed = run.rows["train"], run.seed * 100_003 + run.epoch
+    passes = math.ceil((run.prof.epoch_molecules or 0) / len(rows))
+    if passes <= 1:
+        return rows, dict(shuffle=True, seed=seed)
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rows[rng.permutation(len(rows))] for _ in range(passes)]), dict(shuffle=False)
 
 
 def _finish(run: Run, reason: str, models_dir, progress: bool) -> None:
