@@ -155,6 +155,11 @@ def test_prepare_for_render_hides_plumbing():
     page = prepare_for_render({"cells": [cell]}, path_replacements(ROOT))["cells"][0]
     assert page["metadata"]["tags"] == ["remove-output"]
     assert page["outputs"][0]["text"] == "from atomint_helpers/a.npz\n"
+    # and the sources: papermill's injected out_dir (a scratch folder of the build) reaches the download
+    injected = {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "outputs": [],
+                "source": f'out_dir = "{ROOT}/_build/results/cpu/.staging/data"\n'}
+    page = prepare_for_render({"cells": [injected]}, path_replacements(ROOT))["cells"][0]
+    assert str(ROOT) not in page["source"] and page["source"] == 'out_dir = "_build/results/cpu/.staging/data"\n'
 
 
 # ------------------------------------------------------------------------------------------ nbval

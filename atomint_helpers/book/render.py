@@ -28,13 +28,16 @@ def _tag(cell: dict, tag: str) -> None:
         tags.append(tag)
 
 
-def _replace_in_outputs(cell: dict, replacements: list[tuple[str, str]]) -> None:
+def _replace_paths(cell: dict, replacements: list[tuple[str, str]]) -> None:
+    """The build machine's paths rewritten in a cell's outputs and in its source (papermill's injected
+    parameters carry the scratch ``out_dir`` into the downloadable notebook)."""
     def fix(text):
         joined = "".join(text) if isinstance(text, list) else text
         for old, new in replacements:
             joined = joined.replace(old, new)
         return joined
 
+    cell["source"] = fix(cell.get("source", ""))
     for out in cell.get("outputs", []):
         if "text" in out:
             out["text"] = fix(out["text"])
@@ -75,7 +78,8 @@ def prepare_for_render(nb: dict, replacements: list[tuple[str, str]] = ()) -> di
     * A code cell whose only outputs are Markdown (a "What we see" paragraph) shows the prose, with its
       code folded away (``hide-input``).
     * nbval's marker comments (``# NBVAL_CHECK_OUTPUT``) are deleted from the code shown.
-    * ``replacements`` (see :func:`path_replacements`) rewrite the build machine's paths in the outputs.
+    * ``replacements`` (see :func:`path_replacements`) rewrite the build machine's paths in the outputs and
+      the sources (the injected parameters).
 
     A cell that already carries a ``remove-*`` or ``hide-*`` tag keeps it and gets no other.
     """
@@ -105,7 +109,7 @@ def prepare_for_render(nb: dict, replacements: list[tuple[str, str]] = ()) -> di
                         and "text/markdown" in o.get("data", {}) for o in outs):
             _tag(cell, "hide-input")
         if replacements:
-            _replace_in_outputs(cell, list(replacements))
+            _replace_paths(cell, list(replacements))
     return nb
 
 

@@ -9,10 +9,10 @@ from ..data.qm9 import load_qm9, qm9pack_cache
 
 def _data_info(args) -> int:
     ds = load_qm9(args.dir, quiet=True)
-    print(ds.describe())
+    print(ds.describe(with_path=True))
     print(f"  sha256 {ds.sha256}")
     cr = load_crystals(args.dir, quiet=True)
-    print(cr.describe())
+    print(cr.describe(with_path=True))
     return 0
 
 

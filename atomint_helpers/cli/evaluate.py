@@ -22,7 +22,7 @@ def _cli_evaluate(args) -> int:
             raise AtomintError(f"{folder} predicts {target!r}; atomint evaluate scores QM9 checkpoints (targets "
                                f"energy and dipole); the crystal model's test error is in its provenance.json")
     ds = load_qm9(args.data_dir, quiet=True)
-    print(ds.describe())
+    print(ds.describe(with_path=True))
     for folder in args.checkpoints:
         ev = evaluate_checkpoint(folder, ds)
         m = ev.metrics

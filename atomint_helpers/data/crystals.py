@@ -63,10 +63,14 @@ class Crystals(ArraySet):
     def elements(self) -> np.ndarray:
         return np.unique(self.arrays["Z"]).astype(np.int64)
 
-    def describe(self) -> str:
+    def describe(self, with_path: bool = False) -> str:
+        """Counts and where the data came from, in words (``with_path``: the file too, for the command line)."""
+        from .qm9 import SOURCE_WORDS
+
         note = " — EMBEDDED SAMPLE, not the full set" if self.is_sample else ""
+        where = f" ({self.path})" if with_path else ""
         return (f"Materials Project crystals: {len(self):,} structures, {len(self.arrays['Z']):,} atoms, "
-                f"{len(self.elements)} elements from {self.source} ({self.path}){note}")
+                f"{len(self.elements)} elements, from {SOURCE_WORDS.get(self.source, self.source)}{where}{note}")
 
     def subset(self, rows) -> "Crystals":
         from .qm9 import ranges

@@ -92,6 +92,12 @@ def verify_checksum(path: Path) -> str:
     return digest
 
 
+#: where a data set was read from (``read_npz``'s ``source``), in a reader's words
+SOURCE_WORDS = {"path": "the data folder given", "ATOMINT_DATA": "the ATOMINT_DATA folder",
+                "qm9pack cache": "the qm9pack wheel (converted once)", "cache": "the download cache",
+                "sample": "the embedded sample"}
+
+
 @dataclass
 class QM9(ArraySet):
     """QM9 molecules as concatenated arrays (see module docstring).
@@ -111,9 +117,13 @@ class QM9(ArraySet):
     def n_atoms_total(self) -> int:
         return int(self.arrays["offsets"][-1])
 
-    def describe(self) -> str:
+    def describe(self, with_path: bool = False) -> str:
+        """Counts and where the data came from, in words (``with_path``: the file too, for the command line;
+        never on a book page, where a path of the machine that built it means nothing to a reader)."""
         note = " — EMBEDDED SAMPLE, not the full QM9" if self.is_sample else ""
-        return f"QM9: {len(self):,} molecules, {self.n_atoms_total:,} atoms from {self.source} ({self.path}){note}"
+        where = f" ({self.path})" if with_path else ""
+        return (f"QM9: {len(self):,} molecules, {self.n_atoms_total:,} atoms, from "
+                f"{SOURCE_WORDS.get(self.source, self.source)}{where}{note}")
 
     # -------------------------------------------------------------- addressing
     def rows(self, qm9_indices) -> np.ndarray:

@@ -9,10 +9,12 @@ from .style import COLUMN_WIDTH, MAIN_COLOR, _figure, _panel_label, paper_style
 
 
 # ------------------------------------------------------------------------------------------ Table 1
-def parity_and_errors(evals: dict, *, max_points: int = 20_000):
+def parity_and_errors(evals: dict, *, max_points: int = 20_000, residual: tuple[str, ...] = ("energy",)):
     """Table 1's figure: for each target a row of parity plots (prediction against the QM9 reference, with
     the test MAE) and below it a row of error histograms (prediction − reference; errors beyond the 99.5 %
-    quantile of |error| are counted, not drawn), one column per model.
+    quantile of |error| are counted, not drawn), one column per model. For the targets in ``residual`` the
+    upper row plots the error against the reference instead: atomization energies span about 2,000
+    kcal/mol, where errors of a kcal/mol are invisible on a parity plot.
 
     ``evals`` maps (model, target) to :class:`atomint_helpers.evaluate.Evaluation`. Drawn the width of the
     book's text column (:data:`~.style.COLUMN_WIDTH`), so its 9-pt text is shown at 9 pt.
@@ -34,14 +36,22 @@ def parity_and_errors(evals: dict, *, max_points: int = 20_000):
                 name = MODEL_LABELS.get(ev.model, ev.model)
                 err = ev.prediction - ev.reference
                 sel = rng.permutation(len(err))[:max_points]
-                top.scatter(ev.reference[sel], ev.prediction[sel], s=2, alpha=0.3, color=MAIN_COLOR,
-                            rasterized=True)
-                lo = float(min(ev.reference.min(), ev.prediction.min()))
-                hi = float(max(ev.reference.max(), ev.prediction.max()))
-                top.plot([lo, hi], [lo, hi], color="0.3", lw=0.8)
                 label = "atomization energy" if ev.target == "energy" else "|μ|"
+                if ev.target in residual:
+                    lim = float(np.quantile(np.abs(err), 0.999))
+                    top.scatter(ev.reference[sel], np.clip(err[sel], -lim, lim), s=2, alpha=0.3, color=MAIN_COLOR,
+                                rasterized=True)
+                    top.axhline(0, color="0.3", lw=0.8)
+                    top.set_ylim(-1.15 * lim, 1.15 * lim)
+                    top.set_ylabel(f"error ({ev.unit})")
+                else:
+                    top.scatter(ev.reference[sel], ev.prediction[sel], s=2, alpha=0.3, color=MAIN_COLOR,
+                                rasterized=True)
+                    lo = float(min(ev.reference.min(), ev.prediction.min()))
+                    hi = float(max(ev.reference.max(), ev.prediction.max()))
+                    top.plot([lo, hi], [lo, hi], color="0.3", lw=0.8)
+                    top.set_ylabel(f"prediction ({ev.unit})")
                 top.set_xlabel(f"QM9 {label} ({ev.unit})")
-                top.set_ylabel(f"prediction ({ev.unit})")
                 top.set_title(f"{name}, {ev.target}")
                 top.text(0.04, 0.96, f"MAE {ev.metrics['mae']:.3g} {ev.unit}", transform=top.transAxes,
                          ha="left", va="top")

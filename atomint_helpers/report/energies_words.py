@@ -112,3 +112,18 @@ def _list(items) -> str:
     from .claims import _list as join
 
     return join(items)
+
+
+def environment_table(env):
+    """:func:`~atomint_helpers.interpret.energy_partition.carbon_environments` for reading: model and fold as
+    the row labels, η² under names a reader understands, the groups' counts as whole numbers and their mean
+    latent energies (kcal/mol) to two decimals."""
+    names = {"carbons": "carbon atoms", "eta2": "η² by neighbours", "eta2_rank": "η² by neighbours, on ranks",
+             "eta2_fine": "η² by neighbours and H", "eta2_fine_rank": "η² by neighbours and H, on ranks"}
+    out = env.rename(columns=names).set_index(["model", "fold"])
+    for c in out.columns:
+        if c.startswith("η²"):
+            out[c] = out[c].round(3)
+        elif c.startswith("mean "):
+            out[c] = out[c].round(2)
+    return out.rename(columns=lambda c: f"{c} (kcal/mol)" if c.startswith("mean ") else c)

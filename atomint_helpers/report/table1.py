@@ -182,6 +182,67 @@ def curve_row(frame, *, quick: bool) -> dict:
     return decide(GROWS, "", measured, why_not=why, note=note).row()
 
 
+def paper_layout(per_fold):
+    """Table 1 as the paper lays it out: one row per model, MAE and RMSE per target, the paper's value beside
+    ours (the mean over the finished folds, as the scorecard's numbers); a dash where no fold has finished."""
+    import pandas as pd
+
+    cols, rows = [], {}
+    for t in ("energy", "dipole"):
+        for metric in ("MAE", "RMSE"):
+            for who in ("paper", "atomint"):
+                cols.append((f"{t} ({_UNITS[t]})", metric, who))
+    for m in ("bp", "schnet"):
+        vals = []
+        for t in ("energy", "dipole"):
+            d = _done(per_fold, m, t)
+            for i, metric in enumerate(("MAE", "RMSE")):
+                ours = [float(v) for v in d[metric] if v is not None and np.isfinite(float(v))]
+                vals += [f"{PAPER_TABLE1[(m, t)][i]:.3g}", f"{np.mean(ours):.3g}" if ours else "—"]
+        rows[_SHORT[m]] = vals
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=pd.MultiIndex.from_tuples(cols))
+    out.index.name = "model"
+    return out
+
+
+def what_we_find(rows: list[dict], quick: bool) -> str:
+    """The chapter's finding in a few sentences, read off its scorecard rows: the ordering per target, how
+    our errors stand to the paper's, whether the lead grows with the training set; then why."""
+    if quick:
+        return ("**What we find.** Nothing about the paper: a `quick` build evaluates tiny models trained for "
+                "seconds on the embedded sample.")
+    by = {r["id"]: r for r in rows}
+
+    def order(t):
+        r = by[f"table1.schnet-lower.{t}"]
+        ratio = next((x for x in r["tests"] if x["name"] == "MAE ratio"), None)
+        if r["verdict"] == "holds":
+            return (f"for the {t}, SchNet's errors are below BP's on every fold (its MAE at most "
+                    f"{ratio['value']:.2f}× BP's)")
+        return f"for the {t} the ordering is {r['verdict']}"
+
+    def number(m, t):
+        r = by[f"table1.{m}.{t}.mae"]
+        if r["verdict"] == "not comparable":
+            return f"{_SHORT[m]} {t}: not finished"
+        word = {"reproduced": "within 10 % of", "lower": "below", "higher": "above"}.get(r["verdict"], "unlike")
+        return f"{_SHORT[m]}'s {t} MAE {r['atomint']:.3g} {r['unit']} is {word} the paper's {r['paper']:.3g}"
+
+    grows = by["table1.advantage-grows"]
+    first = order("energy")
+    both = all(by[f"table1.schnet-lower.{t}"]["verdict"] == "holds" for t in ("energy", "dipole"))
+    text = (f"**What we find.** {first[:1].upper() + first[1:]}; {order('dipole')}"
+            + (": the paper's ordering holds. " if both else ". ")
+            + "; ".join(number(m, t) for t in ("energy", "dipole") for m in ("bp", "schnet")) + ". "
+            + ("Whether SchNet's lead grows with the training set is not decided on this build: "
+               + grows["note"].split(";")[0] + "." if grows["verdict"] == "not comparable"
+               else f"SchNet's lead growing with the training set: **{grows['verdict']}**."))
+    causes = list(dict.fromkeys(r["cause"] for r in rows if r.get("cause")))
+    if causes:
+        text += "\n\n**Why.** " + " ".join(c[:1].upper() + c[1:] + ("" if c.endswith(".") else ".") for c in causes)
+    return text
+
+
 def curve_what_we_see(frame, row: dict, quick: bool) -> str:
     """The learning curve in a few sentences: the MAE ratio at each size, its slope and the verdict."""
     if quick:
