@@ -234,3 +234,14 @@ def test_check_params_ok(tmp_path):
         assert p.profile == profile and p.folds == (2, 0)
         assert p.out_dir.is_absolute() and p.out_dir.parts[-2:] == ("_build", "results-test")
         assert p.data_dir == tmp_path / "data"
+
+
+def test_the_goals_the_training_appendix_states_are_the_code_s():
+    """One set of goals on every page: the sentence in the training appendix names CPU_GOALS' values."""
+    from atomint_helpers.properties import CPU_GOALS, goal_text
+
+    intro = _src(_load(ROOT / "notebooks" / "training.ipynb")["cells"][0])
+    sentence = next(p for p in intro.split("\n\n") if "goals" in p)
+    for (model, target), goal in CPU_GOALS.items():
+        unit = "kcal/mol" if target == "energy" else "D"
+        assert f"{goal_text(goal)} {unit}" in sentence or f"{goal_text(goal)} kcal/mol" in sentence, (model, target)
