@@ -70,5 +70,20 @@ def _quiet_rdkit_import() -> None:
 _quiet_rdkit_import()
 
 
+#: exit statuses of every ``atomint`` command: a malformed command line (argparse), bad input (a file, a
+#: structure, a value the command cannot use), a data set or checkpoint that is not there, Ctrl-C
+EXIT_USAGE, EXIT_INPUT, EXIT_MISSING, EXIT_INTERRUPTED = 2, 3, 4, 130
+
+
 class AtomintError(Exception):
-    """Base class of every error atomint raises for bad input; its message says what to do."""
+    """Base class of every error atomint raises for bad input; its message says what to do. ``code`` is the
+    exit status a command ends with (:data:`EXIT_INPUT`)."""
+
+    code = EXIT_INPUT
+
+
+class MissingError(AtomintError):
+    """A data set, a checkpoint or one of its files that is not where atomint looked; the message names the
+    places and how to get it (exit status :data:`EXIT_MISSING`)."""
+
+    code = EXIT_MISSING
