@@ -1,7 +1,8 @@
 """``atomint evaluate``: a checkpoint's test errors on its held-out molecules (QM9) or crystals (Materials
 Project, the crystal model of Fig. 7), beside the recorded ones.
 
-A checkpoint is a folder or a name (``schnet-energy-quick``: every fold, ``schnet-mp-cpu-fold0``: one run)
+A checkpoint trained on the embedded sample (profile ``quick``) is scored on the sample, where its whole
+test split is; any other on the full data. A checkpoint is a folder or a name (``schnet-energy-quick``: every fold, ``schnet-mp-cpu-fold0``: one run)
 found as ``atomint models`` lists. ``--json FILE`` (``-``: standard output) writes one object per checkpoint:
 checkpoint, model, target, fold, n test, MAE, RMSE, unit, recorded MAE, whether only sample data was used.
 """
@@ -30,23 +31,30 @@ def _folders(specs, models_dir) -> list[Path]:
     return folders
 
 
+def _qm9_of(folder: Path, args, read: dict):
+    """The QM9 a checkpoint is scored on: the embedded sample for one trained on it (its whole test split is
+    there), else the full QM9 (``--data-dir``, ``ATOMINT_DATA``, the cache; the sample when none is found)."""
+    from ..data.qm9 import load_qm9, load_sample
+
+    key = "sample" if store.provenance(folder).get("data", {}).get("source") == "sample" else "qm9"
+    if key not in read:
+        read[key] = load_sample() if key == "sample" else load_qm9(args.data_dir, quiet=True)
+        say(args, read[key].describe())
+    return read[key]
+
+
 def _cli_evaluate(args) -> int:
     from ..interpret.evaluation import evaluate_checkpoint, evaluate_crystal_checkpoint
 
     folders = _folders(args.checkpoints, args.models_dir)
-    qm9 = None
+    qm9: dict = {}  # the data sets read so far: the embedded sample, the full QM9
     rows = []
     for folder in folders:
         if store.read_json(folder / store.CONFIG)["target"] == "crystals":
             ev = evaluate_crystal_checkpoint(folder, args.data_dir)
             what = "test crystals"
         else:
-            if qm9 is None:
-                from ..data.qm9 import load_qm9
-
-                qm9 = load_qm9(args.data_dir, quiet=True)
-                say(args, qm9.describe())
-            ev = evaluate_checkpoint(folder, qm9)
+            ev = evaluate_checkpoint(folder, _qm9_of(folder, args, qm9))
             what = "test molecules"
         m = ev.metrics
         rec = ev.provenance.get("metrics", {}).get("test", {})

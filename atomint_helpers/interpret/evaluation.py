@@ -3,7 +3,8 @@ Materials Project test crystals); Table 1; ``atomint evaluate``.
 
 A checkpoint's test molecules are the ``test`` ids of its stored split. With the full QM9 all of them
 are evaluated; with the embedded sample only the sample molecules that fall into that test split (the
-result says so through ``on_sample`` and ``n``).
+result says so through ``on_sample``, True when part of the test split was missing, and ``n``); a
+checkpoint trained on the sample finds all of them there.
 """
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def evaluate_checkpoint(folder, ds) -> Evaluation:
     pred = predict(model, data, rows)
     ref = np.asarray(data.targets[model.target_key])[rows]
     return Evaluation(folder, model.config["model"], model.config["target"], present, pred, ref,
-                      ds.is_sample or len(present) < len(test_ids), store.provenance(folder))
+                      len(present) < len(test_ids), store.provenance(folder))
 
 
 def evaluate_crystal_checkpoint(folder, data_dir=None) -> Evaluation:
