@@ -177,7 +177,7 @@ def test_data_convert_dir_where_qm9_npz_is_a_folder(tmp_path, capsys):
         pytest.skip("qm9pack is not installed")
     out = tmp_path / "out"
     (out / "qm9.npz").mkdir(parents=True)
-    assert main(["data", "convert", "--dir", str(out)]) == 2  # refused before the slow conversion
+    assert main(["data", "convert", "--dir", str(out)]) == EXIT_INPUT  # refused before the slow conversion
     _one_line(capsys, str(out / "qm9.npz"), "is a folder, but a file is expected")
 
 
