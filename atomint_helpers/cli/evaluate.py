@@ -2,8 +2,8 @@
 Project, the crystal model of Fig. 7), beside the recorded ones.
 
 A checkpoint trained on the embedded sample (profile ``quick``) is scored on the sample, where its whole
-test split is; any other on the full data. A checkpoint is a folder or a name (``schnet-energy-quick``: every fold, ``schnet-mp-cpu-fold0``: one run)
-found as ``atomint models`` lists. ``--json FILE`` (``-``: standard output) writes one object per checkpoint:
+test split is; any other on the full data. A checkpoint is a folder or a name (``schnet-energy-quick``:
+every fold, ``schnet-mp-cpu-fold0``: one run) found as ``atomint models`` lists. ``--json FILE`` (``-``: standard output) writes one object per checkpoint:
 checkpoint, model, target, fold, n test, MAE, RMSE, unit, recorded MAE, whether only sample data was used.
 """
 from __future__ import annotations
