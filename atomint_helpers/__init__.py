@@ -9,6 +9,10 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+#: exit statuses of every ``atomint`` command: a malformed command line (argparse), bad input (a file, a
+#: structure, a value the command cannot use), a data set or checkpoint that is not there, Ctrl-C
+EXIT_USAGE, EXIT_INPUT, EXIT_MISSING, EXIT_INTERRUPTED = 2, 3, 4, 130
+
 
 def _schnetpack_shim() -> None:
     try:
@@ -21,10 +25,10 @@ def _schnetpack_shim() -> None:
 
 class _InterruptExits:
     """While importing in a command (``atomint …``, ``python -m atomint_helpers.book``), Ctrl-C ends the
-    process with one line and exit status 130. Libraries imported meanwhile (torch, numpy) can turn a
-    KeyboardInterrupt raised inside their own imports into an ImportError, so the signal is handled before
-    it becomes an exception; the previous handler is restored afterwards. An interactive session or a
-    notebook kernel keeps Python's KeyboardInterrupt."""
+    process with one line and exit status 130 (:data:`EXIT_INTERRUPTED`). Libraries imported meanwhile
+    (torch, numpy) can turn a KeyboardInterrupt raised inside their own imports into an ImportError, so the
+    signal is handled before it becomes an exception; the previous handler is restored afterwards. An
+    interactive session or a notebook kernel keeps Python's KeyboardInterrupt."""
 
     def __init__(self, message: str = "atomint: interrupted"):
         self.message, self.previous = message, None
@@ -35,7 +39,7 @@ class _InterruptExits:
 
         sys.stderr.write(self.message + "\n")
         sys.stderr.flush()
-        os._exit(130)
+        os._exit(EXIT_INTERRUPTED)
 
     def __enter__(self):
         import signal
@@ -71,4 +75,14 @@ _quiet_rdkit_import()
 
 
 class AtomintError(Exception):
-    """Base class of every error atomint raises for bad input; its message says what to do."""
+    """Base class of every error atomint raises for bad input; its message says what to do. ``code`` is the
+    exit status a command ends with (:data:`EXIT_INPUT`)."""
+
+    code = EXIT_INPUT
+
+
+class MissingError(AtomintError):
+    """A data set, a checkpoint or one of its files that is not where atomint looked; the message names the
+    places and how to get it (exit status :data:`EXIT_MISSING`)."""
+
+    code = EXIT_MISSING

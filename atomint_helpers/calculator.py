@@ -3,7 +3,7 @@
 ::
 
     from atomint_helpers.calculator import AtomintCalculator
-    atoms.calc = AtomintCalculator("schnet-energy-cpu")        # every models/schnet-energy-cpu-fold<k>
+    atoms.calc = AtomintCalculator("schnet-energy-cpu")        # every schnet-energy-cpu-fold<k> found
     atoms.get_potential_energy()      # eV: the model's ATOMIZATION energy (QM9 U0 minus atom references)
     atoms.get_forces()                # eV/Å, −∂E/∂r by autograd through the model
     atoms.calc.get_potential_energies(atoms)   # eV, latent atomic energies E_i (Σ_i E_i = energy)
@@ -129,7 +129,9 @@ class AtomintCalculator(Calculator):
     """ASE calculator of one atomint checkpoint or an ensemble of folds (see the module docstring).
 
     ``models``: a checkpoint folder, a list of folders (same model and target), or a name such as
-    ``"schnet-energy-cpu"`` resolved to all ``<models_dir>/<name>-fold<k>``. ``dtype``: ``torch.float32``
+    ``"schnet-energy-cpu"`` resolved to all ``<name>-fold<k>`` of the first folder holding them: ``models_dir``
+    when given, else ``$ATOMINT_MODELS``, ``./models``, the repository's ``models/``
+    (:func:`~atomint_helpers.store.finder.model_dirs`). ``dtype``: ``torch.float32``
     (as trained) or ``torch.float64`` (smoother finite differences and optimisations).
 
     The energy is the model's **atomization energy** (QM9 U0 minus B3LYP atom references) in eV, not a total
@@ -140,7 +142,7 @@ class AtomintCalculator(Calculator):
 
     default_parameters: dict = {}
 
-    def __init__(self, models, models_dir: str | os.PathLike = "models", dtype: torch.dtype = torch.float32,
+    def __init__(self, models, models_dir: str | os.PathLike | None = None, dtype: torch.dtype = torch.float32,
                  allow_outside: bool = False, spread_limit: float | None | str = "calibrated",
                  on_spread: str = "warn", **kwargs):
         super().__init__(**kwargs)

@@ -5,7 +5,8 @@ exit status 0 with a non-finite number or an unflagged result for a structure th
 
 Every case is a command line built on files written into a temporary folder. A case passes when either
 
-* it exits with status 2 (130 for Ctrl-C) and stderr is one line ``atomint: error: …`` without "Traceback", or
+* it exits with one of the error statuses (2 usage, 3 bad input, 4 missing data or model, 130 Ctrl-C;
+  ``atomint_helpers.EXIT_*``) and stderr is one line ``atomint: error: …`` without "Traceback", or
 * it exits with 0, prints no ``nan``/``inf``, and — for a structure outside what the models can judge, run
   with ``--allow-outside`` — at least one molecule's header carries the mark ``[outside QM9``, and every
   prediction line under a marked header does too.
@@ -26,6 +27,8 @@ import tempfile
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+
+from atomint_helpers import EXIT_INPUT, EXIT_INTERRUPTED, EXIT_MISSING, EXIT_USAGE
 
 ROOT = Path(__file__).resolve().parents[1]
 NONFINITE = re.compile(r"(?<![A-Za-z_])(nan|inf|-inf)(?![A-Za-z_])", re.IGNORECASE)
@@ -202,6 +205,10 @@ def run_case(case: Case, folder: Path, models: Path, in_process: bool) -> tuple[
     return rc, out.getvalue(), err.getvalue()
 
 
+#: the exit statuses of an error that was handled: usage, bad input, missing data or model, Ctrl-C
+ERROR_EXITS = (EXIT_USAGE, EXIT_INPUT, EXIT_MISSING, EXIT_INTERRUPTED)
+
+
 def judge(case: Case, rc: int, out: str, err: str) -> str | None:
     """None when the case ended well, else what went wrong."""
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]
@@ -209,7 +216,7 @@ def judge(case: Case, rc: int, out: str, err: str) -> str | None:
         return "traceback"
     if rc != 0:
         bad = [ln for ln in lines if not ln.startswith("atomint: warning: ")]
-        if rc not in (2, 130) or len(bad) != 1 or not bad[0].startswith("atomint: error: "):
+        if rc not in ERROR_EXITS or len(bad) != 1 or not bad[0].startswith("atomint: error: "):
             return f"exit {rc} without one error line: {err.strip()[:300]!r}"
         return None
     if NONFINITE.search(out):

@@ -14,11 +14,11 @@ def cli(*args, cwd=ROOT):
                           text=True, cwd=cwd)
 
 
-def one_line_error(p, *words):
-    """The run ended as a usage or input error: exit 2, one stderr line starting ``atomint: error:``, no
-    traceback, every one of ``words`` in it."""
+def one_line_error(p, *words, code: int):
+    """The run ended as an error of the kind ``code`` says (2 usage, 3 bad input, 4 missing data or model):
+    that exit status, one stderr line starting ``atomint: error:``, no traceback, every one of ``words`` in it."""
     err = p.stderr.strip()
-    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+    assert p.returncode == code, (p.returncode, p.stdout, p.stderr)
     assert "\n" not in err and err.startswith("atomint: error: ") and "Traceback" not in err, err
     for w in words:
         assert w in err, (w, err)

@@ -13,7 +13,7 @@ pytest.importorskip("ase")
 from ase import Atoms  # noqa: E402
 from ase.build import molecule  # noqa: E402
 
-from atomint_helpers import AtomintError  # noqa: E402
+from atomint_helpers import EXIT_INPUT, AtomintError  # noqa: E402
 from atomint_helpers.data.applicability import (  # noqa: E402
     BOUNDS_PATH, Applicability, Finding, check_applicability, compute_bounds,
 )
@@ -193,7 +193,7 @@ def test_sdf_reads_every_record_and_its_charges(tmp_path):
     assert frames[1].info["charge"] == 1 and check_applicability(frames[0]).inside
     assert "charged" in check_applicability(frames[1]).codes()
     out = explain(two, cwd=tmp_path)
-    one_line_error(out, "molecule 2", "net charge +1")
+    one_line_error(out, "molecule 2", "net charge +1", code=EXIT_INPUT)
     ok = explain(two, "--allow-outside", cwd=tmp_path)
     assert ok.returncode == 0 and "Traceback" not in ok.stderr, ok.stderr
     assert "(molecule 2 of 2)" in ok.stdout and ok.stdout.count("[outside QM9") == 2  # header and model line
@@ -227,20 +227,21 @@ def test_extxyz_lattice_in_an_xyz_file_is_refused_and_nan_is_caught_in_extxyz(tm
     assert "periodic" in check_applicability(read_molecules(tmp_path / "cell.extxyz")[0]).codes()
     (tmp_path / "nan.extxyz").write_text(text.replace("Lattice=\"10 0 0 0 10 0 0 0 10\" ", "")
                                          .replace(' pbc="T T T"', "").replace("H 0.63 0.63 0.63", "H nan 0.63 0.63"))
-    one_line_error(explain(tmp_path / "nan.extxyz", "--allow-outside", cwd=tmp_path), "non-finite")
+    one_line_error(explain(tmp_path / "nan.extxyz", "--allow-outside", cwd=tmp_path), "non-finite", code=EXIT_INPUT)
 
 
 def test_cli_refuses_a_lone_atom_and_allows_it_marked(tmp_path):
     f = tmp_path / "c.xyz"
     f.write_text("1\nlone carbon\nC 0 0 0\n")
-    one_line_error(explain(f, cwd=tmp_path), "lone C atom", "--allow-outside")
+    one_line_error(explain(f, cwd=tmp_path), "lone C atom", "--allow-outside", code=EXIT_INPUT)
     csv = tmp_path / "c.csv"
     ok = explain(f, "--allow-outside", "--csv", csv, cwd=tmp_path)
     assert ok.returncode == 0 and "outside QM9" in ok.stderr and "[outside QM9]" in ok.stdout, ok.stderr
     import pandas as pd
 
     assert pd.read_csv(csv)["outside_qm9"].all()
-    one_line_error(cli("explain", "--smiles", "C.C", "--model", SCHNET_E[0], cwd=tmp_path), "separate molecules")
+    one_line_error(cli("explain", "--smiles", "C.C", "--model", SCHNET_E[0], cwd=tmp_path), "separate molecules",
+                   code=EXIT_INPUT)
 
 
 def test_spatial_exports_refuse_then_mark_an_outsider(tmp_path):

@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 
-from atomint_helpers import AtomintError, units
+from atomint_helpers import EXIT_MISSING, AtomintError, units
 from atomint_helpers.data import convert, qm9
 from atomint_helpers.data.qm9 import NAMED, load_qm9, read_npz
 from atomint_helpers.data.splits import load_split, save_split, split, split_hash
@@ -204,6 +204,6 @@ def test_split_save_load(tmp_path, sample):
 def test_cli_error_is_one_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "atomint_helpers.cli", "data", "info", "--dir", str(tmp_path)],
                        capture_output=True, text=True)
-    assert r.returncode == 2
+    assert r.returncode == EXIT_MISSING
     assert r.stderr.strip().startswith("atomint: error: no qm9.npz in")
     assert "Traceback" not in r.stderr

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from atomint_helpers import store
+from atomint_helpers import EXIT_INPUT, EXIT_MISSING, EXIT_USAGE, store
 from atomint_helpers.data.batch import qm9_atoms_data
 from atomint_helpers.data.qm9 import NAMED, SYMBOLS
 from atomint_helpers.models import build
@@ -97,8 +97,8 @@ def test_explain_function_handles_several_molecules(checkpoints, sample):
     assert t[t["frame"] == 1]["m:atomic_energy_kcal_mol"].sum() == pytest.approx(preds[1]["energy"], abs=1e-2)
 
 
-def _one_line_error(p, *words):
-    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+def _one_line_error(p, *words, code=EXIT_INPUT):
+    assert p.returncode == code, (p.returncode, p.stdout, p.stderr)
     err = p.stderr.strip()
     assert "\n" not in err and err.startswith("atomint: error: "), err
     assert "Traceback" not in p.stderr
@@ -117,7 +117,8 @@ def test_bad_inputs_give_one_line_errors(checkpoints, toluene_xyz, tmp_path):
     weird = tmp_path / "weird.xyz"
     weird.write_text("1\n\nXq 0 0 0\n")
     _one_line_error(run_cli(weird, "--model", model), "unknown element 'Xq'")
-    _one_line_error(run_cli(toluene_xyz, "--model", tmp_path / "no-such-checkpoint"), "no-such-checkpoint")
+    _one_line_error(run_cli(toluene_xyz, "--model", tmp_path / "no-such-checkpoint"), "no-such-checkpoint",
+                    code=EXIT_MISSING)
     _one_line_error(run_cli(tmp_path / "missing.xyz", "--model", model), "missing.xyz")
 
 
@@ -138,7 +139,7 @@ def test_spatial_outputs_from_the_command_line(checkpoints, toluene_xyz, tmp_pat
     assert not list(out.glob(".*tmp*"))  # atomic writes leave no temporaries
 
     _one_line_error(run_cli(toluene_xyz, "--model", dipole, "--esp", "--cube", tmp_path / "c0", "--spacing", "0",
-                            cwd=tmp_path), "--spacing", "0.01–2 Å")
+                            cwd=tmp_path), "--spacing", "0.01–2 Å", code=EXIT_USAGE)
     two = tmp_path / "two.xyz"
     two.write_text(toluene_xyz.read_text() * 2)
     _one_line_error(run_cli(two, "--model", dipole, "--esp", "--cube", tmp_path / "c2", cwd=tmp_path),

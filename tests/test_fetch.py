@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from atomint_helpers import AtomintError
+from atomint_helpers import EXIT_INPUT, AtomintError
 from atomint_helpers.cli import main
 from atomint_helpers.data import fetch
 from atomint_helpers.data.convert import SCALARS
@@ -71,7 +71,7 @@ def test_fetch_qm9_from_file_url(qm9_archive, sample, tmp_path):
 def test_fetch_checksum_mismatch_leaves_nothing(qm9_archive, tmp_path, capsys):
     path, _ = qm9_archive
     out = tmp_path / "data"
-    assert main(["data", "fetch", "--url", path.as_uri(), "--sha256", "0" * 64, "--dir", str(out)]) == 2
+    assert main(["data", "fetch", "--url", path.as_uri(), "--sha256", "0" * 64, "--dir", str(out)]) == EXIT_INPUT
     assert "checksum mismatch" in capsys.readouterr().err
     assert not any(p.is_file() for p in out.rglob("*"))
 
@@ -193,16 +193,16 @@ def test_fetch_dir_that_is_a_file_or_holds_a_folder(qm9_archive, tmp_path, capsy
     path, _ = qm9_archive
     afile = tmp_path / "mol.xyz"
     afile.write_text("keep me")
-    assert main(["data", "fetch", "--url", path.as_uri(), "--dir", str(afile)]) == 2
+    assert main(["data", "fetch", "--url", path.as_uri(), "--dir", str(afile)]) == EXIT_INPUT
     _one_line(capsys, str(afile), "is a file, but a folder is expected")
-    assert main(["data", "fetch", "--url", path.as_uri(), "--dir", str(afile / "sub")]) == 2
+    assert main(["data", "fetch", "--url", path.as_uri(), "--dir", str(afile / "sub")]) == EXIT_INPUT
     _one_line(capsys, str(afile), "is a file, but a folder is expected")
     assert afile.read_text() == "keep me"
     out = tmp_path / "out"
     (out / "qm9.npz").mkdir(parents=True)
-    assert main(["data", "fetch", "--url", path.as_uri(), "--dir", str(out)]) == 2
+    assert main(["data", "fetch", "--url", path.as_uri(), "--dir", str(out)]) == EXIT_INPUT
     _one_line(capsys, str(out / "qm9.npz"), "is a folder, but a file is expected")
-    assert main(["data", "fetch", "--crystals", "--url", path.as_uri(), "--dir", str(afile)]) == 2
+    assert main(["data", "fetch", "--crystals", "--url", path.as_uri(), "--dir", str(afile)]) == EXIT_INPUT
     _one_line(capsys, "is a file, but a folder is expected")
 
 
@@ -213,7 +213,7 @@ def test_fetch_into_a_read_only_folder(qm9_archive, tmp_path, capsys, monkeypatc
     if os.geteuid() != 0:  # root writes anyway: then the refusal is simulated below only
         ro.chmod(0o500)
         try:
-            assert main(["data", "fetch", "--url", path.as_uri(), "--dir", str(ro)]) == 2
+            assert main(["data", "fetch", "--url", path.as_uri(), "--dir", str(ro)]) == EXIT_INPUT
             _one_line(capsys, str(ro), "permission denied")
         finally:
             ro.chmod(0o700)
@@ -222,6 +222,6 @@ def test_fetch_into_a_read_only_folder(qm9_archive, tmp_path, capsys, monkeypatc
         raise PermissionError(13, "Permission denied", kwargs.get("dir"))
 
     monkeypatch.setattr(fetch.tempfile, "mkdtemp", refuse)
-    assert main(["data", "fetch", "--url", path.as_uri(), "--dir", str(ro)]) == 2
+    assert main(["data", "fetch", "--url", path.as_uri(), "--dir", str(ro)]) == EXIT_INPUT
     _one_line(capsys, str(ro), "permission denied", "choose a folder you can write to")
     assert list(ro.iterdir()) == []

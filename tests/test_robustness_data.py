@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from atomint_helpers import AtomintError
+from atomint_helpers import EXIT_INPUT, AtomintError
 from atomint_helpers.cli import main
 from atomint_helpers.data import convert, qm9
 from atomint_helpers.data.convert import SCALARS
@@ -84,7 +84,7 @@ def test_data_info_dir_that_is_a_file_does_not_blame_the_file(tmp_path, capsys, 
     mol = tmp_path / "mol.xyz"
     mol.write_text(qm9_record(sample, NAMED["methane"]))
     before = mol.read_bytes()
-    assert main(["data", "info", "--dir", str(mol)]) == 2
+    assert main(["data", "info", "--dir", str(mol)]) == EXIT_INPUT
     err = _one_line(capsys, str(mol), "is a file, but a folder is expected")
     assert "delete" not in err and "corrupt" not in err
     assert mol.read_bytes() == before
@@ -165,9 +165,9 @@ def test_remove_stale_temporaries_keeps_what_is_not_a_known_temporary(tmp_path):
 def test_data_convert_dir_that_is_a_file(tmp_path, capsys):
     afile = tmp_path / "mol.xyz"
     afile.write_text("keep me")
-    assert main(["data", "convert", "--dir", str(afile)]) == 2
+    assert main(["data", "convert", "--dir", str(afile)]) == EXIT_INPUT
     _one_line(capsys, str(afile), "is a file, but a folder is expected")
-    assert main(["data", "convert", "--dir", str(afile / "sub")]) == 2
+    assert main(["data", "convert", "--dir", str(afile / "sub")]) == EXIT_INPUT
     _one_line(capsys, str(afile), "is a file, but a folder is expected")
     assert afile.read_text() == "keep me"
 
@@ -177,7 +177,7 @@ def test_data_convert_dir_where_qm9_npz_is_a_folder(tmp_path, capsys):
         pytest.skip("qm9pack is not installed")
     out = tmp_path / "out"
     (out / "qm9.npz").mkdir(parents=True)
-    assert main(["data", "convert", "--dir", str(out)]) == 2  # refused before the slow conversion
+    assert main(["data", "convert", "--dir", str(out)]) == EXIT_INPUT  # refused before the slow conversion
     _one_line(capsys, str(out / "qm9.npz"), "is a folder, but a file is expected")
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from atomint_helpers import AtomintError, store
+from atomint_helpers import EXIT_INPUT, AtomintError, store
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
@@ -36,7 +36,9 @@ def test_sweep_of_bad_inputs_ends_in_one_line_or_a_marked_finite_result(capsys, 
     assert sweep.judge(case, 1, "", "Traceback (most recent call last):") == "traceback"
     assert "non-finite" in sweep.judge(case, 0, "E = nan kcal/mol", "")
     assert "mark" in sweep.judge(case, 0, "m: atomization energy 1.0 kcal/mol", "")
-    assert sweep.judge(case, 2, "", "atomint: error: bad") is None
+    for code in (2, 3, 4, 130):  # usage, bad input, missing data or model, Ctrl-C
+        assert sweep.judge(case, code, "", "atomint: error: bad") is None
+    assert "without one error line" in sweep.judge(case, 1, "", "atomint: error: bad")  # not an error status
 
 
 # ------------------------------------------------------------------------------------------ the book
@@ -171,7 +173,7 @@ def test_cli_turns_any_os_or_memory_error_into_one_line(monkeypatch, capsys):
             raise exc
 
         monkeypatch.setattr(cli.explain, "_cli_explain", boom)  # add_cli reads it when the parser is built
-        assert cli.main(["explain", "--smiles", "C"]) == 2
+        assert cli.main(["explain", "--smiles", "C"]) == EXIT_INPUT
         err = capsys.readouterr().err.strip()
         assert "\n" not in err and err.startswith("atomint: error: ") and words in err, err
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from atomint_helpers import AtomintError, store
+from atomint_helpers import EXIT_INPUT, EXIT_USAGE, AtomintError, store
 from atomint_helpers.io import folder_lock
 
 from cli_run import cli, one_line_error  # noqa: E402
@@ -44,19 +44,19 @@ def test_second_writer_of_a_run_folder_is_refused_and_a_killed_holder_leaves_no_
 ])
 def test_bad_training_arguments_are_one_line_errors_and_create_nothing(tmp_path, args, words):
     p = cli("train", "--model", "bp", "--target", "energy", "--models-dir", tmp_path, *args)
-    one_line_error(p, *words)
+    one_line_error(p, *words, code=EXIT_USAGE)
     assert not any(tmp_path.iterdir())
 
 
 def test_spacing_out_of_range_is_refused(tmp_path):
     one_line_error(cli("explain", "--smiles", "C", "--model", ROOT / "models" / "bp-dipole-quick-fold0", "--esp",
-                       "--spacing", "1e-300", cwd=tmp_path), "--spacing", "0.01–2 Å")
+                       "--spacing", "1e-300", cwd=tmp_path), "--spacing", "0.01–2 Å", code=EXIT_USAGE)
 
 
-def test_commands_refuse_checkpoints_of_targets_they_do_not_handle(tmp_path):
+def test_explain_refuses_checkpoints_of_targets_it_does_not_handle(tmp_path):
     crystal = ROOT / "models" / "schnet-mp-quick-fold0"
-    one_line_error(cli("evaluate", crystal), "crystals", "energy and dipole")
-    one_line_error(cli("explain", "--smiles", "C", "--model", crystal, cwd=tmp_path), "crystals", "energy, dipole")
+    one_line_error(cli("explain", "--smiles", "C", "--model", crystal, cwd=tmp_path), "crystals", "energy, dipole",
+                   code=EXIT_INPUT)
 
 
 def test_grid_budget_is_checked_before_allocating_and_says_which_spacing_fits():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from atomint_helpers import AtomintError, io, store
+from atomint_helpers import EXIT_USAGE, AtomintError, io, store
 from atomint_helpers.training import read_log, train
 
 #: stage 2 (cosine, weight average) from epoch 2 on, so that the kill falls inside it and the weight average
@@ -116,7 +116,7 @@ def test_bad_process_counts_are_named(tmp_path):
         train("schnet", "energy", 0, "paper", tmp_path, processes=2, progress=False)
     r = subprocess.run([sys.executable, "-m", "atomint_helpers.cli", "train", "--model", "schnet", "--target",
                         "energy", "--processes", "0"], capture_output=True, text=True)
-    assert r.returncode == 2 and "--processes" in r.stderr
+    assert r.returncode == EXIT_USAGE and "--processes" in r.stderr
 
 
 def test_shares_cover_the_global_batch_and_their_gradients_average_to_its_gradient(sample):

@@ -1,7 +1,7 @@
 """``atomint data info|fetch|convert``: which data atomint finds, downloading and converting QM9 and crystals."""
 from __future__ import annotations
 
-from .. import AtomintError
+from .. import MissingError
 from ..data import fetch
 from ..data.crystals import load_crystals
 from ..data.qm9 import load_qm9, qm9pack_cache
@@ -17,10 +17,11 @@ def _data_info(args) -> int:
 
 
 def _data_fetch(args) -> int:
+    progress = False if args.quiet else None  # a bar on stderr when it is a terminal
     if args.crystals:
-        path = fetch.fetch_crystals(args.url or fetch.MP_URL, args.dir, args.sha256)
+        path = fetch.fetch_crystals(args.url or fetch.MP_URL, args.dir, args.sha256, progress=progress)
     else:
-        path = fetch.fetch_qm9(args.url or fetch.QM9_URL, args.dir, args.sha256)
+        path = fetch.fetch_qm9(args.url or fetch.QM9_URL, args.dir, args.sha256, progress=progress)
     print(path)
     return 0
 
@@ -28,7 +29,7 @@ def _data_fetch(args) -> int:
 def _data_convert(args) -> int:
     path = qm9pack_cache(convert_if_missing=True, out_dir=args.dir)
     if path is None:
-        raise AtomintError("qm9pack==1.0.3 is not installed; `pip install qm9pack==1.0.3` first")
+        raise MissingError("qm9pack==1.0.3 is not installed; `pip install qm9pack==1.0.3` first")
     print(path)
     return 0
 
@@ -44,6 +45,8 @@ def add_cli(sub) -> None:
     f.add_argument("--url", help="source URL (file:// works); default: the publisher's archive")
     f.add_argument("--sha256", help="expected sha256 of the downloaded archive")
     f.add_argument("--crystals", action="store_true", help="the Materials Project crystal set instead of QM9")
+    f.add_argument("--quiet", action="store_true",
+                   help="no download progress bar (it is shown on stderr only when that is a terminal)")
     f.set_defaults(func=_data_fetch)
     c = s.add_parser("convert", help="convert the installed qm9pack package into the cache (done automatically)")
     c.add_argument("--dir", help="output folder (default: the cache)")

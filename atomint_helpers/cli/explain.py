@@ -3,6 +3,7 @@
 ::
 
     atomint explain mol.sdf [--model schnet-energy-cpu] [--model models/bp-dipole-cpu-fold0] [--csv atoms.csv]
+                    [--json out.json|-]
                     [--png mol.png] [--probe C] [--esp] [--cube DIR] [--spacing 0.25]
     atomint explain --smiles "CC(=O)Oc1ccccc1C(=O)O"
 
@@ -19,15 +20,17 @@ shell, a periodic cell — is refused in one line; ``--allow-outside`` evaluates
 and every output row marked (``outside_qm9`` in the CSV). Without ``--model``: ``schnet-energy-cpu`` and
 ``schnet-dipole-cpu``. Warnings say where a model extrapolates (more than nine heavy atoms, atoms closer than in QM9, BP symmetry functions
 outside their training range, a force-field geometry). ``--csv`` writes the table (one row per atom, a
-``frame`` column per molecule), ``--png`` a 2D depiction coloured by the first model's latent term.
+``frame`` column per molecule), ``--png`` a 2D depiction coloured by the first model's latent term,
+``--json FILE`` (``-``: standard output, then without the text report) every molecule's predictions with
+their fold spread, per-atom terms, warnings and applicability findings.
 """
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from .. import AtomintError, store
-from ..calculator import check_ensemble, element_references, resolve_folders
+from .. import AtomintError, MissingError, store
+from ..calculator import check_ensemble, element_references
 from ..data.applicability import ALLOW_KEY, OUTSIDE_MARK
 from ..data.readers import read_molecules  # noqa: F401  (re-exported: atomint explain's reader)
 from ..data.xyz import check_molecule
@@ -36,17 +39,25 @@ from ..interpret.domain import domain_warnings, smiles_to_atoms
 from ..interpret.explain import DEFAULT_SPACING, _labels, _prediction_line, explain, format_table, write_csv
 from ..exports import write_spatial
 from .args import grid_spacing
+from .output import add_json_option, say, write_json
 
 DEFAULT_MODELS = ("schnet-energy-cpu", "schnet-dipole-cpu")
 
 
 def _model_sets(specs, models_dir) -> tuple[list[list[Path]], list[str]]:
     if not specs:
-        specs = [n for n in DEFAULT_MODELS if any(Path(models_dir).glob(f"{n}-fold*"))]
+        specs = []
+        for name in DEFAULT_MODELS:
+            try:
+                store.resolve_folders(name, models_dir)
+            except MissingError:
+                continue
+            specs.append(name)
         if not specs:
-            raise AtomintError(f"no --model given and no {' or '.join(DEFAULT_MODELS)} checkpoints in {models_dir}: "
-                               f"pass --model FOLDER or a name like schnet-energy-quick")
-    sets = [resolve_folders(s, models_dir) for s in specs]
+            raise MissingError(f"no --model given and no {' or '.join(DEFAULT_MODELS)} checkpoints in "
+                               f"{', '.join(map(str, store.model_dirs(models_dir)))}: pass --model FOLDER or a name "
+                               f"like schnet-energy-quick (see `atomint models`)")
+    sets = [store.resolve_folders(s, models_dir) for s in specs]
     return sets, _labels([Path(str(s)) for s in specs])
 
 
@@ -76,27 +87,35 @@ def _cli_explain(args) -> int:
             atoms.info[ALLOW_KEY] = True
     t, preds = explain(frames, models, labels)
     t["outside_qm9"] = [bool(outside[k]) for k in t["frame"]]
+    molecules = []
     for k, atoms in enumerate(frames):
         head = source + (f" (molecule {k + 1} of {len(frames)})" if len(frames) > 1 else "")
         mark = f" [{OUTSIDE_MARK}: the models cannot judge this structure]" if outside[k] else ""
-        print(f"{head}: {atoms.get_chemical_formula()}, {len(atoms)} atoms{mark}")
+        say(args, f"{head}: {atoms.get_chemical_formula()}, {len(atoms)} atoms{mark}")
         for w in outside[k]:
             print(f"atomint: warning: {OUTSIDE_MARK}: {w}", file=sys.stderr)
         said = {w.lower().rstrip(".") for w in outside[k]}
-        for w in dict.fromkeys(domain_warnings(atoms, [m for ms in models for m in ms])):
-            if w.lower().rstrip(".") not in said:
-                print(f"atomint: warning: {w}", file=sys.stderr)
+        warned = [w for w in dict.fromkeys(domain_warnings(atoms, [m for ms in models for m in ms]))
+                  if w.lower().rstrip(".") not in said]
+        for w in warned:
+            print(f"atomint: warning: {w}", file=sys.stderr)
         for p in preds:
             if p["frame"] == k:
-                print("  " + (f"[{OUTSIDE_MARK}] " if outside[k] else "") + _prediction_line(p))
-        print(format_table(t[t["frame"] == k], labels, models))
+                say(args, "  " + (f"[{OUTSIDE_MARK}] " if outside[k] else "") + _prediction_line(p))
+        say(args, format_table(t[t["frame"] == k], labels, models))
+        molecules.append(_molecule_record(k, head, atoms, known, outside[k], warned, preds, t, labels))
     if any(ms[0].config["target"] == "dipole" for ms in models):
-        print("note: dipole models are trained on |μ| only; each checkpoint's charge sign was fixed when it was "
-              "loaded (positive correlation with QM9's Mulliken charges)")
+        say(args, "note: dipole models are trained on |μ| only; each checkpoint's charge sign was fixed when it was "
+                  "loaded (positive correlation with QM9's Mulliken charges)")
     if args.csv:
-        print(f"wrote {write_csv(t, args.csv)}")
+        say(args, f"wrote {write_csv(t, args.csv)}")
     if args.png:
-        print("\n".join(f"wrote {p}" for p in _pictures(args.png, frames, t, labels[0], models[0])))
+        say(args, *(f"wrote {p}" for p in _pictures(args.png, frames, t, labels[0], models[0])))
+    if args.json:
+        path = write_json({"source": source, "models": _model_records(labels, models), "molecules": molecules},
+                          args.json)
+        if path is not None:
+            say(args, f"wrote {path}")
     if args.probe or args.esp or args.cube:
         if len(frames) != 1:
             raise AtomintError(f"spatial outputs (--probe/--esp/--cube) need one molecule; {source} holds "
@@ -106,8 +125,47 @@ def _cli_explain(args) -> int:
         out_dir = Path(args.cube) if args.cube else Path(f"{stem}-spatial")
         for path in write_spatial(frames[0], [ms[0] for ms in models], out_dir, args.probe, bool(args.esp), spacing,
                                   allow_outside=args.allow_outside):
-            print(f"wrote {path}")
+            say(args, f"wrote {path}")
     return 0
+
+
+#: per target: the unit of the molecular prediction, of the per-atom term, and the term's name
+_UNITS = {"energy": ("kcal/mol", "kcal/mol", "atomic energy E_i; Σ_i E_i = the atomization energy"),
+          "dipole": ("D", "e", "partial charge q_i; μ = Σ_i q_i (r_i − r_COM)")}
+
+
+def _model_records(labels, models) -> list[dict]:
+    """``--json``: per model label its target, units and the checkpoints averaged (the folds)."""
+    out = []
+    for label, ms in zip(labels, models):
+        target = ms[0].config["target"]
+        unit, term_unit, term = _UNITS[target]
+        out.append({"label": label, "model": ms[0].config["model"], "target": target, "unit": unit,
+                    "term": term, "term_unit": term_unit, "checkpoints": [str(m.checkpoint) for m in ms],
+                    "charge_signs": [getattr(m, "charge_sign", None) for m in ms] if target == "dipole" else None})
+    return out
+
+
+def _molecule_record(k, name, atoms, known, outside, warned, preds, t, labels) -> dict:
+    """``--json``: one molecule: its predictions (fold mean and spread), per-atom terms, warnings and the
+    applicability findings (refusals and warnings, whether or not ``--allow-outside`` let it through)."""
+    from ..data.applicability import check_applicability
+
+    found = check_applicability(atoms, elements=known).findings
+    rows = t[t["frame"] == k]
+    atom_rows = []
+    for _, r in rows.iterrows():
+        terms = {label: {c.split(":", 1)[1]: r[c] for c in rows.columns if c.startswith(label + ":")}
+                 for label in labels}
+        atom_rows.append({"index": int(r["index"]), "element": r["element"],
+                          "position_A": [r["x_A"], r["y_A"], r["z_A"]], "terms": terms})
+    return {"frame": k, "name": name, "formula": atoms.get_chemical_formula(), "n_atoms": len(atoms),
+            "outside_qm9": bool(outside), "warnings": list(outside) + list(warned),
+            "applicability": [{"code": f.code, "message": f.message, "atoms": list(f.atoms), "refuse": f.refuse}
+                              for f in found],
+            "predictions": [{**{key: v for key, v in p.items() if key != "frame"}, "unit": _UNITS[p["target"]][0]}
+                            for p in preds if p["frame"] == k],
+            "atoms": atom_rows}
 
 
 def _refused(atoms, known) -> bool:
@@ -145,8 +203,11 @@ def add_cli(sub) -> None:
     p.add_argument("--model", action="append", metavar="CHECKPOINT|NAME",
                    help="checkpoint folder (models/schnet-energy-cpu-fold0) or a name meaning every fold "
                         f"(schnet-energy-cpu); repeatable; default: {', '.join(DEFAULT_MODELS)}")
-    p.add_argument("--models-dir", default="models", help="where names are looked up (default: models)")
+    p.add_argument("--models-dir", default=None, metavar="DIR",
+                   help="where names are looked up (default: $ATOMINT_MODELS, ./models, the repository's models/)")
     p.add_argument("--csv", metavar="FILE", help="also write the per-atom table as CSV")
+    add_json_option(p, "every molecule's predictions (fold mean and spread), per-atom terms, warnings and "
+                       "applicability findings")
     p.add_argument("--png", metavar="FILE", help="a 2D depiction coloured by the first model's latent term")
     p.add_argument("--probe", metavar="SYMBOL", help="probe element for the local chemical potential (e.g. C)")
     p.add_argument("--esp", action="store_true", help="electrostatic potential of the latent charges")

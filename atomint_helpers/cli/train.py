@@ -25,16 +25,23 @@ def _cli_train(args) -> int:
 
 def add_cli(sub) -> None:
     p = sub.add_parser("train", help="train (or resume) a model; see `atomint train -h`")
-    p.add_argument("--model", required=True, choices=["bp", "schnet"])
-    p.add_argument("--target", required=True, choices=list(TARGETS))
+    p.add_argument("--model", required=True, choices=["bp", "schnet"],
+                   help="bp: Behler–Parrinello (wACSF symmetry functions); schnet: SchNet (continuous filters)")
+    p.add_argument("--target", required=True, choices=list(TARGETS),
+                   help="energy: QM9 atomization energy (kcal/mol); dipole: QM9 |μ| (D) through partial charges; "
+                        "crystals: Materials Project formation energy (eV/atom, SchNet only)")
     p.add_argument("--fold", type=fold_number, default=0, help="fold = split seed (default 0)")
-    p.add_argument("--profile", default="quick", choices=list(PROFILES))
-    p.add_argument("--models-dir", default="models")
+    p.add_argument("--profile", default="quick", choices=list(PROFILES),
+                   help="quick: the embedded sample, seconds; cpu: full QM9, 100,000 training molecules, hours on "
+                        "a CPU; paper: the paper's SchNet recipe (PyTorch Lightning, GPUs) (default quick)")
+    p.add_argument("--models-dir", default="models", metavar="DIR",
+                   help="folder the checkpoint folder is written into (default: models)")
     p.add_argument("--data-dir", default=None,
                    help="folder with qm9/qm9.npz or mp/mp.npz (default: ATOMINT_DATA, cache)")
     p.add_argument("--max-minutes", type=positive_minutes, default=None,
                    help="total training wall time over all resumes (default: the profile's)")
-    p.add_argument("--max-epochs", type=positive_int, default=None)
+    p.add_argument("--max-epochs", type=positive_int, default=None,
+                   help="stop after this many epochs in total, over all resumes (default: the profile's)")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     p.add_argument("--name", default=None,
                    help="checkpoint folder name (default model-target-profile-foldK; crystals: "
@@ -45,5 +52,5 @@ def add_cli(sub) -> None:
     p.add_argument("--extend", default=None, choices=list(extension.EXTENSIONS),
                    help="continue the finished run with a declared extension recipe, in <models-dir>/next/ "
                         "(cycle2: a second cosine cycle, 100 more epochs)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
     p.set_defaults(func=_cli_train)

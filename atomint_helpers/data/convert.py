@@ -25,7 +25,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from .. import AtomintError
+from .. import AtomintError, MissingError
 from ..io import atomic_path, remove_stale_temporaries
 from .checksums import write_checksum
 from .paths import ensure_targets
@@ -77,12 +77,12 @@ def qm9pack_csv_paths() -> list[Path]:
     try:
         root = Path(str(distribution("qm9pack").locate_file("qm9pack/data")))
     except PackageNotFoundError:
-        raise AtomintError("the package qm9pack==1.0.3 is not installed; run `make test` or "
+        raise MissingError("the package qm9pack==1.0.3 is not installed; run `make test` or "
                            "`pip install qm9pack==1.0.3` (or set ATOMINT_DATA)") from None
     paths = [root / f"qm9_part{i}.csv" for i in (1, 2, 3)]
     for p in paths:
         if not p.is_file():
-            raise AtomintError(f"qm9pack is installed but {p} is missing; reinstall qm9pack==1.0.3")
+            raise MissingError(f"qm9pack is installed but {p} is missing; reinstall qm9pack==1.0.3")
     return paths
 
 

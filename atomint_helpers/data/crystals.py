@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import AtomintError
+from .. import AtomintError, MissingError
 from .arrayset import ArraySet
 from .checksums import recorded_checksum, sha256_file, write_checksum
 from .paths import SAMPLE_DIR, cache_dir, data_root, find_file
@@ -87,6 +87,16 @@ class Crystals(ArraySet):
         keep = ~np.isin(self.arrays["mp_id"], BAD_ENTRIES) & (self.arrays["e_form"] > -5.0)
         return self.subset(np.flatnonzero(keep))
 
+    def rows_of(self, ids) -> np.ndarray:
+        """Array row of each ``src_index`` id (the source's CIF number), −1 for an id this set does not hold."""
+        src = np.asarray(self.arrays["src_index"], dtype=np.int64)
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(src) == 0:
+            return np.full(len(ids), -1, dtype=np.int64)
+        order = np.argsort(src, kind="stable")
+        pos = np.clip(np.searchsorted(src[order], ids), 0, len(src) - 1)
+        return np.where(src[order][pos] == ids, order[pos], -1)
+
     def atoms(self, row: int):
         """Structure ``row`` as a periodic ``ase.Atoms`` (``info``: mp_id, e_form in eV/atom)."""
         from ase import Atoms
@@ -102,7 +112,7 @@ class Crystals(ArraySet):
 def read_npz(path: str | os.PathLike, source: str = "path", verify: bool = True) -> Crystals:
     path = Path(path)
     if not path.is_file():
-        raise AtomintError(f"crystal data file {path} does not exist; {_hint()}")
+        raise MissingError(f"crystal data file {path} does not exist; {_hint()}")
     digest = ""
     if verify:
         digest = sha256_file(path)
@@ -126,7 +136,7 @@ def load_crystals(path: str | os.PathLike | None = None, *, allow_sample: bool =
     if path is not None:
         p = find_file(Path(path), "mp.npz", "mp")
         if p is None:
-            raise AtomintError(f"no mp.npz in {path}; {_hint()}")
+            raise MissingError(f"no mp.npz in {path}; {_hint()}")
         return read_npz(p, "path")
     root = data_root()
     if root is not None and (p := find_file(root, "mp.npz", "mp")) is not None:
@@ -135,7 +145,7 @@ def load_crystals(path: str | os.PathLike | None = None, *, allow_sample: bool =
     if cached.is_file():
         return read_npz(cached, "cache")
     if not allow_sample:
-        raise AtomintError(f"the full crystal set was not found; {_hint()}")
+        raise MissingError(f"the full crystal set was not found; {_hint()}")
     if not quiet:
         warnings.warn("atomint: using the EMBEDDED Materials Project SAMPLE (1,500 real crystals), not the full "
                       "36,737 — set ATOMINT_DATA or run `atomint data fetch --crystals`", stacklevel=2)

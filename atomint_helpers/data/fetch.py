@@ -49,9 +49,19 @@ def _mib(n: int) -> str:
     return f"{n / (1 << 20):,.0f} MiB" if n >= 1 << 20 else f"{n:,} bytes"
 
 
+def _progress_bar(total: int | None, progress: bool | None, what: str):
+    """A tqdm bar in bytes on stderr; ``progress`` None shows it only when stderr is a terminal."""
+    from tqdm import tqdm
+
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=what, file=sys.stderr,
+                disable=not show, leave=False, mininterval=0.5)
+
+
 def download(url: str, dest: Path, sha256: str | None = None, chunk: int = 1 << 20,
-             max_bytes: int | None = MAX_DOWNLOAD_BYTES) -> Path:
+             max_bytes: int | None = MAX_DOWNLOAD_BYTES, progress: bool | None = None) -> Path:
     """Download ``url`` to ``dest`` atomically; with ``sha256``, refuse (and delete) a mismatching file.
+    ``progress``: a progress bar on stderr (None: only when stderr is a terminal).
 
     More than ``max_bytes`` (None: no limit) stops the download with a one-line error, and so does a
     server that announces a larger size; nothing is kept. The partial file is
@@ -75,19 +85,21 @@ def download(url: str, dest: Path, sha256: str | None = None, chunk: int = 1 << 
                 if max_bytes is not None and size and size.isdigit() and int(size) > max_bytes:
                     raise AtomintError(too_big.replace("it is larger", f"it announces {_mib(int(size))}, more"))
                 n = 0
-                while True:
-                    try:
-                        block = r.read(chunk)
-                    except (OSError, ValueError) as e:
-                        raise AtomintError(f"could not download {url}: {e}") from None
-                    if not block:
-                        break
-                    n += len(block)
-                    if max_bytes is not None and n > max_bytes:
-                        raise AtomintError(too_big)
-                    with writing(tmp):
-                        out.write(block)
-                    h.update(block)
+                with _progress_bar(int(size) if size and size.isdigit() else None, progress, dest.name) as bar:
+                    while True:
+                        try:
+                            block = r.read(chunk)
+                        except (OSError, ValueError) as e:
+                            raise AtomintError(f"could not download {url}: {e}") from None
+                        if not block:
+                            break
+                        n += len(block)
+                        bar.update(len(block))
+                        if max_bytes is not None and n > max_bytes:
+                            raise AtomintError(too_big)
+                        with writing(tmp):
+                            out.write(block)
+                        h.update(block)
         if sha256 is not None and h.hexdigest() != sha256.lower():
             raise AtomintError(f"checksum mismatch for {url}: sha256 {h.hexdigest()}, expected {sha256}; "
                                f"nothing was kept")
@@ -115,9 +127,11 @@ def _move_into(work: Path, out_dir: Path, names) -> None:
 
 
 def fetch_qm9(url: str = QM9_URL, out_dir: str | os.PathLike | None = None, sha256: str | None = None,
-              keep_archive: bool = False, max_bytes: int | None = MAX_DOWNLOAD_BYTES) -> Path:
+              keep_archive: bool = False, max_bytes: int | None = MAX_DOWNLOAD_BYTES,
+              progress: bool | None = None) -> Path:
     """Download QM9's original xyz archive, verify, convert to ``out_dir/qm9.npz`` (default: the cache
-    folder that :func:`~atomint_helpers.data.qm9.load_qm9` reads). Returns the npz path."""
+    folder that :func:`~atomint_helpers.data.qm9.load_qm9` reads). Returns the npz path. ``progress``: as
+    in :func:`download`."""
     from . import convert
     from .qm9 import KNOWN_SHA256, N_MOLECULES_FULL, uncharacterized_indices
 
@@ -127,7 +141,7 @@ def fetch_qm9(url: str = QM9_URL, out_dir: str | os.PathLike | None = None, sha2
     remove_stale_temporaries(out_dir, names + (QM9_ARCHIVE,))
     work = _work_dir(out_dir)
     try:
-        archive = download(url, work / QM9_ARCHIVE, sha256, max_bytes=max_bytes)
+        archive = download(url, work / QM9_ARCHIVE, sha256, max_bytes=max_bytes, progress=progress)
         print(f"atomint: downloaded {url}; converting ...", file=sys.stderr, flush=True)
         npz = convert.convert(convert.read_xyz_tar(archive), work, exclude=uncharacterized_indices())
         import numpy as np
@@ -148,9 +162,11 @@ def fetch_qm9(url: str = QM9_URL, out_dir: str | os.PathLike | None = None, sha2
 
 
 def fetch_crystals(url: str = MP_URL, out_dir: str | os.PathLike | None = None,
-                   sha256: str | None = None, max_bytes: int | None = MAX_DOWNLOAD_BYTES) -> Path:
+                   sha256: str | None = None, max_bytes: int | None = MAX_DOWNLOAD_BYTES,
+                   progress: bool | None = None) -> Path:
     """Download the CGCNN-format Materials Project set (a tar of a folder with ``id_prop.csv`` and CIFs),
-    verify, convert to ``out_dir/mp.npz`` (default: the cache folder ``load_crystals`` reads)."""
+    verify, convert to ``out_dir/mp.npz`` (default: the cache folder ``load_crystals`` reads). ``progress``:
+    as in :func:`download`."""
     from .crystals import convert_cgcnn_folder
 
     out_dir = Path(out_dir) if out_dir else cache_dir() / "mp"
@@ -158,7 +174,7 @@ def fetch_crystals(url: str = MP_URL, out_dir: str | os.PathLike | None = None,
     remove_stale_temporaries(out_dir, MP_OUTPUTS + (MP_ARCHIVE,))
     work = _work_dir(out_dir)
     try:
-        archive = download(url, work / MP_ARCHIVE, sha256, max_bytes=max_bytes)
+        archive = download(url, work / MP_ARCHIVE, sha256, max_bytes=max_bytes, progress=progress)
         try:
             with tarfile.open(archive, "r:*") as tf:
                 with writing(work / "src", "unpack the archive into"):

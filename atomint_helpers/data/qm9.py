@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import AtomintError
+from .. import AtomintError, MissingError
 from ..units import convert_energy
 from .arrayset import ArraySet
 from .checksums import recorded_checksum, sha256_file
@@ -178,7 +178,7 @@ class QM9(ArraySet):
                 t = pd.read_csv(p)
                 s = dict(zip(t["index"].to_numpy(), t["smiles_gdb"].astype(str)))
                 return np.array([s.get(int(i), "") for i in self.arrays["index"]], dtype=object)
-        raise AtomintError(f"no SMILES table beside {self.path} (expected qm9_smiles.csv.gz)")
+        raise MissingError(f"no SMILES table beside {self.path} (expected qm9_smiles.csv.gz)")
 
     def atoms(self, qm9_index: int):
         """The molecule with this QM9 index as an ``ase.Atoms`` (Å; ``info`` holds index, U0 (Ha), mu (D),
@@ -208,7 +208,7 @@ def read_npz(path: str | os.PathLike, source: str = "path", verify: bool = True)
     """Read a converted ``qm9.npz``; clear errors for a missing, corrupt or tampered file."""
     path = Path(path)
     if not path.is_file():
-        raise AtomintError(f"QM9 data file {path} does not exist; {_missing_hint()}")
+        raise MissingError(f"QM9 data file {path} does not exist; {_missing_hint()}")
     digest = verify_checksum(path) if verify else ""
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -271,20 +271,20 @@ def load_qm9(path: str | os.PathLike | None = None, *, allow_sample: bool = True
     if path is not None:
         p = find_file(Path(path), "qm9.npz", "qm9")
         if p is None:
-            raise AtomintError(f"no qm9.npz in {path}; {_missing_hint()}")
+            raise MissingError(f"no qm9.npz in {path}; {_missing_hint()}")
         return read_npz(p, "path")
     root = data_root()
     if root is not None:
         p = find_file(root, "qm9.npz", "qm9")
         if p is None:
-            raise AtomintError(f"ATOMINT_DATA={root} holds no qm9.npz (looked for {root}/qm9/qm9.npz and "
+            raise MissingError(f"ATOMINT_DATA={root} holds no qm9.npz (looked for {root}/qm9/qm9.npz and "
                                f"{root}/qm9.npz); unset it or {_missing_hint()}")
         return read_npz(p, "ATOMINT_DATA")
     p = qm9pack_cache(convert_if_missing=convert_qm9pack)
     if p is not None:
         return read_npz(p, "qm9pack cache")
     if not allow_sample:
-        raise AtomintError(f"full QM9 not found; {_missing_hint()}")
+        raise MissingError(f"full QM9 not found; {_missing_hint()}")
     ds = read_npz(sample_path(), "sample")
     msg = ("atomint: using the EMBEDDED QM9 SAMPLE (2,000 real molecules), not the full QM9 — "
            "set ATOMINT_DATA or run `atomint data fetch` for all 130,831")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import AtomintError
+from .. import AtomintError, MissingError
 from ..io import atomic_path
 
 
@@ -58,7 +58,7 @@ def save_split(path: str | os.PathLike, parts: dict[str, np.ndarray], seed: int)
 def load_split(path: str | os.PathLike) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
-        raise AtomintError(f"split file {path} is missing")
+        raise MissingError(f"split file {path} is missing")
     try:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in ("train", "val", "test")}

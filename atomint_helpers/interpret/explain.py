@@ -15,7 +15,7 @@ chemical potential of a probe atom, the electrostatic potential of the latent ch
 PNG cuts); they are handed to :func:`atomint_helpers.interpret.spatial.write_spatial`.
 
 Bad input — a missing or malformed file, an element a model was not trained on, a missing checkpoint —
-ends with one line ``atomint: error: …`` and exit status 2.
+ends with one line ``atomint: error: …`` and the exit status of its kind (3 bad input, 4 a missing checkpoint).
 """
 from __future__ import annotations
 

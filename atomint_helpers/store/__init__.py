@@ -22,19 +22,17 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from .. import AtomintError
+from .. import AtomintError, MissingError
 from ..io import (atomic_torch_save, atomic_write_bytes, atomic_write_json,  # noqa: F401  (re-exported)
                  atomic_write_text, remove_stale_temporaries, sha256_file)
 from .commit import reading, recover, saving  # noqa: F401  (re-exported)
 
-_FOLD = re.compile(r"^(?P<name>.+)-fold(?P<k>\d+)$")
 WEIGHTS, CONFIG, PROVENANCE, LOG, SPLIT, STATE = ("weights.pt", "config.json", "provenance.json", "log.csv",
                                                   "split.npz", "state.pt")
 
@@ -43,7 +41,7 @@ def safe_torch_load(path: Path):
     """``torch.load(weights_only=True)`` with errors that name the file."""
     path = Path(path)
     if not path.is_file():
-        raise AtomintError(f"checkpoint file {path} is missing")
+        raise MissingError(f"checkpoint file {path} is missing")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # zip/pickle errors of a truncated or foreign file
@@ -54,7 +52,7 @@ def safe_torch_load(path: Path):
 def read_json(path: Path) -> dict:
     path = Path(path)
     if not path.is_file():
-        raise AtomintError(f"checkpoint file {path} is missing")
+        raise MissingError(f"checkpoint file {path} is missing")
     try:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -111,7 +109,7 @@ def _verify(folder: Path, config: dict, prov: dict, weights: Path) -> None:
                            f"(written before atomint hashed configs); add it with `python -m "
                            f"atomint_helpers.store.migrate {folder.parent}` or train the model again")
     if not weights.is_file():
-        raise AtomintError(f"checkpoint file {folder / WEIGHTS} is missing")
+        raise MissingError(f"checkpoint file {folder / WEIGHTS} is missing")
     for name, actual, expected in ((WEIGHTS, sha256_file(weights), recorded["weights_sha256"]),
                                    (CONFIG, config_sha256(config), recorded["config_sha256"])):
         if actual != expected:
@@ -131,7 +129,7 @@ def load_model(folder: str | os.PathLike, verify: bool = True, orient: bool = Tr
 
     folder = Path(folder)
     if not folder.is_dir():
-        raise AtomintError(f"checkpoint folder {folder} does not exist (see models/INDEX.md for the committed ones)")
+        raise MissingError(f"checkpoint folder {folder} does not exist (see models/INDEX.md for the committed ones)")
     with reading(folder) as path:  # all files of one complete save
         config = read_json(path(CONFIG))
         for key in ("model", "target"):
@@ -257,7 +255,7 @@ def find_checkpoint(models_dir, model: str, target: str, profile: str, fold: int
     AtomintError naming it and the command that trains it."""
     folder = Path(models_dir) / run_name(model, target, profile, fold)
     if not ((folder / CONFIG).is_file() and (not need_weights or (folder / WEIGHTS).is_file())):
-        raise AtomintError(f"no checkpoint {folder.name} in {models_dir} (see models/INDEX.md, or train it: "
+        raise MissingError(f"no checkpoint {folder.name} in {models_dir} (see models/INDEX.md, or train it: "
                            f"{train_command(model, target, profile, fold)}; profile 'quick' trains in seconds)")
     return folder
 
@@ -320,7 +318,7 @@ def find_folds(models_dir, target: str, profile: str, folds, models=("bp", "schn
     empty = [m for m in models if not folders[m]]
     if empty:
         names = [run_name(m, target, profile, k) for m in empty for k in folds]
-        raise AtomintError(f"no checkpoint of {', '.join(empty)} for target {target!r}, profile {profile!r} "
+        raise MissingError(f"no checkpoint of {', '.join(empty)} for target {target!r}, profile {profile!r} "
                            f"in {models_dir}: missing {', '.join(names)} (train one with "
                            f"`{train_command(empty[0], target, profile, list(folds)[0])}`, or use profile 'quick')")
     return FoldSet(target, profile, folders, missing, running)
@@ -332,38 +330,10 @@ def load_first(models_dir, model: str, target: str, profile: str, folds=(0,)):
         if is_checkpoint(Path(models_dir) / run_name(model, target, profile, k)):
             return load_model(Path(models_dir) / run_name(model, target, profile, k))
     names = [run_name(model, target, profile, k) for k in folds]
-    raise AtomintError(f"missing checkpoint {Path(models_dir) / names[0]}"
+    raise MissingError(f"missing checkpoint {Path(models_dir) / names[0]}"
                        + (f" (and {', '.join(names[1:])})" if len(names) > 1 else "")
                        + f": train it with `{train_command(model, target, profile, folds[0])}` or run with "
                          f"profile='quick'")
-
-
-def resolve_folders(models, models_dir: str | os.PathLike = "models") -> list[Path]:
-    """Checkpoint folders for ``models``: one folder, a list of folders, or a name ``<model>-<target>-<profile>``
-    matched to every ``<models_dir>/<name>-fold<k>`` (sorted by k). One-line AtomintError if nothing matches."""
-    if isinstance(models, (list, tuple)):
-        if not models:
-            raise AtomintError("this needs at least one checkpoint folder")
-        return [Path(m) for m in models]
-    p = Path(models)
-    if p.is_dir():
-        return [p]
-    root = Path(models_dir)
-    name = str(models)
-    folds = []
-    if root.is_dir() and os.sep not in name:
-        for q in root.iterdir():
-            m = _FOLD.match(q.name)
-            if q.is_dir() and m and m["name"] == name:
-                folds.append((int(m["k"]), q))
-        if (root / name).is_dir() and not folds:
-            return [root / name]
-    if folds:
-        return [q for _, q in sorted(folds)]
-    have = sorted({_FOLD.match(q.name)["name"] for q in root.iterdir() if q.is_dir() and _FOLD.match(q.name)}) \
-        if root.is_dir() else []
-    raise AtomintError(f"no checkpoint folder or fold set {name!r} in {root}/; available: "
-                       f"{', '.join(have) if have else 'none'}")
 
 
 def list_checkpoints(models_dir: str | os.PathLike = "models") -> list[Path]:
@@ -399,3 +369,6 @@ def write_index(models_dir: str | os.PathLike = "models") -> Path:
     path = root / "INDEX.md"
     atomic_write_bytes(path, text.encode())
     return path
+
+
+from .finder import catalogue, model_dirs, resolve_folders  # noqa: E402,F401  (re-exported: the finder)
