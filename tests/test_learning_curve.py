@@ -38,23 +38,18 @@ def test_curve_split_keeps_the_folds_test_set():
 
 
 def test_curve_recipe_counts_steps_not_epochs():
-    from atomint_helpers.training.run import _epoch_rows
+    from atomint_helpers.training.loop import epoch_rows
 
-    class _R:  # the fields _epoch_rows reads
-        def __init__(self, n, prof):
-            self.rows, self.seed, self.epoch, self.prof = {"train": np.arange(n) * 3}, 1, 4, prof
-
-    from dataclasses import replace
-    prof = replace(get_profile("cpu"), **curve.overrides(curves.CurveRun("schnet", 1_000, 0)))
-    rows, how = _epoch_rows(_R(1_000, prof))
+    over = curve.overrides(curves.CurveRun("schnet", 1_000, 0))
+    rows, how = epoch_rows(np.arange(1_000) * 3, 1, 4, over["epoch_molecules"])
     # an epoch of a 1,000-molecule curve run: 10 whole passes, each a permutation of the set
     assert len(rows) == curve.EPOCH and how == {"shuffle": False}
     for k in range(10):
         assert np.array_equal(np.sort(rows[k * 1_000:(k + 1) * 1_000]), np.arange(1_000) * 3)
     assert not np.array_equal(rows[:1_000], rows[1_000:2_000])
     # a set as large as an epoch, or a profile without epoch_molecules: one shuffled pass, as before
-    assert len(_epoch_rows(_R(10_000, prof))[0]) == 10_000
-    assert _epoch_rows(_R(500, get_profile("cpu")))[1] == {"shuffle": True, "seed": 1 * 100_003 + 4}
+    assert len(epoch_rows(np.arange(10_000), 1, 4, over["epoch_molecules"])[0]) == 10_000
+    assert epoch_rows(np.arange(500), 1, 4, None)[1] == {"shuffle": True, "seed": 1 * 100_003 + 4}
     assert curve.overrides(curves.CurveRun("bp", 1_000, 0))["bp"]["clip_features"] is True
     assert "bp" not in curve.overrides(curves.CurveRun("schnet", 3_000, 0))
 

@@ -1,10 +1,12 @@
-"""Per-epoch pieces of a run: predictions and metrics, the epoch log (``log.csv``)."""
+"""Per-epoch pieces of a run: the epoch's training rows, predictions and metrics, the epoch log (``log.csv``)."""
 from __future__ import annotations
 
 import csv
 import io
+import math
 from pathlib import Path
 
+import numpy as np
 
 from .. import store
 from ..models.predict import metrics, predict  # noqa: F401  (re-exported)
@@ -30,3 +32,16 @@ def read_log(folder: Path) -> list[dict]:
             return []
         with open(p, newline="") as f:
             return [{k: (int(v) if k == "epoch" else float(v)) for k, v in r.items()} for r in csv.DictReader(f)]
+
+
+def epoch_rows(rows: np.ndarray, seed: int, epoch: int, epoch_molecules: int | None = None) -> tuple[np.ndarray, dict]:
+    """An epoch's training rows and how to batch them (``AtomsData.batch_rows`` keywords): the training set
+    shuffled with the seed ``seed · 100,003 + epoch`` (a distinct stream per run and epoch, so a resumed run
+    draws what an uninterrupted one would); with ``epoch_molecules`` above the set's size, whole passes over
+    it, each shuffled, to at least that many molecules."""
+    stream = seed * 100_003 + epoch
+    passes = math.ceil((epoch_molecules or 0) / len(rows))
+    if passes <= 1:
+        return rows, dict(shuffle=True, seed=stream)
+    rng = np.random.default_rng(stream)
+    return np.concatenate([rows[rng.permutation(len(rows))] for _ in range(passes)]), dict(shuffle=False)

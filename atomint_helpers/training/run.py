@@ -31,7 +31,7 @@ from ..io import atomic_path, folder_lock
 from ..properties import TARGETS
 from .lightning import fit_run
 from .inputs import attach_descriptors, check_name_and_data, load_run_data
-from .loop import metrics, predict, read_log, write_log
+from .loop import epoch_rows, metrics, predict, read_log, write_log
 from . import parallel
 from .parallel import Ranks, step_loss
 from .profiles import CRYSTAL_ELEMENTS, Profile, resolve
@@ -216,7 +216,7 @@ def _train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool, net=None,
         for g in opt.param_groups:
             g["lr"] = cosine_lr(run.stage2, run.epoch, prof.max_epochs, prof.min_lr)
     tot_loss = tot_abs = 0.0
-    train_rows, shuffle = _epoch_rows(run)
+    train_rows, shuffle = epoch_rows(run.rows["train"], run.seed, run.epoch, prof.epoch_molecules)
     bar = tqdm(run.data.batch_rows(train_rows, prof.batch_size, **shuffle) if ranks.parallel
                else run.data.batches(train_rows, prof.batch_size, **shuffle),
                total=math.ceil(len(train_rows) / prof.batch_size), desc=f"{run.folder.name} epoch {run.epoch + 1}",
@@ -270,19 +270,6 @@ def _train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool, net=None,
             run.save_state(opt, sched, save)
             run.write_provenance("training", save)
     run.wall = ranks.broadcast(run.wall)  # the time budget is rank 0's clock
-
-
-def _epoch_rows(run: Run) -> tuple[np.ndarray, dict]:
-    """The epoch's training rows and how to batch them: the training set shuffled with the epoch's seed
-    (seed · 100,003 + epoch: a distinct stream per run and epoch, so a resumed run draws what an uninterrupted
-    one would); with the profile's ``epoch_molecules`` above the set's size, whole passes over it, each
-    shuffled, to at least that many molecules."""
-    rows, seed = run.rows["train"], run.seed * 100_003 + run.epoch
-    passes = math.ceil((run.prof.epoch_molecules or 0) / len(rows))
-    if passes <= 1:
-        return rows, dict(shuffle=True, seed=seed)
-    rng = np.random.default_rng(seed)
-    return np.concatenate([rows[rng.permutation(len(rows))] for _ in range(passes)]), dict(shuffle=False)
 
 
 def _finish(run: Run, reason: str, models_dir, progress: bool) -> None:
