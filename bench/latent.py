@@ -80,7 +80,7 @@ def main(argv=None) -> int:
         t_pairs = time.perf_counter() - t0
         from atomint_helpers.interpret import latent as L
 
-        data = L._qm9_data(ds, model.cutoff)  # pairs now come from the cache
+        data = L.cached_qm9_data(ds, model.cutoff)  # pairs now come from the cache
         t0, c0 = time.perf_counter(), time.process_time()
         df = latent_terms(model, data, rows, batch_size=args.batch_size)
         t_all, c_all = time.perf_counter() - t0, time.process_time() - c0

@@ -234,7 +234,7 @@ def test_checkpoint_terms_are_cached_by_weights(models_dir, sample):
     b = latent.checkpoint_terms(folder, sample, ROWS[:30])  # from the cache
     pd.testing.assert_frame_equal(a, b)
     assert a.attrs["checkpoint"] == folder.name and a.attrs["fold"] == 0
-    cached = list((latent._cache_path(folder, sample, ROWS[:30])).parent.glob(f"{folder.name}-*"))
+    cached = list((latent.terms_cache_path(folder, sample, ROWS[:30])).parent.glob(f"{folder.name}-*"))
     assert cached
     arr = latent.per_atom_array(a, sample)
     assert np.isfinite(arr).sum() == len(a)

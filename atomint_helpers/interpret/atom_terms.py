@@ -45,7 +45,7 @@ def latent_unit(target: str) -> str:
 _QM9_DATA: dict = {}
 
 
-def _qm9_data(ds, cutoff: float) -> AtomsData:
+def cached_qm9_data(ds, cutoff: float) -> AtomsData:
     from ..data.batch import qm9_atoms_data
 
     key = (id(ds), float(cutoff))
@@ -89,7 +89,7 @@ def _resolve(model, ds_or_data):
     from ..data.qm9 import QM9
 
     if isinstance(ds_or_data, QM9):
-        return _qm9_data(ds_or_data, model.cutoff), ds_or_data
+        return cached_qm9_data(ds_or_data, model.cutoff), ds_or_data
     if isinstance(ds_or_data, AtomsData):
         if abs(ds_or_data.pairs.cutoff - model.cutoff) > 1e-9:
             raise AtomintError(f"the data's neighbour pairs use a cutoff of {ds_or_data.pairs.cutoff} Å but the "
@@ -233,7 +233,7 @@ def molecule_sums(df, column: str | None = None):
 
 
 # ------------------------------------------------------------------------------------------ checkpoints
-def _cache_path(folder: Path, ds, rows: np.ndarray | None) -> Path:
+def terms_cache_path(folder: Path, ds, rows: np.ndarray | None) -> Path:
     import hashlib
 
     from ..data.checksums import sha256_file
@@ -262,7 +262,7 @@ def checkpoint_terms(folder, ds, rows=None, *, cache: bool = True, batch_size: i
     sel = np.arange(len(ds)) if rows is None else rows
     n_atoms = int(np.diff(np.asarray(ds.arrays["offsets"]))[sel].sum())
     values = None
-    path = _cache_path(folder, ds, rows) if cache and ds.sha256 else None
+    path = terms_cache_path(folder, ds, rows) if cache and ds.sha256 else None
     if path is not None and path.is_file():
         try:
             values = np.load(path, allow_pickle=False)
@@ -271,7 +271,7 @@ def checkpoint_terms(folder, ds, rows=None, *, cache: bool = True, batch_size: i
         except Exception:  # a broken cache entry is recomputed, never trusted
             values = None
     if values is None:
-        data = _qm9_data(ds, model.cutoff)
+        data = cached_qm9_data(ds, model.cutoff)
         values, _ = latent_values(model, data, sel, batch_size)
         if path is not None:
             with atomic_path(path, ".npy") as tmp:

@@ -256,7 +256,7 @@ def _sphere_directions(n_theta: int, n_phi: int) -> tuple[np.ndarray, np.ndarray
     return dirs, np.asarray(faces, dtype=np.int64)
 
 
-def _vdw_sample(atoms, scale: float, n_dirs: int = 1000) -> np.ndarray:
+def vdw_sample(atoms, scale: float, n_dirs: int = 1000) -> np.ndarray:
     """Points on the exposed parts of the (scaled) van der Waals spheres."""
     pos = _positions(atoms)
     r = vdw_radii(atoms.numbers) * scale
@@ -275,7 +275,7 @@ def vdw_level(atoms, kind: str = "inverse_sq", vdw_scale: float = 1.0) -> float:
     """The level of :func:`level_function` whose surface just encloses the van der Waals spheres (radii ×
     ``vdw_scale``): the minimum of ``Σ|r − r_i|⁻²`` (``inverse_sq``) or the maximum of ``Σ|r − r_i|²``
     (``sum_sq``) over the exposed van der Waals surface."""
-    f = level_function(_vdw_sample(atoms, vdw_scale), atoms.positions, kind)
+    f = level_function(vdw_sample(atoms, vdw_scale), atoms.positions, kind)
     return float(f.min() if kind == "inverse_sq" else f.max())
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 from ..data.batch import ACSF_KEY, AtomsData, molecule_pairs, periodic_pairs, ranges  # noqa: F401
 from ..data.bonds import COV_FACTOR, neighbour_counts  # noqa: F401
 from ..store import FoldSet, find_folds  # noqa: F401  (store owns finding; re-exported for old callers)
-from .atom_terms import (FIG_ELEMENTS, LATENT, MODEL_LABELS, MODEL_ORDER, _cache_path, _qm9_data,  # noqa: F401
+from .atom_terms import (FIG_ELEMENTS, LATENT, MODEL_LABELS, MODEL_ORDER, terms_cache_path, cached_qm9_data,  # noqa: F401
                          _resolve, atoms_data, checkpoint_terms, held_out_ids, inference_threads, latent_column,
                          latent_terms, latent_unit, latent_values, molecule_sums, other_runnable_tasks,
                          per_atom_array, target_of)
