@@ -1,6 +1,13 @@
 """Latent per-atom terms of a trained model: the atomic energies E_i (kcal/mol) or partial charges q_i (e)
-of every atom, one table row per atom, computed in batches for QM9, an ``AtomsData`` or ``ase.Atoms``,
-and a checkpoint's terms cached on disk. Re-exported by :mod:`atomint_helpers.interpret.latent`."""
+of every atom, one table row per atom, and a checkpoint's terms cached on disk.
+
+Both models of the paper write their prediction as a sum over atoms: the energy as ``E = Σ_i E_i``
+(atomic energies, kcal/mol, on the atomization-energy scale) and the dipole moment as
+``μ = Σ_i q_i r_i`` (partial charges, e). :func:`latent_terms` returns these terms as one table row per
+atom, computed in batches (no per-molecule Python) for any model and any data: the QM9 set (full or the
+embedded sample), an :class:`~atomint_helpers.data.batch.AtomsData`, or a user's own ``ase.Atoms``.
+Their statistics are in :mod:`.latent_stats`, a study of every checkpoint of a target in
+:mod:`.latent_study`, the sign of a dipole model's charges in :mod:`.charge_signs`."""
 from __future__ import annotations
 
 import contextlib

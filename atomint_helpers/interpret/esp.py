@@ -283,7 +283,7 @@ def seed_control(models_dir, molecules: dict, folds=(0, 1, 2)) -> dict:
 
 def element_means(model, ds) -> dict[str, float]:
     """Mean latent charge (e) per element of ``model`` over every molecule of ``ds`` (a QM9 data set)."""
-    from .latent import latent_terms
+    from .atom_terms import latent_terms
 
     df = latent_terms(model, ds)
     return {str(k): float(v) for k, v in df.groupby("symbol", observed=True)["charge"].mean().items()}

@@ -192,8 +192,8 @@ def _global_atoms(ds, rings) -> np.ndarray:
 
 def ring_scores(rings, terms, ds, column: str = "atomic_energy") -> np.ndarray:
     """Σ of the six ring carbons' latent atomic energies per ring (kcal/mol). ``terms`` (from
-    :func:`atomint_helpers.interpret.latent.checkpoint_terms`) must cover the rings' molecules."""
-    from .latent import per_atom_array
+    :func:`atomint_helpers.interpret.atom_terms.checkpoint_terms`) must cover the rings' molecules."""
+    from .atom_terms import per_atom_array
 
     if len(rings) == 0:
         return np.zeros(0)

@@ -15,7 +15,7 @@ def latent_distributions(frames: dict, column: str, unit: str, elements=("H", "C
     """Figs. 2 and 4: histograms (density, step lines) of latent per-atom terms, one row per element and
     one column per model (BP and SchNet side by side, sharing the x axis of a row), one colour per fold.
 
-    ``frames[model][fold]`` are :func:`atomint_helpers.interpret.latent.latent_terms` tables;
+    ``frames[model][fold]`` are :func:`atomint_helpers.interpret.atom_terms.latent_terms` tables;
     ``reference`` (optional) maps a legend label to ``(table, column)`` — a table with the same
     ``symbol`` column, e.g. QM9's Mulliken charges — drawn as a grey filled histogram behind the folds."""
     names = {"bp": "BP", "schnet": "SchNet"}
