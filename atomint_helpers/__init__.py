@@ -23,7 +23,7 @@ def _schnetpack_shim() -> None:
         _dl.T_co = _dl._T_co
 
 
-class _InterruptExits:
+class InterruptExits:
     """While importing in a command (``atomint …``, ``python -m atomint_helpers.book``), Ctrl-C ends the
     process with one line and exit status 130 (:data:`EXIT_INTERRUPTED`). Libraries imported meanwhile
     (torch, numpy) can turn a KeyboardInterrupt raised inside their own imports into an ImportError, so the
@@ -59,7 +59,7 @@ class _InterruptExits:
         return False
 
 
-with _InterruptExits():
+with InterruptExits():
     _schnetpack_shim()
 
 

@@ -6,7 +6,10 @@ orders by ``DetermineBondOrders`` where it succeeds, single bonds otherwise), an
 value on the diverging map ``RdBu_r`` centred on ``reference`` with symmetric limits
 (``reference ± max |value − reference|``): red above the reference, blue below, white at it. A colour bar
 carries the unit. The PNG (200 dpi) is written atomically (temporary file in the same folder, then
-``os.replace``). A drawing module: it reads no model and imports nothing from ``atomint_helpers.interpret``.
+``os.replace``). :func:`draw_rings` draws Fig. 3's most stable rings (the molecules and ring atoms of
+:func:`atomint_helpers.interpret.rings.ring_molecules`) in a grid, the scored ring highlighted.
+
+A drawing module: it reads no model and imports nothing from ``atomint_helpers.interpret``.
 """
 from __future__ import annotations
 
@@ -118,3 +121,69 @@ def depict_latent(atoms, values, label: str, unit: str, path, reference: float =
         finally:
             tmp.unlink(missing_ok=True)
     return path
+
+
+# ------------------------------------------------------------------------------------------ rings (Fig. 3)
+#: a ring drawing's panel per molecule as the page shows it (CSS px): five in a row fill the 720-px figure width
+PANEL_PX = (144, 125)
+#: image pixels per CSS pixel of a ring drawing (the figure standard's >= 150 dpi, as the 200-dpi figures)
+PICTURE_SCALE = 2
+#: RDKit's legend font as shown (CSS px; 14 px = 10.5 pt). RDKit shrinks a legend line that does not fit its
+#: panel, so :func:`ring_legends` keeps each line to about 16 characters.
+LEGEND_PX = 14
+#: the share of each panel's height RDKit keeps for its legend, at the panel's bottom
+LEGEND_FRACTION = 0.3
+#: the longest bond drawn (CSS px); RDKit shrinks a molecule that does not fit its panel
+BOND_PX = 24
+
+
+def draw_rings(molecules, legends=None, per_row: int = 5, panel=PANEL_PX, scale: int = PICTURE_SCALE) -> bytes:
+    """PNG of ``molecules`` (``(mol, ring)`` pairs: an RDKit molecule and its ring's atom indices) in 2D, the
+    ring's atoms and bonds highlighted, ``legends`` below each: panels of ``panel`` CSS px drawn at ``scale``
+    image pixels per CSS pixel (show it with :func:`ring_picture`)."""
+    from rdkit import Chem
+    from rdkit.Chem import rdDepictor
+    from rdkit.Chem.Draw import rdMolDraw2D
+
+    if not molecules:
+        raise AtomintError("no rings to draw")
+    mols, hl_atoms, hl_bonds = [], [], []
+    for mol, ring in molecules:
+        mol = Chem.Mol(mol)
+        prefer = rdDepictor.GetPreferCoordGen()
+        rdDepictor.SetPreferCoordGen(True)  # nicer layouts of QM9's bridged polycycles
+        try:
+            rdDepictor.Compute2DCoords(mol)
+        finally:
+            rdDepictor.SetPreferCoordGen(prefer)
+        rs = set(ring)
+        mols.append(mol)
+        hl_atoms.append(list(ring))
+        hl_bonds.append([b.GetIdx() for b in mol.GetBonds() if b.GetBeginAtomIdx() in rs and b.GetEndAtomIdx() in rs])
+    n_rows = (len(mols) + per_row - 1) // per_row
+    cols = min(per_row, len(mols))
+    w, h = panel[0] * scale, panel[1] * scale
+    d = rdMolDraw2D.MolDraw2DCairo(cols * w, n_rows * h, w, h)
+    opts = d.drawOptions()
+    opts.legendFontSize = LEGEND_PX * scale
+    opts.legendFraction = LEGEND_FRACTION
+    opts.fixedBondLength = BOND_PX * scale
+    d.DrawMolecules(mols, highlightAtoms=hl_atoms, highlightBonds=hl_bonds,
+                    legends=[str(x) for x in legends] if legends is not None else None)
+    d.FinishDrawing()
+    return d.GetDrawingText()
+
+
+def ring_legends(top, col: str = "score") -> list[str]:
+    """Legends for :func:`draw_rings` from a table of top rings (columns ``molecule``, the QM9 id, and ``col``,
+    the ring's score in kcal/mol): rank and QM9 id, then the score. Short enough to be drawn at
+    :data:`LEGEND_PX`; the fold standard deviation is in the chapter's table."""
+    return [f"#{i + 1}  QM9 {int(m)}\n{s:.1f} kcal/mol" for i, (m, s) in enumerate(zip(top["molecule"], top[col]))]
+
+
+def ring_picture(molecules, legends=None, per_row: int = 5):
+    """:func:`draw_rings` as a notebook image shown at its CSS size (``per_row`` panels of :data:`PANEL_PX`)."""
+    from IPython.display import Image
+
+    png = draw_rings(molecules, legends=legends, per_row=per_row)
+    return Image(png, width=min(per_row, len(molecules)) * PANEL_PX[0])

@@ -25,7 +25,7 @@ class Target:
     unit: str           # unit of ``key``
     latent_key: str     # model output holding the latent per-atom terms
     latent_unit: str
-    column: str         # column of latent tables (interpret.latent)
+    column: str         # column of latent tables (interpret.atom_terms)
     label: str          # e.g. "atomization energy"
     latent_label: str   # e.g. "atomic energies"
 

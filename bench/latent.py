@@ -1,4 +1,4 @@
-"""Latent terms over all of QM9: wall time of ``atomint_helpers.interpret.latent.latent_terms``.
+"""Latent terms over all of QM9: wall time of ``atomint_helpers.interpret.atom_terms.latent_terms``.
 
 For each model (BP and SchNet, energy target): the per-atom atomic energies of every molecule of the
 full QM9 (130,831 molecules) in batches of ``--batch-size`` molecules (default 250: on this CPU smaller
@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     from atomint_helpers import store
     from atomint_helpers.data.batch import cached_pairs
     from atomint_helpers.data.qm9 import load_qm9
-    from atomint_helpers.interpret.latent import latent_terms
+    from atomint_helpers.interpret.atom_terms import latent_terms
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["bp", "schnet"])
@@ -78,9 +78,9 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         cached_pairs(ds.arrays["R"], ds.arrays["offsets"], model.cutoff)
         t_pairs = time.perf_counter() - t0
-        from atomint_helpers.interpret import latent as L
+        from atomint_helpers.interpret.atom_terms import cached_qm9_data
 
-        data = L._qm9_data(ds, model.cutoff)  # pairs now come from the cache
+        data = cached_qm9_data(ds, model.cutoff)  # pairs now come from the cache
         t0, c0 = time.perf_counter(), time.process_time()
         df = latent_terms(model, data, rows, batch_size=args.batch_size)
         t_all, c_all = time.perf_counter() - t0, time.process_time() - c0

@@ -58,7 +58,7 @@ def imports_of(path: Path) -> set[str]:
 
 def test_resolver_reads_relative_imports(tmp_path):
     assert "atomint_helpers.store" in imports_of(PKG / "training" / "run.py")
-    assert "atomint_helpers.data.batch" in imports_of(PKG / "interpret" / "latent.py")
+    assert "atomint_helpers.data.batch" in imports_of(PKG / "interpret" / "atom_terms.py")
 
 
 @pytest.mark.parametrize("path", sorted(PKG.rglob("*.py")), ids=lambda p: str(p.relative_to(PKG)))
@@ -67,6 +67,59 @@ def test_layers(path):
     room = _room(mod)
     bad = sorted(m for m in imports_of(path) if _room(m) in FORBIDDEN.get(room, set()))
     assert not bad, f"{path.relative_to(ROOT)} ({room}) imports {bad}: against ARCHITECTURE.md's layers"
+
+
+#: rooms whose private cross-module imports are not checked yet, each with why: they are being reworked in
+#: parallel (issue #38); remove a room here once its shared helpers are public
+PRIVATE_IMPORTS_ALLOWED = {
+    "report": "claims.py's cell formatting (_fmt, _list, _verdict, …) is being made public with the report rework",
+    "store": "checkpoint finding and loading are being consolidated",
+    "cli": "explain's output lines (interpret.explain._labels, _prediction_line) move with the cli rework",
+    "training": "parallel.py reuses run.py's _setup and _train_epoch until the training rework splits them",
+    "calculator": "being reworked with store/",
+}
+
+
+def private_imports_of(path: Path, root: Path = ROOT) -> list[str]:
+    """``module: name`` for every ``from X import _name`` in ``path`` (a file under ``root``) where X is another
+    atomint_helpers module; dunder names such as ``__version__`` are public."""
+    rel = path.relative_to(root).with_suffix("").parts
+    me = ".".join(rel[:-1] if path.name == "__init__.py" else rel)
+    package = list(rel[:-1])
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level:
+            target = ".".join(package[: len(package) - (node.level - 1)] + ([node.module] if node.module else []))
+        else:
+            target = node.module or ""
+        if not target.startswith("atomint_helpers") or target == me:
+            continue
+        out += [f"{target}: {a.name}" for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+    return out
+
+
+def test_private_import_rule_reads_relative_imports(tmp_path):
+    mod = tmp_path / "atomint_helpers" / "plots" / "panel.py"
+    mod.parent.mkdir(parents=True)
+    mod.write_text("from .style import _hidden, figure\nfrom ..io import __doc__\nfrom .panel import _own\n"
+                   "from atomint_helpers.data.batch import _pairs\n")
+    assert private_imports_of(mod, tmp_path) == ["atomint_helpers.plots.style: _hidden",
+                                                 "atomint_helpers.data.batch: _pairs"]
+    init = mod.parent / "__init__.py"
+    init.write_text("from .style import _figure\nfrom . import _own\n")
+    assert private_imports_of(init, tmp_path) == ["atomint_helpers.plots.style: _figure"]
+
+
+@pytest.mark.parametrize("path", sorted(PKG.rglob("*.py")), ids=lambda p: str(p.relative_to(PKG)))
+def test_no_private_names_across_modules(path):
+    """A name with a leading underscore belongs to its module: a helper other modules use is made public."""
+    room = _room(".".join(path.relative_to(ROOT).with_suffix("").parts))
+    if room in PRIVATE_IMPORTS_ALLOWED:
+        pytest.skip(f"{room}/: {PRIVATE_IMPORTS_ALLOWED[room]}")
+    bad = private_imports_of(path)
+    assert not bad, f"{path.relative_to(ROOT)} imports private names of other modules {bad}: make them public"
 
 
 def test_only_the_entry_point_imports_the_cli():

@@ -11,7 +11,8 @@ import torch
 
 from atomint_helpers import AtomintError
 from atomint_helpers.interpret import charges as ich
-from atomint_helpers.interpret.latent import Study, fold_distance
+from atomint_helpers.interpret.latent_stats import fold_distance
+from atomint_helpers.interpret.latent_study import Study
 from atomint_helpers.report import charges as rc
 from atomint_helpers.report import scorecard
 from atomint_helpers.store import FoldSet

@@ -215,12 +215,12 @@ def test_element_shifts_are_the_heads_own_and_offsets_are_in_iqr_units(tmp_path)
     """The shift confound of Fig. 2: every quick energy model's shifts come from its head, BP and SchNet
     of one fold share them (same training molecules, same least squares), and offset = (mean − b)/IQR."""
     from atomint_helpers.data.qm9 import load_sample
-    from atomint_helpers.interpret import latent
+    from atomint_helpers.interpret import latent_study
     from atomint_helpers.interpret.energy_partition import element_shifts
     from atomint_helpers.report.energies import shift_note
 
     root = Path(__file__).resolve().parents[1]
-    st = latent.study(root / "models", "energy", "quick", [0, 1], load_sample(), rows=np.arange(200))
+    st = latent_study.study(root / "models", "energy", "quick", [0, 1], load_sample(), rows=np.arange(200))
     t = element_shifts(st)
     assert set(t["model"]) == {"BP", "SchNet"} and set(t["fold"]) == {0, 1}
     by = t.pivot_table(index=["fold", "element"], columns="model", values="shift")

@@ -11,7 +11,8 @@ from atomint_helpers.report import scorecard
 from atomint_helpers.data.batch import qm9_atoms_data
 from atomint_helpers.data.qm9 import NAMED
 from atomint_helpers.data.splits import save_split, split
-from atomint_helpers.interpret import latent
+from atomint_helpers.data import bonds
+from atomint_helpers.interpret import atom_terms, charge_signs, latent_stats, latent_study
 from atomint_helpers.report import charge_reference
 from atomint_helpers.report import charges as charge_report
 from atomint_helpers.report import claims
@@ -55,13 +56,13 @@ def models(sample):
 @pytest.mark.parametrize("combo", COMBOS, ids=lambda c: "-".join(c))
 def test_latent_terms_sum_to_the_model_output(models, sample, combo):
     model = models[combo]
-    df = latent.latent_terms(model, sample, ROWS, batch_size=37)
+    df = atom_terms.latent_terms(model, sample, ROWS, batch_size=37)
     data = qm9_atoms_data(sample, cutoff=model.cutoff)
     with torch.no_grad():
         out = model(data.batch(ROWS))
     assert len(df) == int(out[model.head.outputs[-1]].shape[0])
     assert list(df["molecule"].unique()) == list(sample.index[ROWS])
-    sums = latent.molecule_sums(df).to_numpy()
+    sums = atom_terms.molecule_sums(df).to_numpy()
     if combo[1] == "energy":
         assert df.attrs["unit"] == "kcal/mol" and "atomic_energy" in df
         np.testing.assert_allclose(sums, out["energy"].double().numpy(), rtol=0, atol=2e-3)
@@ -84,12 +85,12 @@ def test_latent_terms_sum_to_the_model_output(models, sample, combo):
 def test_user_molecules_give_the_same_terms(models, sample, combo):
     model = models[combo]
     ids = [NAMED["benzene"], NAMED["toluene"], NAMED["propane"]]
-    col = latent.latent_column(combo[1])
-    from_qm9 = latent.latent_terms(model, sample, sample.rows(ids))
-    from_atoms = latent.latent_terms(model, [sample.atoms(i) for i in ids])
+    col = atom_terms.latent_column(combo[1])
+    from_qm9 = atom_terms.latent_terms(model, sample, sample.rows(ids))
+    from_atoms = atom_terms.latent_terms(model, [sample.atoms(i) for i in ids])
     assert from_atoms["molecule"].unique().tolist() == [0, 1, 2]
     np.testing.assert_allclose(from_atoms[col].to_numpy(), from_qm9[col].to_numpy(), atol=1e-4)
-    single = latent.latent_terms(model, sample.atoms(NAMED["toluene"]))
+    single = atom_terms.latent_terms(model, sample.atoms(NAMED["toluene"]))
     np.testing.assert_allclose(single[col].to_numpy(), from_qm9.loc[from_qm9["molecule"] == NAMED["toluene"], col],
                                atol=1e-4)
 
@@ -99,30 +100,30 @@ def test_unknown_element_and_bad_input(models, sample):
 
     model = models[("schnet", "energy")]
     with pytest.raises(AtomintError, match="Si"):
-        latent.latent_terms(model, [Atoms("SiH4", positions=np.random.default_rng(0).normal(size=(5, 3)) * 1.2)])
+        atom_terms.latent_terms(model, [Atoms("SiH4", positions=np.random.default_rng(0).normal(size=(5, 3)) * 1.2)])
     with pytest.raises(AtomintError, match="latent terms need"):
-        latent.latent_terms(model, "not data")
+        atom_terms.latent_terms(model, "not data")
     with pytest.raises(AtomintError, match="rows"):
-        latent.latent_terms(model, sample, [len(sample)])
+        atom_terms.latent_terms(model, sample, [len(sample)])
 
 
 def test_fold_distance_is_a_scale_free_wasserstein_distance():
     rng = np.random.default_rng(0)
     a = rng.normal(size=20_000)
-    assert latent.fold_distance(a, a) == 0
+    assert latent_stats.fold_distance(a, a) == 0
     iqr = np.subtract(*np.percentile(a, [75, 25]))
     # a pure shift by d moves all mass by d: W1 = d
-    assert latent.fold_distance(a, a + 0.5) == pytest.approx(0.5 / iqr, rel=1e-6)
-    assert latent.fold_distance(a, a + 0.5, pooled_spread="std") == pytest.approx(0.5 / a.std(ddof=1), rel=1e-6)
-    assert latent.fold_distance(a, a + 0.5, pooled_spread=2.0) == pytest.approx(0.25)
+    assert latent_stats.fold_distance(a, a + 0.5) == pytest.approx(0.5 / iqr, rel=1e-6)
+    assert latent_stats.fold_distance(a, a + 0.5, pooled_spread="std") == pytest.approx(0.5 / a.std(ddof=1), rel=1e-6)
+    assert latent_stats.fold_distance(a, a + 0.5, pooled_spread=2.0) == pytest.approx(0.25)
     b = rng.normal(0.3, 1.2, size=10_000)
-    d = latent.fold_distance(a, b)
-    assert latent.fold_distance(7 * a, 7 * b) == pytest.approx(d)          # unit-free
-    assert latent.fold_distance(a + 100, b + 100) == pytest.approx(d)      # shift-free
-    assert latent.fold_distance(a, b) == pytest.approx(latent.fold_distance(b, a))
-    assert np.isnan(latent.fold_distance([1.0], b))
+    d = latent_stats.fold_distance(a, b)
+    assert latent_stats.fold_distance(7 * a, 7 * b) == pytest.approx(d)          # unit-free
+    assert latent_stats.fold_distance(a + 100, b + 100) == pytest.approx(d)      # shift-free
+    assert latent_stats.fold_distance(a, b) == pytest.approx(latent_stats.fold_distance(b, a))
+    assert np.isnan(latent_stats.fold_distance([1.0], b))
     with pytest.raises(AtomintError):
-        latent.fold_distance(a, b, pooled_spread="mad")
+        latent_stats.fold_distance(a, b, pooled_spread="mad")
 
 
 def test_element_summary_and_fold_statistics():
@@ -134,16 +135,16 @@ def test_element_summary_and_fold_statistics():
         return pd.DataFrame({"molecule": np.arange(len(sym)) // 5, "symbol": sym, "atomic_energy": v})
 
     frames = {0: frame(0), 1: frame(0), 2: frame(0.5)}
-    s = latent.element_summary(frames[0], "atomic_energy")
+    s = latent_stats.element_summary(frames[0], "atomic_energy")
     assert list(s.index) == ["H", "C", "O"]
     assert s.loc["C", "n"] == 300 and s.loc["H", "mean"] == pytest.approx(-60, abs=0.2)
     assert s.loc["O", "IQR"] == pytest.approx(s.loc["O", "q75"] - s.loc["O", "q25"])
-    d = latent.fold_distances(frames, ("H", "C", "O"), "atomic_energy")
+    d = latent_stats.fold_distances(frames, ("H", "C", "O"), "atomic_energy")
     assert (d["pairs"] == 3).all() and (d["mean"] > 0).all()
     assert d.loc["H", "max"] > 0.2  # the shifted fold
-    md = latent.model_distances(frames, {0: frame(3.0)}, ("H",), "atomic_energy")
+    md = latent_stats.model_distances(frames, {0: frame(3.0)}, ("H",), "atomic_energy")
     assert md.loc["H", "pairs"] == 1 and md.loc["H", "mean"] > 1
-    floor = latent.noise_floor(frames[0], ("H", "C"), "atomic_energy")
+    floor = latent_study.noise_floor(frames[0], ("H", "C"), "atomic_energy")
     assert (floor < d.loc[["H", "C"], "max"]).all()
 
 
@@ -158,7 +159,7 @@ def models_dir(tmp_path_factory, sample):
 
 
 def test_find_folds_reports_missing_and_refuses_none(models_dir):
-    fs = latent.find_folds(models_dir, "energy", "quick", [0, 1, 2])
+    fs = store.find_folds(models_dir, "energy", "quick", [0, 1, 2])
     assert fs.folds("bp") == [0, 1] and fs.folds("schnet") == [0, 1]
     assert fs.missing == ["bp-energy-quick-fold2", "schnet-energy-quick-fold2"]
     assert "missing (skipped): bp-energy-quick-fold2" in fs.describe()
@@ -166,17 +167,17 @@ def test_find_folds_reports_missing_and_refuses_none(models_dir):
                                                   "schnet-energy-quick-fold0", "schnet-energy-quick-fold1"]
     assert fs.names() == ", ".join(f.name for f in fs.checkpoints())
     with pytest.raises(AtomintError) as ei:
-        latent.find_folds(models_dir, "energy", "cpu", [0, 1])
+        store.find_folds(models_dir, "energy", "cpu", [0, 1])
     msg = str(ei.value)
     assert "\n" not in msg and "bp-energy-cpu-fold0" in msg and "schnet-energy-cpu-fold1" in msg
 
 
 def test_claims_table_is_computed(models_dir, sample, tmp_path):
     rows = ROWS
-    energies = latent.study(models_dir, "energy", "quick", [0, 1, 2], sample, rows=rows)
-    charges = latent.study(models_dir, "dipole", "quick", [0, 1, 2], sample, rows=rows)
+    energies = latent_study.study(models_dir, "energy", "quick", [0, 1, 2], sample, rows=rows)
+    charges = latent_study.study(models_dir, "dipole", "quick", [0, 1, 2], sample, rows=rows)
     assert energies.n_molecules == len(rows) and energies.models() == ["bp", "schnet"]
-    flipped = latent.orient_charges(charges)
+    flipped = charge_signs.orient_charges(charges)
     for by in charges.frames.values():
         for df in by.values():  # oriented: positive correlation with Mulliken
             assert np.corrcoef(df["charge"], df["mulliken"])[0, 1] >= 0
@@ -211,16 +212,16 @@ def test_claims_table_is_computed(models_dir, sample, tmp_path):
     ratio = q_rows[2]["tests"][0]["value"]  # the BP-vs-SchNet W1/IQR of the charges over that of the energies
     assert ratio == pytest.approx(t.loc["mean", "BP vs SchNet, charge"] / t.loc["mean", "BP vs SchNet, energy"])
     # one fold only: the fold claims cannot be measured, so they have no row
-    one = latent.study(models_dir, "energy", "quick", [0], sample, rows=rows)
+    one = latent_study.study(models_dir, "energy", "quick", [0], sample, rows=rows)
     r2 = energy_report.rows(one, quick=False)
     assert "fig2.conserved" not in {r["id"] for r in r2} and "fig2.bp-wider" in {r["id"] for r in r2}
-    no_energy = charge_report.rows(charges, None, latent.mulliken_table(charges), quick=False)
+    no_energy = charge_report.rows(charges, None, charge_signs.mulliken_table(charges), quick=False)
     cut = [r for r in no_energy if r.get("id") in (charge_report.CONSERVED.id, charge_report.AGREE.id)]
     assert len(cut) == 3 and all(r["verdict"] == "not comparable" for r in cut)
     # paragraphs and scorecard
     assert "SchNet's interquartile range" in energies_words.what_we_see(energies, quick=False)
     assert "BP and SchNet" in charge_report.what_we_see(charges, energies, quick=False)
-    mt = latent.mulliken_table(charges)
+    mt = charge_signs.mulliken_table(charges)
     assert set(mt["element"]) >= {"H", "C", "N", "O", "all"} and mt["Pearson r"].abs().max() <= 1
     assert "Mulliken" in charge_reference.mulliken_paragraph(mt, flipped)
     path = scorecard.record(tmp_path, "charges", q_rows + charge_reference.mulliken_rows(mt, quick=False))
@@ -230,13 +231,13 @@ def test_claims_table_is_computed(models_dir, sample, tmp_path):
 
 def test_checkpoint_terms_are_cached_by_weights(models_dir, sample):
     folder = models_dir / "schnet-energy-quick-fold0"
-    a = latent.checkpoint_terms(folder, sample, ROWS[:30])
-    b = latent.checkpoint_terms(folder, sample, ROWS[:30])  # from the cache
+    a = atom_terms.checkpoint_terms(folder, sample, ROWS[:30])
+    b = atom_terms.checkpoint_terms(folder, sample, ROWS[:30])  # from the cache
     pd.testing.assert_frame_equal(a, b)
     assert a.attrs["checkpoint"] == folder.name and a.attrs["fold"] == 0
-    cached = list((latent._cache_path(folder, sample, ROWS[:30])).parent.glob(f"{folder.name}-*"))
+    cached = list((atom_terms.terms_cache_path(folder, sample, ROWS[:30])).parent.glob(f"{folder.name}-*"))
     assert cached
-    arr = latent.per_atom_array(a, sample)
+    arr = atom_terms.per_atom_array(a, sample)
     assert np.isfinite(arr).sum() == len(a)
 
 
@@ -248,7 +249,7 @@ def test_neighbour_counts_match_rdkit_connectivity(sample):
     from atomint_helpers.interpret.rings import _xyz_block
 
     rows = np.arange(300)
-    nb = latent.neighbour_counts(sample, rows)
+    nb = bonds.neighbour_counts(sample, rows)
     off, Z, R = (np.asarray(sample.arrays[k]) for k in ("offsets", "Z", "R"))
     ref = []
     for i in rows:
@@ -274,12 +275,12 @@ def test_sign_agreement_finds_a_group_on_the_mirror_solution(sample):
     base = pd.DataFrame({"row": np.repeat(rows, n), "atom": atoms - np.repeat(off[:-1], n),
                          "symbol": pd.Categorical(np.array(["", "H", "", "", "", "", "C", "N", "O", "F"])[Z]),
                          "charge": mull, "mulliken": mull})
-    nb = latent.neighbour_counts(sample)
+    nb = bonds.neighbour_counts(sample)
     terminal_n = (Z == 7) & (nb == 1)
     assert terminal_n.sum() >= 20
     mirrored = base.copy()
     mirrored.loc[terminal_n, "charge"] *= -1
-    tab = latent.sign_agreement({"schnet": {0: base, 1: mirrored}}, sample)
+    tab = charge_signs.sign_agreement({"schnet": {0: base, 1: mirrored}}, sample)
     sel = np.abs(mull) >= 0.1
     per_fold = tab.groupby("fold")["atoms"].sum()
     assert (per_fold <= sel.sum()).all() and (per_fold >= 0.99 * sel.sum()).all()  # only rare groups dropped
@@ -290,4 +291,4 @@ def test_sign_agreement_finds_a_group_on_the_mirror_solution(sample):
     assert "SchNet fold 1" in text and "N atoms with 1 bonded neighbour" in text
     assert "fold 0 gives" not in text
     with pytest.raises(AtomintError, match="Mulliken"):
-        latent.sign_agreement({"bp": {0: base.drop(columns="mulliken")}}, sample)
+        charge_signs.sign_agreement({"bp": {0: base.drop(columns="mulliken")}}, sample)

@@ -6,6 +6,7 @@ import pytest
 pytest.importorskip("rdkit")
 
 from atomint_helpers.data.qm9 import NAMED  # noqa: E402
+from atomint_helpers import depict  # noqa: E402
 from atomint_helpers.interpret import rings  # noqa: E402
 
 
@@ -104,14 +105,14 @@ def test_ring_drawing_shows_its_legends_at_9_pt_or_more(sample):
     top["score"], top["molecule"] = -1234.5, 133885
     from atomint_helpers.plots.style import COLUMN_PX
 
-    pic = rings.picture(top, sample, legends=rings.legends(top))
-    assert pic.width == 5 * rings.PANEL_PX[0] <= COLUMN_PX
-    k = rings.PICTURE_SCALE
+    pic = depict.ring_picture(rings.ring_molecules(top, sample), legends=depict.ring_legends(top))
+    assert pic.width == 5 * depict.PANEL_PX[0] <= COLUMN_PX
+    k = depict.PICTURE_SCALE
     img = Image.open(io.BytesIO(pic.data))
-    w, h = rings.PANEL_PX[0] * k, rings.PANEL_PX[1] * k
+    w, h = depict.PANEL_PX[0] * k, depict.PANEL_PX[1] * k
     assert img.size == (5 * w, 2 * h)
     last = np.asarray(img.convert("L"))[h:, 4 * w:]  # the panel of #10
-    legend_area = last[int((1 - rings.LEGEND_FRACTION) * h):]  # the panel's bottom, where RDKit writes legends
+    legend_area = last[int((1 - depict.LEGEND_FRACTION) * h):]  # the panel's bottom, where RDKit writes legends
     ink = np.flatnonzero((legend_area < 128).any(axis=1))
     assert (ink[-1] - ink[0] + 1) / k >= 1.6 * 12
 

@@ -41,7 +41,7 @@ from pathlib import Path
 from .. import AtomintError
 from ..notebook import PROFILES, check_params, project_root
 from .assemble import (
-    _warnings,
+    log_warnings,
     assemble_sources,
     build_scorecard,
     execution_markdown,
@@ -135,7 +135,7 @@ def cmd_build(args) -> int:
         kept = (f"; the last good book is unchanged at {html / 'index.html'}" if (html / "index.html").is_file()
                 else "")
         print(f"FAILED after {secs:.1f} s (warnings are errors){kept}", flush=True)
-        for ln in (_warnings(log) or log.splitlines()[-40:])[:60]:
+        for ln in (log_warnings(log) or log.splitlines()[-40:])[:60]:
             print("   " + ln, file=sys.stderr)
         print(f"full log: {build / 'jupyter-book.log'}", file=sys.stderr)
         return 1

@@ -159,7 +159,7 @@ def swap_in(new: Path, dest: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _warnings(log: str) -> list[str]:
+def log_warnings(log: str) -> list[str]:
     keys = ("WARNING", "ERROR", "Traceback", "Exception", "error:")
     return [ln for ln in log.splitlines() if any(k in ln for k in keys)]
 

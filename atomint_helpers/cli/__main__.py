@@ -1,8 +1,8 @@
 import sys
 
-from .. import _InterruptExits
+from .. import InterruptExits
 
-with _InterruptExits():  # Ctrl-C while the command's modules (torch, RDKit) import: one line, exit 130
+with InterruptExits():  # Ctrl-C while the command's modules (torch, RDKit) import: one line, exit 130
     from . import main
 
 sys.exit(main())

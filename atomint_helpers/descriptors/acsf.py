@@ -80,7 +80,7 @@ from ase.data import chemical_symbols
 from torch import Tensor, nn
 
 from .angular import AngularTerms
-from .primitives import _N_ELEMENTS_TABLE, _gaussian, _gaussian_grid, _monomials, _symbol, cosine_cutoff
+from .primitives import N_ELEMENTS_TABLE, cosine_cutoff, element_symbol, gaussian, gaussian_grid, monomials
 
 __all__ = ["ACSF"]
 
@@ -130,8 +130,8 @@ class ACSF(AngularTerms, nn.Module):
     ):
         super().__init__()
         elements = sorted({int(z) for z in elements})
-        if not elements or elements[0] < 1 or elements[-1] >= _N_ELEMENTS_TABLE:
-            raise ValueError(f"elements must be atomic numbers 1…{_N_ELEMENTS_TABLE - 1}, got {elements}")
+        if not elements or elements[0] < 1 or elements[-1] >= N_ELEMENTS_TABLE:
+            raise ValueError(f"elements must be atomic numbers 1…{N_ELEMENTS_TABLE - 1}, got {elements}")
         if n_radial < 0 or n_angular < 0 or n_radial + n_angular == 0:
             raise ValueError("need n_radial >= 0, n_angular >= 0 and at least one of them > 0")
         if n_angular > 0 and not zetas:
@@ -160,7 +160,7 @@ class ACSF(AngularTerms, nn.Module):
 
         # Z -> element slot (-1: unknown); unordered pairs of channels (elements, or the single
         # wACSF channel) in upper-triangle order
-        element_index = torch.full((_N_ELEMENTS_TABLE,), -1, dtype=torch.long)
+        element_index = torch.full((N_ELEMENTS_TABLE,), -1, dtype=torch.long)
         element_index[torch.tensor(elements)] = torch.arange(n_el)
         self.register_buffer("element_index", element_index, persistent=False)
         rows, cols = torch.triu_indices(self._n_channels, self._n_channels)
@@ -170,12 +170,12 @@ class ACSF(AngularTerms, nn.Module):
         # parameter grid (float64; cast to the input dtype in forward)
         empty = torch.zeros(0, dtype=torch.float64)
         if n_radial:
-            eta, mu = _gaussian_grid(1.0 if centered else 0.5, cutoff - 0.5, n_radial, centered)
+            eta, mu = gaussian_grid(1.0 if centered else 0.5, cutoff - 0.5, n_radial, centered)
         else:
             eta, mu = empty, empty
         self.register_buffer("radial_eta", eta, persistent=False)
         self.register_buffer("radial_mu", mu, persistent=False)
-        eta_a = _gaussian_grid(1.0, cutoff - 0.5, n_angular, True)[0] if n_angular else empty
+        eta_a = gaussian_grid(1.0, cutoff - 0.5, n_angular, True)[0] if n_angular else empty
         self.register_buffer("angular_eta", eta_a, persistent=False)
         lam = torch.tensor([lm for lm in (-1.0, 1.0) for _ in self.zetas], dtype=torch.float64)
         zeta = torch.tensor([float(z) for _ in (-1.0, 1.0) for z in self.zetas], dtype=torch.float64)
@@ -187,7 +187,7 @@ class ACSF(AngularTerms, nn.Module):
         if self.angular_method == "moments" and self.n_angular:
             # kernel[alpha, theta] = w_alpha * 2^(1-zeta) * binom(zeta, m) * lambda^m  (m = deg alpha),
             # self_term[theta] = 2^(1-zeta) (1 + lambda)^zeta  (the j = k term, cos = 1)
-            table = _monomials(max(self.zetas))
+            table = monomials(max(self.zetas))
             powers = torch.tensor([row[:3] for row in table], dtype=torch.long)
             kernel = torch.tensor(
                 [[w * 2.0 ** (1 - z) * math.comb(z, m) * lm**m if m <= z else 0.0
@@ -249,12 +249,12 @@ class ACSF(AngularTerms, nn.Module):
     def element_slots(self, Z: Tensor) -> Tensor:
         """Index of each atom's element in ``elements``; ``ValueError`` naming any unknown element."""
         Z = Z.long()
-        inside = (Z >= 0) & (Z < _N_ELEMENTS_TABLE)
-        slots = self.element_index.index_select(0, Z.clamp(0, _N_ELEMENTS_TABLE - 1))
+        inside = (Z >= 0) & (Z < N_ELEMENTS_TABLE)
+        slots = self.element_index.index_select(0, Z.clamp(0, N_ELEMENTS_TABLE - 1))
         bad = (slots < 0) | ~inside
         if bool(bad.any()):
             unknown = sorted({int(z) for z in Z[bad].tolist()})
-            names = ", ".join(f"{_symbol(z)} (Z={z})" for z in unknown)
+            names = ", ".join(f"{element_symbol(z)} (Z={z})" for z in unknown)
             known = ", ".join(chemical_symbols[z] for z in self.elements)
             raise ValueError(f"ACSF got element(s) {names} not in its elements ({known}); "
                              f"build ACSF(elements=...) including them")
@@ -309,7 +309,7 @@ class ACSF(AngularTerms, nn.Module):
         eta, mu = self.radial_eta.to(dist.dtype), self.radial_mu.to(dist.dtype)
 
         def terms(sl: slice) -> Tensor:
-            return _gaussian(-eta * (dist[sl].unsqueeze(-1) - mu) ** 2) * wfc[sl].unsqueeze(-1)
+            return gaussian(-eta * (dist[sl].unsqueeze(-1) - mu) ** 2) * wfc[sl].unsqueeze(-1)
 
         out = dist.new_zeros(n_atoms * self._n_channels, self.n_radial)
         self._accumulate(out, idx_i * self._n_channels + channel, terms)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .primitives import _gaussian, _sorted_triples, cosine_cutoff
+from .primitives import cosine_cutoff, gaussian, sorted_triples
 
 __all__ = ["AngularTerms"]
 
@@ -23,7 +23,7 @@ class AngularTerms:
     def _angular_radial_factor(self, dist: Tensor, wfc: Tensor) -> Tensor:
         """``a_ij = w_j exp(-eta r_ij^2) fc(r_ij)`` [n_pairs, n_angular]: the one-neighbour factor."""
         eta = self.angular_eta.to(dist.dtype)
-        return _gaussian(-eta * dist.unsqueeze(-1) ** 2) * wfc.unsqueeze(-1)
+        return gaussian(-eta * dist.unsqueeze(-1) ** 2) * wfc.unsqueeze(-1)
 
     def _fold_pairs(self, per_ordered: Tensor) -> Tensor:
         """[n_atoms, C, C, F] sums over ordered channel pairs -> [n_atoms, C(C+1)/2 * F] unordered."""
@@ -37,7 +37,7 @@ class AngularTerms:
         r"""Angular functions by explicit triples ``(i; j, k)``, ``j < k``.
 
         Pairs are sorted by centre (skipped if they already are) and triples enumerated by
-        :func:`_sorted_triples`. Per pair ``[u_ij, r_ij, w_j fc(r_ij)]`` is gathered for both
+        :func:`sorted_triples`. Per pair ``[u_ij, r_ij, w_j fc(r_ij)]`` is gathered for both
         neighbours; per triple everything else is a scalar until the last step:
         ``cos = u_ij · u_ik``, ``s = r_ij^2 + r_ik^2`` and ``f = w_j w_k fc(r_ij) fc(r_ik)``; with
         ``crossterms`` also ``r_jk^2 = (r_ij - r_ik)^2 + 2 r_ij r_ik (1 - cos)`` (law of cosines,
@@ -50,7 +50,7 @@ class AngularTerms:
             order = torch.argsort(idx_i, stable=True)
             idx_i, channel = idx_i.index_select(0, order), channel.index_select(0, order)
             vec, dist, wfc = vec.index_select(0, order), dist.index_select(0, order), wfc.index_select(0, order)
-        pos_j, pos_k = _sorted_triples(idx_i, n_atoms)
+        pos_j, pos_k = sorted_triples(idx_i, n_atoms)
         per_pair = torch.cat([vec / dist.unsqueeze(-1), dist.unsqueeze(-1), wfc.unsqueeze(-1)], dim=-1)
         n_c = self._n_channels
         if n_c == 1:
@@ -79,7 +79,7 @@ class AngularTerms:
             s = s + r_jk2
             f = f * cosine_cutoff(torch.sqrt(r_jk2), self.cutoff)
         theta = self._angular_factor(cos) * f  # [n, n_theta]
-        gauss = _gaussian(s * -self.angular_eta.to(h_j.dtype))  # [n, n_angular]
+        gauss = gaussian(s * -self.angular_eta.to(h_j.dtype))  # [n, n_angular]
         return (theta.unsqueeze(-1) * gauss.unsqueeze(-2)).reshape(-1, self.n_theta * self.n_angular)
 
     def _angular_factor(self, cos: Tensor) -> Tensor:

@@ -14,17 +14,19 @@ from torch import Tensor
 
 __all__ = ["cosine_cutoff", "neighbor_pairs_to_triples"]
 
-_N_ELEMENTS_TABLE = len(chemical_symbols)  # 119: index 0 ('X') … 118 (Og)
+#: rows of a per-element table indexed by atomic number: ase's 119 symbols, index 0 ('X') … 118 (Og)
+N_ELEMENTS_TABLE = len(chemical_symbols)
 
 
-def _symbol(z: int) -> str:
-    return chemical_symbols[z] if 0 <= z < _N_ELEMENTS_TABLE else f"Z={z}"
+def element_symbol(z: int) -> str:
+    """The chemical symbol of atomic number ``z`` (``"Z=<z>"`` outside ase's table)."""
+    return chemical_symbols[z] if 0 <= z < N_ELEMENTS_TABLE else f"Z={z}"
 
 
 _EXP_FLOOR = -80.0  # exp(-80) = 1.8e-35
 
 
-def _gaussian(exponent: Tensor) -> Tensor:
+def gaussian(exponent: Tensor) -> Tensor:
     """``exp(exponent)`` with the exponent floored at -80: a shifted Gaussian far from ``r`` underflows
     (``exp(-200)`` in float32) into subnormals, which makes ``exp`` (and every later product) take a
     ~30x slower path on x86 CPUs. The floor changes a value by at most 1.8e-35 (its gradient there,
@@ -38,7 +40,7 @@ def cosine_cutoff(r: Tensor, cutoff: float) -> Tensor:
     return torch.where(r < cutoff, fc, torch.zeros_like(fc))
 
 
-def _sorted_triples(sorted_i: Tensor, n_atoms: int) -> tuple[Tensor, Tensor]:
+def sorted_triples(sorted_i: Tensor, n_atoms: int) -> tuple[Tensor, Tensor]:
     r"""Triples in the space of pairs already sorted by centre: returns ``(pos_j, pos_k)``.
 
     Centre ``a`` owns the sorted slots ``start[a] … start[a] + c_a - 1``; the pair in slot
@@ -72,16 +74,16 @@ def neighbor_pairs_to_triples(idx_i: Tensor, n_atoms: int) -> tuple[Tensor, Tens
         pair list) of its two neighbours, ``p_j != p_k``, every unordered pair once, grouped by centre
         (``sum_a c_a (c_a - 1) / 2`` triples for ``c_a`` neighbours of atom ``a``).
 
-    Method: a stable sort of the pairs by centre, then :func:`_sorted_triples` (index arithmetic with
+    Method: a stable sort of the pairs by centre, then :func:`sorted_triples` (index arithmetic with
     ``repeat_interleave`` and ``cumsum``, like torchani's ``neighbors_to_triples``).
     """
     order = torch.argsort(idx_i, stable=True)
     sorted_i = idx_i.index_select(0, order)
-    pos_j, pos_k = _sorted_triples(sorted_i, n_atoms)
+    pos_j, pos_k = sorted_triples(sorted_i, n_atoms)
     return sorted_i.index_select(0, pos_j), order.index_select(0, pos_j), order.index_select(0, pos_k)
 
 
-def _gaussian_grid(start: float, stop: float, n: int, centered: bool) -> tuple[Tensor, Tensor]:
+def gaussian_grid(start: float, stop: float, n: int, centered: bool) -> tuple[Tensor, Tensor]:
     """(eta [Å⁻²], mu [Å]) of schnetpack 0.3's ``GaussianSmearing(start, stop, n, centered)``."""
     points = torch.linspace(start, stop, n, dtype=torch.float64)
     if centered:  # exp(-r^2 / (2 sigma^2)) with sigma = points
@@ -95,7 +97,7 @@ def _gaussian_grid(start: float, stop: float, n: int, centered: bool) -> tuple[T
     return 0.5 / sigma**2, mu
 
 
-def _monomials(degree: int) -> list[tuple[int, int, int, int, float]]:
+def monomials(degree: int) -> list[tuple[int, int, int, int, float]]:
     """Exponents ``(a, b, c)`` of ``x^a y^b z^c`` for every total degree ``m <= degree``, with ``m``
     and the multinomial weight ``m! / (a! b! c!)``, so ``(u · v)^m = sum_{a+b+c=m} w u^abc v^abc``."""
     table = []

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor, nn
 
-from .primitives import _symbol
+from .primitives import element_symbol
 
 __all__ = ["FeatureStandardizer"]
 
@@ -45,7 +45,7 @@ class FeatureStandardizer(nn.Module):
         bad = (Z < 0) | (Z > self.max_z)
         if bool(bad.any()):
             z = int(Z[bad][0])
-            raise ValueError(f"FeatureStandardizer(max_z={self.max_z}) got element {_symbol(z)} (Z={z})")
+            raise ValueError(f"FeatureStandardizer(max_z={self.max_z}) got element {element_symbol(z)} (Z={z})")
         return Z
 
     @torch.no_grad()

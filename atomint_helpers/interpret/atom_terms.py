@@ -1,6 +1,13 @@
 """Latent per-atom terms of a trained model: the atomic energies E_i (kcal/mol) or partial charges q_i (e)
-of every atom, one table row per atom, computed in batches for QM9, an ``AtomsData`` or ``ase.Atoms``,
-and a checkpoint's terms cached on disk. Re-exported by :mod:`atomint_helpers.interpret.latent`."""
+of every atom, one table row per atom, and a checkpoint's terms cached on disk.
+
+Both models of the paper write their prediction as a sum over atoms: the energy as ``E = Σ_i E_i``
+(atomic energies, kcal/mol, on the atomization-energy scale) and the dipole moment as
+``μ = Σ_i q_i r_i`` (partial charges, e). :func:`latent_terms` returns these terms as one table row per
+atom, computed in batches (no per-molecule Python) for any model and any data: the QM9 set (full or the
+embedded sample), an :class:`~atomint_helpers.data.batch.AtomsData`, or a user's own ``ase.Atoms``.
+Their statistics are in :mod:`.latent_stats`, a study of every checkpoint of a target in
+:mod:`.latent_study`, the sign of a dipole model's charges in :mod:`.charge_signs`."""
 from __future__ import annotations
 
 import contextlib
@@ -45,7 +52,7 @@ def latent_unit(target: str) -> str:
 _QM9_DATA: dict = {}
 
 
-def _qm9_data(ds, cutoff: float) -> AtomsData:
+def cached_qm9_data(ds, cutoff: float) -> AtomsData:
     from ..data.batch import qm9_atoms_data
 
     key = (id(ds), float(cutoff))
@@ -89,7 +96,7 @@ def _resolve(model, ds_or_data):
     from ..data.qm9 import QM9
 
     if isinstance(ds_or_data, QM9):
-        return _qm9_data(ds_or_data, model.cutoff), ds_or_data
+        return cached_qm9_data(ds_or_data, model.cutoff), ds_or_data
     if isinstance(ds_or_data, AtomsData):
         if abs(ds_or_data.pairs.cutoff - model.cutoff) > 1e-9:
             raise AtomintError(f"the data's neighbour pairs use a cutoff of {ds_or_data.pairs.cutoff} Å but the "
@@ -233,7 +240,7 @@ def molecule_sums(df, column: str | None = None):
 
 
 # ------------------------------------------------------------------------------------------ checkpoints
-def _cache_path(folder: Path, ds, rows: np.ndarray | None) -> Path:
+def terms_cache_path(folder: Path, ds, rows: np.ndarray | None) -> Path:
     import hashlib
 
     from ..data.checksums import sha256_file
@@ -262,7 +269,7 @@ def checkpoint_terms(folder, ds, rows=None, *, cache: bool = True, batch_size: i
     sel = np.arange(len(ds)) if rows is None else rows
     n_atoms = int(np.diff(np.asarray(ds.arrays["offsets"]))[sel].sum())
     values = None
-    path = _cache_path(folder, ds, rows) if cache and ds.sha256 else None
+    path = terms_cache_path(folder, ds, rows) if cache and ds.sha256 else None
     if path is not None and path.is_file():
         try:
             values = np.load(path, allow_pickle=False)
@@ -271,7 +278,7 @@ def checkpoint_terms(folder, ds, rows=None, *, cache: bool = True, batch_size: i
         except Exception:  # a broken cache entry is recomputed, never trusted
             values = None
     if values is None:
-        data = _qm9_data(ds, model.cutoff)
+        data = cached_qm9_data(ds, model.cutoff)
         values, _ = latent_values(model, data, sel, batch_size)
         if path is not None:
             with atomic_path(path, ".npy") as tmp:

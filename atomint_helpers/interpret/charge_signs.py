@@ -1,6 +1,5 @@
 """The sign of a dipole model's latent charges: orientation by QM9's Mulliken charges, agreement with
-the Mulliken sign per element and number of bonded neighbours, and the Mulliken comparison table.
-Re-exported by :mod:`atomint_helpers.interpret.latent`."""
+the Mulliken sign per element and number of bonded neighbours, and the Mulliken comparison table."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable, Mapping

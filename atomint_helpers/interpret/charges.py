@@ -1,6 +1,6 @@
 r"""Charges against energies, model against model (Fig. 4): the numbers behind section 3.1's charge claims.
 
-Every measure here works on the per-atom tables of :mod:`.latent` (``Study.frames[model][fold]``) and
+Every measure here works on the per-atom tables of :mod:`.latent_study` (``Study.frames[model][fold]``) and
 compares **the same atoms**: frames are joined on (molecule, atom).
 
 * :func:`energy_charge_correlation` — for one element, the Spearman rank correlation between an atom's
@@ -31,7 +31,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from .. import AtomintError
-from .latent import FIG_ELEMENTS, MODEL_LABELS, Study
+from .atom_terms import FIG_ELEMENTS, MODEL_LABELS
+from .latent_study import Study
 
 KEY = ["molecule", "atom"]
 

@@ -68,14 +68,14 @@ def study_retention(study, ds, n_molecules: int = 2000, seed: int = 0) -> dict:
     models, on the first ``n_molecules`` molecules of the study, with the descriptors of that fold's BP
     checkpoint."""
     from .. import store
-    from .atom_terms import _qm9_data
+    from .atom_terms import cached_qm9_data
 
     out = {}
     for k in sorted(set(study.frames.get("bp", {})) & set(study.frames.get("schnet", {}))):
         bp = store.load_model(study.fold_set.folders["bp"][k])
         frames = {m: study.frames[m][k] for m in ("bp", "schnet")}
         first = frames["bp"]["row"].drop_duplicates().to_numpy()[:n_molecules]
-        feats = atom_descriptors(bp, _qm9_data(ds, bp.cutoff), first)
+        feats = atom_descriptors(bp, cached_qm9_data(ds, bp.cutoff), first)
         out[k] = {}
         for m, df in frames.items():
             sel = df[df["row"].isin(first)]

@@ -198,9 +198,9 @@ def surface_patches(atoms, vdw_scale: float = 1.0, n_dirs: int = 600) -> tuple[n
     """Points on the exposed van der Waals surface (radii × ``vdw_scale``, ``n_dirs`` per atom before the
     buried ones are dropped) and the atom each lies on (the sphere it was sampled from): ``(points [n, 3]
     Å, owner [n])``. The points owned by an atom are the surface closest to it."""
-    from .grid import _vdw_sample, vdw_radii
+    from .grid import vdw_radii, vdw_sample
 
-    pts = _vdw_sample(atoms, vdw_scale, n_dirs)
+    pts = vdw_sample(atoms, vdw_scale, n_dirs)
     d = np.linalg.norm(pts[:, None, :] - atoms.positions[None], axis=-1)
     owner = np.argmin(d - vdw_radii(atoms.numbers)[None] * vdw_scale, axis=1)
     return pts, owner
@@ -283,7 +283,7 @@ def seed_control(models_dir, molecules: dict, folds=(0, 1, 2)) -> dict:
 
 def element_means(model, ds) -> dict[str, float]:
     """Mean latent charge (e) per element of ``model`` over every molecule of ``ds`` (a QM9 data set)."""
-    from .latent import latent_terms
+    from .atom_terms import latent_terms
 
     df = latent_terms(model, ds)
     return {str(k): float(v) for k, v in df.groupby("symbol", observed=True)["charge"].mean().items()}

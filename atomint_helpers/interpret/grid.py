@@ -42,10 +42,11 @@ VDW_RADII = {1: 1.20, 5: 1.92, 6: 1.70, 7: 1.55, 8: 1.52, 9: 1.47, 14: 2.10, 15:
              35: 1.85, 53: 1.98}
 DEFAULT_VDW = 1.8
 LEVEL_KINDS = ("inverse_sq", "sum_sq")
-#: refuse grids with more points than this unless asked: a probe grid of three C atoms 40 Å apart
-#: (855,000 points at 0.25 Å) peaked at 0.6 GB resident (about 300 bytes per point over the ~0.35 GB of
-#: the loaded libraries), so 4 M points keep a grid's own memory near 1.2 GB, within a 2-core, 24 GiB
-#: machine shared with training
+#: resident memory of a probe grid per point (bytes), beside the ~0.35 GB of the loaded libraries: measured as
+#: the peak of an 855,000-point grid (0.6 GB in all)
+GRID_BYTES_PER_POINT = 300
+#: refuse grids with more points than this unless asked: 4 M × :data:`GRID_BYTES_PER_POINT` ≈ 1.2 GB of the
+#: grid's own memory, which a 2-core, 24 GiB machine shared with training can hold
 MAX_GRID_POINTS = 4_000_000
 
 
@@ -117,7 +118,7 @@ def box_grid(atoms, spacing: float = 0.2, padding: float = 3.0, max_points: int 
     if n > max_points:
         raise AtomintError(f"a grid at spacing {spacing:g} Å with {padding:g} Å padding has "
                            f"{shape[0]}×{shape[1]}×{shape[2]} = {n:,} points, more than the limit of "
-                           f"{max_points:,} (about {max_points * 300 / 1e9:.1f} GB); use a spacing of at least "
+                           f"{max_points:,} (about {max_points * GRID_BYTES_PER_POINT / 1e9:.1f} GB); use a spacing of at least "
                            f"{spacing * (n / max_points) ** (1 / 3):.2f} Å (--spacing)")
     # centre the grid on the box so the padding is symmetric
     extent = (np.array(shape) - 1) * spacing
@@ -256,7 +257,7 @@ def _sphere_directions(n_theta: int, n_phi: int) -> tuple[np.ndarray, np.ndarray
     return dirs, np.asarray(faces, dtype=np.int64)
 
 
-def _vdw_sample(atoms, scale: float, n_dirs: int = 1000) -> np.ndarray:
+def vdw_sample(atoms, scale: float, n_dirs: int = 1000) -> np.ndarray:
     """Points on the exposed parts of the (scaled) van der Waals spheres."""
     pos = _positions(atoms)
     r = vdw_radii(atoms.numbers) * scale
@@ -275,7 +276,7 @@ def vdw_level(atoms, kind: str = "inverse_sq", vdw_scale: float = 1.0) -> float:
     """The level of :func:`level_function` whose surface just encloses the van der Waals spheres (radii ×
     ``vdw_scale``): the minimum of ``Σ|r − r_i|⁻²`` (``inverse_sq``) or the maximum of ``Σ|r − r_i|²``
     (``sum_sq``) over the exposed van der Waals surface."""
-    f = level_function(_vdw_sample(atoms, vdw_scale), atoms.positions, kind)
+    f = level_function(vdw_sample(atoms, vdw_scale), atoms.positions, kind)
     return float(f.min() if kind == "inverse_sq" else f.max())
 
 

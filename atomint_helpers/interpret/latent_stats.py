@@ -1,6 +1,14 @@
 """Statistics of latent per-atom terms: per-element summaries and the scale-free distance between two
-distributions (Wasserstein-1 / pooled IQR, see :mod:`atomint_helpers.interpret.latent`) across folds and
-models. Re-exported by :mod:`atomint_helpers.interpret.latent`."""
+distributions across folds and models.
+
+Fold-to-fold and model-to-model differences are measured with :func:`fold_distance`: the
+Wasserstein-1 distance (earth mover's distance, ``scipy.stats.wasserstein_distance``) between two
+distributions of the same element's latent terms, divided by their **pooled interquartile range**
+(the mean of the two IQRs). The ratio has no unit, so energies (kcal/mol) and charges (e) can be
+compared on one scale: 0 means identical distributions, 0.1 means the mass has to move on average by a
+tenth of a typical width to turn one into the other. The IQR, not the standard deviation, is the
+spread because BP gives a handful of atoms extreme latent energies: they inflate a standard deviation
+by orders of magnitude and would make any two distributions look alike."""
 from __future__ import annotations
 
 from typing import Iterable, Mapping

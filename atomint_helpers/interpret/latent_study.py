@@ -1,6 +1,5 @@
 """A study: the latent terms of every found checkpoint (models × folds) of one target over the same
-molecules, and its tables (counts, per-fold statistics, the sampling noise floor). Re-exported by
-:mod:`atomint_helpers.interpret.latent`."""
+molecules, and its tables (counts, per-fold statistics, the sampling noise floor)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

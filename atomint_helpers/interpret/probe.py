@@ -55,10 +55,14 @@ from ..models.probe import METHODS, ProbeForward, append_probes, probe_pairs
 from ..properties import R_KEY
 from .grid import check_points
 
+#: working memory of one chunk of probe points (MB): a chunk holds as many points as fit
 DEFAULT_CHUNK_MB = 32.0
+#: a grid whose chunked evaluation needs more than this (GB) is refused
 DEFAULT_MAX_MEMORY_GB = 4.0
 #: a grid estimated to take longer than this (s) shows a progress bar with an ETA
 PROGRESS_AFTER_S = 3.0
+#: bytes of a float64 number: a grid point's position and its result are held in float64 for the whole grid
+FLOAT64_BYTES = 8
 
 
 def probe_number(probe) -> int:
@@ -177,7 +181,8 @@ class ProbePotential:
         bpp = self.bytes_per_point()
         chunk = max(1, int(self.chunk_mb * 2**20 // bpp))
         chunk = min(chunk, max(n_points, 1))
-        resident = n_points * (3 * 8 + 3 * self.itemsize + 8)  # float64 points, tensor copy, result
+        # held for the whole grid: each point's x, y, z in float64 and in the model's float, its float64 result
+        resident = n_points * (3 * FLOAT64_BYTES + 3 * self.itemsize + FLOAT64_BYTES)
         return {"one_pass": n_points * bpp + resident, "chunked": resident + chunk * bpp, "chunk": chunk,
                 "bytes_per_point": bpp}
 

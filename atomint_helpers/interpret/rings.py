@@ -1,4 +1,5 @@
 """Six-membered carbon rings in QM9 and the atomic energies the models give their carbons (Fig. 3).
+Computation only: :mod:`atomint_helpers.depict` draws the rings.
 
 Ring perception (RDKit)
 -----------------------
@@ -192,8 +193,8 @@ def _global_atoms(ds, rings) -> np.ndarray:
 
 def ring_scores(rings, terms, ds, column: str = "atomic_energy") -> np.ndarray:
     """Σ of the six ring carbons' latent atomic energies per ring (kcal/mol). ``terms`` (from
-    :func:`atomint_helpers.interpret.latent.checkpoint_terms`) must cover the rings' molecules."""
-    from .latent import per_atom_array
+    :func:`atomint_helpers.interpret.atom_terms.checkpoint_terms`) must cover the rings' molecules."""
+    from .atom_terms import per_atom_array
 
     if len(rings) == 0:
         return np.zeros(0)
@@ -255,29 +256,15 @@ def motif_table(tops: dict, baseline=None):
     return t
 
 
-# ------------------------------------------------------------------------------------------ drawing
-#: a ring drawing's panel per molecule as the page shows it (CSS px): five in a row fill the 720-px figure width
-PANEL_PX = (144, 125)
-#: image pixels per CSS pixel of a ring drawing (the figure standard's >= 150 dpi, as the 200-dpi figures)
-PICTURE_SCALE = 2
-#: RDKit's legend font as shown (CSS px; 14 px = 10.5 pt). RDKit shrinks a legend line that does not fit its
-#: panel, so :func:`legends` keeps each line to about 16 characters.
-LEGEND_PX = 14
-#: the share of each panel's height RDKit keeps for its legend, at the panel's bottom
-LEGEND_FRACTION = 0.3
-
-
-def draw_rings(top, ds, legends=None, per_row: int = 5, panel=PANEL_PX, scale: int = PICTURE_SCALE) -> bytes:
-    """PNG of the ``top`` molecules in 2D (RDKit), the scored ring highlighted, ``legends`` below each: panels
-    of ``panel`` CSS px drawn at ``scale`` image pixels per CSS pixel (show it with :func:`picture`)."""
+# ------------------------------------------------------------------------------------------ for drawing
+def ring_molecules(top, ds) -> list[tuple]:
+    """Each ``top`` ring's molecule as :func:`atomint_helpers.depict.draw_rings` draws it: ``(mol, ring)``, the
+    RDKit molecule without its hydrogens (bonds as :func:`molecule_graph` finds them) and the six ring atoms
+    in that molecule's numbering."""
     Chem = _chem()
-    from rdkit.Chem import rdDepictor
-    from rdkit.Chem.Draw import rdMolDraw2D
-
-    mols, hl_atoms, hl_bonds = [], [], []
+    out = []
     for _, r in top.iterrows():
-        row = int(r["row"])
-        s = ds.atom_slice(row)
+        s = ds.atom_slice(int(r["row"]))
         mol, xyz_of, _ = molecule_graph(ds.arrays["Z"][s], ds.arrays["R"][s], r.get("smiles") or None)
         mol_of = {int(x): k for k, x in enumerate(xyz_of)}
         ring = [mol_of[int(r[c])] for c in RING_COLUMNS]
@@ -287,32 +274,8 @@ def draw_rings(top, ds, legends=None, per_row: int = 5, panel=PANEL_PX, scale: i
             mol = Chem.RemoveHs(mol, sanitize=False)
             new = {a.GetIntProp("keep"): a.GetIdx() for a in mol.GetAtoms()}
             ring = [new[a] for a in ring]
-        mol = Chem.Mol(mol)
-        prefer = rdDepictor.GetPreferCoordGen()
-        rdDepictor.SetPreferCoordGen(True)  # nicer layouts of QM9's bridged polycycles
-        try:
-            rdDepictor.Compute2DCoords(mol)
-        finally:
-            rdDepictor.SetPreferCoordGen(prefer)
-        rs = set(ring)
-        bonds = [b.GetIdx() for b in mol.GetBonds() if b.GetBeginAtomIdx() in rs and b.GetEndAtomIdx() in rs]
-        mols.append(mol)
-        hl_atoms.append(ring)
-        hl_bonds.append(bonds)
-    if not mols:
-        raise AtomintError("no rings to draw")
-    n_rows = (len(mols) + per_row - 1) // per_row
-    cols = min(per_row, len(mols))
-    w, h = panel[0] * scale, panel[1] * scale
-    d = rdMolDraw2D.MolDraw2DCairo(cols * w, n_rows * h, w, h)
-    opts = d.drawOptions()
-    opts.legendFontSize = LEGEND_PX * scale
-    opts.legendFraction = LEGEND_FRACTION
-    opts.fixedBondLength = 24 * scale  # a maximum: RDKit shrinks a molecule that does not fit
-    d.DrawMolecules(mols, highlightAtoms=hl_atoms, highlightBonds=hl_bonds,
-                    legends=[str(x) for x in legends] if legends is not None else None)
-    d.FinishDrawing()
-    return d.GetDrawingText()
+        out.append((mol, ring))
+    return out
 
 
 def describe_top(top, ds, score_cols=("score",)):
@@ -330,20 +293,6 @@ def describe_top(top, ds, score_cols=("score",)):
                       for f in motifs.to_numpy()]
     rows.index = pd.RangeIndex(1, len(rows) + 1, name="rank")
     return rows
-
-
-def legends(top, col: str = "score") -> list[str]:
-    """Legends for :func:`draw_rings`: rank and QM9 id, then the score. Short enough to be drawn at
-    :data:`LEGEND_PX`; the fold standard deviation is in :func:`describe_top`'s table."""
-    return [f"#{i + 1}  QM9 {int(m)}\n{s:.1f} kcal/mol" for i, (m, s) in enumerate(zip(top["molecule"], top[col]))]
-
-
-def picture(top, ds, legends=None, per_row: int = 5):
-    """:func:`draw_rings` as a notebook image shown at its CSS size (``per_row`` panels of :data:`PANEL_PX`)."""
-    from IPython.display import Image
-
-    png = draw_rings(top, ds, legends=legends, per_row=per_row)
-    return Image(png, width=min(per_row, len(top)) * PANEL_PX[0])
 
 
 def ring_counts(rings, ds):

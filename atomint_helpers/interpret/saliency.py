@@ -99,7 +99,7 @@ def saliency_study(study, ds, n_molecules: int = 300, seed: int = 0) -> dict:
     """:func:`saliency_summary` for each model of an energy study, on its lowest fold's checkpoint and a
     random sample (``seed``) of ``n_molecules`` of that checkpoint's own held-out test molecules."""
     from .. import store
-    from .atom_terms import _qm9_data
+    from .atom_terms import cached_qm9_data
 
     out = {}
     for m in study.models():
@@ -110,7 +110,7 @@ def saliency_study(study, ds, n_molecules: int = 300, seed: int = 0) -> dict:
         rows = ds.rows(test[np.isin(test, ds.index)])
         if len(rows) > n_molecules:
             rows = np.sort(np.random.default_rng(seed).choice(rows, n_molecules, replace=False))
-        res = saliency_summary(model, _qm9_data(ds, model.cutoff), rows, seed=seed)
+        res = saliency_summary(model, cached_qm9_data(ds, model.cutoff), rows, seed=seed)
         out[m] = {**res, "checkpoint": folder.name}
     return out
 

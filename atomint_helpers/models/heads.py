@@ -119,9 +119,9 @@ class DipoleHead(nn.Module):
     ``q_i = c[Z_i] + scale · y_i``, then shifted so that every molecule is neutral. The per-element
     offsets ``c`` are trainable parameters that start from electronegativity
     (``CHARGE_PER_PAULING · (χ_C − χ_Z)``). The loss sees only |μ|, which is unchanged when every charge
-    flips sign, and a network can also settle in a frustrated mixture (one element's charges with one
-    sign convention, another's with the other): a cpu BP run (fold 2) trained that way to a train MAE of
-    0.20 D against 0.04 D for the other folds. Starting every element on the chemical side removes both.
+    flips sign, so a network can settle on either sign, or in a frustrated mixture (one element's charges
+    with one sign convention, another's with the other) that fits |μ| worse. Starting every element on the
+    chemical side removes both.
     Checkpoints written before the offsets existed load with ``c = 0``, which is what they were trained with.
     ``charge_seed="none"`` (config ``"head": {"charge_seed": "none"}``) starts every offset at 0 instead,
     to measure what the electronegativity start does (:data:`CHARGE_SEEDS`).

@@ -26,6 +26,34 @@ from ..properties import IDX_I, IDX_J, IDX_M, N_ATOMS, OFFSETS, R_KEY, Z_KEY
 
 METHODS = ("table", "exact")
 
+# Working memory of one probe point (:meth:`ProbeForward.bytes_per_point`), counted in numbers of the model's
+# float size: the tensors one forward pass holds at once, an int64 index counting as two float32 numbers.
+#: SchNet with the filter table, per pair and filter: table row (value, step), filter, gathered in2f(x_j), message
+TABLE_PER_PAIR_FILTER = 5
+#: SchNet with the filter table, per pair besides its filters: vector, distance, table node and fraction, indices
+TABLE_PER_PAIR = 20
+#: SchNet with the filter table, per probe and feature: embedding, in2f, messages, f2out, update, readout input
+TABLE_PER_POINT_FEATURE = 6
+#: SchNet's exact forward, per pair and filter: filter network's hidden layer, W per distance, W per pair,
+#: gathered in2f(x_j), message (the pair's n_rbf Gaussians are counted apart)
+EXACT_PER_PAIR_FILTER = 5
+#: SchNet's exact forward, per pair besides Gaussians and filters: vector, distance, indices, torch.unique's
+#: sorted copy and inverse
+EXACT_PER_PAIR = 24
+#: SchNet's exact forward, per probe and feature: the table path's six and the distinct-distance gather
+EXACT_PER_POINT_FEATURE = 7
+#: BP, per pair besides its radial and angular terms: vector, distance, cutoff, element channel, indices
+BP_PER_PAIR = 16
+#: BP counts each radial term, angular term, hidden unit and angular sum twice: the value and the intermediate
+#: it is computed from (an exponent, a product before summing, a pre-activation)
+BP_COPIES = 2
+#: BP, per probe: symmetry functions raw, standardized and as the first layer's input
+BP_FEATURE_COPIES = 3
+#: BP by explicit triples (no ``moment_powers``): its angular terms per pair count as this many monomials
+BP_DEFAULT_MONOMIALS = 4
+#: per probe besides all this: its position, atomic number, molecule index and result
+PER_POINT = 8
+
 
 def probe_pairs(points: torch.Tensor, R: torch.Tensor, cutoff: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Pairs (probe p, molecule atom j) with ``|R_j − r_p| < cutoff`` (Å), sorted by (p, j)."""
@@ -90,17 +118,18 @@ class ProbeForward:
         rep = self.model.representation
         if self.model.config["model"] == "schnet":
             F, width = self.n_features, rep.config.n_atom_basis
-            if self.table is not None:  # one layer at a time: table row (value, step), filter, gathered in2f, product
-                per_pair, per_point = 5 * F + 20, 6 * width
-            else:  # Gaussians, filter hidden, W per distance and per pair, gathered in2f, product; unique
-                per_pair, per_point = rep.config.n_rbf + 5 * F + 24, 7 * width
+            if self.table is not None:  # one interaction layer at a time
+                per_pair, per_point = TABLE_PER_PAIR_FILTER * F + TABLE_PER_PAIR, TABLE_PER_POINT_FEATURE * width
+            else:
+                per_pair = rep.config.n_rbf + EXACT_PER_PAIR_FILTER * F + EXACT_PER_PAIR
+                per_point = EXACT_PER_POINT_FEATURE * width
         else:
             acsf = rep.acsf
-            n_mono = len(acsf.moment_powers) or 4
-            per_pair = 16 + 2 * acsf.n_radial + 2 * (n_mono + 1) * acsf.n_angular
-            per_point = (3 * acsf.n_features + 2 * max(rep.config.hidden)
-                         + 2 * acsf.n_element_pairs * n_mono * acsf.n_angular * max(acsf.n_theta, 1))
-        return int((n_neighbours * per_pair + per_point + 8) * itemsize)
+            n_mono = len(acsf.moment_powers) or BP_DEFAULT_MONOMIALS
+            per_pair = BP_PER_PAIR + BP_COPIES * acsf.n_radial + BP_COPIES * (n_mono + 1) * acsf.n_angular
+            per_point = (BP_FEATURE_COPIES * acsf.n_features + BP_COPIES * max(rep.config.hidden)
+                         + BP_COPIES * acsf.n_element_pairs * n_mono * acsf.n_angular * max(acsf.n_theta, 1))
+        return int((n_neighbours * per_pair + per_point + PER_POINT) * itemsize)
 
     def batch_with(self, points: torch.Tensor) -> dict[str, torch.Tensor]:
         """The molecule's batch with one probe per point appended (:func:`append_probes`)."""

@@ -49,9 +49,9 @@ def gaussians(rep, d: torch.Tensor) -> torch.Tensor:
     """SchNet's Gaussian expansion of distances ``d`` (Å), ``rep.radial_basis(d)``, flushed to zero.
 
     Far Gaussians give exp(-γ (d - μ_k)²) below float32's smallest normal number (1.2e-38): denormals, on
-    which x86 arithmetic is ~100x slower. The CPU's flush-to-zero flag (``torch.set_flush_denormal``) is
-    per thread and misses torch's worker threads: with 2 threads a SchNet 64×3 training step ran at 0.5–0.65
-    of its speed (bench/RESULTS.md). Zeroing them here is what a flush-to-zero CPU computes, in every thread. float64 has none.
+    which x86 arithmetic is about 100× slower. Zeroing them is what a flush-to-zero CPU computes, done here
+    because the CPU's flag (``torch.set_flush_denormal``) is per thread and does not reach torch's worker
+    threads. float64 has no denormals at these distances.
     """
     f = rep.radial_basis(d)
     return f.masked_fill(f < torch.finfo(f.dtype).tiny, 0.0)
@@ -119,7 +119,23 @@ class FilterTable:
 
 class SchNetAtomwise(nn.Module):
     """schnetpack SchNet + atom-wise MLP: ``forward(batch) -> y`` with ``y`` [n_atoms], one latent scalar per
-    atom (before the head's per-element shift/scale or charge correction)."""
+    atom (before the head's per-element shift/scale or charge correction).
+
+    One arithmetic, three ways to evaluate the filters ``W_l(d_ij) · f_cut(d_ij)``:
+
+    * positions that need a gradient (forces, saliency) run schnetpack's own forward, filters per pair
+      (``torch.unique`` has no derivative);
+    * every other forward evaluates each filter network once per distinct distance
+      (:meth:`_features_by_unique_distance`): every molecular pair (i, j) has its mirror (j, i) at a
+      bit-identical distance, so this halves the filter-network work, which dominates a SchNet training step
+      on a CPU. The interaction blocks are :func:`interaction_blocks`, or their compiled form from
+      :meth:`compile_interactions` on;
+    * probe grids pass a :class:`FilterTable` (``filter_table=``), whose distances are all different.
+    """
+
+    #: filters once per distinct distance for forwards without position gradients; False runs schnetpack's
+    #: forward for every call (the reference the tests compare with)
+    share_filters_by_distance: bool = True
 
     def __init__(self, config: SchNetConfig | dict | None = None):
         super().__init__()
@@ -144,6 +160,8 @@ class SchNetAtomwise(nn.Module):
                 self.representation.embedding.weight.mul_(float(cfg.embedding_std))
         self.readout = spk.nn.build_mlp(n_in=cfg.n_atom_basis, n_out=1, n_layers=2,
                                         activation=spk.nn.shifted_softplus)
+        #: the interaction blocks of the distinct-distance path: eager until :meth:`compile_interactions`
+        self.blocks = interaction_blocks
 
     def config_dict(self) -> dict:
         d = asdict(self.config)
@@ -175,56 +193,64 @@ class SchNetAtomwise(nn.Module):
             for layer, inter in enumerate(rep.interactions):
                 x = interaction_update(inter, x, filter_table.filters(layer, i0, frac), idx_i, idx_j, n_senders)
             return x
-        if rij.requires_grad or len(rep.electronic_embeddings) or not self.share_filters_by_distance:
+        if rij.requires_grad or not self.share_filters_by_distance:
             inputs = {Z_KEY: batch[Z_KEY], "_Rij": rij, IDX_I: idx_i, IDX_J: idx_j}
             return rep(inputs)["scalar_representation"]
         return self._features_by_unique_distance(batch[Z_KEY], rij, idx_i, idx_j)
 
-    #: evaluate each interaction's filter network once per distinct distance (see below)
-    share_filters_by_distance: bool = True
-
     def _features_by_unique_distance(self, Z, rij, idx_i, idx_j) -> torch.Tensor:
         """schnetpack's ``SchNet.forward`` and ``SchNetInteraction.forward`` with the same modules and
         arithmetic, except that the filters ``W(d) · f_cut(d)`` — a function of the distance only — are
-        computed once per distinct distance and gathered to the pairs. Every molecular pair (i, j) has its
-        mirror (j, i) at a bit-identical distance, so this halves the filter-network work, which dominates
-        a SchNet training step on a CPU. Gaussians below the smallest normal float are zeroed (flush to
-        zero). Used when positions need no gradient (energy and |μ| training,
-        inference); with forces (``rij.requires_grad``) schnetpack's own forward runs."""
+        computed once per distinct distance and gathered to the pairs; Gaussians below the smallest normal
+        float are zeroed (:func:`gaussians`)."""
         rep = self.representation
         d = torch.linalg.vector_norm(rij, dim=1)
         d_unique, pair_of = torch.unique(d, return_inverse=True)
         f = gaussians(rep, d_unique)
         rcut = rep.cutoff_fn(d_unique)[:, None]
-        return self._blocks(rep.interactions, rep.embedding(Z), f, rcut, pair_of, idx_i, idx_j)
-
-    _blocks = staticmethod(interaction_blocks)
+        return self.blocks(rep.interactions, rep.embedding(Z), f, rcut, pair_of, idx_i, idx_j)
 
     def compile_interactions(self) -> bool:
         """Run :func:`interaction_blocks` through ``torch.compile`` (inductor, dynamic shapes) from now on.
 
         A SchNet step on a CPU is memory-bound on the [n_pairs × n_filters] tensors of the gather → filter
-        product → scatter chain; inductor fuses it into loops that never write them out, which made a
-        64×3 training step 1.75× faster on one thread of a 2-core CPU, but 0.59× as fast with 2 threads
-        (``bench/train_throughput.py``; training compiles only on one thread). The first call compiles
-        (a few minutes on 2 cores, once per process; graphs are cached on disk). Results agree with the eager
-        forward to float rounding, not bit for bit. Where compiling fails (no C++ compiler) it warns once and
-        stays eager. Returns False when torch.compile is unavailable."""
+        product → scatter chain; inductor fuses it into loops that never write them out. Whether that pays
+        depends on the threads (``training.profiles.Profile.compile``, bench/RESULTS.md). The compilation
+        happens here, on a forward and backward pass over a synthetic batch (:meth:`_compile_check`;
+        minutes on 2 cores, once per process, graphs cached on disk), so a failure to compile (torch.compile
+        raises RuntimeErrors: no C++ compiler, an operator inductor cannot lower) warns here and the model
+        stays eager. The check uses no random numbers and leaves every gradient as it was. Results agree
+        with the eager forward to float rounding, not bit for bit. Returns whether the compiled blocks run."""
         if not hasattr(torch, "compile"):
             return False
         compiled = torch.compile(interaction_blocks, dynamic=True)
-
-        def blocks(*args):
-            try:
-                return compiled(*args)
-            except Exception as e:  # a genuine input error re-raises from the eager call below
-                warnings.warn(f"torch.compile failed ({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''}); "
-                              f"SchNet continues without compiling", RuntimeWarning, stacklevel=2)
-                self._blocks = interaction_blocks
-                return interaction_blocks(*args)
-
-        self._blocks = blocks
+        try:
+            self._compile_check(compiled)
+        except RuntimeError as e:
+            first = str(e).splitlines()[0][:200] if str(e) else ""
+            warnings.warn(f"torch.compile failed ({type(e).__name__}: {first}); SchNet continues without compiling",
+                          RuntimeWarning, stacklevel=2)
+            return False
+        self.blocks = compiled
         return True
+
+    def _compile_check(self, blocks) -> None:
+        """One forward and backward of ``blocks`` on a synthetic batch in the model's dtype and device, the
+        gradient taken for the features only (no parameter's ``.grad`` changes). Its sizes (atoms, distinct
+        distances, pairs) differ from each other, from 0 and 1 and from the layer widths: torch.compile
+        specialises sizes 0 and 1 and gives equal sizes one symbol, which a training batch would not match."""
+        rep, cfg = self.representation, self.config
+        widths = {cfg.n_rbf, cfg.n_atom_basis, cfg.n_filters or cfg.n_atom_basis}
+        n_atoms, n_dist, n_pairs = [n for n in range(7, 7 + 2 * (len(widths) + 3), 2) if n not in widths][:3]
+        w = rep.embedding.weight
+        with torch.enable_grad():
+            d = torch.linspace(0.7, 0.9 * self.cutoff, n_dist, dtype=w.dtype, device=w.device)  # Å
+            pair = torch.arange(n_pairs, device=w.device)
+            idx_i = pair % n_atoms
+            idx_j = (idx_i + 1 + pair // n_atoms) % n_atoms  # a different atom of the same batch
+            x = rep.embedding(1 + pair[:n_atoms] % 9)  # atomic numbers 1 … 9
+            out = blocks(rep.interactions, x, gaussians(rep, d), rep.cutoff_fn(d)[:, None], pair % n_dist, idx_i, idx_j)
+            torch.autograd.grad(out.sum(), x)
 
     def forward(self, batch: dict[str, torch.Tensor], filter_table: FilterTable | None = None,
                 n_senders: int | None = None) -> torch.Tensor:

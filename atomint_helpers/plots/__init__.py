@@ -11,7 +11,5 @@ from .esp import *  # noqa: F401,F403
 from .latent import *  # noqa: F401,F403
 from .probe import *  # noqa: F401,F403
 from .spatial import *  # noqa: F401,F403
-from .spatial import _contour_levels, _symmetric_limit  # noqa: F401
 from .style import *  # noqa: F401,F403
-from .style import _element_color, _figure, _panel_label  # noqa: F401
 from .training import *  # noqa: F401,F403

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .style import ACCENT_COLOR, COLUMN_WIDTH, _figure, paper_style
+from .style import ACCENT_COLOR, COLUMN_WIDTH, figure, paper_style
 
 __all__ = ["budget_trends"]
 MARKERS = ("o", "s", "^", "v", "D", "P", "X")
@@ -25,7 +25,7 @@ def budget_trends(series: list[dict], paper_mae: dict | None = None, *, height: 
 
     axes_names = list(dict.fromkeys(s["axis"] for s in series))
     with paper_style():
-        fig, axes = _figure(ncols=len(axes_names), width=COLUMN_WIDTH, height=height, squeeze=False)
+        fig, axes = figure(ncols=len(axes_names), width=COLUMN_WIDTH, height=height, squeeze=False)
         for ax, name in zip(axes[0], axes_names):
             mine = [s for s in series if s["axis"] == name]
             colours = plt.get_cmap("tab20")

@@ -8,9 +8,9 @@ from .style import (
     ACCENT_COLOR,
     COLUMN_WIDTH,
     MAIN_COLOR,
-    _element_color,
-    _figure,
-    _panel_label,
+    element_color,
+    figure,
+    panel_label,
     paper_style,
 )
 
@@ -27,9 +27,9 @@ def element_frequency_bars(freq, unit: str = "molecules", title: str | None = No
     the number of ``unit`` containing each element (log scale, counts written on the bars, rounded to three
     digits from 10,000 on; the chapter's table gives them exactly)."""
     with paper_style():
-        fig, axes = _figure(2, width=7.0, height=2.4)
+        fig, axes = figure(2, width=7.0, height=2.4)
         symbols = list(freq.index)
-        colors = [_element_color(int(z)) for z in freq["Z"]]
+        colors = [element_color(int(z)) for z in freq["Z"]]
         for ax, col, ylabel, label in ((axes[0], "atoms", "atoms", "a"),
                                        (axes[1], unit, f"{unit} containing it", "b")):
             vals = freq[col].to_numpy()
@@ -41,7 +41,7 @@ def element_frequency_bars(freq, unit: str = "molecules", title: str | None = No
             for b, v in zip(bars, vals):
                 ax.text(b.get_x() + b.get_width() / 2, v * 1.15, _compact_count(v), ha="center", va="bottom",
                         fontsize=9)
-            _panel_label(ax, label)
+            panel_label(ax, label)
         if title:
             fig.suptitle(title)
     return fig
@@ -101,7 +101,7 @@ def qm9_distributions(ds):
     n_atoms = np.diff(np.asarray(ds.arrays["offsets"], dtype=np.int64))
     heavy = heavy_atoms(ds)
     with paper_style():
-        fig, axes = _figure(3, width=COLUMN_WIDTH, height=2.5)
+        fig, axes = figure(3, width=COLUMN_WIDTH, height=2.5)
         histogram(axes[0], e, xlabel="atomization energy U$_0$ (kcal/mol)")
         histogram(axes[1], mu, xlabel="dipole moment |μ| (D)", clip_quantile=0.999)
         import matplotlib.pyplot as plt
@@ -121,7 +121,7 @@ def qm9_distributions(ds):
         axes[2].legend(title="heavy atoms", ncol=3, fontsize=9, title_fontsize=9, loc="upper left",
                        handlelength=0.8, columnspacing=0.6, handletextpad=0.3, borderaxespad=0.2)
         for ax, label in zip(axes, "abc"):
-            _panel_label(ax, label)
+            panel_label(ax, label)
     return fig
 
 
@@ -190,8 +190,8 @@ def crystal_overview(cr, freq=None):
         histogram(ax0, e, bins=70, xlabel="formation energy (eV/atom)", ylabel="structures")
         periodic_table(ax1, dict(zip(freq["Z"].to_numpy(), freq["structures"].to_numpy())),
                        label="structures containing the element")
-        _panel_label(ax0, "a")
-        _panel_label(ax1, "b")
+        panel_label(ax0, "a")
+        panel_label(ax1, "b")
     return fig
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..data.elements import GROUP_NAMES, periodic_position  # noqa: F401
 from .data import periodic_table
-from .style import ACCENT_COLOR, COLUMN_WIDTH, MAIN_COLOR, _figure, _panel_label, paper_style
+from .style import ACCENT_COLOR, COLUMN_WIDTH, MAIN_COLOR, figure, panel_label, paper_style
 
 # ------------------------------------------------------------------------------------------ element embeddings (Fig. 7)
 #: one colour per main group (groups 1, 2, 13–18) for the embedding figures
@@ -37,7 +37,7 @@ def embedding_pca_scatter(pca, title: str | None = None, highlight=HIGHLIGHT_GRO
     (:class:`~atomint_helpers.interpret.embeddings.EmbeddingPCA`). Drawn the column's width
     (:data:`~.style.COLUMN_WIDTH`), so its text shows at 9 pt."""
     with paper_style():
-        fig, ax = _figure(width=COLUMN_WIDTH, height=5.3)
+        fig, ax = figure(width=COLUMN_WIDTH, height=5.3)
         groups = pca.groups
         texts = []
         for g in sorted(set(groups.tolist()), key=lambda g: (g in highlight, g)):
@@ -71,7 +71,7 @@ def embedding_pc1_table(values: dict, label: str = "embedding projected on PC1",
     onto the main-group PC1); a diverging scale centred on zero, elements without a value outlined, and
     the elements in ``highlight`` (those the PCA was fitted on) framed in black."""
     with paper_style():
-        fig, ax = _figure(width=COLUMN_WIDTH, height=4.8)
+        fig, ax = figure(width=COLUMN_WIDTH, height=4.8)
         periodic_table(ax, values, label=label, scale="diverging", highlight=highlight)
     return fig
 
@@ -84,7 +84,7 @@ def embedding_clustering_baseline(baseline, table):
     marks = [("trained embeddings", ACCENT_COLOR, "trained"),
              ("learned displacement (trained − init)", MAIN_COLOR, "trained − init")]
     with paper_style():
-        fig, axes = _figure(ncols=2, width=COLUMN_WIDTH, height=2.6)
+        fig, axes = figure(ncols=2, width=COLUMN_WIDTH, height=2.6)
         for ax, (col, name) in zip(axes, metrics):
             v = baseline[col].to_numpy()
             jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(v))
@@ -98,8 +98,8 @@ def embedding_clustering_baseline(baseline, table):
             ax.tick_params(labelsize=9)
             ax.spines["left"].set_visible(False)
         axes[0].legend(loc="upper left", fontsize=9)
-        _panel_label(axes[0], "a")
-        _panel_label(axes[1], "b")
+        panel_label(axes[0], "a")
+        panel_label(axes[1], "b")
     return fig
 
 

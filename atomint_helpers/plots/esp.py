@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spatial import _contour_levels, _draw_cut, _symmetric_limit
+from .spatial import contour_levels, draw_cut, symmetric_limit
 from .style import COLUMN_WIDTH, paper_style
 
 
 def esp_scale(panels: list[dict], q: float = 99.0) -> dict:
     """One colour scale for every panel: symmetric around V = 0 (diverging, blue negative, red positive),
     limit the ``q``-th percentile of |V| over the points outside the van der Waals surfaces."""
-    lim = _symmetric_limit(np.concatenate([p["values"][p["mask"]] for p in panels]), q=q)
-    return {"lo": -lim, "hi": lim, "levels": _contour_levels(lim), "cmap": "RdBu_r"}
+    lim = symmetric_limit(np.concatenate([p["values"][p["mask"]] for p in panels]), q=q)
+    return {"lo": -lim, "hi": lim, "levels": contour_levels(lim), "cmap": "RdBu_r"}
 
 
 def esp_figure(panels: list[dict], models: tuple[str, ...] = ("BP", "SchNet"),
@@ -43,7 +43,7 @@ def esp_figure(panels: list[dict], models: tuple[str, ...] = ("BP", "SchNet"),
                 if p is None:
                     ax.set_axis_off()
                     continue
-                _draw_cut(ax, p["cut"], p["values"], p["atoms"], dashed="positive", scale=scale)
+                draw_cut(ax, p["cut"], p["values"], p["atoms"], dashed="positive", scale=scale)
                 ax.set_title(f"{mol}\n{model}", fontsize=9)
         for ax in axes.ravel()[len(mols) * len(models):]:
             ax.set_axis_off()

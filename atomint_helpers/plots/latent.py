@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .style import ACCENT_COLOR, MAIN_COLOR, _element_color, _figure, paper_style
+from .style import ACCENT_COLOR, MAIN_COLOR, element_color, figure, paper_style
 
 # ------------------------------------------------------------------------------------------ latent terms
 #: one colour per cross-validation fold (Figs. 2 and 4)
@@ -15,13 +15,13 @@ def latent_distributions(frames: dict, column: str, unit: str, elements=("H", "C
     """Figs. 2 and 4: histograms (density, step lines) of latent per-atom terms, one row per element and
     one column per model (BP and SchNet side by side, sharing the x axis of a row), one colour per fold.
 
-    ``frames[model][fold]`` are :func:`atomint_helpers.interpret.latent.latent_terms` tables;
+    ``frames[model][fold]`` are :func:`atomint_helpers.interpret.atom_terms.latent_terms` tables;
     ``reference`` (optional) maps a legend label to ``(table, column)`` — a table with the same
     ``symbol`` column, e.g. QM9's Mulliken charges — drawn as a grey filled histogram behind the folds."""
     names = {"bp": "BP", "schnet": "SchNet"}
     models = [m for m in ("bp", "schnet") if frames.get(m)] + [m for m in frames if m not in ("bp", "schnet")]
     with paper_style():
-        fig, axes = _figure(len(models), len(elements), width=3.5 * len(models), height=1.65 * len(elements) + 0.4,
+        fig, axes = figure(len(models), len(elements), width=3.5 * len(models), height=1.65 * len(elements) + 0.4,
                             squeeze=False, sharex="row")
         for r, e in enumerate(elements):
             pooled = np.concatenate([df.loc[df["symbol"] == e, column].to_numpy()
@@ -53,7 +53,7 @@ def latent_distributions(frames: dict, column: str, unit: str, elements=("H", "C
                     ax.set_title(names.get(m, m))
                 if c == 0:
                     ax.set_ylabel(e, rotation=0, ha="right", va="center", fontsize=11, fontweight="bold",
-                                  color=_element_color(e))
+                                  color=element_color(e))
                 if r == len(elements) - 1:
                     ax.set_xlabel(f"{quantity or column} ({unit})")
         handles, labels = axes[0, -1].get_legend_handles_labels()
@@ -72,7 +72,7 @@ def latent_vs_reference(frames: dict, x: str = "mulliken", y: str = "charge", *,
     names = {"bp": "BP", "schnet": "SchNet"}
     rng = np.random.default_rng(seed)
     with paper_style():
-        fig, axes = _figure(len(frames), width=3.6 * len(frames), height=3.3, squeeze=False)
+        fig, axes = figure(len(frames), width=3.6 * len(frames), height=3.3, squeeze=False)
         lim = [np.inf, -np.inf]
         for c, (m, df) in enumerate(frames.items()):
             ax = axes[0, c]
@@ -81,7 +81,7 @@ def latent_vs_reference(frames: dict, x: str = "mulliken", y: str = "charge", *,
                 full = df[df["symbol"] == sym]
                 pts = sel[sel["symbol"] == sym]
                 r = np.corrcoef(full[x], full[y])[0, 1] if len(full) > 2 and full[y].std() > 0 else np.nan
-                ax.scatter(pts[x], pts[y], s=2, alpha=0.35, linewidths=0, color=_element_color(sym),
+                ax.scatter(pts[x], pts[y], s=2, alpha=0.35, linewidths=0, color=element_color(sym),
                            label=f"{sym}  r = {r:.2f}", rasterized=True)
             both = np.concatenate([df[x].to_numpy(), df[y].to_numpy()])
             q = np.percentile(both, [0.05, 99.95])
@@ -109,7 +109,7 @@ def ring_score_distributions(scored: dict, tops: dict | None = None, bins: int =
     names = {"bp": "BP", "schnet": "SchNet"}
     colors = {"bp": ACCENT_COLOR, "schnet": MAIN_COLOR}
     with paper_style():
-        fig, axes = _figure(1, width=6.0, height=2.6, squeeze=False)
+        fig, axes = figure(1, width=6.0, height=2.6, squeeze=False)
         ax = axes[0, 0]
         allv = np.concatenate([s["score"].to_numpy() for s in scored.values()] or [np.zeros(0)])
         if len(allv):
@@ -136,7 +136,7 @@ def top_ring_scores(tops: dict, n_rest: int | None = None):
     names = {"bp": "BP", "schnet": "SchNet"}
     models = [m for m in ("schnet", "bp") if m in tops]
     with paper_style():
-        fig, axes = _figure(1, len(models), width=6.5, height=2.1 * len(models) + 0.3, squeeze=False)
+        fig, axes = figure(1, len(models), width=6.5, height=2.1 * len(models) + 0.3, squeeze=False)
         for r, m in enumerate(models):
             ax, top = axes[r, 0], tops[m]
             rank = np.arange(1, len(top) + 1)
@@ -166,7 +166,7 @@ def carbon_environment_histograms(by_model: dict, groups: dict, bins: int = 80):
     names = {"bp": "BP", "schnet": "SchNet"}
     colors = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")
     with paper_style():
-        fig, axes = _figure(len(by_model), 1, width=3.6 * len(by_model), height=2.8, squeeze=False)
+        fig, axes = figure(len(by_model), 1, width=3.6 * len(by_model), height=2.8, squeeze=False)
         for c, (m, (e, g)) in enumerate(by_model.items()):
             ax = axes[0, c]
             lo, hi = np.percentile(e, [0.5, 99.5]) if len(e) else (-1.0, 1.0)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spatial import _draw_cut, _draw_surface
-from .style import COLUMN_WIDTH, _element_color, paper_style
+from .spatial import draw_cut, draw_surface
+from .style import COLUMN_WIDTH, element_color, paper_style
 
 #: levels on each side of zero in :func:`doubling_levels`
 N_SIDE = 7
@@ -56,7 +56,7 @@ def _draw_molecule_3d(ax, atoms, plane, bonds):
     for i, j in bonds:
         ax.plot(*loc[[i, j]].T, color="0.25", lw=1.0, zorder=10)
     ax.scatter(*loc.T, s=[70 * covalent_radii[z] ** 2 for z in atoms.numbers], depthshade=False,
-               c=[_element_color(int(z)) for z in atoms.numbers], edgecolors="white", linewidths=0.4, zorder=11)
+               c=[element_color(int(z)) for z in atoms.numbers], edgecolors="white", linewidths=0.4, zorder=11)
 
 
 def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (kcal/mol)", width: float = COLUMN_WIDTH):
@@ -78,14 +78,14 @@ def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (k
             ax3 = fig.add_subplot(gs[0, c], projection="3d", computed_zorder=False)
             plane = p["cut"].plane
             height = (p["surface"].vertices[p["surface"].faces].mean(1) - plane.centre) @ plane.normal
-            _draw_surface(ax3, p["surface"], p["surface_values"], plane, scale, norm=scale["norm"],
+            draw_surface(ax3, p["surface"], p["surface_values"], plane, scale, norm=scale["norm"],
                           keep_faces=height < 0.05, view=(50, -65))
             ax3.set_box_aspect((1, 1, 1), zoom=1.45)
             _draw_molecule_3d(ax3, p["atoms"], plane, p.get("bonds", ()))
             ax3.set_title(p["molecule"], fontsize=10)
             ax = fig.add_subplot(gs[1, c], sharex=cut_axes[0] if cut_axes else None,
                                  sharey=cut_axes[0] if cut_axes else None)
-            cf = _draw_cut(ax, p["cut"], p["cut_values"], p["atoms"], dashed="negative", scale=scale,
+            cf = draw_cut(ax, p["cut"], p["cut_values"], p["atoms"], dashed="negative", scale=scale,
                            norm=scale["norm"], line_every=1, axes_in_angstrom=True, line_width=0.3)
             ax.tick_params(labelsize=9)
             ax.set_xlabel("s (Å)", fontsize=9)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .style import _element_color, _figure, paper_style
+from .style import element_color, figure, paper_style
 
 
 # ------------------------------------------------------------------------------------------ spatial (Figs. 5, 6)
-def _symmetric_limit(values, mask=None, q: float = 98.0) -> float:
+def symmetric_limit(values, mask=None, q: float = 98.0) -> float:
     """A colour limit symmetric around 0: the ``q``-th percentile of |values| (finite, inside ``mask``)."""
     v = np.asarray(values, dtype=np.float64)
     keep = np.isfinite(v) if mask is None else (np.isfinite(v) & np.asarray(mask, dtype=bool))
@@ -16,7 +16,7 @@ def _symmetric_limit(values, mask=None, q: float = 98.0) -> float:
     return lim if lim > 0 else 1.0
 
 
-def _contour_levels(lim: float, n: int = 8) -> np.ndarray:
+def contour_levels(lim: float, n: int = 8) -> np.ndarray:
     """Nice levels in ``[-lim, lim]`` that include 0 (``n`` on each side at most)."""
     import matplotlib.ticker as mticker
 
@@ -39,14 +39,14 @@ def colour_scale(values, mask=None, q: float = 99.0) -> dict:
     v = v[keep] if keep.any() else np.zeros(1)
     lo, hi = float(np.percentile(v, 100 - q)), float(np.percentile(v, q))
     if lo < 0 < hi or lo == hi:
-        lim = _symmetric_limit(v, q=q)
-        return {"lo": -lim, "hi": lim, "levels": _contour_levels(lim), "cmap": "RdBu_r"}
+        lim = symmetric_limit(v, q=q)
+        return {"lo": -lim, "hi": lim, "levels": contour_levels(lim), "cmap": "RdBu_r"}
     levels = mticker.MaxNLocator(nbins=14, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
     return {"lo": float(levels[0]), "hi": float(levels[-1]), "levels": levels,
             "cmap": "Reds" if lo > 0 else "Blues_r"}
 
 
-def _draw_cut(ax, cut, values, atoms, *, dashed: str = "negative", scale: dict | None = None, mask=None,
+def draw_cut(ax, cut, values, atoms, *, dashed: str = "negative", scale: dict | None = None, mask=None,
               show_atoms: bool = True, norm=None, line_every: int = 2, axes_in_angstrom: bool = False,
               line_width: float = 0.45):
     """Filled contours of ``values`` [n, n] on a :class:`~atomint_helpers.interpret.grid.Cut` (``scale`` from
@@ -80,7 +80,7 @@ def _draw_cut(ax, cut, values, atoms, *, dashed: str = "negative", scale: dict |
         for i in np.argsort(-h):
             z = int(atoms.numbers[i])
             alpha = float(np.clip(1.0 - h[i] / 2.0, 0.25, 1.0))
-            ax.add_patch(Circle(xy[i], 0.45 * covalent_radii[z] + 0.1, facecolor=_element_color(z),
+            ax.add_patch(Circle(xy[i], 0.45 * covalent_radii[z] + 0.1, facecolor=element_color(z),
                                 edgecolor="white", lw=0.6, alpha=alpha, zorder=5))
     ax.set_aspect("equal")
     ax.set_xlim(cut.s[0], cut.s[-1])
@@ -94,10 +94,10 @@ def _draw_cut(ax, cut, values, atoms, *, dashed: str = "negative", scale: dict |
 
 
 def spatial_cut(cut, values, atoms, *, dashed: str = "negative", label: str = "", title: str = "", mask=None):
-    """One contour cut (a PNG of ``atomint explain``): :func:`_draw_cut` with a colour bar."""
+    """One contour cut (a PNG of ``atomint explain``): :func:`draw_cut` with a colour bar."""
     with paper_style():
-        fig, ax = _figure(width=3.6, height=3.2)
-        cf = _draw_cut(ax, cut, values, atoms, dashed=dashed, mask=mask)
+        fig, ax = figure(width=3.6, height=3.2)
+        cf = draw_cut(ax, cut, values, atoms, dashed=dashed, mask=mask)
         cb = fig.colorbar(cf, ax=ax, fraction=0.046, pad=0.02)
         cb.set_label(label)
         if title:
@@ -105,7 +105,7 @@ def spatial_cut(cut, values, atoms, *, dashed: str = "negative", label: str = ""
     return fig
 
 
-def _draw_surface(ax, surface, values, plane, scale: dict, *, norm=None, keep_faces=None, view=(35, -60)):
+def draw_surface(ax, surface, values, plane, scale: dict, *, norm=None, keep_faces=None, view=(35, -60)):
     """A 3D surface (vertices in the molecular-plane frame u, v, normal), faces coloured in the bands of
     ``scale``'s levels (as the cuts) with two shading steps for depth — few distinct colours keep the PNG small.
     ``norm`` replaces ``Normalize(lo, hi)``, ``keep_faces`` (bool per face) draws only those faces, ``view`` is

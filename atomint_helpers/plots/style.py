@@ -69,18 +69,18 @@ def paper_style():
         mpl.rcParams.update(saved)
 
 
-def _figure(ncols: int = 1, nrows: int = 1, width: float = COLUMN_WIDTH, height: float = 2.4, **kw):
+def figure(ncols: int = 1, nrows: int = 1, width: float = COLUMN_WIDTH, height: float = 2.4, **kw):
     """``plt.subplots`` at ``width`` × ``height`` inches, the width capped at :data:`COLUMN_WIDTH`."""
     import matplotlib.pyplot as plt
 
     return plt.subplots(nrows, ncols, figsize=(min(width, COLUMN_WIDTH), height), **kw)
 
 
-def _panel_label(ax, label: str) -> None:
+def panel_label(ax, label: str) -> None:
     ax.text(-0.02, 1.02, label, transform=ax.transAxes, ha="right", va="bottom", fontweight="bold")
 
 
-def _element_color(symbol_or_z) -> str:
+def element_color(symbol_or_z) -> str:
     from ase.data import atomic_numbers
 
     z = symbol_or_z if isinstance(symbol_or_z, (int, np.integer)) else atomic_numbers.get(str(symbol_or_z), 0)

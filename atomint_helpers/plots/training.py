@@ -5,7 +5,7 @@ import numpy as np
 
 from ..properties import MODEL_LABELS, goal_text
 from .data import histogram
-from .style import COLUMN_WIDTH, MAIN_COLOR, _figure, _panel_label, paper_style
+from .style import COLUMN_WIDTH, MAIN_COLOR, figure, panel_label, paper_style
 
 
 # ------------------------------------------------------------------------------------------ Table 1
@@ -23,7 +23,7 @@ def parity_and_errors(evals: dict, *, max_points: int = 20_000, residual: tuple[
     targets = list(dict.fromkeys(t for _, t in evals))
     rng = np.random.default_rng(0)
     with paper_style():
-        fig, axes = _figure(ncols=len(models), nrows=2 * len(targets), width=3.5 * len(models),
+        fig, axes = figure(ncols=len(models), nrows=2 * len(targets), width=3.5 * len(models),
                             height=2.15 * 2 * len(targets), squeeze=False)
         for r, target in enumerate(targets):
             for c, model in enumerate(models):
@@ -60,7 +60,7 @@ def parity_and_errors(evals: dict, *, max_points: int = 20_000, residual: tuple[
                           limits=(-lim, lim))
                 bottom.axvline(0, color="0.3", lw=0.8)
         for k, ax in enumerate(a for a in axes.flat if a.get_visible()):
-            _panel_label(ax, "abcdefghijklmnop"[k])
+            panel_label(ax, "abcdefghijklmnop"[k])
     return fig
 
 
@@ -84,7 +84,7 @@ def learning_curves(logs: dict, *, unit_of=lambda name: "", projections: dict | 
         entries = max(sum(n.split("-")[1] == t for n in logs) + sum(n.split("-")[1] == t for n in projections or {})
                       + bool(goals and t in goals) for t in targets)
         legend_h = 0.2 * entries + 0.2
-        fig, axes = _figure(ncols=len(targets), nrows=2, width=3.9 * len(targets), height=3.2 + legend_h,
+        fig, axes = figure(ncols=len(targets), nrows=2, width=3.9 * len(targets), height=3.2 + legend_h,
                             squeeze=False, gridspec_kw={"height_ratios": [3.2, legend_h]})
         for c, target in enumerate(targets):
             ax = axes[0, c]
@@ -134,7 +134,7 @@ def sign_curves(signs: dict, *, goal: float = 0.95):
         names = sorted(signs)
         # two panels per row; the legend takes the cell after the last panel, so it never covers data
         nrows = (len(names) + 2) // 2
-        fig, axes = _figure(ncols=2, nrows=nrows, width=COLUMN_WIDTH, height=2.9 * nrows, squeeze=False)
+        fig, axes = figure(ncols=2, nrows=nrows, width=COLUMN_WIDTH, height=2.9 * nrows, squeeze=False)
         for c, name in enumerate(names):
             ax = axes.flat[c]
             rows = signs[name]
@@ -149,7 +149,7 @@ def sign_curves(signs: dict, *, goal: float = 0.95):
             ax.set_xlabel("epoch")
             ax.set_ylabel("atoms with the Mulliken sign (%)")
             ax.set_title(name, fontsize=10)
-            _panel_label(ax, "abcdefgh"[c % 8])
+            panel_label(ax, "abcdefgh"[c % 8])
         handles, labels = axes.flat[0].get_legend_handles_labels()
         for ax in axes.flat[len(names):]:
             ax.axis("off")

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 
 from ..interpret.charges import ks_distance, scaled_distance, spread_scaled_distance
-from ..interpret.latent import FIG_ELEMENTS
+from ..interpret.atom_terms import FIG_ELEMENTS
 from ..interpret.latent_stats import values_of
 from .registry import Measurement
 
@@ -35,7 +35,7 @@ def fold_label(k) -> str:
 
 
 def element_distance(a, b, st, e, how: str) -> float:
-    from ..interpret.latent import fold_distance
+    from ..interpret.latent_stats import fold_distance
 
     x, y = values_of(a, e, st.column), values_of(b, e, st.column)
     return ks_distance(x, y) if how == "KS" else fold_distance(x, y)

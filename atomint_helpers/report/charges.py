@@ -25,7 +25,8 @@ import numpy as np
 
 from ..interpret.charges import (energy_charge_correlation, energy_charge_shapes, fold_names, outlying_folds,
                                  scaled_distances, without_folds)
-from ..interpret.latent import FIG_ELEMENTS, MODEL_LABELS, fold_distances, mean_over_folds, model_distances
+from ..interpret.atom_terms import FIG_ELEMENTS, MODEL_LABELS
+from ..interpret.latent_stats import fold_distances, mean_over_folds, model_distances
 from .claims import QUICK_NOTE, _list, _need_folds, _quick_prefix
 from .charge_reference import mulliken_rows
 from .charge_measures import (divide, fold_ks, fold_label, h_c_over_n_o, mean_finite, model_by_element, pairs_of,
@@ -265,7 +266,7 @@ def claim_rows(charges, energies, quick: bool, claims=CLAIMS, *, ev=None, rename
 
 def raw_model_w1(charges) -> dict:
     """BP-vs-SchNet W1 per element in the charges' unit (e), fold by fold over shared folds, mean."""
-    from ..interpret.latent import fold_distance, values_of
+    from ..interpret.latent_stats import fold_distance, values_of
 
     common = sorted(set(charges.frames["bp"]) & set(charges.frames["schnet"]))
     return {e: float(np.mean([fold_distance(values_of(charges.frames["bp"][k], e, charges.column),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..interpret.latent import MODEL_LABELS
+from ..interpret.atom_terms import MODEL_LABELS
 
 QUICK_NOTE = ("quick profile: 4-epoch models trained on 1,000 sample molecules — the numbers exercise the "
               "code, they say nothing about the paper's models")

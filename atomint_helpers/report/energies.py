@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..interpret.energy_partition import fold_outlier, pair_distances
-from ..interpret.latent import FIG_ELEMENTS, MODEL_LABELS, fold_distances, mean_over_folds, model_distances
+from ..interpret.atom_terms import FIG_ELEMENTS, MODEL_LABELS
+from ..interpret.latent_stats import fold_distances, mean_over_folds, model_distances
 from ..interpret.latent_stats import deviation_share, histogram_peaks, values_of
 from .fold_measures import (common_folds, fold_pairs, fold_w1, max_ratio, model_w1, per_fold, per_pair,
                             spread_by_element, variation_ratio)
@@ -136,7 +137,7 @@ def fold_distance_table(study, elements=FIG_ELEMENTS, noise: bool = False):
     distance, and with ``noise`` each model's sampling noise floor (two random halves of one fold)."""
     import pandas as pd
 
-    from ..interpret.latent import noise_floor
+    from ..interpret.latent_study import noise_floor
 
     cols = {}
     for m in study.models():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..interpret.latent import MODEL_LABELS
+from ..interpret.atom_terms import MODEL_LABELS
 from .energies import fold_distance_table, outlier, width_table
 
 

@@ -8,7 +8,7 @@ import itertools
 
 import numpy as np
 
-from ..interpret.latent import FIG_ELEMENTS
+from ..interpret.atom_terms import FIG_ELEMENTS
 from ..interpret.latent_stats import fold_distance, values_of
 from .registry import Measurement
 
