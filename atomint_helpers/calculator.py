@@ -288,9 +288,9 @@ class AtomintCalculator(Calculator):
             raise AtomintError(f"chunk_size must be a positive number of molecules, got {chunk_size!r}")
         dev = _device(device)
         known = sorted(set.intersection(*(set(int(z) for z in m.config["elements"]) for m in self.models)))
-        outside, notes = [], []
+        outside, notes, formulas = [], [], [a.get_chemical_formula() for a in molecules]
         for k, atoms in enumerate(molecules):
-            found = check_applicability(atoms, f"molecule {k} ({atoms.get_chemical_formula()})", elements=known)
+            found = check_applicability(atoms, f"molecule {k} ({formulas[k]})", elements=known)
             messages = found.enforce(self.allow_outside)
             outside.append(not found.inside)
             if messages and not found.inside:
@@ -322,7 +322,7 @@ class AtomintCalculator(Calculator):
                 folds.append(np.concatenate(out) * scale)
         stack = np.stack(folds)
         mean, std = _fold_stats(stack)
-        table = pd.DataFrame({"formula": [a.get_chemical_formula() for a in molecules], "n_atoms": n})
+        table = pd.DataFrame({"formula": formulas, "n_atoms": n})
         for k, values in enumerate(stack):
             table[f"{stem}_{unit}_fold{k}"] = values
         table[f"{stem}_{unit}"] = mean

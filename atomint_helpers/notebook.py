@@ -124,6 +124,44 @@ def _sharp_figures() -> None:
     set_matplotlib_formats("retina")
 
 
+def _assigned(source: str) -> list[str] | None:
+    """Names a cell of plain assignments sets, in order; None when it holds anything else."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    names = []
+    for node in tree.body:
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)):
+            return None
+        for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+            if not isinstance(t, ast.Name):
+                return None
+            names.append(t.id)
+    return names
+
+
+def _check_injected_names() -> None:
+    """In a kernel: refuse the names papermill injected (its ``# Parameters`` cell, run just before this
+    one) that the notebook's parameters cell (run just before that) does not declare; papermill itself only
+    warns about them and runs the chapter with its defaults. Nothing is checked when the cells ran in
+    another order (by hand in Jupyter)."""
+    from IPython import get_ipython
+
+    history = get_ipython().user_ns.get("In") or []  # the cells' sources in the order they ran
+    if len(history) < 4 or not str(history[-2]).lstrip().startswith("# Parameters"):
+        return
+    injected, declared = _assigned(str(history[-2])), _assigned(str(history[-3]))
+    if not injected or not declared:
+        return
+    unknown = [n for n in injected if n not in declared]
+    if unknown:
+        raise _one_line(f"unknown parameter {', '.join(repr(n) for n in unknown)}: this notebook's parameters are "
+                        f"{', '.join(declared)}")
+
+
 def check_params(*, profile="cpu", data_dir=None, models_dir="models", folds=(0, 1, 2),
                  out_dir="_build/results", require_models: bool = True) -> Params:
     """Validate a notebook's parameters; raise a one-line ``AtomintError`` naming the bad one.
@@ -136,6 +174,7 @@ def check_params(*, profile="cpu", data_dir=None, models_dir="models", folds=(0,
 
         warnings.formatwarning = _format_warning
         _sharp_figures()
+        _check_injected_names()
     root = project_root()
 
     if not isinstance(profile, str) or profile not in PROFILES:
@@ -247,10 +286,7 @@ def check_names(notebook: str | os.PathLike, names) -> None:
 def _as_list(value) -> list:
     if isinstance(value, str):
         return [v.strip() for v in value.split(",") if v.strip()]
-    try:
-        return list(value)
-    except TypeError:
-        return []
+    return list(value) if isinstance(value, (list, tuple)) else []
 
 
 def _one_molecule(item: str, root: Path):
@@ -360,14 +396,12 @@ class Chapter:
     spacing: float | None
     paper: bool
 
-    def folds(self, p: Params) -> tuple[int, ...]:
-        return p.folds if self.fold is None else (self.fold,)
-
     def load(self, p: Params, target: str) -> dict:
         """``{label: model}``: the first checkpoint found of :meth:`folds` for each chosen model."""
         from .store import load_first
 
-        return {label: load_first(p.models_dir, key, target, p.profile, self.folds(p))
+        folds = p.folds if self.fold is None else (self.fold,)
+        return {label: load_first(p.models_dir, key, target, p.profile, folds)
                 for label, key in self.models.items()}
 
 

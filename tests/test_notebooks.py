@@ -305,3 +305,12 @@ def test_unknown_parameter_name_refused_in_one_line(tmp_path, capsys):
                  "-p", "probe_element", "O"]) == 2  # the data chapter takes no probe
     assert "for data.ipynb" in capsys.readouterr().err
     assert not (build / "notebooks").exists()
+
+
+def test_unknown_parameter_name_papermill(tmp_path):
+    """papermill's own CLI with a name the chapter does not declare: the chapter stops in its first cell with
+    one line (papermill alone would warn and run the defaults)."""
+    err, log = _papermill_error(tmp_path, "-p", "probe_element", "O")
+    assert err["ename"] == "AtomintError"
+    msg = err["evalue"]
+    assert "\n" not in msg and msg.startswith("unknown parameter 'probe_element'") and "out_dir" in msg, msg
