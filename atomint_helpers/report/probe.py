@@ -336,6 +336,10 @@ def probe_name(probe) -> str:
     return atomic_names[probe if isinstance(probe, int) else atomic_numbers[probe]].lower()
 
 
+def _a(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
+
+
 def caption(panels: list[dict], model: str, levels, probe="C") -> str:
     """Fig. 5's caption for one model, its numbers from the panels and the figure's ``levels`` (kcal/mol);
     ``probe``: the probe atom's element (symbol or Z)."""
@@ -349,7 +353,7 @@ def caption(panels: list[dict], model: str, levels, probe="C") -> str:
         cuts = "the best-fit plane of the heavy atoms"
     else:
         cuts = "ring plane of the aromatics, C–C–C plane of propane, an H–C–H plane of methane"
-    return (f"**Fig. 5 ({model}; {which}).** Local chemical potential of a {probe_name(probe)} probe, "
+    return (f"**Fig. 5 ({model}; {which}).** Local chemical potential of {_a(probe_name(probe))} probe, "
             "Ω − Ω(∞) in kcal/mol, "
             f"where Ω(∞) = {ref:.1f} kcal/mol is the probe's own energy with no atom within the model's {cutoff:g} Å "
             "cutoff. Top: the lower half of the surface Σ|r − r_i|⁻² = const just outside the van der Waals surface "
@@ -398,12 +402,17 @@ def what_we_see(measures: dict, exactness, *, quick: bool, pending_: dict | None
     return text
 
 
+def page_title(probe="C") -> str:
+    """The interactive 3D page's title for a ``probe`` element (symbol or Z)."""
+    return f"Local chemical potential of {_a(probe_name(probe))} probe (Fig. 5)"
+
+
 def page_text(panels: list[dict], probe="C") -> str:
     """The explanation on the interactive 3D page (HTML), its numbers from the panels; ``probe``: the probe
     atom's element (symbol or Z)."""
     refs = {p["model"]: p["reference"] for p in panels}
-    return ("The colour on each surface is the local chemical potential Ω − Ω(∞) (kcal/mol) of a "
-            f"{probe_name(probe)} probe: the energy the model gives a {probe_name(probe)} atom placed on the "
+    return ("The colour on each surface is the local chemical potential Ω − Ω(∞) (kcal/mol) of "
+            f"{_a(probe_name(probe))} probe: the energy the model gives {_a(probe_name(probe))} atom placed on the "
             "surface, which feels the molecule but does not "
             "act back on it, relative to the same probe far from the molecule (Ω(∞) = "
             + ", ".join(f"{v:.1f} kcal/mol for {k}" for k, v in refs.items())
