@@ -188,12 +188,18 @@ def tidy(table, digits: int = 3):
     return table.round(digits).astype(object).where(table.notna(), "—")
 
 
+def _count(n: int, noun: str) -> str:
+    words = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+    return f"{words[n - 1] if 1 <= n <= 9 else n} {noun}{'' if n == 1 else 's'}"
+
+
 def similarity_table(similarity: dict):
     """Rule 2's numbers as one row: Pearson r of the charges and of the ESPs, the atoms and points."""
     import pandas as pd
 
     return pd.DataFrame([{"r of charges": round(similarity["charge_r"], 3), "r of ESPs": round(similarity["esp_r"], 3),
-                          "atoms": similarity["atoms"], "grid points": similarity["points"]}], index=["six molecules"])
+                          "atoms": similarity["atoms"], "grid points": similarity["points"]}],
+                        index=[_count(similarity.get("molecules", 6), "molecule")])
 
 
 def control_table(control: dict):
