@@ -354,13 +354,12 @@ def caption(panels: list[dict], model: str, levels, probe="C") -> str:
     else:
         cuts = "ring plane of the aromatics, C–C–C plane of propane, an H–C–H plane of methane"
     return (f"**Fig. 5 ({model}; {which}).** Local chemical potential of {_a(probe_name(probe))} probe, "
-            "Ω − Ω(∞) in kcal/mol, "
-            f"where Ω(∞) = {ref:.1f} kcal/mol is the probe's own energy with no atom within the model's {cutoff:g} Å "
-            "cutoff. Top: the lower half of the surface Σ|r − r_i|⁻² = const just outside the van der Waals surface "
-            "(viewed from above the cut plane; the upper half is close to its mirror image for these molecules), "
-            f"with the molecule drawn over it. Bottom: the cut through the molecule ({cuts}), in-plane coordinates "
-            "in Å, atoms drawn at their "
-            "projection. Blue: the probe is more stable than far from the molecule, red: less stable; the white "
+            f"Ω − Ω(∞) in kcal/mol, where Ω(∞) = {ref:.1f} kcal/mol is the probe's own energy with no atom within the "
+            f"model's {cutoff:g} Å cutoff. Top: the lower half of the surface Σ|r − r_i|⁻² = const just outside the "
+            "van der Waals surface (viewed from above the cut plane; the upper half is close to its mirror image for "
+            "these molecules), with the molecule drawn over it. Bottom: the cut through the molecule "
+            f"({cuts}), in-plane coordinates in Å, atoms drawn at their projection. Blue: the probe is more stable "
+            "than far from the molecule, red: less stable; the white "
             f"band is ±{pos[0]:g} kcal/mol and the levels double outwards up to ±{pos[-1]:g} kcal/mol, so the steep "
             "change near the atoms shows as dense contour lines; negative contours are dashed. On the surfaces "
             f"Ω − Ω(∞) spans {surf.min():+.1f} to {surf.max():+.1f} kcal/mol.")
@@ -413,8 +412,7 @@ def page_text(panels: list[dict], probe="C") -> str:
     refs = {p["model"]: p["reference"] for p in panels}
     return ("The colour on each surface is the local chemical potential Ω − Ω(∞) (kcal/mol) of "
             f"{_a(probe_name(probe))} probe: the energy the model gives {_a(probe_name(probe))} atom placed on the "
-            "surface, which feels the molecule but does not "
-            "act back on it, relative to the same probe far from the molecule (Ω(∞) = "
+            "surface, which feels the molecule but does not act back on it, relative to the same probe far from the molecule (Ω(∞) = "
             + ", ".join(f"{v:.1f} kcal/mol for {k}" for k, v in refs.items())
             + "). Blue: the probe is more stable there than far away; red: less stable. The surface lies just "
             "outside the van der Waals surface. Pick a molecule and model in the menu; drag to rotate, scroll to "
