@@ -7,7 +7,8 @@ Every notebook has a ``parameters`` cell (papermill) with ``profile``, ``data_di
     p = check_params(profile=profile, data_dir=data_dir, models_dir=models_dir, folds=folds, out_dir=out_dir)
 
 which raises a one-line :class:`~atomint_helpers.AtomintError` naming the bad parameter and what it
-accepts. Relative paths are resolved against the project root (the folder holding ``_toc.yml``), so a
+accepts, or a name papermill injected that the parameters cell does not declare. Chapters that take the
+reader's molecules (probe, ESP) check theirs with :func:`check_chapter`. Relative paths are resolved against the project root (the folder holding ``_toc.yml``), so a
 notebook behaves the same under papermill (cwd = wherever it was started), nbval (cwd = ``notebooks/``)
 and Jupyter.
 """
