@@ -275,7 +275,8 @@ class AtomintCalculator(Calculator):
         k numbering the calculator's folds from 0), its fold mean (``energy_eV`` / ``dipole_eA``) and std
         (``energy_std_eV`` / ``dipole_std_eA``, ddof = 1; NaN for one fold), ``outside_qm9``, and for energy
         ensembles ``spread_warning`` (fold std per atom above ``spread_limit``). The dipole's fold mean is the
-        mean of the folds' |μ|, not the length of :meth:`calculate`'s mean vector."""
+        mean of the folds' |μ|; ``dipole_x_eA``, ``dipole_y_eA``, ``dipole_z_eA`` are the fold mean of the
+        vector, :meth:`calculate`'s ``results["dipole"]``."""
         import pandas as pd
 
         from .data.applicability import check_applicability
@@ -306,20 +307,24 @@ class AtomintCalculator(Calculator):
         R = np.concatenate([a.positions for a in molecules]).astype(np.float64)
         stem, key, unit = ("energy", "energy", "eV") if self.target == "energy" else ("dipole", "dipole_moment", "eA")
         scale = KCAL_MOL_IN_EV if self.target == "energy" else DEBYE_IN_E_ANGSTROM
-        folds = []
+        folds, vectors = [], []
         with torch.no_grad():
             for model in self.models:
                 data = AtomsData(Z, R, offsets, molecule_pairs(R, offsets, model.cutoff))
                 model.to(dev)
                 try:
-                    out = []
+                    out, vec = [], []
                     for batch in data.batches(batch_size=chunk_size):
                         batch = {k: v.to(dev) for k, v in batch.items()}
                         batch[R_KEY] = batch[R_KEY].to(self.dtype)
-                        out.append(model(batch)[key].double().cpu().numpy())
+                        res = model(batch)
+                        out.append(res[key].double().cpu().numpy())
+                        if self.target == "dipole":
+                            vec.append(res["dipole_vector"].double().cpu().numpy())
                 finally:
                     model.to("cpu")
                 folds.append(np.concatenate(out) * scale)
+                vectors.append(np.concatenate(vec) * scale if vec else None)
         stack = np.stack(folds)
         mean, std = _fold_stats(stack)
         table = pd.DataFrame({"formula": formulas, "n_atoms": n})
@@ -327,6 +332,9 @@ class AtomintCalculator(Calculator):
             table[f"{stem}_{unit}_fold{k}"] = values
         table[f"{stem}_{unit}"] = mean
         table[f"{stem}_std_{unit}"] = std if std is not None else np.nan
+        if self.target == "dipole":  # the fold mean of the vector, as calculate()'s results["dipole"]
+            for axis, values in zip("xyz", np.mean(vectors, axis=0).T):
+                table[f"dipole_{axis}_eA"] = values
         table["outside_qm9"] = outside
         if self.target == "energy":
             limit = self.spread_limit

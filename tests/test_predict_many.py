@@ -72,3 +72,15 @@ def test_predict_many_bad_arguments(sample_molecules, kwargs, words):
     calc = AtomintCalculator("schnet-energy-quick", models_dir=MODELS)
     with pytest.raises(AtomintError, match=words):
         calc.predict_many(kwargs.pop("molecules", sample_molecules[:2]), **kwargs)
+
+
+def test_predict_many_dipole_vector_is_the_calculators(sample_molecules):
+    """For a dipole ensemble the table's mean vector is calculate()'s results["dipole"] (e·Å), and the mean of
+    the folds' |μ| is at least the length of that mean vector (triangle inequality)."""
+    calc = AtomintCalculator("schnet-dipole-quick", models_dir=MODELS)
+    table = calc.predict_many(sample_molecules[:6])
+    vectors = table[["dipole_x_eA", "dipole_y_eA", "dipole_z_eA"]].to_numpy()
+    for atoms, v in zip(sample_molecules[:6], vectors):
+        calc.calculate(atoms.copy(), ["dipole"])
+        np.testing.assert_allclose(v, calc.results["dipole"], rtol=1e-4, atol=1e-6)
+    assert np.all(table["dipole_eA"].to_numpy() >= np.linalg.norm(vectors, axis=1) - 1e-9)
