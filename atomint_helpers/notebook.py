@@ -354,8 +354,9 @@ def check_fold(value, p: Params, keys, target: str):
         return None
     from .store import is_checkpoint, run_name
 
-    found = [k for k in range(10) if all(is_checkpoint(p.models_dir / run_name(m, target, p.profile, k))
-                                         for m in keys)]
+    names = {d.name for d in p.models_dir.glob(f"*-{target}-{p.profile}-fold*")}
+    found = sorted(k for k in {int(n.rsplit("fold", 1)[1]) for n in names if n.rsplit("fold", 1)[1].isdigit()}
+                   if all(is_checkpoint(p.models_dir / run_name(m, target, p.profile, k)) for m in keys))
     if isinstance(value, bool) or not isinstance(value, int) or value not in found:
         have = ", ".join(map(str, found)) or f"none: no {target} checkpoints of the {p.profile} profile"
         raise _one_line(f"bad parameter fold={value!r}: accepted values are None (the first of folds found) or a "
