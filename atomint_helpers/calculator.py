@@ -287,6 +287,10 @@ class AtomintCalculator(Calculator):
             raise AtomintError("predict_many needs at least one molecule")
         if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
             raise AtomintError(f"chunk_size must be a positive number of molecules, got {chunk_size!r}")
+        periodic = [k for k, a in enumerate(molecules) if np.any(a.pbc)]
+        if periodic:
+            raise AtomintError(f"molecule {periodic[0]} is periodic; predict_many evaluates isolated molecules: "
+                               f"pass periodic structures one at a time to calculate()")
         dev = _device(device)
         known = sorted(set.intersection(*(set(int(z) for z in m.config["elements"]) for m in self.models)))
         outside, notes, formulas = [], [], [a.get_chemical_formula() for a in molecules]

@@ -66,12 +66,21 @@ def test_predict_many_refuses_a_bad_molecule(sample_molecules):
     assert table["outside_qm9"].tolist() == [False, False, False, True]
 
 
+def _periodic(atoms):
+    atoms = atoms.copy()
+    atoms.cell, atoms.pbc = [20, 20, 20], True
+    return atoms
+
+
 @pytest.mark.parametrize("kwargs, words", [(dict(device="tpu9"), "not a torch device"),
-                                           (dict(chunk_size=0), "chunk_size"), (dict(molecules=[]), "at least one")])
+                                           (dict(chunk_size=0), "chunk_size"), (dict(molecules=[]), "at least one"),
+                                           (dict(molecules="periodic"), "molecule 1 is periodic")])
 def test_predict_many_bad_arguments(sample_molecules, kwargs, words):
     calc = AtomintCalculator("schnet-energy-quick", models_dir=MODELS)
     with pytest.raises(AtomintError, match=words):
-        calc.predict_many(kwargs.pop("molecules", sample_molecules[:2]), **kwargs)
+        mols = kwargs.pop("molecules", sample_molecules[:2])
+        calc.predict_many([sample_molecules[0], _periodic(sample_molecules[1])] if mols == "periodic" else mols,
+                          **kwargs)
 
 
 def test_predict_many_dipole_vector_is_the_calculators(sample_molecules):
