@@ -120,6 +120,17 @@ def check_ensemble(folders) -> None:
         raise AtomintError(f"ensemble mixes training profiles ({which}); average folds of one profile only")
 
 
+def _device(device) -> torch.device:
+    """``device`` as a torch device that exists here; one-line error otherwise."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise AtomintError(f"device {device!r} is not a torch device; use 'cpu' or 'cuda'") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise AtomintError(f"device {device!r}: no CUDA GPU is available here; use device='cpu'")
+    return dev
+
+
 def _fold_stats(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Mean over axis 0 and std (ddof=1) when there are ≥ 2 folds, else None."""
     return stack.mean(axis=0), (stack.std(axis=0, ddof=1) if len(stack) >= 2 else None)
@@ -254,6 +265,87 @@ class AtomintCalculator(Calculator):
         self.results["outside_qm9"] = not self.applicability.inside
         if found and not self.applicability.inside:
             warnings.warn("outside what the models were trained on: " + "; ".join(found), UserWarning, stacklevel=3)
+
+    # ------------------------------------------------------------------ many molecules
+    def predict_many(self, molecules, chunk_size: int = 500, device: str | torch.device = "cpu"):
+        """Molecule totals of many molecules (a list of ``ase.Atoms``), one forward pass per chunk of
+        ``chunk_size`` molecules and fold, on ``device`` (``"cpu"``, ``"cuda"``, ...). Every molecule first
+        passes the applicability check, as in :meth:`calculate` (``allow_outside`` as set here).
+
+        Returns a pandas DataFrame, one row per molecule in input order: ``formula``, ``n_atoms``, the
+        target per fold (``energy_eV_fold<k>``: atomization energy in eV; ``dipole_eA_fold<k>``: |μ| in e·Å,
+        k numbering the calculator's folds from 0), its fold mean (``energy_eV`` / ``dipole_eA``) and std
+        (``energy_std_eV`` / ``dipole_std_eA``, ddof = 1; NaN for one fold), ``outside_qm9``, and for energy
+        ensembles ``spread_warning`` (fold std per atom above ``spread_limit``). The dipole's fold mean is the
+        mean of the folds' |μ|; ``dipole_x_eA``, ``dipole_y_eA``, ``dipole_z_eA`` are the fold mean of the
+        vector, :meth:`calculate`'s ``results["dipole"]``."""
+        import pandas as pd
+
+        from .data.applicability import check_applicability
+        from .data.batch import R_KEY, AtomsData, molecule_pairs
+
+        molecules = list(molecules)
+        if not molecules:
+            raise AtomintError("predict_many needs at least one molecule")
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise AtomintError(f"chunk_size must be a positive number of molecules, got {chunk_size!r}")
+        periodic = [k for k, a in enumerate(molecules) if np.any(a.pbc)]
+        if periodic:
+            raise AtomintError(f"molecule {periodic[0]} is periodic; predict_many evaluates isolated molecules: "
+                               f"pass periodic structures one at a time to calculate()")
+        dev = _device(device)
+        known = sorted(set.intersection(*(set(int(z) for z in m.config["elements"]) for m in self.models)))
+        outside, notes, formulas = [], [], [a.get_chemical_formula() for a in molecules]
+        for k, atoms in enumerate(molecules):
+            found = check_applicability(atoms, f"molecule {k} ({formulas[k]})", elements=known)
+            messages = found.enforce(self.allow_outside)
+            outside.append(not found.inside)
+            if messages and not found.inside:
+                notes.append(f"molecule {k}: " + "; ".join(messages))
+        if notes:
+            import warnings
+
+            warnings.warn(f"{len(notes)} molecule(s) outside what the models were trained on (marked outside_qm9): "
+                          + " | ".join(notes[:3]) + (" | ..." if len(notes) > 3 else ""), UserWarning, stacklevel=2)
+        n = np.array([len(a) for a in molecules])
+        offsets = np.concatenate([[0], np.cumsum(n)])
+        Z = np.concatenate([a.numbers for a in molecules]).astype(np.int64)
+        R = np.concatenate([a.positions for a in molecules]).astype(np.float64)
+        stem, key, unit = ("energy", "energy", "eV") if self.target == "energy" else ("dipole", "dipole_moment", "eA")
+        scale = KCAL_MOL_IN_EV if self.target == "energy" else DEBYE_IN_E_ANGSTROM
+        folds, vectors = [], []
+        with torch.no_grad():
+            for model in self.models:
+                data = AtomsData(Z, R, offsets, molecule_pairs(R, offsets, model.cutoff))
+                model.to(dev)
+                try:
+                    out, vec = [], []
+                    for batch in data.batches(batch_size=chunk_size):
+                        batch = {k: v.to(dev) for k, v in batch.items()}
+                        batch[R_KEY] = batch[R_KEY].to(self.dtype)
+                        res = model(batch)
+                        out.append(res[key].double().cpu().numpy())
+                        if self.target == "dipole":
+                            vec.append(res["dipole_vector"].double().cpu().numpy())
+                finally:
+                    model.to("cpu")
+                folds.append(np.concatenate(out) * scale)
+                vectors.append(np.concatenate(vec) * scale if vec else None)
+        stack = np.stack(folds)
+        mean, std = _fold_stats(stack)
+        table = pd.DataFrame({"formula": formulas, "n_atoms": n})
+        for k, values in enumerate(stack):
+            table[f"{stem}_{unit}_fold{k}"] = values
+        table[f"{stem}_{unit}"] = mean
+        table[f"{stem}_std_{unit}"] = std if std is not None else np.nan
+        if self.target == "dipole":  # the fold mean of the vector, as calculate()'s results["dipole"]
+            for axis, values in zip("xyz", np.mean(vectors, axis=0).T):
+                table[f"dipole_{axis}_eA"] = values
+        table["outside_qm9"] = outside
+        if self.target == "energy":
+            limit = self.spread_limit
+            table["spread_warning"] = (False if std is None or limit is None else std / n > limit)
+        return table
 
     @property
     def results_std(self) -> dict:

@@ -7,7 +7,8 @@ Every notebook has a ``parameters`` cell (papermill) with ``profile``, ``data_di
     p = check_params(profile=profile, data_dir=data_dir, models_dir=models_dir, folds=folds, out_dir=out_dir)
 
 which raises a one-line :class:`~atomint_helpers.AtomintError` naming the bad parameter and what it
-accepts. Relative paths are resolved against the project root (the folder holding ``_toc.yml``), so a
+accepts, or a name papermill injected that the parameters cell does not declare. Chapters that take the
+reader's molecules (probe, ESP) check theirs with :func:`check_chapter`. Relative paths are resolved against the project root (the folder holding ``_toc.yml``), so a
 notebook behaves the same under papermill (cwd = wherever it was started), nbval (cwd = ``notebooks/``)
 and Jupyter.
 """
@@ -124,6 +125,44 @@ def _sharp_figures() -> None:
     set_matplotlib_formats("retina")
 
 
+def _assigned(source: str) -> list[str] | None:
+    """Names a cell of plain assignments sets, in order; None when it holds anything else."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    names = []
+    for node in tree.body:
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)):
+            return None
+        for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+            if not isinstance(t, ast.Name):
+                return None
+            names.append(t.id)
+    return names
+
+
+def _check_injected_names() -> None:
+    """In a kernel: refuse the names papermill injected (its ``# Parameters`` cell, run just before this
+    one) that the notebook's parameters cell (run just before that) does not declare; papermill itself only
+    warns about them and runs the chapter with its defaults. Nothing is checked when the cells ran in
+    another order (by hand in Jupyter)."""
+    from IPython import get_ipython
+
+    history = get_ipython().user_ns.get("In") or []  # the cells' sources in the order they ran
+    if len(history) < 4 or not str(history[-2]).lstrip().startswith("# Parameters"):
+        return
+    injected, declared = _assigned(str(history[-2])), _assigned(str(history[-3]))
+    if not injected or not declared:
+        return
+    unknown = [n for n in injected if n not in declared]
+    if unknown:
+        raise _one_line(f"unknown parameter {', '.join(repr(n) for n in unknown)}: this notebook's parameters are "
+                        f"{', '.join(declared)}")
+
+
 def check_params(*, profile="cpu", data_dir=None, models_dir="models", folds=(0, 1, 2),
                  out_dir="_build/results", require_models: bool = True) -> Params:
     """Validate a notebook's parameters; raise a one-line ``AtomintError`` naming the bad one.
@@ -136,6 +175,7 @@ def check_params(*, profile="cpu", data_dir=None, models_dir="models", folds=(0,
 
         warnings.formatwarning = _format_warning
         _sharp_figures()
+        _check_injected_names()
     root = project_root()
 
     if not isinstance(profile, str) or profile not in PROFILES:
@@ -219,3 +259,161 @@ def check_smiles(name: str, value, names: dict) -> str:
             return value
     raise _one_line(f"bad parameter {name}={value!r}: accepted values are a name ({accepted}) or a SMILES of "
                     f"one molecule that RDKit reads, e.g. 'CCO'")
+
+
+# ------------------------------------------------------------------------------------------ chapter parameters
+#: elements a probe atom may be: those every energy model has a network or embedding for (QM9's)
+PROBE_ELEMENTS = ("H", "C", "N", "O", "F")
+#: ``model`` parameter → the checkpoint keys and labels it stands for
+MODEL_CHOICES = {"both": (("schnet", "SchNet"), ("bp", "BP")), "schnet": (("schnet", "SchNet"),),
+                 "bp": (("bp", "BP"),)}
+#: accepted grid spacing of a cut (Å): below 0.02 Å a cut of the book's width has millions of points
+SPACING_RANGE = (0.02, 1.0)
+
+
+def check_names(notebook: str | os.PathLike, names) -> None:
+    """Refuse parameter names that ``notebook``'s parameters cell does not declare (papermill itself only
+    warns about them and runs the chapter with its defaults)."""
+    import papermill as pm
+
+    path = resolve(notebook)
+    declared = list(pm.inspect_notebook(str(path)))
+    unknown = [n for n in names if n not in declared]
+    if unknown:
+        raise _one_line(f"unknown parameter {', '.join(repr(n) for n in unknown)} for {path.name}: its parameters "
+                        f"are {', '.join(declared)}")
+
+
+def _as_list(value) -> list:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def _one_molecule(item: str, root: Path):
+    """``(label, ase.Atoms)`` for a name of the embedded sample's named molecules, a molecule file (xyz, sdf,
+    ...: one structure) or a SMILES (3D geometry from RDKit and MMFF94)."""
+    from .data.qm9 import NAMED, load_sample
+
+    if item in NAMED:
+        return item, load_sample().atoms(NAMED[item])
+    path = resolve(item, root)
+    if path.is_file():
+        from .data.readers import read_molecules
+
+        frames = read_molecules(path)
+        if len(frames) != 1:
+            raise AtomintError(f"{path.name} holds {len(frames)} structures; give a file with one molecule")
+        return path.stem, frames[0]
+    from .interpret.domain import smiles_to_atoms
+
+    try:
+        return item, smiles_to_atoms(item)[0]
+    except AtomintError:
+        raise AtomintError(f"not a name ({', '.join(NAMED)}), an existing molecule file or a SMILES RDKit "
+                           f"reads") from None
+
+
+def check_molecules(value, default: tuple[str, ...]) -> dict:
+    """``{label: ase.Atoms}`` for the ``molecules`` parameter: a list or comma-separated string of names of
+    the embedded sample's named molecules, xyz paths or SMILES, each passed through the applicability check
+    (QM9's elements, neutral, closed shell, no atoms closer than in QM9)."""
+    from .data.applicability import check_applicability
+    from .data.qm9 import NAMED
+
+    items = _as_list(value)
+    if not items or not all(isinstance(v, str) for v in items):
+        raise _one_line(f"bad parameter molecules={value!r}: accepted values are a non-empty list (or a "
+                        f"comma-separated string) of names ({', '.join(NAMED)}), xyz files or SMILES, e.g. "
+                        f"{', '.join(default[:2])!r}")
+    root, out = project_root(), {}
+    for item in items:
+        try:
+            label, atoms = _one_molecule(item, root)
+            check_applicability(atoms, label).enforce(False)
+        except AtomintError as e:
+            raise _one_line(f"bad parameter molecules: {item!r}: {e}") from None
+        out[label] = atoms
+    return out
+
+
+def check_model(value, order=("schnet", "bp")) -> dict:
+    """``{label: checkpoint key}`` for the ``model`` parameter (``both``, ``schnet`` or ``bp``), in the
+    chapter's ``order`` of checkpoint keys."""
+    if not isinstance(value, str) or value.lower() not in MODEL_CHOICES:
+        raise _one_line(f"bad parameter model={value!r}: accepted values are "
+                        + ", ".join(repr(m) for m in MODEL_CHOICES))
+    chosen = dict(MODEL_CHOICES[value.lower()])
+    return {chosen[key]: key for key in order if key in chosen}
+
+
+def check_fold(value, p: Params, keys, target: str):
+    """The checkpoint fold for the ``fold`` parameter: None (the first of ``folds`` found) or a fold whose
+    checkpoints of every model in ``keys`` exist in ``models_dir``."""
+    if value is None:
+        return None
+    from .store import is_checkpoint, run_name
+
+    names = {d.name for d in p.models_dir.glob(f"*-{target}-{p.profile}-fold*")}
+    found = sorted(k for k in {int(n.rsplit("fold", 1)[1]) for n in names if n.rsplit("fold", 1)[1].isdigit()}
+                   if all(is_checkpoint(p.models_dir / run_name(m, target, p.profile, k)) for m in keys))
+    if isinstance(value, bool) or not isinstance(value, int) or value not in found:
+        have = ", ".join(map(str, found)) or f"none: no {target} checkpoints of the {p.profile} profile"
+        raise _one_line(f"bad parameter fold={value!r}: accepted values are None (the first of folds found) or a "
+                        f"fold with {'/'.join(keys)} {target} checkpoints in {p.models_dir} ({have})")
+    return value
+
+
+def check_element(value) -> str:
+    """The probe element's symbol for the ``probe_element`` parameter (one of :data:`PROBE_ELEMENTS`)."""
+    if not isinstance(value, str) or value.strip().capitalize() not in PROBE_ELEMENTS:
+        raise _one_line(f"bad parameter probe_element={value!r}: accepted values are the elements the models "
+                        f"know, {', '.join(repr(e) for e in PROBE_ELEMENTS)}")
+    return value.strip().capitalize()
+
+
+def check_spacing(value):
+    """The cut's grid spacing in Å for the ``spacing`` parameter: None (the profile's default) or a number
+    in :data:`SPACING_RANGE`."""
+    if value is None:
+        return None
+    lo, hi = SPACING_RANGE
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+        raise _one_line(f"bad parameter spacing={value!r}: accepted values are None (the profile's default) or a "
+                        f"grid spacing in Å from {lo} to {hi}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A chapter's checked input: its molecules (``{label: ase.Atoms}``), models (``{label: checkpoint
+    key}``), checkpoint fold (None: the first of ``folds`` found), probe element, cut spacing (Å; None: the
+    profile's default) and ``paper``: True when all of them are the paper figure's own, the only input on
+    which the chapter decides the paper's claims."""
+
+    molecules: dict
+    models: dict
+    fold: int | None
+    probe: str
+    spacing: float | None
+    paper: bool
+
+    def load(self, p: Params, target: str) -> dict:
+        """``{label: model}``: the first checkpoint found of :meth:`folds` for each chosen model."""
+        from .store import load_first
+
+        folds = p.folds if self.fold is None else (self.fold,)
+        return {label: load_first(p.models_dir, key, target, p.profile, folds)
+                for label, key in self.models.items()}
+
+
+def check_chapter(p: Params, *, molecules, default: tuple[str, ...], target: str, model="both", fold=None,
+                  probe_element="C", spacing=None, order=("schnet", "bp")) -> Chapter:
+    """Validate the input parameters of a chapter that takes the reader's molecules (probe, ESP); one-line
+    ``AtomintError`` naming the bad one. ``default``: the molecules of the paper's figure."""
+    models = check_model(model, order)
+    fold = check_fold(fold, p, tuple(models.values()), target)
+    probe, spacing = check_element(probe_element), check_spacing(spacing)
+    mols = check_molecules(molecules, default)
+    paper = set(mols) == set(default) and probe == "C" and len(models) == len(MODEL_CHOICES["both"])
+    return Chapter(mols, models, fold, probe, spacing, paper)

@@ -245,3 +245,88 @@ def test_the_goals_the_training_appendix_states_are_the_code_s():
     for (model, target), goal in CPU_GOALS.items():
         unit = "kcal/mol" if target == "energy" else "D"
         assert f"{goal_text(goal)} {unit}" in sentence or f"{goal_text(goal)} kcal/mol" in sentence, (model, target)
+
+
+# ------------------------------------------------------------------------------------------ chapters on your molecules
+FIG5 = ("methane", "benzene", "toluene", "pyrazine", "propane")
+
+
+def _chapter(**kw):
+    from atomint_helpers.notebook import check_chapter
+
+    p = check_params(profile="quick", models_dir=str(ROOT / "models"), out_dir="_build/results-test")
+    return check_chapter(p, **{"molecules": list(FIG5), "default": FIG5, "target": "energy", **kw})
+
+
+@pytest.mark.parametrize("override, name, word", [
+    (dict(probe_element="Xx"), "probe_element", "'C'"),
+    (dict(probe_element=6), "probe_element", "'F'"),
+    (dict(spacing=0), "spacing", "grid spacing in Å"),
+    (dict(spacing=-0.1), "spacing", "grid spacing in Å"),
+    (dict(spacing=50.0), "spacing", "grid spacing in Å"),
+    (dict(fold=7), "fold", "(0, 1, 2)"),
+    (dict(fold="0"), "fold", "None"),
+    (dict(model="painn"), "model", "'schnet'"),
+    (dict(molecules="Xq1"), "molecules", "SMILES"),
+    (dict(molecules=[]), "molecules", "non-empty"),
+    (dict(molecules="[Na+]"), "molecules", "'[Na+]'"),
+], ids=["element", "element-number", "spacing-0", "spacing-negative", "spacing-absurd", "fold-range", "fold-type",
+        "model", "molecule-unknown", "molecules-empty", "molecule-charged"])
+def test_chapter_parameter_refused_in_one_line(override, name, word):
+    """The probe and ESP chapters' own parameters: a value of the wrong kind is one line naming the parameter."""
+    with pytest.raises(AtomintError) as ei:
+        _chapter(**override)
+    msg = str(ei.value)
+    assert "\n" not in msg and msg.startswith(f"bad parameter {name}") and word in msg, msg
+
+
+def test_chapter_parameters_decide_the_claims_on_the_paper_input_only(tmp_path):
+    """The defaults are the paper's input (claims decided); other molecules, another probe or one model are
+    not: the chapter draws its maps and its report gives no verdict rows for them."""
+    from atomint_helpers.report import esp as esp_report, probe as probe_report
+
+    default = _chapter()
+    assert default.paper and list(default.molecules) == list(FIG5) and list(default.models) == ["SchNet", "BP"]
+    assert default.probe == "C" and default.fold is None and default.spacing is None
+    (tmp_path / "mol.xyz").write_text("3\nwater\nO 0 0 0.12\nH 0 0.77 -0.48\nH 0 -0.77 -0.48\n")
+    own = _chapter(molecules=f"CCO, benzene, {tmp_path / 'mol.xyz'}", probe_element="o", model="schnet", fold=1,
+                   spacing=0.1)
+    assert not own.paper and list(own.molecules) == ["CCO", "benzene", "mol"] and own.models == {"SchNet": "schnet"}
+    assert own.probe == "O" and own.fold == 1 and own.spacing == 0.1
+    assert own.molecules["mol"].get_chemical_formula() == "H2O"
+    assert not _chapter(molecules=FIG5[:4]).paper and not _chapter(probe_element="N").paper
+    assert not _chapter(model="bp").paper
+    assert probe_report.rows({"SchNet": {"symmetry": {"CCO": (0.0, 1)}}}, None, quick=True) == []
+    assert esp_report.rows({"CCO": {}}, {}, {}, None, {}, quick=True) == []
+
+
+def test_unknown_parameter_name_refused_in_one_line(tmp_path, capsys):
+    """A parameter the chapter does not declare (papermill only warns): refused by the check and by the book
+    builder, before any notebook runs."""
+    from atomint_helpers.book import main
+    from atomint_helpers.notebook import check_names
+
+    probe = ROOT / "notebooks" / "probe.ipynb"
+    check_names(probe, ["molecules", "probe_element", "model", "fold", "spacing", "profile"])
+    with pytest.raises(AtomintError) as ei:
+        check_names(probe, ["probe_elemnt"])
+    msg = str(ei.value)
+    assert "\n" not in msg and "'probe_elemnt'" in msg and "probe_element" in msg, msg
+    build = tmp_path / "_build"
+    assert main(["build", "--profile", "quick", "--only", "probe", "--build-dir", str(build),
+                 "-p", "probe_elemnt", "O"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "unknown parameter 'probe_elemnt' for probe.ipynb" in err, err
+    assert main(["build", "--profile", "quick", "--only", "data", "--build-dir", str(build),
+                 "-p", "probe_element", "O"]) == 2  # the data chapter takes no probe
+    assert "for data.ipynb" in capsys.readouterr().err
+    assert not (build / "notebooks").exists()
+
+
+def test_unknown_parameter_name_papermill(tmp_path):
+    """papermill's own CLI with a name the chapter does not declare: the chapter stops in its first cell with
+    one line (papermill alone would warn and run the defaults)."""
+    err, log = _papermill_error(tmp_path, "-p", "probe_element", "O")
+    assert err["ename"] == "AtomintError"
+    msg = err["evalue"]
+    assert "\n" not in msg and msg.startswith("unknown parameter 'probe_element'") and "out_dir" in msg, msg

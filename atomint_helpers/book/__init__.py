@@ -92,6 +92,7 @@ def cmd_build(args) -> int:
     results = build / "results" / profile
     data_dir = os.environ.get("ATOMINT_DATA", "").strip() or None
     params = {"profile": profile, "data_dir": data_dir, "models_dir": args.models_dir, "out_dir": str(results)}
+    params.update(chapter_parameters(args.parameter, chosen, params))
     t_all = time.perf_counter()
     print(f"atomint book: {len(notebooks)} notebook(s) in _toc.yml; profile {profile}; "
           f"data_dir {data_dir or 'None (auto: cache or embedded sample)'}; output {build}", flush=True)
@@ -145,6 +146,28 @@ def cmd_build(args) -> int:
     return 0
 
 
+def chapter_parameters(pairs, chosen: list[Entry], base: dict) -> dict:
+    """``-p NAME VALUE`` pairs as notebook parameters (values read as YAML, as papermill's ``-y``: numbers,
+    lists, ``null``; else the string). A name that one of the ``chosen`` notebooks does not declare in its
+    parameters cell, or one the command sets itself, is refused in one line (papermill would only warn)."""
+    import yaml
+
+    from ..notebook import check_names
+
+    out = {}
+    for name, value in pairs or []:
+        if name in base:
+            raise AtomintError(f"-p {name}: set by the command itself; use --{name.replace('_', '-')} "
+                               f"(profile, models_dir) or ATOMINT_DATA (data_dir)")
+        try:
+            out[name] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            out[name] = value
+    for e in chosen:
+        check_names(e.path, list(out))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m atomint_helpers.book", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -155,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--only", action="append", metavar="NOTEBOOK",
                    help="execute only this notebook (stem, file name or path; repeatable); the others are "
                         "rendered from their last executed copy")
+    b.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="a chapter parameter (repeatable; with --only: every chosen chapter must declare it), "
+                        "e.g. --only probe -p probe_element O")
     b.add_argument("--skip-execute", action="store_true", help="render the notebooks already executed")
     b.add_argument("--models-dir", default="models", help="checkpoint folder passed to the notebooks")
     b.add_argument("--build-dir", default=DEFAULT_BUILD, help="output folder, must be named _build (default: ./_build)")

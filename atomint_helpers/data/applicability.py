@@ -233,14 +233,39 @@ def _pairs(atoms, cutoff: float):
         i, j, d = neighbor_list("ijd", atoms, cutoff, self_interaction=False)
         keep = i <= j
         return i[keep], j[keep], d[keep]
+    pos = np.asarray(atoms.positions, dtype=np.float64)
+    if len(pos) <= DENSE_ATOMS:  # QM9-sized: all distances at once beat building a tree
+        i, j = np.triu_indices(len(pos), 1)
+        d = np.linalg.norm(pos[i] - pos[j], axis=1)
+        keep = d <= cutoff
+        return i[keep], j[keep], d[keep]
     from scipy.spatial import cKDTree
 
-    pos = np.asarray(atoms.positions, dtype=np.float64)
     pairs = cKDTree(pos).query_pairs(cutoff, output_type="ndarray")
     if not len(pairs):
         return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
     i, j = pairs[:, 0], pairs[:, 1]
     return i, j, np.linalg.norm(pos[i] - pos[j], axis=1)
+
+
+#: up to this many atoms, pairs and fragments come from dense n × n arrays (faster than a tree or sparse graph)
+DENSE_ATOMS = 64
+
+
+def _components(n: int, i: np.ndarray, j: np.ndarray) -> tuple[int, np.ndarray]:
+    """Connected components of the graph of ``n`` atoms with edges ``i``–``j``: (count, label per atom)."""
+    if n > DENSE_ATOMS:
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        return connected_components(coo_matrix((np.ones(len(i)), (i, j)), shape=(n, n)), directed=False)
+    reach = np.eye(n, dtype=bool)
+    reach[i, j] = reach[j, i] = True
+    for _ in range(max(1, int(np.ceil(np.log2(n))))):  # paths of length 2^k after k squarings
+        reach = (reach.astype(np.int32) @ reach.astype(np.int32)) > 0
+    first = reach.argmax(axis=1)  # the lowest atom index of each atom's component
+    _, label = np.unique(first, return_inverse=True)
+    return int(label.max()) + 1, label
 
 
 def check_applicability(atoms, name: str = "molecule", elements=None, max_atoms: int = MAX_ATOMS) -> Applicability:
@@ -249,9 +274,6 @@ def check_applicability(atoms, name: str = "molecule", elements=None, max_atoms:
     ``elements``: atomic numbers the model has parameters for (default: QM9's). ``max_atoms``: the budget
     (atoms) above which the structure is refused whatever the other findings. Runs in O(atoms) time and
     memory (a k-d tree / ASE neighbour list within the longest bound, about 2.2 Å)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     b = bounds()
     Z = np.asarray(atoms.numbers, dtype=np.int64)
     n = len(Z)
@@ -317,8 +339,7 @@ def check_applicability(atoms, name: str = "molecule", elements=None, max_atoms:
                                            f"{first}); "
                                            f"are the coordinates in Å?", tuple(int(x) for x in lonely)))
         near = d <= b["max_gap"]
-        graph = coo_matrix((np.ones(int(near.sum())), (i[near], j[near])), shape=(n, n))
-        k, label = connected_components(graph, directed=False)
+        k, label = _components(n, i[near], j[near])
         if k > 1:
             groups = [np.flatnonzero(label == g) for g in range(k)]
             groups.sort(key=len, reverse=True)

@@ -231,7 +231,7 @@ def pooled_similarity(charges_a: dict, charges_b: dict, molecules: dict, *, spac
     choice, so that no molecule dominates by its scale). ``charge_r``: Pearson r of the two models'
     normalized charges pooled over every atom of ``molecules``; ``esp_r``: Pearson r of the ESPs of those
     normalized charges pooled over every box-grid point (``spacing``, ``padding`` Å) outside the van der
-    Waals surface of every molecule; plus the atom and point counts."""
+    Waals surface of every molecule; plus the atom, point and molecule counts."""
     from .grid import box_grid
 
     qa, qb, va, vb = [], [], [], []
@@ -245,7 +245,7 @@ def pooled_similarity(charges_a: dict, charges_b: dict, molecules: dict, *, spac
         vb.append(esp(atoms.positions, b, pts))
     qa, qb, va, vb = (np.concatenate(x) for x in (qa, qb, va, vb))
     return {"charge_r": esp_correlation(qa, qb), "esp_r": esp_correlation(va, vb), "atoms": len(qa),
-            "points": len(va), "charge_diff": relative_difference(qa, qb), "esp_diff": relative_difference(va, vb)}
+            "points": len(va), "molecules": len(molecules), "charge_diff": relative_difference(qa, qb), "esp_diff": relative_difference(va, vb)}
 
 
 def panel_charges(panels: list[dict]) -> dict:

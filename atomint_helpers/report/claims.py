@@ -14,6 +14,18 @@ import numpy as np
 
 from ..interpret.atom_terms import MODEL_LABELS
 
+#: a chapter run on a reader's own molecules (or another probe, or one model) draws its figures and decides
+#: none of the paper's claims: they are sentences about the molecules of the paper's figure
+OWN_MOLECULES_NOTE = ("**No verdicts on these molecules.** The paper's sentences are about the molecules of its {figure} "
+                      "({names}) with {setup}; this run uses other input, so it draws the maps and records no scorecard "
+                      "rows (run the chapter with its default parameters for the verdicts).")
+
+
+def own_molecules_note(figure: str, names, setup: str) -> str:
+    """Markdown saying why a chapter run on other input than the paper's figure has no scorecard rows."""
+    return OWN_MOLECULES_NOTE.format(figure=figure, names=", ".join(names), setup=setup)
+
+
 QUICK_NOTE = ("quick profile: 4-epoch models trained on 1,000 sample molecules — the numbers exercise the "
               "code, they say nothing about the paper's models")
 

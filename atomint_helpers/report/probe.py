@@ -46,6 +46,8 @@ ORDER_RHO_MIN = 0.99
 #: Pauling electronegativities of the elements in Fig. 5's molecules
 PAULING = {1: 2.20, 6: 2.55, 7: 3.04}
 AROMATICS, SATURATES = ("benzene", "toluene", "pyrazine"), ("methane", "propane")
+#: Fig. 5's molecules, in the figure's order: the claims are decided on exactly these, with a carbon probe
+FIG5_MOLECULES = ("methane", "benzene", "toluene", "pyrazine", "propane")
 
 _Q_CUTS = ("In the cuts, we observe a high sensitivity to the probe position (i.e. high density of contour lines) near "
            "the atom positions, which is most clearly visible for the molecules with aromatic rings.")
@@ -266,7 +268,10 @@ def rows(measures: dict, exactness, *, quick: bool, pending_: dict | None = None
          ) -> list[dict]:
     """Scorecard rows: the two implementation checks (``exactness``: the table of the notebook's check), then
     per claim of :data:`CLAIMS` one SchNet row (``paper``) and one BP row (``beyond``). ``sites``: per model
-    label the per-fold site values (:func:`~atomint_helpers.interpret.probe_maps.fold_sites`)."""
+    label the per-fold site values (:func:`~atomint_helpers.interpret.probe_maps.fold_sites`). Maps that
+    include a molecule not in :data:`FIG5_MOLECULES` give no rows: the paper's sentences are about those five."""
+    if any(not set(m.get("symmetry", {})) <= set(FIG5_MOLECULES) for m in measures.values()):
+        return []
     mol_col, batched_col = exactness.columns[-1], exactness.columns[1]
     out = [
         {"claim": "a probe atom does not act back on the molecule (its atoms' energies unchanged)",
@@ -325,20 +330,36 @@ def measures_table(measures: dict):
     return pd.DataFrame(rows).set_index(["model", "molecule"])
 
 
-def caption(panels: list[dict], model: str, levels) -> str:
-    """Fig. 5's caption for one model, its numbers from the panels and the figure's ``levels`` (kcal/mol)."""
+def probe_name(probe) -> str:
+    from ase.data import atomic_names, atomic_numbers
+
+    return atomic_names[probe if isinstance(probe, int) else atomic_numbers[probe]].lower()
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
+
+
+def caption(panels: list[dict], model: str, levels, probe="C") -> str:
+    """Fig. 5's caption for one model, its numbers from the panels and the figure's ``levels`` (kcal/mol);
+    ``probe``: the probe atom's element (symbol or Z)."""
     ps = [p for p in panels if p["model"] == model]
     ref, cutoff = ps[0]["reference"], ps[0]["potential"].cutoff
     surf = np.concatenate([p["surface_values"] for p in ps])
     pos = [x for x in levels if x > 0]
     which = "as in the paper's Fig. 5" if model == "SchNet" else "beyond the paper, which shows SchNet only"
-    return (f"**Fig. 5 ({model}; {which}).** Local chemical potential of a carbon probe, Ω − Ω(∞) in kcal/mol, "
-            f"where Ω(∞) = {ref:.1f} kcal/mol is the probe's own energy with no atom within the model's {cutoff:g} Å "
-            "cutoff. Top: the lower half of the surface Σ|r − r_i|⁻² = const just outside the van der Waals surface "
-            "(viewed from above the cut plane; the upper half is close to its mirror image for these molecules), "
-            "with the molecule drawn over it. Bottom: the cut through the molecule (ring plane of the aromatics, "
-            "C–C–C plane of propane, an H–C–H plane of methane), in-plane coordinates in Å, atoms drawn at their "
-            "projection. Blue: the probe is more stable than far from the molecule, red: less stable; the white "
+    if {p["molecule"] for p in ps} != set(FIG5_MOLECULES) or probe_name(probe) != "carbon":
+        which = "the maps of Fig. 5 for this run's molecules and probe"
+        cuts = "the best-fit plane of the heavy atoms"
+    else:
+        cuts = "ring plane of the aromatics, C–C–C plane of propane, an H–C–H plane of methane"
+    return (f"**Fig. 5 ({model}; {which}).** Local chemical potential of {_a(probe_name(probe))} probe, "
+            f"Ω − Ω(∞) in kcal/mol, where Ω(∞) = {ref:.1f} kcal/mol is the probe's own energy with no atom within the "
+            f"model's {cutoff:g} Å cutoff. Top: the lower half of the surface Σ|r − r_i|⁻² = const just outside the "
+            "van der Waals surface (viewed from above the cut plane; the upper half is close to its mirror image for "
+            "these molecules), with the molecule drawn over it. Bottom: the cut through the molecule "
+            f"({cuts}), in-plane coordinates in Å, atoms drawn at their projection. Blue: the probe is more stable "
+            "than far from the molecule, red: less stable; the white "
             f"band is ±{pos[0]:g} kcal/mol and the levels double outwards up to ±{pos[-1]:g} kcal/mol, so the steep "
             "change near the atoms shows as dense contour lines; negative contours are dashed. On the surfaces "
             f"Ω − Ω(∞) spans {surf.min():+.1f} to {surf.max():+.1f} kcal/mol.")
@@ -380,12 +401,18 @@ def what_we_see(measures: dict, exactness, *, quick: bool, pending_: dict | None
     return text
 
 
-def page_text(panels: list[dict]) -> str:
-    """The explanation on the interactive 3D page (HTML), its numbers from the panels."""
+def page_title(probe="C") -> str:
+    """The interactive 3D page's title for a ``probe`` element (symbol or Z)."""
+    return f"Local chemical potential of {_a(probe_name(probe))} probe (Fig. 5)"
+
+
+def page_text(panels: list[dict], probe="C") -> str:
+    """The explanation on the interactive 3D page (HTML), its numbers from the panels; ``probe``: the probe
+    atom's element (symbol or Z)."""
     refs = {p["model"]: p["reference"] for p in panels}
-    return ("The colour on each surface is the local chemical potential Ω − Ω(∞) (kcal/mol) of a carbon probe: "
-            "the energy the model gives a carbon atom placed on the surface, which feels the molecule but does not "
-            "act back on it, relative to the same probe far from the molecule (Ω(∞) = "
+    return ("The colour on each surface is the local chemical potential Ω − Ω(∞) (kcal/mol) of "
+            f"{_a(probe_name(probe))} probe: the energy the model gives {_a(probe_name(probe))} atom placed on the "
+            "surface, which feels the molecule but does not act back on it, relative to the same probe far from the molecule (Ω(∞) = "
             + ", ".join(f"{v:.1f} kcal/mol for {k}" for k, v in refs.items())
             + "). Blue: the probe is more stable there than far away; red: less stable. The surface lies just "
             "outside the van der Waals surface. Pick a molecule and model in the menu; drag to rotate, scroll to "
