@@ -112,3 +112,37 @@ def test_toc():
     assert [e.stem for e in select(nbs, ["notebooks/data.ipynb"], ROOT)] == ["data"]
     with pytest.raises(AtomintError, match="accepted values"):
         select(nbs, ["nope"], ROOT)
+
+
+def test_chapter_findings_at_a_glance():
+    from atomint_helpers.report import scorecard_page
+
+    def row(cid, model, verdict, cause=None, kind="paper"):
+        return {"id": cid, "section": "§3.1, Fig. 2", "claim": f"claim {cid}", "model": model, "verdict": verdict,
+                "cause": cause, "kind": kind}
+
+    chapter = {"chapter": "atomic_energies", "rows": [
+        row("a", "BP", "holds"), row("a", "SchNet", "differs", "a finding: every test differs"),
+        row("b", "", "inconclusive", "several readings: the tests disagree"),
+        row("c", "", "holds", kind="implementation")]}
+    text = scorecard_page.chapter_findings(chapter)
+    lines = [ln for ln in text.splitlines() if ln.startswith("- ")]
+    assert lines == ["- §3.1, Fig. 2: *claim a* — BP **holds**; SchNet **differs** (a finding)",
+                     "- §3.1, Fig. 2: *claim b* — **inconclusive** (several readings)"]
+    assert scorecard_page.chapter_findings({"chapter": "x", "rows": [row("c", "", "holds", kind="setup")]}) == ""
+    undecided = {"chapter": "x", "rows": [row("a", "BP", "not comparable")]}
+    assert "cannot be decided on this build" in scorecard_page.chapter_findings(undecided)
+
+
+def test_findings_go_after_the_chapters_opening(tmp_path):
+    from atomint_helpers.book.assemble import insert_findings
+
+    scorecard.record(tmp_path, "atomic_energies", [{"id": "a", "section": "§1", "quote": "q", "claim": "claim a",
+                                                     "kind": "paper", "model": "BP", "verdict": "holds",
+                                                     "rule": "r", "note": "", "paper": "p", "atomint": 1.0}])
+    nb = {"cells": [{"cell_type": "code", "source": "x"}, {"cell_type": "markdown", "source": "# Fig. 2"},
+                    {"cell_type": "markdown", "source": "more"}]}
+    insert_findings(nb, tmp_path / "atomic_energies.json")
+    assert [c["source"][:6] for c in nb["cells"]] == ["x", "# Fig.", "**The ", "more"]
+    insert_findings(nb, tmp_path / "missing.json")  # no rows recorded: nothing inserted
+    assert len(nb["cells"]) == 4

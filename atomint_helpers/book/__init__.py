@@ -115,7 +115,7 @@ def cmd_build(args) -> int:
         return 1
 
     paths = path_replacements(root, data_dir, build, staged=staged_out_dirs(results, notebooks))
-    src, notes = assemble_sources(root, build, entries, paths)
+    src, notes = assemble_sources(root, build, entries, paths, results)
     ship_extra_files(results, src)
     ship_mathjax(src)
     write_stylesheet(src)

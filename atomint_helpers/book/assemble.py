@@ -15,9 +15,12 @@ from .toc import Entry
 
 
 def assemble_sources(root: Path, build: Path, entries: list[Entry],
-                     replacements: list[tuple[str, str]] | None = None) -> tuple[Path, list[str]]:
+                     replacements: list[tuple[str, str]] | None = None,
+                     results: Path | None = None) -> tuple[Path, list[str]]:
     """``build/src``: config, toc, ``book/`` and, for each toc notebook, its executed copy (or the
-    committed notebook, with a note, when it has not been executed under ``build``)."""
+    committed notebook, with a note, when it has not been executed under ``build``). With ``results``,
+    a chapter that recorded scorecard rows there gets its claims at a glance after its opening cell
+    (:func:`~atomint_helpers.report.scorecard_page.chapter_findings`)."""
     src = build / "src"
     if src.exists():
         shutil.rmtree(src)
@@ -40,8 +43,25 @@ def assemble_sources(root: Path, build: Path, entries: list[Entry],
             notes.append(f"{e.rel(root)} was not executed in this build: rendering its committed (quick) outputs")
         nb = prepare_for_render(json.loads(executed.read_text(encoding="utf-8")),
                                 path_replacements(root) if replacements is None else replacements)
+        if results is not None:
+            insert_findings(nb, results / f"{e.path.stem}.json")
         dest.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return src, notes
+
+
+def insert_findings(nb: dict, rows_file: Path) -> None:
+    """Put the chapter's claims at a glance (from the scorecard rows it recorded in ``rows_file``) after the
+    notebook's first Markdown cell, the paper's words and the chapter's question; nothing without rows."""
+    from ..report import scorecard, scorecard_page
+
+    if not rows_file.is_file():
+        return
+    text = scorecard_page.chapter_findings(scorecard.load(rows_file))
+    cells = nb.get("cells", [])
+    first = next((i for i, c in enumerate(cells) if c.get("cell_type") == "markdown"), None)
+    if not text or first is None:
+        return
+    cells.insert(first + 1, {"cell_type": "markdown", "metadata": {"tags": ["atomint-findings"]}, "source": text})
 
 
 def ship_extra_files(results: Path, src: Path) -> None:

@@ -142,6 +142,34 @@ def not_holding(chapters: list[dict]) -> list[str]:
     return out
 
 
+def chapter_findings(chapter: dict) -> str:
+    """A chapter's claims of the paper at a glance, for the top of its page: one bullet per claim (its
+    section, the statement, each model's verdict with the kind of its cause), in the order the chapter
+    declares them; empty when the chapter records none. The rule, tests and causes in full are in the
+    chapter's scorecard table and on the scorecard page."""
+    claims: dict[str, list[dict]] = {}
+    for r in chapter["rows"]:
+        if r["kind"] == "paper":
+            claims.setdefault(r.get("id") or r["claim"], []).append(r)
+    if not claims:
+        return ""
+    if not any(r["verdict"] != "not comparable" for rs in claims.values() for r in rs):
+        return ("**The paper's claims in this chapter** cannot be decided on this build (quick-profile models, "
+                "or models still training); the scorecard at the end of the page lists them.")
+    lines = ["**The paper's claims in this chapter, at a glance** (tests, folds and causes in the scorecard at "
+             "the end of the page):", ""]
+    for rs in claims.values():
+        first = rs[0]
+        sec = f"{first['section']}: " if first.get("section") else ""
+        verdicts = []
+        for r in rs:
+            kind = f" ({r['cause'].split(':', 1)[0]})" if r.get("cause") else ""
+            who = f"{r['model'] or 'both models'} " if r["model"] or len(rs) > 1 else ""
+            verdicts.append(f"{who}**{r['verdict']}**{kind}")
+        lines.append(f"- {sec}*{md_cell(first['claim'])}* — {'; '.join(verdicts)}")
+    return "\n".join(lines) + "\n"
+
+
 def summary_markdown(chapters: list[dict], *, link: bool = True, build_info: str = "") -> str:
     """The book's first page: the headline, the chapter × verdict matrix, every claim that does not hold
     with its cause, and one sentence per chapter."""
