@@ -86,3 +86,19 @@ class MissingError(AtomintError):
     places and how to get it (exit status :data:`EXIT_MISSING`)."""
 
     code = EXIT_MISSING
+
+
+#: the optional packages atomint imports only where a feature needs them, and how to install each
+OPTIONAL = {"rdkit": "pip install rdkit", "schnetpack": "pip install --no-deps schnetpack==2.1.1 (pip cannot install "
+            "it with its own pins beside torch 2.13: its runtime dependencies come with atomint)"}
+
+
+def require(module: str, purpose: str):
+    """``module`` imported, or a :class:`MissingError` in one line naming what needs it and how to install it
+    (``purpose``: e.g. "read SMILES")."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingError(f"{module} is needed to {purpose} but is not installed: {OPTIONAL[module]}") from None

@@ -189,3 +189,25 @@ def test_data_fetch_quiet_turns_the_bar_off(monkeypatch):
     monkeypatch.setattr(fetch, "fetch_qm9", lambda url, d, sha, progress=None: seen.append(progress) or "qm9.npz")
     assert main(["data", "fetch", "--quiet"]) == 0 and main(["data", "fetch"]) == 0
     assert seen == [False, None]  # None: shown when stderr is a terminal
+
+
+def test_a_missing_optional_package_is_one_line_naming_the_install(monkeypatch):
+    import sys
+
+    from atomint_helpers import MissingError
+    from atomint_helpers.data.readers import read_sdf
+    from atomint_helpers.interpret.domain import smiles_to_atoms
+    from atomint_helpers.models import build
+
+    monkeypatch.setitem(sys.modules, "rdkit", None)
+    with pytest.raises(MissingError, match=r"^rdkit is needed to turn SMILES into 3D molecules but is not "
+                                           r"installed: pip install rdkit$"):
+        smiles_to_atoms("CCO")
+    with pytest.raises(MissingError, match="rdkit is needed to read SDF"):
+        read_sdf("any.sdf")
+    monkeypatch.setitem(sys.modules, "schnetpack", None)
+    with pytest.raises(MissingError, match=r"schnetpack is needed to build or load a SchNet model .*--no-deps "
+                                           r"schnetpack==2\.1\.1"):
+        build({"model": "schnet", "target": "energy", "elements": [1, 6],
+               "representation": {"n_atom_basis": 8, "n_interactions": 1, "n_rbf": 4, "cutoff": 5.0}})
+    assert MissingError("x").code == 4

@@ -36,6 +36,10 @@ def _first_line(e: Exception) -> str:
 def read_sdf(path: Path) -> list:
     """Every record of an SDF / mol file as ``ase.Atoms`` (see the module docstring)."""
     from ase import Atoms
+
+    from .. import require
+
+    require("rdkit", "read SDF and mol files")
     from rdkit import Chem, RDLogger
 
     RDLogger.DisableLog("rdApp.*")

@@ -154,6 +154,10 @@ def smiles_to_atoms(smiles: str, seed: int = SMILES_SEED):
     warning that this is a force-field geometry, not the B3LYP geometry the models were trained on (also
     stored in ``atoms.info['geometry_warning']``, which :func:`domain_warnings` repeats)."""
     from ase import Atoms
+
+    from .. import require
+
+    require("rdkit", "turn SMILES into 3D molecules")
     from rdkit import Chem, RDLogger
     from rdkit.Chem import AllChem
 

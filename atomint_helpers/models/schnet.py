@@ -19,14 +19,9 @@ from ..properties import IDX_I, IDX_J, OFFSETS, R_KEY, Z_KEY
 
 
 def _schnetpack():
-    try:
-        import schnetpack as spk
-    except ModuleNotFoundError:
-        from .. import AtomintError
+    from .. import require
 
-        raise AtomintError("schnetpack is not installed: `pip install -c constraints.txt --no-deps "
-                           "schnetpack==2.1.1` (see README)") from None
-    return spk
+    return require("schnetpack", "build or load a SchNet model")
 
 
 @dataclass
