@@ -242,7 +242,7 @@ class AtomintCalculator(Calculator):
         if per_atom <= self.spread_limit:
             return
         self.results["spread_warning"] = True
-        msg = (f"the {len(self.models)} folds disagree on this geometry's energy by {per_atom * 1000:.1f} meV per "
+        msg = (f"atomint: the {len(self.models)} folds disagree on this geometry's energy by {per_atom * 1000:.1f} meV per "
                f"atom, {per_atom / self.spread_limit:.1f}x what they do on QM9 molecules at their DFT geometries: "
                f"it is outside what the energy models learned (equilibrium energies only; they are not a force "
                f"field)")
@@ -264,7 +264,7 @@ class AtomintCalculator(Calculator):
         found = self.applicability.enforce(self.allow_outside)
         self.results["outside_qm9"] = not self.applicability.inside
         if found and not self.applicability.inside:
-            warnings.warn("outside what the models were trained on: " + "; ".join(found), UserWarning, stacklevel=3)
+            warnings.warn("atomint: outside what the models were trained on: " + "; ".join(found), UserWarning, stacklevel=3)
 
     # ------------------------------------------------------------------ many molecules
     def predict_many(self, molecules, chunk_size: int = 500, device: str | torch.device = "cpu"):
@@ -305,7 +305,7 @@ class AtomintCalculator(Calculator):
         if notes:
             import warnings
 
-            warnings.warn(f"{len(notes)} molecule(s) outside what the models were trained on (marked outside_qm9): "
+            warnings.warn(f"atomint: {len(notes)} molecule(s) outside what the models were trained on (marked outside_qm9): "
                           + " | ".join(notes[:3]) + (" | ..." if len(notes) > 3 else ""), UserWarning, stacklevel=2)
         n = np.array([len(a) for a in molecules])
         offsets = np.concatenate([[0], np.cumsum(n)])

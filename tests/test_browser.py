@@ -375,6 +375,26 @@ def _is_blank(png: Path, threshold: float = 0.995) -> tuple[bool, float]:
     return share >= threshold, float(share)
 
 
+#: a table cell whose text ends in an ellipsis: cut by pandas' display width or by hand, never on a page
+CUT_CELL_RE = re.compile(r"<td[^>]*>([^<]{0,400}…)\s*</td>")
+#: a figure's text (≥ 9 pt at its size in inches) may display at no less than this share of its size; a little
+#: under 1 for rounding of the displayed width
+MIN_TEXT_SCALE = 0.97
+
+
+def _text_scale(png: Path, shown_px: int, natural_px: int) -> float | None:
+    """How large a figure's text displays against its size in the figure: the shown width in CSS pixels (96
+    per inch) against the figure's width in inches (natural pixels over the dpi matplotlib records in the PNG);
+    ``None`` for an image without a recorded dpi (drawings sized in pixels)."""
+    from PIL import Image
+
+    with Image.open(png) as im:
+        dpi = im.info.get("dpi")
+    if not dpi or not shown_px or not natural_px or float(dpi[0]) < 10:
+        return None
+    return shown_px * float(dpi[0]) / (96.0 * natural_px)
+
+
 def _resolve_src(page: Path, src: str) -> Path | None:
     u = urlparse(src)
     if u.scheme in ("http", "https"):
@@ -407,8 +427,15 @@ def build_paths(build: Path | None = None) -> list[str]:
     data = os.environ.get("ATOMINT_DATA", "").strip()
     if data:
         paths.append(str(Path(data).resolve()))
+    if build is not None:  # the cache folder the test build ran with: recognisable wherever it shows
+        paths.append(str(cache_canary(build)))
     paths.append("site-packages")
     return sorted(set(paths), key=len, reverse=True)
+
+
+def cache_canary(build: Path) -> Path:
+    """The ``ATOMINT_CACHE`` a test build runs with, named so that it is found wherever it shows."""
+    return build.parent.resolve() / "atomint-cache-canary"
 
 
 def check_page(browser: Browser, page: Path, html: Path, screenshots: Path,
@@ -478,6 +505,8 @@ def check_page(browser: Browser, page: Path, html: Path, screenshots: Path,
     for m in list(re.finditer(r"(?<![\w.])_build/\S*", probe["outputText"]))[:3]:
         report.add("paths", f"a cell's output shows a build path: …{_excerpt(probe['outputText'], m)}…")
     # tables
+    for cut in list(CUT_CELL_RE.finditer(page.read_text(encoding="utf-8", errors="replace")))[:3]:
+        report.add("tables", f"a table cell is cut short: {' '.join(cut.group(1).split())[-80:]!r}")
     for t in probe["tables"]:
         if t["raw"]:
             values = sorted({r["value"] for r in t["raw"]})
@@ -502,6 +531,10 @@ def check_page(browser: Browser, page: Path, html: Path, screenshots: Path,
             blank, share = _is_blank(target)
             if blank:
                 report.add("render", f"empty figure {src} ({share:.1%} of its pixels are one colour)")
+            scale = _text_scale(target, img["shown"][0], img["natural"][0])
+            if scale is not None and scale < MIN_TEXT_SCALE:
+                report.add("figures", f"image {target.name} in {img['where']!r} is shown at {img['shown'][0]} px of "
+                                      f"{img['natural'][0]}: its 9-pt text displays at {9 * scale:.1f} pt (< 9 pt)")
         name = Path(unquote(urlparse(src).path)).name if not src.startswith("data:") else "data: image"
         where = f"image {name} in {img['where']!r}"
         if img["natural"][0] < MIN_FIGURE_WIDTH:
@@ -533,7 +566,7 @@ def built(tmp_path_factory):
     """The book built with the quick profile into a temporary _build (the real _build is left alone)."""
     build = tmp_path_factory.mktemp("book") / "_build"
     before = _tracked_sources()
-    env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
+    env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1", ATOMINT_CACHE=str(cache_canary(build)))
     env.pop("ATOMINT_DATA", None)  # quick: the embedded samples, like nbval
     proc = subprocess.run([sys.executable, "-m", "atomint_helpers.book", "build", "--profile", "quick",
                            "--build-dir", str(build)], cwd=ROOT, env=env, text=True,
@@ -616,6 +649,30 @@ def test_screenshots_of_every_page(pages):
     assert all(r.shot is not None and r.shot.parent == SCREENSHOTS and r.shot.is_file() for r in shown), \
         [r.page for r in shown if r.shot is None]
     assert len(list(SCREENSHOTS.glob("*.png"))) == len(shown)
+
+
+def test_downloadable_notebooks_carry_no_machine_path(built):
+    """The notebooks a reader downloads from a page (``_sources``) hold no path of the building machine,
+    its data or its cache (papermill's injected parameters included)."""
+    paths = build_paths(built)
+    found = sorted((built / "html" / "_sources").rglob("*.ipynb"))
+    assert found, "no downloadable notebooks in the built book"
+    bad = [(nb.name, p) for nb in found for p in paths if p in nb.read_text(encoding="utf-8")]
+    assert not bad, f"machine paths in downloadable notebooks: {bad}"
+
+
+def test_every_page_is_in_the_sidebar(built):
+    """Every chapter and page of _toc.yml is linked from the sidebar of the first page."""
+    from atomint_helpers.book import read_toc
+
+    html = built / "html"
+    first = (html / "book" / "intro.html").read_text(encoding="utf-8")
+    nav = first[first.index("bd-docs-nav"):]
+    nav = nav[:nav.index("</nav>")]
+    linked = {(html / "book" / unquote(h)).resolve().relative_to(html.resolve()).with_suffix("").as_posix()
+              for h in re.findall(r'href="([^"#]+)', nav) if "://" not in h}
+    pages = {Path(e.rel(ROOT)).with_suffix("").as_posix() for e in read_toc(ROOT)} - {"book/intro"}
+    assert pages <= linked, f"pages not in the sidebar: {sorted(pages - linked)}"
 
 
 def test_first_page_has_computed_scorecard(built):

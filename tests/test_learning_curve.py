@@ -111,3 +111,14 @@ def test_unfinished_curve_is_not_comparable():
     d = d[~((d["model"] == "BP") & (d["n_train"] == 1_000))]
     row = table1.curve_row(d, quick=False)
     assert row["verdict"] == "not comparable" and "still training" in row["note"]
+
+
+def test_the_curve_figure_draws_the_ratio_it_is_decided_on():
+    from atomint_helpers.plots.training import training_set_curves
+
+    frame = _frame(lambda n, f: 2 * n ** 0.1)
+    fig = training_set_curves(frame)
+    a, b = fig.axes
+    assert a.get_xscale() == b.get_xscale() == "log" and "kcal/mol" in a.get_ylabel()
+    mean = next(ln for ln in b.get_lines() if ln.get_label() == "learning curve")
+    assert np.allclose(mean.get_ydata(), [2 * n ** 0.1 for n in curves.SIZES])

@@ -166,7 +166,7 @@ def training_set_curves(frame, *, unit: str = "kcal/mol"):
 
     colours = {"BP": "#1f77b4", "SchNet": "#d62728"}
     with paper_style():
-        fig, (a, b) = _figure(ncols=2, width=COLUMN_WIDTH, height=3.0)
+        fig, (a, b) = figure(ncols=2, width=COLUMN_WIDTH, height=3.0)
         curve, full = frame[frame["recipe"] == "curve"], frame[frame["recipe"] == "committed"]
         for model, colour in colours.items():
             for fold, d in curve[curve["model"] == model].groupby("fold"):
@@ -210,5 +210,5 @@ def training_set_curves(frame, *, unit: str = "kcal/mol"):
         b.set_ylabel("BP MAE / SchNet MAE")
         b.legend(fontsize=9, frameon=False, loc="best")
         for k, ax in enumerate((a, b)):
-            _panel_label(ax, "ab"[k])
+            panel_label(ax, "ab"[k])
     return fig
