@@ -56,7 +56,8 @@ def test_training_rows_are_setup_and_check_the_size():
     runs = pd.DataFrame({"n train": [100000, 99000], "epochs": [150, 150], "status": ["stopped", "stopped"]},
                         index=["bp-energy-cpu-fold0", "bp-energy-cpu-fold1"])
     rows = [scorecard.normalize_row(r) for r in training.rows(runs, quick=False)]
-    assert [r["verdict"] for r in rows] == ["holds", "differs"] and {r["kind"] for r in rows} == {"setup"}
+    assert [r["verdict"] for r in rows] == ["reproduced", "differs"] and {r["kind"] for r in rows} == {"setup"}
+    assert rows[0]["model"] == "BP" and rows[0]["id"] == "setup.training-molecules" and "100k" in rows[0]["quote"]
 
 
 def test_goal_reading_counts_every_fold_against_the_goal_and_bp():
@@ -265,3 +266,17 @@ def test_table1_in_the_papers_layout_and_what_we_find():
                                            profile="cpu"), quick=False)
     assert "the paper's ordering holds" not in text and "For the energy the ordering is inconclusive" in text
     assert "Nothing about the paper" in table1.what_we_find([], quick=True)
+
+
+@pytest.mark.parametrize("change, verdict", [(3e-6, "holds"), (2e-3, "differs")])
+def test_probe_implementation_checks_are_registry_rows(change, verdict):
+    from atomint_helpers.report import probe
+
+    exactness = pd.DataFrame({"model": ["SchNet", "BP"], "batched − plain (kcal/mol)": [1e-6, 2e-6],
+                              "molecule's atoms, max |ΔE_i| (kcal/mol)": [change, change / 2]})
+    rows = [scorecard.normalize_row(r) for r in probe.rows({}, exactness, quick=False)]
+    back, batched = rows
+    assert back["id"] == "probe.no-back-action" and back["kind"] == "implementation"
+    assert back["verdict"] == verdict and back["tests"][0]["value"] == pytest.approx(change)
+    assert "below 1.00e-04 kcal/mol" in back["rule"]
+    assert batched["verdict"] == "holds" and batched["tests"][0]["value"] == pytest.approx(2e-6)

@@ -125,6 +125,17 @@ RELEVANCE = Claim(
 CLAIMS = (SYMMETRY, SEPARATED, CONTOURS, AROMATIC_CONTOURS, LOCALIZED, RELEVANCE, SATURATION, AROMATICITY,
           ELECTRONEGATIVITY)
 #: the same tests on BP's maps (beyond the paper, which shows SchNet only)
+#: the implementation's own promises (not the paper's): a probe only receives messages, and the batched grid
+#: is the plain forward pass
+PROBE_TOLERANCE = 1e-4  # kcal/mol: float32 rounding of energies of tens to hundreds of kcal/mol
+NO_BACK_ACTION = Claim(
+    "probe.no-back-action", "", "", "A probe atom does not act back on the molecule (its atoms' energies unchanged)",
+    kind="implementation", tests=(Test("largest change", "the largest |ΔE_i| of the molecule's atoms with the probes "
+                                       "appended", PROBE_TOLERANCE, "below", "kcal/mol"),))
+BATCHED_EXACT = Claim(
+    "probe.batched-exact", "", "", "The batched probe grid equals the model's plain forward pass with the probes "
+    "appended", kind="implementation",
+    tests=(Test("largest difference", "the largest |ΔE| between the two", PROBE_TOLERANCE, "below", "kcal/mol"),))
 BP_CLAIMS = {c.id: Claim(f"beyond.bp-{c.id}", "", "", f"BP: {c.statement[:1].lower()}{c.statement[1:]}",
                          kind="beyond", models=("BP",), tests=c.tests) for c in CLAIMS if c.untestable is None}
 
@@ -273,16 +284,10 @@ def rows(measures: dict, exactness, *, quick: bool, pending_: dict | None = None
     if any(not set(m.get("symmetry", {})) <= set(FIG5_MOLECULES) for m in measures.values()):
         return []
     mol_col, batched_col = exactness.columns[-1], exactness.columns[1]
-    out = [
-        {"claim": "a probe atom does not act back on the molecule (its atoms' energies unchanged)",
-         "paper": "probe only receives", "atomint": float(f"{exactness[mol_col].max():.2g}"), "unit": "kcal/mol",
-         "kind": "implementation", "holds": bool(exactness[mol_col].max() <= 1e-4),
-         "note": "max |ΔE_i| over toluene's atoms with a plane of carbon probes appended, both models"},
-        {"claim": "batched probe grid = the model's plain forward pass with the probes appended",
-         "paper": None, "atomint": float(f"{exactness[batched_col].max():.2g}"), "unit": "kcal/mol",
-         "kind": "implementation", "holds": bool(exactness[batched_col].max() <= 1e-4),
-         "note": "max over the points and both models (float32)"},
-    ]
+    out = [decide(NO_BACK_ACTION, "", {"largest change": Measurement(float(exactness[mol_col].max()))},
+                  note="toluene's atoms with a plane of carbon probes appended, both models").row(),
+           decide(BATCHED_EXACT, "", {"largest difference": Measurement(float(exactness[batched_col].max()))},
+                  note="over the grid points and both models (float32)").row()]
     pending_ = pending_ or {}
     for label in ("SchNet", "BP"):
         if label not in measures:
