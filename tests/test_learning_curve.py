@@ -122,3 +122,14 @@ def test_the_curve_figure_draws_the_ratio_it_is_decided_on():
     assert a.get_xscale() == b.get_xscale() == "log" and "kcal/mol" in a.get_ylabel()
     mean = next(ln for ln in b.get_lines() if ln.get_label() == "learning curve")
     assert np.allclose(mean.get_ydata(), [2 * n ** 0.1 for n in curves.SIZES])
+
+
+def test_the_curve_figure_draws_a_curve_still_training():
+    from atomint_helpers.plots.training import training_set_curves
+
+    frame = _frame(lambda n, f: 1.2)
+    partial = frame[(frame["model"] == "BP") | (frame["recipe"] == "committed")]  # no SchNet curve point yet
+    fig = training_set_curves(partial)
+    assert len(fig.axes) == 2
+    only_bp = frame[(frame["model"] == "BP") & (frame["n_train"] == 1_000)]
+    training_set_curves(only_bp)

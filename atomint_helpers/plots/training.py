@@ -163,6 +163,7 @@ def training_set_curves(frame, *, unit: str = "kcal/mol"):
     curve's one recipe; ``committed`` for the 100k models, drawn as open markers joined by a dotted line,
     since they trained longer)."""
     import matplotlib.ticker as mticker
+    import pandas as pd
 
     colours = {"BP": "#1f77b4", "SchNet": "#d62728"}
     with paper_style():
@@ -191,7 +192,9 @@ def training_set_curves(frame, *, unit: str = "kcal/mol"):
 
         def ratio(d):
             m = d.groupby(["n_train", "model"])["MAE"].mean().unstack()
-            return (m["BP"] / m["SchNet"]).dropna() if {"BP", "SchNet"} <= set(m.columns) else m.iloc[:, :0]
+            if not {"BP", "SchNet"} <= set(m.columns):
+                return pd.Series(dtype=float)
+            return (m["BP"] / m["SchNet"]).dropna()
 
         for fold, d in frame.groupby("fold"):
             r = ratio(d[d["recipe"] == "curve"])
