@@ -148,7 +148,7 @@ def depict_latent(atoms, values, label: str, unit: str, path, reference: float =
     with matplotlib.rc_context({"font.size": 9, "axes.titlesize": 10}):
         ax = fig.add_subplot()
         bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.04, pad=0.02, aspect=30)
-        ax.set_title("\n".join(textwrap.wrap(label, 75)), fontsize=10)
+        ax.set_title("\n".join(textwrap.fill(line, 75) for line in label.split("\n")), fontsize=10)
         fig.draw_without_rendering()
         box = ax.get_position()  # the molecule's share of the figure, after the title and colour bar
         px = (int(DPI * box.width * width), int(DPI * box.height * height))  # one image pixel per output pixel
