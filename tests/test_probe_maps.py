@@ -300,3 +300,20 @@ def test_probe_figure_and_page():
                                back="../notebooks/probe.html")
     assert "<h1>Local chemical potential</h1>" in html and 'href="../notebooks/probe.html"' in html
     assert "520" not in html.split("<script")[0] and "75vh" in html
+
+
+def test_far_field_sentence_finds_the_bump_and_the_cutoff():
+    from types import SimpleNamespace
+
+    from atomint_helpers.report.probe_tail import far_field, far_field_sentence
+
+    at = Atoms("C", positions=[[0, 0, 0]])
+    cut = grid.plane_cut(at, spacing=0.1, half_width=6.0)
+    r = np.linalg.norm(cut.points.reshape(-1, 3), axis=-1)
+    for bump in (3.6, 4.4):  # a Gaussian bump of +0.5 kcal/mol, cut off at 5 Å as a model's tail is
+        v = np.where(r < 5.0, 0.5 * np.exp(-((r - bump) / 0.3) ** 2), 0.0).reshape(np.shape(cut.points)[:-1])
+        panel = {"model": "SchNet", "atoms": at, "cut": cut, "cut_values": v,
+                 "potential": SimpleNamespace(cutoff=5.0)}
+        f = far_field([panel], "SchNet")
+        assert abs(f["at"] - bump) <= 0.15 and 0.4 < f["peak"] <= 0.5 and f["beyond"] == 0.0
+        assert f"about {f['at']:.1f} Å" in far_field_sentence([panel], "SchNet")

@@ -68,7 +68,9 @@ def draw_cut(ax, cut, values, atoms, *, dashed: str = "negative", scale: dict | 
     # lines at every other level, not at the ends of the scale (where clipped values form a plateau)
     zero = int(np.argmin(np.abs(levels)))
     lines = np.array([lv for k, lv in enumerate(levels[1:-1], 1) if (k - zero) % line_every == 0])
-    styles = ["dashed" if ((lv < 0) if dashed == "negative" else (lv > 0)) else "solid" for lv in lines]
+    # dashes 3 pt long with 2-pt gaps whatever the line width (matplotlib scales a dash pattern by the width)
+    dash = (0, (3.0 / line_width, 2.0 / line_width))
+    styles = [dash if ((lv < 0) if dashed == "negative" else (lv > 0)) else "solid" for lv in lines]
     widths = [2 * line_width if lv == 0 else line_width for lv in lines]
     if len(lines):
         ax.contour(S, T, np.clip(v, lo, hi), levels=lines, colors="k", linestyles=styles, linewidths=widths)
