@@ -157,7 +157,7 @@ def draw_surface(ax, surface, values, plane, scale: dict, *, norm=None, keep_fac
     light = np.array([0.3, -0.5, 0.8])
     colors[:, :3] *= np.where(n @ (light / np.linalg.norm(light)) > 0.2, 1.0, 0.85)[:, None]
     keep = slice(None) if keep_faces is None else np.asarray(keep_faces, dtype=bool)
-    ax.add_collection3d(Poly3DCollection(tri[keep], facecolors=colors[keep], edgecolors="none"))
+    ax.add_collection3d(Poly3DCollection(tri[keep], facecolors=colors[keep], edgecolors="none", antialiased=False))
     r = np.abs(local).max() * 0.8
     ax.set_xlim(-r, r)
     ax.set_ylim(-r, r)
