@@ -5,9 +5,9 @@ found from the 3D geometry (``rdDetermineBonds.DetermineConnectivity``: covalent
 orders by ``DetermineBondOrders`` where it succeeds, single bonds otherwise), and colours every atom by its
 value on the diverging map ``RdBu_r`` centred on ``reference`` with symmetric limits
 (``reference ± max |value − reference|``): red above the reference, blue below, white at it. Element
-symbols and atom indices are set over the drawing in black or white, whichever contrasts with the colour
-under them. A colour bar carries the unit. The PNG (200 dpi) is written atomically (temporary file in the same folder, then
-``os.replace``). :func:`draw_rings` draws Fig. 3's most stable rings (the molecules and ring atoms of
+symbols are set in black or white, whichever contrasts with the atom's colour, atom indices beside the
+circles in black with a white outline. A colour bar carries the unit. The PNG (200 dpi) is written
+atomically (temporary file in the same folder, then ``os.replace``). :func:`draw_rings` draws Fig. 3's most stable rings (the molecules and ring atoms of
 :func:`atomint_helpers.interpret.rings.ring_molecules`) in a grid, the scored ring highlighted.
 
 A drawing module: it reads no model and imports nothing from ``atomint_helpers.interpret``.
@@ -118,8 +118,8 @@ def depict_latent(atoms, values, label: str, unit: str, path, reference: float =
                   size: tuple[int, int] | None = None, bar_label: str | None = None) -> Path:
     """Write a PNG of ``atoms`` (``ase.Atoms``, Å) with atom i a circle coloured by ``values[i]`` (in ``unit``,
     e.g. atomic energies in eV or charges in e) on ``RdBu_r`` centred on ``reference`` (same unit), symmetric
-    limits, its element symbol inside and its index (0-based, as ``atoms``) beside it, both in black or white
-    against what lies under them; ``label`` as title and a colour bar labelled ``bar_label`` (default
+    limits, its element symbol inside (black or white, whichever contrasts with the circle) and its index
+    (0-based, as ``atoms``) beside it (black, white outline); ``label`` as title and a colour bar labelled ``bar_label`` (default
     ``"<label> (<unit>)"``; matplotlib mathtext such as ``$E_i - b_Z$`` is rendered). The picture is
     :data:`PICTURE_WIDTH` in wide (``size``, in inches, overrides it) with 9–10 pt text at :data:`DPI`.
     Returns the path."""
