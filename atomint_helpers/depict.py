@@ -87,7 +87,7 @@ def _molecule_png(mol, colours: dict, size: tuple[int, int]):
     return d.GetDrawingText(), centres, radius * px_per_unit
 
 
-def _text_colour(rgb) -> str:
+def contrasting_text_colour(rgb) -> str:
     """Black or white, whichever contrasts with a fill of colour ``rgb`` (relative luminance, WCAG)."""
     c = np.asarray(rgb[:3], dtype=np.float64)
     lin = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
@@ -163,7 +163,7 @@ def depict_latent(atoms, values, label: str, unit: str, path, reference: float =
         gap = radius + 0.09 * DPI  # the index sits just outside the circle (9 pt text is ~0.125 in tall)
         for i, (z, c) in enumerate(zip(atoms.get_chemical_symbols(), centres)):
             ax.text(*c, z, ha="center", va="center_baseline", fontsize=10, fontweight="bold",
-                    color=_text_colour(rgba[i]), zorder=3,  # a halo of the atom's colour hides the bonds under it
+                    color=contrasting_text_colour(rgba[i]), zorder=3,  # a halo of the atom's colour hides the bonds under it
                     path_effects=[patheffects.withStroke(linewidth=6, foreground=rgba[i][:3])])
             ax.text(*(c + gap * away[i]), str(i), ha="center", va="center", fontsize=9, color="black",
                     path_effects=outline, zorder=4)

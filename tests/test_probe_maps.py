@@ -289,7 +289,13 @@ def test_probe_figure_and_page():
                            "cut_values": om(cut.points) - 0.5, "reference": -140.0})
     fig = plots.probe_figure(panels, "SchNet")
     assert fig.get_size_inches()[0] * fig.dpi >= 600
-    fig.canvas.draw()  # the colour bar's labels: the white band once ("±base" at 0), none overlapping
+    fig.canvas.draw()
+    # the figure standard: every text at least 9 pt, each map at least 2 in wide (at most three to a row)
+    texts = [t for ax in fig.axes for t in ax.texts + [ax.title, ax.xaxis.label, ax.yaxis.label]
+             + ax.get_xticklabels() + ax.get_yticklabels() if t.get_text()]
+    assert texts and min(t.get_fontsize() for t in texts) >= 9
+    cuts = [ax for ax in fig.axes if ax.name != "3d" and ax.get_xlabel() == "s (Å)"]
+    assert len(cuts) == 2 and all(ax.get_position().width * fig.get_figwidth() >= 2.0 for ax in cuts)  # the colour bar's labels: the white band once ("±base" at 0), none overlapping
     cb = fig.axes[-1]
     labels = [t for t in cb.get_xticklabels() if t.get_text()]
     assert sum(t.get_text().startswith("±") for t in labels) == 1
