@@ -61,9 +61,10 @@ def _draw_molecule_3d(ax, atoms, plane, bonds):
 
 def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (kcal/mol)", width: float = COLUMN_WIDTH,
                  per_row: int = 3):
-    """Fig. 5 for one model: per molecule (``per_row`` molecules to a row, so each map is ~2.2 in wide at the
+    """Fig. 5 for one model: per molecule (``per_row`` molecules to a row, so each map is ~2 in wide at the
     column width) the potential on the lower half of the isosurface, seen from above with the molecule drawn
-    over it (top), and in the cut through the molecule with in-plane Å axes (below it); one colour scale
+    over it (top), and in the cut through the molecule with in-plane Å axes and the atoms as element symbols
+    (below it); one colour scale
     (:func:`doubling_levels` of the cut values) for all panels, its bar under the figure. ``panels`` items:
     ``molecule``, ``model``, ``atoms``, ``bonds``, ``surface``, ``surface_values``, ``cut``, ``cut_values``."""
     import matplotlib.pyplot as plt
@@ -92,7 +93,8 @@ def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (k
             ax = fig.add_subplot(gs[2 * r + 1, c], sharex=cut_axes[0] if cut_axes else None,
                                  sharey=cut_axes[0] if cut_axes else None)
             cf = draw_cut(ax, p["cut"], p["cut_values"], p["atoms"], dashed="negative", scale=scale,
-                           norm=scale["norm"], line_every=1, axes_in_angstrom=True, line_width=0.5)
+                           norm=scale["norm"], line_every=1, axes_in_angstrom=True, line_width=0.5,
+                           atoms_as="letters")
             ax.tick_params(labelsize=9)
             ax.set_xlabel("s (Å)", fontsize=9)
             if c == 0:
