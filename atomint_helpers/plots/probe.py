@@ -1,5 +1,5 @@
-"""Fig. 5, the local chemical potential of a probe atom: the paper's layout (surfaces over cuts, one column
-per molecule), one figure per model, and the interactive 3D page.
+"""Fig. 5, the local chemical potential of a probe atom: the paper's layout (each molecule's surface over
+its cut, three molecules to a row), one figure per model, and the interactive 3D page.
 
 Colour: a diverging map around the stated reference (``Ω − reference``; blue below, red above), on levels
 that double from ``±base`` outwards (:func:`doubling_levels`), so the steep rise of Ω near the atoms shows as
