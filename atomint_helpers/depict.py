@@ -1,12 +1,13 @@
 """2D depiction of a molecule with every atom coloured by a latent per-atom term.
 
-:func:`depict_latent` draws the molecule with RDKit (all hydrogens explicit, atom indices shown), bonds
+:func:`depict_latent` draws the molecule with RDKit (all hydrogens explicit), bonds
 found from the 3D geometry (``rdDetermineBonds.DetermineConnectivity``: covalent radii × 1.3, then bond
 orders by ``DetermineBondOrders`` where it succeeds, single bonds otherwise), and colours every atom by its
 value on the diverging map ``RdBu_r`` centred on ``reference`` with symmetric limits
-(``reference ± max |value − reference|``): red above the reference, blue below, white at it. A colour bar
-carries the unit. The PNG (200 dpi) is written atomically (temporary file in the same folder, then
-``os.replace``). :func:`draw_rings` draws Fig. 3's most stable rings (the molecules and ring atoms of
+(``reference ± max |value − reference|``): red above the reference, blue below, white at it. Element
+symbols are set in black or white, whichever contrasts with the atom's colour, atom indices beside the
+circles in black with a white outline. A colour bar carries the unit. The PNG (200 dpi) is written
+atomically (temporary file in the same folder, then ``os.replace``). :func:`draw_rings` draws Fig. 3's most stable rings (the molecules and ring atoms of
 :func:`atomint_helpers.interpret.rings.ring_molecules`) in a grid, the scored ring highlighted.
 
 A drawing module: it reads no model and imports nothing from ``atomint_helpers.interpret``.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import io
 import os
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +55,9 @@ def rdkit_mol(atoms):
     return mol
 
 
-def _molecule_png(mol, colours: dict, size: tuple[int, int]) -> bytes:
+def _molecule_png(mol, colours: dict, size: tuple[int, int]):
+    """RDKit drawing of ``mol`` in 2D (``size`` px) with every atom a filled circle of its colour and no text;
+    returns the PNG, each atom's centre (px, y down) and the circle radius (px)."""
     from rdkit.Chem import rdDepictor
     from rdkit.Chem.Draw import rdMolDraw2D
 
@@ -63,25 +67,65 @@ def _molecule_png(mol, colours: dict, size: tuple[int, int]) -> bytes:
     d = rdMolDraw2D.MolDraw2DCairo(*size)
     o = d.drawOptions()
     o.prepareMolsBeforeDrawing = False
-    o.addAtomIndices = True
+    o.noAtomLabels = True  # element symbols and indices are drawn over the picture, in contrasting colours
     o.atomHighlightsAreCircles = True
     o.fillHighlights = True
     o.clearBackground = True
+    o.bondLineWidth = 2
+    o.padding = 0.08
     n = mol2d.GetNumAtoms()
+    radius = 0.38
     d.DrawMolecule(mol2d, highlightAtoms=list(range(n)), highlightAtomColors=colours, highlightBonds=[],
-                   highlightAtomRadii={i: 0.38 for i in range(n)})
+                   highlightAtomRadii={i: radius for i in range(n)})
     d.FinishDrawing()
-    return d.GetDrawingText()
+    centres = np.array([[d.GetDrawCoords(i).x, d.GetDrawCoords(i).y] for i in range(n)])
+    xy = np.array([[mol2d.GetConformer().GetAtomPosition(i).x, mol2d.GetConformer().GetAtomPosition(i).y]
+                   for i in range(n)])
+    far = np.unravel_index(np.argmax(np.linalg.norm(xy[:, None] - xy[None], axis=-1)), (n, n)) if n > 1 else (0, 0)
+    span = np.linalg.norm(xy[far[0]] - xy[far[1]])
+    px_per_unit = np.linalg.norm(centres[far[0]] - centres[far[1]]) / span if span > 0 else 40.0
+    return d.GetDrawingText(), centres, radius * px_per_unit
+
+
+def contrasting_text_colour(rgb) -> str:
+    """Black or white, whichever contrasts with a fill of colour ``rgb`` (relative luminance, WCAG)."""
+    c = np.asarray(rgb[:3], dtype=np.float64)
+    lin = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return "white" if float(lin @ [0.2126, 0.7152, 0.0722]) < 0.18 else "black"
+
+
+def _index_offsets(mol, centres: np.ndarray) -> np.ndarray:
+    """Unit vectors (px, y down) pointing from each atom away from its bonded neighbours: where its index goes."""
+    out = np.tile([0.7071, -0.7071], (len(centres), 1))
+    for a in mol.GetAtoms():
+        i = a.GetIdx()
+        away = sum((centres[i] - centres[b.GetIdx()]) / (np.linalg.norm(centres[i] - centres[b.GetIdx()]) + 1e-9)
+                   for b in a.GetNeighbors())
+        if np.linalg.norm(away) > 0.3:
+            out[i] = away / np.linalg.norm(away)
+        elif a.GetDegree() > 0:  # neighbours all round (or straight through): beside the first bond
+            b = centres[a.GetNeighbors()[0].GetIdx()] - centres[i]
+            out[i] = np.array([b[1], -b[0]]) / (np.linalg.norm(b) + 1e-9)
+    return out
+
+
+#: width of :func:`depict_latent`'s picture (inches; a chapter shows it at 100 CSS px per inch, so its text
+#: keeps its size in points)
+PICTURE_WIDTH = 6.2
 
 
 def depict_latent(atoms, values, label: str, unit: str, path, reference: float = 0.0,
-                  size: tuple[int, int] = (700, 560)) -> Path:
-    """Write a PNG of ``atoms`` (``ase.Atoms``, Å) with atom i coloured by ``values[i]`` (in ``unit``, e.g.
-    atomic energies in eV or charges in e) on ``RdBu_r`` centred on ``reference`` (same unit), symmetric
-    limits, a colour bar labelled ``"<label> (<unit>)"`` and ``label`` as title. Returns the path."""
+                  size: tuple[int, int] | None = None, bar_label: str | None = None) -> Path:
+    """Write a PNG of ``atoms`` (``ase.Atoms``, Å) with atom i a circle coloured by ``values[i]`` (in ``unit``,
+    e.g. atomic energies in eV or charges in e) on ``RdBu_r`` centred on ``reference`` (same unit), symmetric
+    limits, its element symbol inside (black or white, whichever contrasts with the circle) and its index
+    (0-based, as ``atoms``) beside it (black, white outline); ``label`` as title and a colour bar labelled ``bar_label`` (default
+    ``"<label> (<unit>)"``; matplotlib mathtext such as ``$E_i - b_Z$`` is rendered). The picture is
+    :data:`PICTURE_WIDTH` in wide (``size``, in inches, overrides it) with 9–10 pt text at :data:`DPI`.
+    Returns the path."""
     import matplotlib
     import matplotlib.image
-    from matplotlib import colors
+    from matplotlib import colors, patheffects
     from matplotlib.cm import ScalarMappable
     from matplotlib.figure import Figure
 
@@ -98,25 +142,41 @@ def depict_latent(atoms, values, label: str, unit: str, path, reference: float =
     norm = colors.Normalize(vmin=reference - span, vmax=reference + span)
     cmap = matplotlib.colormaps[CMAP]
     rgba = cmap(norm(v))
-    png = _molecule_png(rdkit_mol(atoms), {i: tuple(float(c) for c in rgba[i, :3]) for i in range(len(v))},
-                        (2 * size[0], 2 * size[1]))  # drawn at twice the size: sharp at DPI
-    image = matplotlib.image.imread(io.BytesIO(png), format="png")
 
-    fig = Figure(figsize=(size[0] / 100 + 1.6, size[1] / 100 + 0.6))  # no pyplot: no global state
-    ax = fig.add_subplot()
-    ax.imshow(image)
-    ax.set_axis_off()
-    ax.set_title(label)
-    bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.046, pad=0.02)
-    bar.set_label(f"{label} ({unit})")
-    if reference != 0.0:
-        bar.ax.axhline(reference, color="k", lw=0.8)
+    width, height = size or (PICTURE_WIDTH, 0.72 * PICTURE_WIDTH)
+    fig = Figure(figsize=(width, height), layout="constrained")  # no pyplot: no global state
+    with matplotlib.rc_context({"font.size": 9, "axes.titlesize": 10}):
+        ax = fig.add_subplot()
+        bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, fraction=0.04, pad=0.02, aspect=30)
+        ax.set_title("\n".join(textwrap.fill(line, 75) for line in label.split("\n")), fontsize=10)
+        fig.draw_without_rendering()
+        box = ax.get_position()  # the molecule's share of the figure, after the title and colour bar
+        px = (int(DPI * box.width * width), int(DPI * box.height * height))  # one image pixel per output pixel
+        mol = rdkit_mol(atoms)
+        png, centres, radius = _molecule_png(mol, {i: tuple(float(c) for c in rgba[i, :3]) for i in range(len(v))},
+                                             px)
+        image = matplotlib.image.imread(io.BytesIO(png), format="png")
+        ax.imshow(image, interpolation="antialiased")
+        ax.set_axis_off()
+        outline = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+        away = _index_offsets(mol, centres)
+        gap = radius + 0.09 * DPI  # the index sits just outside the circle (9 pt text is ~0.125 in tall)
+        for i, (z, c) in enumerate(zip(atoms.get_chemical_symbols(), centres)):
+            ax.text(*c, z, ha="center", va="center_baseline", fontsize=10, fontweight="bold",
+                    color=contrasting_text_colour(rgba[i]), zorder=3,  # a halo of the atom's colour hides the bonds under it
+                    path_effects=[patheffects.withStroke(linewidth=6, foreground=rgba[i][:3])])
+            ax.text(*(c + gap * away[i]), str(i), ha="center", va="center", fontsize=9, color="black",
+                    path_effects=outline, zorder=4)
+        bar.set_label(bar_label or f"{label} ({unit})", fontsize=9)
+        bar.ax.tick_params(labelsize=9)
+        if reference != 0.0:
+            bar.ax.axhline(reference, color="k", lw=0.8)
     from .io import writing
 
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with writing(path):  # a read-only folder, a full disk: one line naming the picture
         try:
-            fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
+            fig.savefig(tmp, format="png", dpi=DPI)
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)

@@ -394,3 +394,14 @@ def test_cpu_ensemble_warns_when_a_relaxation_leaves_the_equilibrium_geometries(
         b.get_potential_energy()
     with pytest.raises(AtomintError, match="on_spread"):
         AtomintCalculator("schnet-energy-cpu", models_dir=MODELS, on_spread="ignore")
+
+
+def test_depiction_text_contrasts_with_the_atom_colour():
+    """Symbols on the dark ends of the diverging map are white, on its light middle black."""
+    import matplotlib
+
+    from atomint_helpers.depict import CMAP, contrasting_text_colour
+
+    cmap = matplotlib.colormaps[CMAP]
+    assert contrasting_text_colour(cmap(0.0)) == "white" and contrasting_text_colour(cmap(1.0)) == "white"
+    assert contrasting_text_colour(cmap(0.5)) == "black" and contrasting_text_colour((1, 1, 1)) == "black"

@@ -283,4 +283,14 @@ def test_esp_figure_full_width(molecules):
     assert fig.get_figwidth() == COLUMN_WIDTH  # the column's full width, never wider (shown at 100 %)
     scale = plots.esp_scale(panels)
     assert scale["lo"] == -scale["hi"] and scale["cmap"] == "RdBu_r"
+    # every atom marked by its element symbol (white, black outline), no colour-coded circles on the map,
+    # and a 2-Å scale bar in every panel
+    for ax in fig.axes[:len(panels)]:
+        name = ax.get_title().split("\n")[0]
+        symbols = sorted(t.get_text() for t in ax.texts)
+        assert symbols == sorted(mols[name].get_chemical_symbols())
+        assert all(t.get_color() == "white" and t.get_path_effects() for t in ax.texts)
+        assert not ax.patches
+        bars = [a for a in ax.artists if hasattr(a, "txt_label")]
+        assert [b.txt_label.get_children()[0].get_text() for b in bars] == ["2 Å"]
     matplotlib.pyplot.close(fig)

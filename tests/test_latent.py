@@ -292,3 +292,26 @@ def test_sign_agreement_finds_a_group_on_the_mirror_solution(sample):
     assert "fold 0 gives" not in text
     with pytest.raises(AtomintError, match="Mulliken"):
         charge_signs.sign_agreement({"bp": {0: base.drop(columns="mulliken")}}, sample)
+
+
+def test_latent_histograms_have_a_density_axis():
+    """Each panel's y axis has ticks, and the figure names it: probability density per the terms' unit (the
+    histograms' areas are 1)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from atomint_helpers import plots
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"symbol": ["H", "C"] * 500, "e": rng.normal(-30, 4, 1000)})
+    fig = plots.latent_distributions({"bp": {0: frame}, "schnet": {0: frame}}, "e", "kcal/mol",
+                                     elements=("H", "C"), quantity="latent atomic energy")
+    fig.canvas.draw()
+    assert fig.get_supylabel() == "density (per kcal/mol)"
+    for ax in fig.axes:
+        ticks = [t for t in ax.get_yticklabels() if t.get_text()]
+        assert len(ticks) >= 2
+        patch = ax.patches[0]  # a step histogram: its area is 1
+        x, y = patch.get_path().vertices.T
+        assert np.isclose(np.sum(np.diff(x) * y[:-1]), 1.0, atol=0.02)
+    matplotlib.pyplot.close(fig)

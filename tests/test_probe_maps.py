@@ -289,7 +289,13 @@ def test_probe_figure_and_page():
                            "cut_values": om(cut.points) - 0.5, "reference": -140.0})
     fig = plots.probe_figure(panels, "SchNet")
     assert fig.get_size_inches()[0] * fig.dpi >= 600
-    fig.canvas.draw()  # the colour bar's labels: the white band once ("±base" at 0), none overlapping
+    fig.canvas.draw()
+    # the figure standard: every text at least 9 pt, each map at least 2 in wide (at most three to a row)
+    texts = [t for ax in fig.axes for t in ax.texts + [ax.title, ax.xaxis.label, ax.yaxis.label]
+             + ax.get_xticklabels() + ax.get_yticklabels() if t.get_text()]
+    assert texts and min(t.get_fontsize() for t in texts) >= 9
+    cuts = [ax for ax in fig.axes if ax.name != "3d" and ax.get_xlabel() == "s (Å)"]
+    assert len(cuts) == 2 and all(ax.get_position().width * fig.get_figwidth() >= 2.0 for ax in cuts)  # the colour bar's labels: the white band once ("±base" at 0), none overlapping
     cb = fig.axes[-1]
     labels = [t for t in cb.get_xticklabels() if t.get_text()]
     assert sum(t.get_text().startswith("±") for t in labels) == 1
@@ -300,3 +306,20 @@ def test_probe_figure_and_page():
                                back="../notebooks/probe.html")
     assert "<h1>Local chemical potential</h1>" in html and 'href="../notebooks/probe.html"' in html
     assert "520" not in html.split("<script")[0] and "75vh" in html
+
+
+def test_far_field_sentence_finds_the_bump_and_the_cutoff():
+    from types import SimpleNamespace
+
+    from atomint_helpers.report.probe_tail import far_field, far_field_sentence
+
+    at = Atoms("C", positions=[[0, 0, 0]])
+    cut = grid.plane_cut(at, spacing=0.1, half_width=6.0)
+    r = np.linalg.norm(cut.points.reshape(-1, 3), axis=-1)
+    for bump in (3.6, 4.4):  # a Gaussian bump of +0.5 kcal/mol, cut off at 5 Å as a model's tail is
+        v = np.where(r < 5.0, 0.5 * np.exp(-((r - bump) / 0.3) ** 2), 0.0).reshape(np.shape(cut.points)[:-1])
+        panel = {"model": "SchNet", "atoms": at, "cut": cut, "cut_values": v,
+                 "potential": SimpleNamespace(cutoff=5.0)}
+        f = far_field([panel], "SchNet")
+        assert abs(f["at"] - bump) <= 0.15 and 0.4 < f["peak"] <= 0.5 and f["beyond"] == 0.0
+        assert f"about {f['at']:.1f} Å" in far_field_sentence([panel], "SchNet")

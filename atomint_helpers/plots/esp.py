@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spatial import contour_levels, draw_cut, symmetric_limit
+from .spatial import contour_levels, draw_cut, scale_bar, symmetric_limit
 from .style import COLUMN_WIDTH, paper_style
 
 
@@ -22,7 +22,8 @@ def esp_figure(panels: list[dict], models: tuple[str, ...] = ("BP", "SchNet"),
                label: str = "V (eV), charges normalized to max |q| = 1", per_row: int = 2):
     """Fig. 6 at the book's full width: for each molecule the models side by side (``per_row`` molecules
     per row, so each panel is ~1.8 in wide), one colour scale shared by every panel (:func:`esp_scale`)
-    with its colour bar under the figure; positive regions dashed, the zero contour thicker. ``panels``
+    with its colour bar under the figure; positive regions dashed, the zero contour thicker; atoms marked by
+    their element symbols (white, black outline), a 2-Å scale bar in each panel. ``panels``
     items: ``molecule``, ``model``, ``atoms``, ``cut``, ``values`` and ``mask`` (points outside the van der
     Waals surface, which set the scale)."""
     import matplotlib.pyplot as plt
@@ -43,7 +44,8 @@ def esp_figure(panels: list[dict], models: tuple[str, ...] = ("BP", "SchNet"),
                 if p is None:
                     ax.set_axis_off()
                     continue
-                draw_cut(ax, p["cut"], p["values"], p["atoms"], dashed="positive", scale=scale)
+                draw_cut(ax, p["cut"], p["values"], p["atoms"], dashed="positive", scale=scale, atoms_as="letters")
+                scale_bar(ax, 2.0)
                 ax.set_title(f"{mol}\n{model}", fontsize=9)
         for ax in axes.ravel()[len(mols) * len(models):]:
             ax.set_axis_off()

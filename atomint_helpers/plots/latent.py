@@ -14,10 +14,14 @@ def latent_distributions(frames: dict, column: str, unit: str, elements=("H", "C
                          quantity: str = "", reference: dict | None = None, bins: int = 70):
     """Figs. 2 and 4: histograms (density, step lines) of latent per-atom terms, one row per element and
     one column per model (BP and SchNet side by side, sharing the x axis of a row), one colour per fold.
+    The y axis is the probability density (share of the element's atoms per ``unit``; each histogram's area
+    is 1), labelled once for the whole figure.
 
     ``frames[model][fold]`` are :func:`atomint_helpers.interpret.atom_terms.latent_terms` tables;
     ``reference`` (optional) maps a legend label to ``(table, column)`` — a table with the same
     ``symbol`` column, e.g. QM9's Mulliken charges — drawn as a grey filled histogram behind the folds."""
+    from matplotlib.ticker import MaxNLocator
+
     names = {"bp": "BP", "schnet": "SchNet"}
     models = [m for m in ("bp", "schnet") if frames.get(m)] + [m for m in frames if m not in ("bp", "schnet")]
     with paper_style():
@@ -48,7 +52,7 @@ def latent_distributions(frames: dict, column: str, unit: str, elements=("H", "C
                         ax.hist(v, bins=bins, range=(lo, hi), density=True, histtype="step", linewidth=1.1,
                                 color=FOLD_COLORS[i % len(FOLD_COLORS)], label=f"fold {k}")
                 ax.set_xlim(lo, hi)
-                ax.set_yticks([])
+                ax.yaxis.set_major_locator(MaxNLocator(3))
                 if r == 0:
                     ax.set_title(names.get(m, m))
                 if c == 0:
@@ -56,6 +60,7 @@ def latent_distributions(frames: dict, column: str, unit: str, elements=("H", "C
                                   color=element_color(e))
                 if r == len(elements) - 1:
                     ax.set_xlabel(f"{quantity or column} ({unit})")
+        fig.supylabel(f"density (per {unit})", fontsize=9)
         handles, labels = axes[0, -1].get_legend_handles_labels()
         if handles:  # above the panels, never over a histogram
             fig.legend(handles, labels, loc="outside upper center", ncol=len(labels), handlelength=1.2)

@@ -1,5 +1,5 @@
-"""Fig. 5, the local chemical potential of a probe atom: the paper's layout (surfaces over cuts, one column
-per molecule), one figure per model, and the interactive 3D page.
+"""Fig. 5, the local chemical potential of a probe atom: the paper's layout (each molecule's surface over
+its cut, three molecules to a row), one figure per model, and the interactive 3D page.
 
 Colour: a diverging map around the stated reference (``Ω − reference``; blue below, red above), on levels
 that double from ``±base`` outwards (:func:`doubling_levels`), so the steep rise of Ω near the atoms shows as
@@ -59,10 +59,13 @@ def _draw_molecule_3d(ax, atoms, plane, bonds):
                c=[element_color(int(z)) for z in atoms.numbers], edgecolors="white", linewidths=0.4, zorder=11)
 
 
-def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (kcal/mol)", width: float = COLUMN_WIDTH):
-    """Fig. 5 for one model: per molecule (columns) the potential on the lower half of the isosurface with the
-    molecule drawn over it (top) and in the cut through the molecule with in-plane Å axes (bottom); one
-    colour scale (:func:`doubling_levels` of the cut values) for all panels. ``panels`` items:
+def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (kcal/mol)", width: float = COLUMN_WIDTH,
+                 per_row: int = 3):
+    """Fig. 5 for one model: per molecule (``per_row`` molecules to a row, so each map is ~2 in wide at the
+    column width) the potential on the lower half of the isosurface, seen from above with the molecule drawn
+    over it (top), and in the cut through the molecule with in-plane Å axes and the atoms as element symbols
+    (below it); one colour scale
+    (:func:`doubling_levels` of the cut values) for all panels, its bar under the figure. ``panels`` items:
     ``molecule``, ``model``, ``atoms``, ``bonds``, ``surface``, ``surface_values``, ``cut``, ``cut_values``."""
     import matplotlib.pyplot as plt
     from matplotlib.ticker import Formatter
@@ -70,23 +73,28 @@ def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (k
     ps = [p for p in panels if p["model"] == model]
     scale = figure_levels(panels, model)
     n = len(ps)
+    n_cols = max(1, min(n, per_row))
+    n_rows = -(-n // n_cols)
+    col = width / n_cols
     with paper_style():
-        fig = plt.figure(figsize=(width, width / n * 2.05 + 0.75))
-        gs = fig.add_gridspec(3, n, height_ratios=[1.0, 1.0, 0.07])
+        fig = plt.figure(figsize=(width, n_rows * (0.8 * col + col + 0.55) + 0.6))
+        gs = fig.add_gridspec(2 * n_rows + 1, n_cols, height_ratios=[0.8, 1.0] * n_rows + [0.06])
         cut_axes = []
-        for c, p in enumerate(ps):
-            ax3 = fig.add_subplot(gs[0, c], projection="3d", computed_zorder=False)
+        for k, p in enumerate(ps):
+            r, c = divmod(k, n_cols)
+            ax3 = fig.add_subplot(gs[2 * r, c], projection="3d", computed_zorder=False)
             plane = p["cut"].plane
             height = (p["surface"].vertices[p["surface"].faces].mean(1) - plane.centre) @ plane.normal
             draw_surface(ax3, p["surface"], p["surface_values"], plane, scale, norm=scale["norm"],
                           keep_faces=height < 0.05, view=(50, -65))
-            ax3.set_box_aspect((1, 1, 1), zoom=1.45)
+            ax3.set_box_aspect((1, 1, 0.8), zoom=1.35)
             _draw_molecule_3d(ax3, p["atoms"], plane, p.get("bonds", ()))
             ax3.set_title(p["molecule"], fontsize=10)
-            ax = fig.add_subplot(gs[1, c], sharex=cut_axes[0] if cut_axes else None,
+            ax = fig.add_subplot(gs[2 * r + 1, c], sharex=cut_axes[0] if cut_axes else None,
                                  sharey=cut_axes[0] if cut_axes else None)
             cf = draw_cut(ax, p["cut"], p["cut_values"], p["atoms"], dashed="negative", scale=scale,
-                           norm=scale["norm"], line_every=1, axes_in_angstrom=True, line_width=0.3)
+                           norm=scale["norm"], line_every=1, axes_in_angstrom=True, line_width=0.5,
+                           atoms_as="letters")
             ax.tick_params(labelsize=9)
             ax.set_xlabel("s (Å)", fontsize=9)
             if c == 0:
@@ -94,7 +102,7 @@ def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (k
             else:
                 ax.tick_params(labelleft=False)
             cut_axes.append(ax)
-        cax = fig.add_subplot(gs[2, :])
+        cax = fig.add_subplot(gs[-1, :])
         cb = fig.colorbar(cf, cax=cax, orientation="horizontal", spacing="uniform")
         # ±base·4^k; the white band between −base and +base is labelled once, "±base" at its middle
         ticks = sorted([t for t in scale["levels"] if abs(t) > scale["base"] * 1.5

@@ -48,14 +48,15 @@ def colour_scale(values, mask=None, q: float = 99.0) -> dict:
 
 def draw_cut(ax, cut, values, atoms, *, dashed: str = "negative", scale: dict | None = None, mask=None,
               show_atoms: bool = True, norm=None, line_every: int = 2, axes_in_angstrom: bool = False,
-              line_width: float = 0.45):
+              line_width: float = 0.45, atoms_as: str = "circles"):
     """Filled contours of ``values`` [n, n] on a :class:`~atomint_helpers.interpret.grid.Cut` (``scale`` from
     :func:`colour_scale`), black contour lines at every other level with the ``dashed`` ("negative" or
     "positive") ones dashed and the zero line thicker, and the atoms projected onto the plane (element
     colours; faded with their distance from it). ``norm`` replaces the linear ``Normalize(lo, hi)`` (e.g. a
     ``BoundaryNorm`` on uneven levels), ``line_every`` draws a line at every n-th level, and
-    ``axes_in_angstrom`` keeps the in-plane Å ticks, ``line_width`` (pt) thins or thickens the lines. Returns
-    the filled contour set."""
+    ``axes_in_angstrom`` keeps the in-plane Å ticks, ``line_width`` (pt) thins or thickens the lines.
+    ``atoms_as="letters"`` marks the atoms by their element symbols (white, black outline: readable on both
+    ends of a diverging map) instead of element-coloured circles. Returns the filled contour set."""
     from matplotlib.colors import Normalize
 
     v = np.asarray(values, dtype=np.float64)
@@ -67,7 +68,9 @@ def draw_cut(ax, cut, values, atoms, *, dashed: str = "negative", scale: dict | 
     # lines at every other level, not at the ends of the scale (where clipped values form a plateau)
     zero = int(np.argmin(np.abs(levels)))
     lines = np.array([lv for k, lv in enumerate(levels[1:-1], 1) if (k - zero) % line_every == 0])
-    styles = ["dashed" if ((lv < 0) if dashed == "negative" else (lv > 0)) else "solid" for lv in lines]
+    # dashes 3 pt long with 2-pt gaps whatever the line width (matplotlib scales a dash pattern by the width)
+    dash = (0, (3.0 / line_width, 2.0 / line_width))
+    styles = [dash if ((lv < 0) if dashed == "negative" else (lv > 0)) else "solid" for lv in lines]
     widths = [2 * line_width if lv == 0 else line_width for lv in lines]
     if len(lines):
         ax.contour(S, T, np.clip(v, lo, hi), levels=lines, colors="k", linestyles=styles, linewidths=widths)
@@ -80,6 +83,9 @@ def draw_cut(ax, cut, values, atoms, *, dashed: str = "negative", scale: dict | 
         for i in np.argsort(-h):
             z = int(atoms.numbers[i])
             alpha = float(np.clip(1.0 - h[i] / 2.0, 0.25, 1.0))
+            if atoms_as == "letters":
+                draw_element_letter(ax, xy[i], atoms[i].symbol, alpha=alpha)
+                continue
             ax.add_patch(Circle(xy[i], 0.45 * covalent_radii[z] + 0.1, facecolor=element_color(z),
                                 edgecolor="white", lw=0.6, alpha=alpha, zorder=5))
     ax.set_aspect("equal")
@@ -91,6 +97,30 @@ def draw_cut(ax, cut, values, atoms, *, dashed: str = "negative", scale: dict | 
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
     return cf
+
+
+def draw_element_letter(ax, xy, symbol: str, *, alpha: float = 1.0, size: float = 9) -> None:
+    """An atom marked by its element symbol at ``xy`` (data units): bold white with a black outline, so it
+    reads on the dark and the light ends of a diverging map alike; ``alpha`` fades atoms off the plane."""
+    from matplotlib import patheffects
+
+    ax.text(*xy, symbol, ha="center", va="center_baseline", fontsize=size, fontweight="bold", color="white",
+            alpha=alpha, zorder=6, path_effects=[patheffects.withStroke(linewidth=2.2, foreground="black",
+                                                                        alpha=alpha)])
+
+
+def scale_bar(ax, length: float = 2.0, loc: str = "lower left") -> None:
+    """A length scale of ``length`` Å (in the axes' data units, Å) labelled in 9-pt type, in the corner ``loc``."""
+    from matplotlib import patheffects
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    bar = AnchoredSizeBar(ax.transData, length, f"{length:g} Å", loc, pad=0.3, borderpad=0.2, sep=2,
+                          frameon=False, size_vertical=0.0, color="black", fontproperties={"size": 9})
+    bar.size_bar.get_children()[0].set_linewidth(2.0)
+    halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+    bar.size_bar.get_children()[0].set_path_effects(halo)
+    bar.txt_label.get_children()[0].set_path_effects(halo)
+    ax.add_artist(bar)
 
 
 def spatial_cut(cut, values, atoms, *, dashed: str = "negative", label: str = "", title: str = "", mask=None):
@@ -127,7 +157,7 @@ def draw_surface(ax, surface, values, plane, scale: dict, *, norm=None, keep_fac
     light = np.array([0.3, -0.5, 0.8])
     colors[:, :3] *= np.where(n @ (light / np.linalg.norm(light)) > 0.2, 1.0, 0.85)[:, None]
     keep = slice(None) if keep_faces is None else np.asarray(keep_faces, dtype=bool)
-    ax.add_collection3d(Poly3DCollection(tri[keep], facecolors=colors[keep], edgecolors="none"))
+    ax.add_collection3d(Poly3DCollection(tri[keep], facecolors=colors[keep], edgecolors="none", antialiased=False))
     r = np.abs(local).max() * 0.8
     ax.set_xlim(-r, r)
     ax.set_ylim(-r, r)
