@@ -21,6 +21,7 @@ import numpy as np
 
 from ..interpret.probe_maps import AROMATIC, SATURATED, group_gap
 from .claims import QUICK_NOTE
+from .probe_checks import implementation_rows
 from .registry import Claim, Measurement, Test, decide
 
 FIG5 = "§3.2, Fig. 5"
@@ -125,17 +126,6 @@ RELEVANCE = Claim(
 CLAIMS = (SYMMETRY, SEPARATED, CONTOURS, AROMATIC_CONTOURS, LOCALIZED, RELEVANCE, SATURATION, AROMATICITY,
           ELECTRONEGATIVITY)
 #: the same tests on BP's maps (beyond the paper, which shows SchNet only)
-#: the implementation's own promises (not the paper's): a probe only receives messages, and the batched grid
-#: is the plain forward pass
-PROBE_TOLERANCE = 1e-4  # kcal/mol: float32 rounding of energies of tens to hundreds of kcal/mol
-NO_BACK_ACTION = Claim(
-    "probe.no-back-action", "", "", "A probe atom does not act back on the molecule (its atoms' energies unchanged)",
-    kind="implementation", tests=(Test("largest change", "the largest |ΔE_i| of the molecule's atoms with the probes "
-                                       "appended", PROBE_TOLERANCE, "below", "kcal/mol"),))
-BATCHED_EXACT = Claim(
-    "probe.batched-exact", "", "", "The batched probe grid equals the model's plain forward pass with the probes "
-    "appended", kind="implementation",
-    tests=(Test("largest difference", "the largest |ΔE| between the two", PROBE_TOLERANCE, "below", "kcal/mol"),))
 BP_CLAIMS = {c.id: Claim(f"beyond.bp-{c.id}", "", "", f"BP: {c.statement[:1].lower()}{c.statement[1:]}",
                          kind="beyond", models=("BP",), tests=c.tests) for c in CLAIMS if c.untestable is None}
 
@@ -283,11 +273,7 @@ def rows(measures: dict, exactness, *, quick: bool, pending_: dict | None = None
     include a molecule not in :data:`FIG5_MOLECULES` give no rows: the paper's sentences are about those five."""
     if any(not set(m.get("symmetry", {})) <= set(FIG5_MOLECULES) for m in measures.values()):
         return []
-    mol_col, batched_col = exactness.columns[-1], exactness.columns[1]
-    out = [decide(NO_BACK_ACTION, "", {"largest change": Measurement(float(exactness[mol_col].max()))},
-                  note="toluene's atoms with a plane of carbon probes appended, both models").row(),
-           decide(BATCHED_EXACT, "", {"largest difference": Measurement(float(exactness[batched_col].max()))},
-                  note="over the grid points and both models (float32)").row()]
+    out = implementation_rows(exactness)
     pending_ = pending_ or {}
     for label in ("SchNet", "BP"):
         if label not in measures:
