@@ -306,6 +306,11 @@ def test_probe_figure_and_page():
                                back="../notebooks/probe.html")
     assert "<h1>Local chemical potential</h1>" in html and 'href="../notebooks/probe.html"' in html
     assert "520" not in html.split("<script")[0] and "75vh" in html
+    # the 3D view opens on benzene whatever the panels' order, its surface lets the atoms show through
+    view = plots.probe_surface_plotly(panels[::-1])
+    shown = [t for t in view.data if t.visible]
+    assert [t.type for t in shown] == ["mesh3d", "scatter3d"] and shown[0].name.startswith("benzene")
+    assert shown[0].opacity < 0.6 and view.layout.updatemenus[0].active == 1
 
 
 def test_far_field_sentence_finds_the_bump_and_the_cutoff():

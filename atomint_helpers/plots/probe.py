@@ -116,7 +116,8 @@ def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (k
 
 def probe_surface_plotly(panels: list[dict], label: str = "Ω − Ω(∞) (kcal/mol)", decimals: int = 3):
     """Interactive 3D view (plotly) of the probe potential on the isosurfaces: one mesh per molecule and model
-    with the atoms as spheres; a menu picks which is shown. Each model has its own symmetric colour range
+    with the atoms as spheres; a menu picks which is shown, benzene first where it is one of them. The surface
+    is half transparent so that the atoms show through it. Each model has its own symmetric colour range
     (the 99th percentile of |values| on its surfaces), centred on the reference."""
     import plotly.graph_objects as go
     from ase.data import covalent_radii
@@ -127,25 +128,27 @@ def probe_surface_plotly(panels: list[dict], label: str = "Ω − Ω(∞) (kcal/
             for m in dict.fromkeys(p["model"] for p in panels)}
     fig = go.Figure()
     buttons, n_traces = [], 2
+    first = next((k for k, p in enumerate(panels) if p["molecule"] == "benzene"), 0)
     for k, p in enumerate(panels):
         lim = lims[p["model"]] or 1.0
         v, f = np.round(p["surface"].vertices, decimals), p["surface"].faces
         vals = np.round(np.clip(p["surface_values"], -lim, lim), decimals)
         at = p["atoms"]
         fig.add_trace(go.Mesh3d(x=v[:, 0], y=v[:, 1], z=v[:, 2], i=f[:, 0], j=f[:, 1], k=f[:, 2], intensity=vals,
-                                colorscale="RdBu", reversescale=True, cmin=-lim, cmax=lim, opacity=0.75,
-                                colorbar={"title": label}, visible=k == 0, name=f"{p['molecule']} {p['model']}",
+                                colorscale="RdBu", reversescale=True, cmin=-lim, cmax=lim, opacity=0.45,
+                                colorbar={"title": label}, visible=k == first, name=f"{p['molecule']} {p['model']}",
                                 hovertemplate="%{intensity:.2f} kcal/mol<extra></extra>"))
         pos = np.round(at.positions, decimals)
         fig.add_trace(go.Scatter3d(x=pos[:, 0], y=pos[:, 1], z=pos[:, 2], mode="markers",
                                    marker={"size": [18 * covalent_radii[z] for z in at.numbers],
                                                "color": [colors.get(int(z), "#8c8c8c") for z in at.numbers],
                                                "line": {"width": 0}},
-                                   text=at.get_chemical_symbols(), hoverinfo="text", visible=k == 0, showlegend=False))
+                                   text=at.get_chemical_symbols(), hoverinfo="text", visible=k == first, showlegend=False))
         vis = [False] * (n_traces * len(panels))
         vis[n_traces * k] = vis[n_traces * k + 1] = True
         buttons.append({"label": f"{p['molecule']} — {p['model']}", "method": "update", "args": [{"visible": vis}]})
-    fig.update_layout(updatemenus=[{"buttons": buttons, "direction": "down", "x": 0.0, "y": 1.0, "xanchor": "left"}],
+    fig.update_layout(updatemenus=[{"buttons": buttons, "active": first, "direction": "down", "x": 0.0, "y": 1.0,
+                                    "xanchor": "left"}],
                       scene={"aspectmode": "data", "xaxis_visible": False, "yaxis_visible": False, "zaxis_visible": False},
                       margin={"l": 0, "r": 0, "t": 10, "b": 0}, autosize=True)
     return fig
