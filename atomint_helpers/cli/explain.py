@@ -185,12 +185,13 @@ def _pictures(png: str, frames, t, label: str, models) -> list[Path]:
     for k, atoms in enumerate(frames):
         values = t.loc[t["frame"] == k, col].to_numpy()
         if target == "energy":
-            values, what, unit = values - element_references(models, atoms.numbers), "E_i − b_Z", "kcal/mol"
+            values = values - element_references(models, atoms.numbers)
+            what, unit, bar = "Latent atomic energy minus its element's reference", "kcal/mol", r"$E_i - b_Z$ (kcal/mol)"
         else:
-            what, unit = "q_i", "e"
+            what, unit, bar = "Latent partial charge", "e", r"$q_i$ (e)"
         path = Path(png) if len(frames) == 1 else Path(png).with_name(f"{Path(png).stem}-{k + 1}{Path(png).suffix}")
         mark = f" [{OUTSIDE_MARK}]" if atoms.info.get(ALLOW_KEY) and _refused(atoms, None) else ""
-        out.append(depict_latent(atoms, values, f"{what}, {label}{mark}", unit, path, reference=0.0))
+        out.append(depict_latent(atoms, values, f"{what}\n({label}){mark}", unit, path, reference=0.0, bar_label=bar))
     return out
 
 
