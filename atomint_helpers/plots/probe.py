@@ -158,10 +158,12 @@ PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <style>body{{font-family:sans-serif;margin:0 auto;max-width:1100px;padding:0 1em;}}
-#view{{height:75vh;min-height:420px;}} p{{max-width:60em;line-height:1.4;}}</style></head>
-<body><h1>{title}</h1>
+#view{{height:75vh;min-height:420px;}} p{{max-width:60em;line-height:1.4;}}
+.framed .standalone{{display:none;}} .framed #view{{height:96vh;}}</style></head>
+<body><script>if (window.self !== window.top) document.body.classList.add("framed");</script>
+<div class="standalone"><h1>{title}</h1>
 <p>{text}</p>
-<p><a href="{back}">Back to the chapter</a></p>
+<p><a href="{back}">Back to the chapter</a></p></div>
 <div id="view">{plot}</div></body></html>
 """
 
@@ -169,7 +171,8 @@ PAGE = """<!DOCTYPE html>
 def probe_3d_page(panels: list[dict], *, title: str, text: str, back: str = "../notebooks/probe.html",
                   label: str = "Ω − Ω(∞) (kcal/mol)") -> str:
     """A self-contained HTML page (plotly.js included): ``title``, the explanation ``text`` (HTML), a link
-    ``back`` to the chapter and :func:`probe_surface_plotly` filling 75 % of the window's height."""
+    ``back`` to the chapter and :func:`probe_surface_plotly` filling 75 % of the window's height; framed in
+    the book's page (``book/probe_3d.md``) it shows the view alone, the page around it giving the words."""
     fig = probe_surface_plotly(panels, label=label)
     plot = fig.to_html(full_html=False, include_plotlyjs=True, default_height="100%", default_width="100%",
                        config={"responsive": True})
