@@ -307,11 +307,11 @@ def rows(study, quick: bool, env=None, sal: dict | None = None, retention: dict 
     out = []
     for claim in CLAIMS + (CARBON_PEAKS_SCHNET,):
         for label in claim.models:
-            if claim is SALIENCY:
+            if claim.untestable is not None:  # no tests: the row says why, with what was measured beside it
                 m = next(k for k, v in MODEL_LABELS.items() if v == label)
                 if m in study.models():
-                    v = decide(claim, label, {}, note=_saliency_note(sal, m))
-                    out.append(v.row())
+                    note = _saliency_note(sal, m) if claim is SALIENCY else claim.untestable
+                    out.append(decide(claim, label, {}, note=note).row())
                 continue
             models = ("bp", "schnet") if label == "" else tuple(k for k, v in MODEL_LABELS.items() if v == label)
             if (claim.id, label) not in ev:
