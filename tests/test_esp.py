@@ -243,6 +243,10 @@ def test_esp_rows_follow_the_numbers(ok):
     assert paper[0]["tests"][0]["fold_labels"] == ["methane", "benzene", "toluene"]
     assert paper[2]["tests"][0]["fold_labels"] == ["dipole fold 0", "dipole fold 1", "dipole fold 2"]
     assert ok or all(r["cause"].startswith("a finding") for r in paper)
+    seed_row = next(r for r in rows if r.get("id") == "esp.seed-independent")
+    # with the seed both checks pass; without it they pass only when ok: the verdict says whether that differs
+    assert seed_row["kind"] == "beyond" and seed_row["verdict"] == ("holds" if ok else "differs")
+    assert [t["value"] for t in seed_row["tests"]] == ([0.0, 0.0] if ok else [1.0, 1.0])
     quick = report.rows(pairs, similarity, _signs(ok), seed, control, quick=True)
     assert all(r["verdict"] == "not comparable" for r in quick if r["kind"] == "paper")
     text = report.what_we_see(agreement, similarity, {"BP": _checks(ok)}, negative,
