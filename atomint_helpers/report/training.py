@@ -113,15 +113,11 @@ TRAIN_SIZE = Claim("setup.training-molecules", "§3", "For all of our analyses, 
 
 def rows(runs, quick: bool) -> list[dict]:
     """Set-up rows: every run's training-set size beside the paper's 100,000 molecules."""
-    out = []
-    for name, r in runs.iterrows():
-        note = ("quick profile: 1,000 sample molecules by design; " if quick else "") + \
-            f"{r['epochs']} epochs so far; status: {r['status']}"
-        model = MODEL_LABELS.get(str(name).split("-", 1)[0], "")
-        row = decide_number(TRAIN_SIZE, model, int(r["n train"]), why_not=QUICK_NOTE if quick else None, note=note).row()
-        row["claim"] = f"training molecules, {name}"
-        out.append(row)
-    return out
+    return [dict(decide_number(TRAIN_SIZE, MODEL_LABELS.get(str(name).split("-", 1)[0], ""), int(r["n train"]),
+                               why_not=QUICK_NOTE if quick else None,
+                               note=("quick profile: 1,000 sample molecules by design; " if quick else "")
+                               + f"{r['epochs']} epochs so far; status: {r['status']}").row(),
+                 claim=f"training molecules, {name}") for name, r in runs.iterrows()]
 
 
 # ------------------------------------------------------------------------------------------ the pilot
