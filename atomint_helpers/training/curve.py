@@ -25,7 +25,7 @@ import math
 import sys
 from pathlib import Path
 
-from .. import AtomintError
+from .. import EXIT_INTERRUPTED, AtomintError
 from ..store.curves import FOLDS, MODELS, SIZES, CurveRun, finished, runs
 
 #: validation molecules per curve run (drawn from the fold's 10,000)
@@ -85,10 +85,10 @@ def main(argv=None) -> int:
             train_point(run, a.models_dir, a.data_dir, a.threads)
     except AtomintError as e:
         print(f"atomint: {e}", file=sys.stderr)
-        return 2
+        return e.code
     except KeyboardInterrupt:
         print("atomint: interrupted; run the same command to resume", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     return 0
 
 
