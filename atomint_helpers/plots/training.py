@@ -174,7 +174,8 @@ def training_set_curves(frame, *, unit: str = "kcal/mol"):
                 d = d.sort_values("n_train")
                 a.plot(d["n_train"], d["MAE"], color=colour, lw=0.6, alpha=0.5)
             mean = curve[curve["model"] == model].groupby("n_train")["MAE"].mean()
-            a.plot(mean.index, mean.values, color=colour, lw=1.8, marker="o", ms=4, label=f"{model}, learning curve")
+            if len(mean):
+                a.plot(mean.index, mean.values, color=colour, lw=1.8, marker="o", ms=4, label=f"{model}, learning curve")
             top = full[full["model"] == model].groupby("n_train")["MAE"].mean()
             if len(top):
                 if len(mean):
@@ -186,6 +187,7 @@ def training_set_curves(frame, *, unit: str = "kcal/mol"):
         a.set_yscale("log")
         a.set_xlabel("training molecules")
         a.set_ylabel(f"energy test MAE ({unit})")
+        a.yaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
         a.yaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
         a.yaxis.set_minor_formatter(mticker.NullFormatter())
         a.legend(fontsize=9, frameon=False, loc="lower left")
@@ -209,9 +211,10 @@ def training_set_curves(frame, *, unit: str = "kcal/mol"):
                 b.plot([r.index[-1], rf.index[0]], [r.values[-1], rf.values[0]], color=MAIN_COLOR, lw=1.0, ls=":")
         b.axhline(1.0, color="0.3", lw=0.8, ls="--")
         b.set_xscale("log")
+        b.set_xlim(a.get_xlim())  # the same sizes as panel a
         b.set_xlabel("training molecules")
         b.set_ylabel("BP MAE / SchNet MAE")
-        b.legend(fontsize=9, frameon=False, loc="best")
+        b.legend(fontsize=9, frameon=False, loc="lower right")
         for k, ax in enumerate((a, b)):
             panel_label(ax, "ab"[k])
     return fig
