@@ -208,6 +208,15 @@ def test_a_long_probe_grid_is_refused_with_its_estimate_and_a_shorter_one_shows_
     assert "would take about" in msg and "400 points" in msg and "coarser grid" in msg and "\n" not in msg
     full = pp(pts, chunk_size=50, progress=True)
     assert "probe grid" in capsys.readouterr().err
+    # by default a bar only for a person at a terminal: a notebook's page or a log gets none, however long
+    import atomint_helpers.interpret.probe as probe_module
+
+    old, probe_module.PROGRESS_AFTER_S = probe_module.PROGRESS_AFTER_S, 0.0
+    try:
+        pp(pts, chunk_size=50)
+    finally:
+        probe_module.PROGRESS_AFTER_S = old
+    assert "probe grid" not in capsys.readouterr().err
     np.testing.assert_allclose(full, pp(pts, progress=False), atol=1e-4)
     assert pp.estimated_seconds > 0
 

@@ -203,7 +203,7 @@ class ProbePotential:
         """Ω at ``points`` (kcal/mol). The first chunk is timed and the whole grid's time estimated from it:
         above ``max_seconds`` the grid is refused with the estimate (before the rest is computed); above
         :data:`PROGRESS_AFTER_S` seconds (or with ``progress=True``) a progress bar with an ETA runs on stderr
-        (``progress=False``: never)."""
+        when stderr is a terminal: never on a notebook's page or in a log (``progress=False``: never)."""
         import time
 
         pts = check_points(points)
@@ -233,7 +233,7 @@ class ProbePotential:
                             f"{estimate / 60:,.1f} min here (timed on its first {min(chunk, n):,} points), above the "
                             f"budget of {max_seconds / 60:,.1f} min; use a coarser grid (a larger spacing: the time "
                             f"falls with its cube) or a smaller molecule")
-                    if progress or (progress is None and estimate > PROGRESS_AFTER_S):
+                    if progress or (progress is None and estimate > PROGRESS_AFTER_S and _terminal()):
                         from tqdm import tqdm
 
                         bar = tqdm(total=n, initial=min(chunk, n), unit="point", desc="probe grid", leave=False,
@@ -308,3 +308,13 @@ __all__ = [
     "probe_pairs",
     "probe_potential",
 ]
+
+
+def _terminal() -> bool:
+    """stderr is a terminal (a person watching), not a notebook's output or a log file."""
+    import sys
+
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):
+        return False

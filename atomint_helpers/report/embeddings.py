@@ -354,7 +354,7 @@ def training_crystals(prov: dict, checkpoint: str, crystals=None) -> str:
     dropped = len(d.get("dropped", []))
     kind = "the embedded 1,500-crystal sample" if d.get("source") == "sample" else "the full Materials Project set"
     text = (f"**Which crystals Fig. 7's model learned from.** The checkpoint `{checkpoint}` was trained on {kind} "
-            f"(source: {d.get('source', '?')}, sha256 {digest[:12]}…): {n:,} structures after cleaning (the "
+            f"(its file's sha256 begins {digest[:12]}): {n:,} structures after cleaning (the "
             f"{dropped} listed source entries with formation energies below −5 eV/atom removed), split into {prov.get('n_train', 0):,} training, "
             f"{prov.get('n_val', 0):,} validation and {prov.get('n_test', 0):,} test crystals.")
     if crystals is not None:
