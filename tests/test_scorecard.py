@@ -73,7 +73,7 @@ def test_headline_adds_up_and_counts_only_the_papers_claims():
     the headline's groups add up to the 9 paper rows, the matrix's total row too."""
     P = dict(kind="paper", rule="r", atomint=1)
     rows = [dict(P, claim="a", holds=True), dict(P, claim="b", holds=True), dict(P, claim="c", holds=False),
-            dict(P, claim="d", verdict="reproduced"), dict(P, claim="e", verdict="lower", cause="our models: x"),
+            dict(P, claim="d", verdict="reproduced"), dict(P, claim="e", verdict="lower", cause="our models: x", paper=0.77),
             dict(P, claim="f", verdict="higher"), dict(P, claim="g", holds=None, note="quick"),
             dict(P, claim="k", verdict="inconclusive", cause="several readings: y"),
             dict(P, claim="l", verdict="not testable", note="why"),
@@ -94,6 +94,9 @@ def test_headline_adds_up_and_counts_only_the_papers_claims():
     md = scorecard_page.summary_markdown(chapters)
     assert md.count("\n- ") == 6 and "{doc}`/notebooks/x`" in md  # 5 claims that do not hold + 1 chapter
     assert "*e* — **lower**. Our models: x" in md and "*k* — **inconclusive**. Several readings: y" in md
+    # the published numbers apart from the statements: beating the paper's error is not a failed statement
+    statements, numbers = md.split("**The published numbers we do not reproduce**")
+    assert "*e* — **lower**" in numbers and "*e*" not in statements and "*k* — **inconclusive**" in statements
     m = scorecard_page.matrix_html(chapters)
     assert "<td><b>9</b></td>" in m and m.count("<tr>") == 3  # header, chapter x, total
 

@@ -240,6 +240,14 @@ def what_we_find(rows: list[dict], quick: bool) -> str:
             + ("Whether SchNet's lead grows with the training set is not decided on this build: "
                + grows["note"].split(";")[0] + "." if grows["verdict"] == "not comparable"
                else f"SchNet's lead growing with the training set: **{grows['verdict']}**."))
+    for m in ("bp", "schnet"):
+        for t in ("energy", "dipole"):
+            mae, rmse = by[f"table1.{m}.{t}.mae"], by[f"table1.{m}.{t}.rmse"]
+            if {mae["verdict"], rmse["verdict"]} == {"lower", "higher"}:
+                text += (f" {_SHORT[m]}'s {t} MAE is {mae['verdict']} than the paper's but its RMSE "
+                         f"{rmse['verdict']}: the shapes of the error distributions differ (RMSE/MAE "
+                         f"{rmse['atomint'] / mae['atomint']:.2f} here, {rmse['paper'] / mae['paper']:.2f} in the "
+                         f"paper; a larger ratio means a heavier tail of large errors).")
     causes = list(dict.fromkeys(r["cause"] for r in rows if r.get("cause")))
     if causes:
         text += "\n\n**Why.** " + " ".join(c[:1].upper() + c[1:] + ("" if c.endswith(".") else ".") for c in causes)
@@ -268,8 +276,9 @@ def curve_what_we_see(frame, row: dict, quick: bool) -> str:
             + (f" ({row['cause']})" if row.get("cause") else "") + ".")
 
 
-def what_we_see(table, quick: bool) -> str:
-    """One fold's errors against the paper's and which model is more accurate per target."""
+def what_we_see(table, quick: bool, fold: int | None = None) -> str:
+    """One fold's errors (``fold``, named in the text) against the paper's and which model is more accurate
+    per target."""
     by = {(r["model"], r["target"]): r for _, r in table.iterrows()}
     lines = [f"{r['model']} {r['target']}: MAE {r['MAE']:.3g} {r['unit']} against the paper's {r['paper MAE']:.3g} "
              f"({r['MAE / paper']:.2f}× the paper's error, RMSE/MAE {r['RMSE'] / r['MAE']:.2f})"
@@ -284,7 +293,8 @@ def what_we_see(table, quick: bool) -> str:
     training = [f"{r['model']} {r['target']} ({r['epochs']} epochs so far)" for _, r in table.iterrows()
                 if str(r["status"]).startswith("training")]
     first = order("energy")
-    return ("**What we see.** " + "; ".join(lines) + f". {first[:1].upper() + first[1:]}, {order('dipole')} "
+    which = f" (fold {fold}; the table above gives the mean of the three folds)" if fold is not None else ""
+    return (f"**What we see{which}.** " + "; ".join(lines) + f". {first[:1].upper() + first[1:]}, {order('dipole')} "
             "(the paper: SchNet is more accurate for both)."
             + (f" Still training, so not final: {', '.join(training)}; their rows use the best weights so far."
                if training else "") + (_QUICK_TEXT if quick else ""))
