@@ -26,7 +26,7 @@ def _schnetpack():
 
 @dataclass
 class SchNetConfig:
-    """Hyper-parameters (paper: 128 features, 6 interactions, 5 Å cutoff)."""
+    """Hyper-parameters (the SchNet papers' QM9 models: 128 features, 6 interactions, 5 Å cutoff)."""
 
     n_atom_basis: int = 64
     n_interactions: int = 3

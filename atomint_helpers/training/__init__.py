@@ -19,7 +19,7 @@
 
 * ``quick``  — seconds on the embedded sample; what tests, CI and nbval use.
 * ``cpu``    — full QM9, 100,000 training molecules, sized for a 2-core CPU (the committed checkpoints).
-* ``paper``  — the paper's setting (SchNet 128×6), meant for a GPU; run through PyTorch Lightning so
+* ``paper``  — SchNet 128×6 (the SchNet papers' QM9 size; this paper states none), meant for a GPU; run through PyTorch Lightning so
   that several GPUs (DDP) work without code changes (``--devices N``).
 
 ``--processes N`` (``quick`` and ``cpu``) trains one run data-parallel on N CPU processes of one torch thread

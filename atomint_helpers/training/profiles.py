@@ -1,7 +1,7 @@
 """Training profiles: everything that defines a run besides model, target and fold.
 
 ``quick`` (seconds on the embedded sample: tests, CI, nbval), ``cpu`` (full QM9 on a 2-core CPU: the
-committed checkpoints) and ``paper`` (the paper's SchNet 128×6, through PyTorch Lightning, for GPUs);
+committed checkpoints) and ``paper`` (SchNet 128×6, the SchNet papers' QM9 size, through PyTorch Lightning, for GPUs);
 :data:`CRYSTAL_PROFILES` for SchNet on Materials Project crystals (Fig. 7).
 """
 from __future__ import annotations
