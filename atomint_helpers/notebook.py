@@ -98,84 +98,21 @@ class Params:
         return {"profile": self.profile, **extra}
 
 
-def _format_warning(message, category, filename, lineno, line=None) -> str:
-    """A warning as a reader of the book should see it: the message, without the source file and line
-    that Python prints by default (a path of the machine that built the book). atomint's own warnings
-    start with ``atomint:`` and need no category in front."""
-    text = str(message)
-    return f"{text}\n" if text.startswith("atomint:") else f"{category.__name__}: {text}\n"
-
-
-def _in_kernel() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
-
-
-def _sharp_figures() -> None:
-    """Inline figures as PNG at twice ``figure.dpi`` (200 dpi), shown at their size in inches: the figure
-    standard's >= 150 dpi, with text at its point size on the page (``plots.style``)."""
-    try:
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
-    except ImportError:  # no inline backend (a plain IPython shell): nothing to set
-        return
-    set_matplotlib_formats("retina")
-
-
-def _assigned(source: str) -> list[str] | None:
-    """Names a cell of plain assignments sets, in order; None when it holds anything else."""
-    import ast
-
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None
-    names = []
-    for node in tree.body:
-        if not isinstance(node, (ast.Assign, ast.AnnAssign)):
-            return None
-        for t in (node.targets if isinstance(node, ast.Assign) else [node.target]):
-            if not isinstance(t, ast.Name):
-                return None
-            names.append(t.id)
-    return names
-
-
-def _check_injected_names() -> None:
-    """In a kernel: refuse the names papermill injected (its ``# Parameters`` cell, run just before this
-    one) that the notebook's parameters cell (run just before that) does not declare; papermill itself only
-    warns about them and runs the chapter with its defaults. Nothing is checked when the cells ran in
-    another order (by hand in Jupyter)."""
-    from IPython import get_ipython
-
-    history = get_ipython().user_ns.get("In") or []  # the cells' sources in the order they ran
-    if len(history) < 4 or not str(history[-2]).lstrip().startswith("# Parameters"):
-        return
-    injected, declared = _assigned(str(history[-2])), _assigned(str(history[-3]))
-    if not injected or not declared:
-        return
-    unknown = [n for n in injected if n not in declared]
-    if unknown:
-        raise _one_line(f"unknown parameter {', '.join(repr(n) for n in unknown)}: this notebook's parameters are "
-                        f"{', '.join(declared)}")
-
-
 def check_params(*, profile="cpu", data_dir=None, models_dir="models", folds=(0, 1, 2),
                  out_dir="_build/results", require_models: bool = True) -> Params:
     """Validate a notebook's parameters; raise a one-line ``AtomintError`` naming the bad one.
 
-    In a notebook kernel (papermill, Jupyter, nbval) it also makes warnings print without their source
-    file and line (:func:`_format_warning`) and figures render at 200 dpi (:func:`_sharp_figures`): the
-    executed notebooks become pages of the book."""
-    if _in_kernel():
-        import warnings
+    In a notebook kernel (papermill, Jupyter, nbval) it also prepares the kernel for the book's pages
+    (:func:`atomint_helpers.kernel.prepare`: warnings without source paths, sharp figures, whole table
+    cells) and refuses a parameter papermill injected that the notebook does not declare."""
+    from . import kernel
 
-        warnings.formatwarning = _format_warning
-        _sharp_figures()
-        _check_injected_names()
+    if kernel.in_kernel():
+        kernel.prepare()
+        unknown, declared = kernel.injected_unknown()
+        if unknown:
+            raise _one_line(f"unknown parameter {', '.join(repr(n) for n in unknown)}: this notebook's parameters "
+                            f"are {', '.join(declared)}")
     root = project_root()
 
     if not isinstance(profile, str) or profile not in PROFILES:

@@ -375,8 +375,9 @@ def _is_blank(png: Path, threshold: float = 0.995) -> tuple[bool, float]:
     return share >= threshold, float(share)
 
 
-#: a table cell whose text ends in an ellipsis: cut by pandas' display width or by hand, never on a page
-CUT_CELL_RE = re.compile(r"<td[^>]*>([^<]{0,400}…)\s*</td>")
+#: a table cell whose text ends in an ellipsis ("…" or pandas' "..."): cut by pandas' column width or by hand,
+#: never on a page
+CUT_CELL_RE = re.compile(r"<td[^>]*>([^<]{0,400}(?:…|\.\.\.))\s*</td>")
 #: a figure's text (≥ 9 pt at its size in inches) may display at no less than this share of its size; a little
 #: under 1 for rounding of the displayed width
 MIN_TEXT_SCALE = 0.97

@@ -2,7 +2,7 @@
 
 Figure standard (every figure of the book follows it): rendered at >= 150 dpi (``savefig.dpi`` for files;
 a chapter's inline figures are PNGs at twice ``figure.dpi``, shown at their size in inches:
-``notebook._sharp_figures``, checked by ``tests/test_notebooks.py``) or as SVG; at most
+``kernel.sharp_figures``, checked by ``tests/test_notebooks.py``) or as SVG; at most
 :data:`COLUMN_WIDTH` wide, so the page never scales a figure (and its text) down; text >= 9 pt at the
 displayed size; axis labels with units; no overlapping labels or panel letters; colour maps that fit the
 quantity: sequential for magnitudes, diverging around a stated reference for signed or referenced
