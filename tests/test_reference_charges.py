@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from atomint_helpers import AtomintError
-from atomint_helpers.interpret import charge_signs, latent
+from atomint_helpers.data.bonds import neighbour_counts
+from atomint_helpers.interpret import charge_signs
 from atomint_helpers.interpret import reference_charges as rc
 from atomint_helpers.interpret.rings import _geometry_mol
 from atomint_helpers.report import charge_reference as report
@@ -44,7 +45,7 @@ def test_gasteiger_charges_are_neutral_and_follow_electronegativity(sample, gast
     assert q[0] < 0 and np.ptp(q[1:]) < 1e-12 and q[1] > 0  # four equivalent hydrogens
     nitrile = [k for k, s in enumerate(smiles) if s.endswith("C#N")][0]
     z, q = Z[off[nitrile]:off[nitrile + 1]], gasteiger[off[nitrile]:off[nitrile + 1]]
-    nb = latent.neighbour_counts(sample, np.array([nitrile]))
+    nb = neighbour_counts(sample, np.array([nitrile]))
     assert q[(z == 7) & (nb == 1)][0] < 0 < q[(z == 6) & (nb == 2)][0]  # C(δ+)≡N(δ−)
 
 
@@ -99,20 +100,20 @@ def test_sign_tables_against_two_references(sample, gasteiger):
     references' agreement with each other; the environment labels name each atom's neighbours."""
     df = _frame(sample, ROWS, gasteiger, gasteiger)
     frames = {"bp": {0: df}, "schnet": {0: df.assign(charge=-df["charge"])}}
-    g = latent.sign_agreement(frames, sample, reference="gasteiger").set_index(["model", "element", "neighbours"])
+    g = charge_signs.sign_agreement(frames, sample, reference="gasteiger").set_index(["model", "element", "neighbours"])
     assert (g.loc["BP", "agree"] == 1.0).all() and (g.loc["SchNet", "agree"] == 0.0).all()
     table = charge_signs.reference_table({"bp": {0: df}}, sample).set_index(["element", "neighbours"])
     np.testing.assert_allclose(table["Mulliken sign, lowest"], table["Mulliken vs Gasteiger"])
     assert (table["Gasteiger sign, lowest"] == 1.0).all()
     with pytest.raises(AtomintError, match="gasteiger"):
-        latent.sign_agreement({"bp": {0: df.drop(columns="gasteiger")}}, sample, reference="gasteiger")
+        charge_signs.sign_agreement({"bp": {0: df.drop(columns="gasteiger")}}, sample, reference="gasteiger")
     labels, nb = charge_signs._environment_labels(sample, ROWS)
-    np.testing.assert_array_equal(nb, latent.neighbour_counts(sample, ROWS))
+    np.testing.assert_array_equal(nb, neighbour_counts(sample, ROWS))
     methane = list(sample.smiles[ROWS]).index("C")
     start = int(np.diff(np.asarray(sample.arrays["offsets"]))[:methane].sum())
     assert labels[start] == "H[1] H[1] H[1] H[1]" and labels[start + 1] == "C[4]"
     env = charge_signs.environment_table({"bp": {0: df}}, sample, "C", [2, 3, 4], top=10_000)
-    nb = latent.neighbour_counts(sample, ROWS)
+    nb = neighbour_counts(sample, ROWS)
     assert env["atoms"].sum() == ((df["symbol"] == "C") & (df["mulliken"].abs() >= 0.1) & np.isin(nb, [2, 3, 4])).sum()
     w = env["atoms"] * (1 - env["BP Mulliken sign"])
     assert (np.diff(w.to_numpy()) <= 1e-9).all()  # most atoms of the wrong sign first

@@ -2,7 +2,7 @@
 (:mod:`~atomint_helpers.interpret.reference_charges`), in words and scorecard rows (beyond the paper).
 
 Rule (per model, kind ``beyond``): *the latent charges have the Mulliken sign* holds when, in every
-(element, neighbours) group of :func:`~atomint_helpers.interpret.latent.sign_agreement` and in every
+(element, neighbours) group of :func:`~atomint_helpers.interpret.charge_signs.sign_agreement` and in every
 fold, at least 95 % of the atoms (|Mulliken| ≥ 0.1 e) carry it
 (:data:`~atomint_helpers.interpret.charge_signs.SIGN_GOAL`).
 
@@ -213,7 +213,7 @@ def mulliken_paragraph(table, flipped: list[str]) -> str:
 
 
 def sign_paragraph(table, gap: float = 0.2) -> str:
-    """'What we see' text for :func:`~atomint_helpers.interpret.latent.sign_agreement`, from the numbers:
+    """'What we see' text for :func:`~atomint_helpers.interpret.charge_signs.sign_agreement`, from the numbers:
     groups (element, number of neighbours) in which one fold's agreement with the Mulliken sign lies at
     least ``gap`` below the best fold of the same model (a local mirror solution), and groups in which
     every checkpoint disagrees with Mulliken for most atoms."""

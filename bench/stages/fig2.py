@@ -19,7 +19,7 @@ import numpy as np
 
 from atomint_helpers import AtomintError
 from atomint_helpers.data.qm9 import load_qm9
-from atomint_helpers.interpret import energy_partition, latent
+from atomint_helpers.interpret import energy_partition, latent_study
 from atomint_helpers.interpret import stages as S
 from atomint_helpers.report import budget, energies
 
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
                 ckpts[m][str(k)] = {**S.describe(st[i], folder), **S.checkpoint_mae(folder, ds)}
                 print(f"stage {i} {st[i].label}: test MAE {ckpts[m][str(k)]['mae']:.4f}", flush=True)
             maes[m] = float(np.mean([c["mae"] for c in ckpts[m].values()]))
-        study = latent.study(d, "energy", "cpu", list(FOLDS), ds)
+        study = latent_study.study(d, "energy", "cpu", list(FOLDS), ds)
         ev = _evidence(study, ds)
         claims = budget.stage_verdicts(energies.CLAIMS + (energies.CARBON_PEAKS_SCHNET,), ev)
         results["stages"].append({"stage": i, "test_mae": maes, "checkpoints": ckpts, "claims": claims,
@@ -88,7 +88,7 @@ def check(out, repo: Path = REPO) -> int:
     ``final_check`` into it."""
     results = budget.read_results(out)
     ds = load_qm9()
-    study = latent.study(repo / "models", "energy", "cpu", list(FOLDS), ds)
+    study = latent_study.study(repo / "models", "energy", "cpu", list(FOLDS), ds)
     today = budget.stage_verdicts(energies.CLAIMS + (energies.CARBON_PEAKS_SCHNET,), _evidence(study, ds))
     last = results["stages"][-1]["claims"]
     key = {(c["id"], c["model"]): c for c in last}
