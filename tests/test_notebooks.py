@@ -160,6 +160,11 @@ def test_prepare_for_render_hides_plumbing():
                 "source": f'out_dir = "{ROOT}/_build/results/cpu/.staging/data"\n'}
     page = prepare_for_render({"cells": [injected]}, path_replacements(ROOT))["cells"][0]
     assert str(ROOT) not in page["source"] and page["source"] == 'out_dir = "_build/results/cpu/.staging/data"\n'
+    # and papermill's record in the notebook's metadata
+    nb = {"cells": [], "metadata": {"papermill": {"input_path": f"{ROOT}/notebooks/data.ipynb",
+                                                  "parameters": {"out_dir": f"{ROOT}/_build/results/cpu"}}}}
+    meta = prepare_for_render(nb, path_replacements(ROOT))["metadata"]["papermill"]
+    assert meta == {"input_path": "notebooks/data.ipynb", "parameters": {"out_dir": "_build/results/cpu"}}
 
 
 # ------------------------------------------------------------------------------------------ nbval

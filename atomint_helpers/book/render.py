@@ -2,6 +2,8 @@
 MathJax shipped for offline reading; the book's stylesheet."""
 from __future__ import annotations
 
+import json
+
 import os
 import re
 import shutil
@@ -78,8 +80,8 @@ def prepare_for_render(nb: dict, replacements: list[tuple[str, str]] = ()) -> di
     * A code cell whose only outputs are Markdown (a "What we see" paragraph) shows the prose, with its
       code folded away (``hide-input``).
     * nbval's marker comments (``# NBVAL_CHECK_OUTPUT``) are deleted from the code shown.
-    * ``replacements`` (see :func:`path_replacements`) rewrite the build machine's paths in the outputs and
-      the sources (the injected parameters).
+    * ``replacements`` (see :func:`path_replacements`) rewrite the build machine's paths in the outputs, the
+      sources (the injected parameters) and the notebook's metadata (papermill's input and output paths).
 
     A cell that already carries a ``remove-*`` or ``hide-*`` tag keeps it and gets no other.
     """
@@ -110,6 +112,11 @@ def prepare_for_render(nb: dict, replacements: list[tuple[str, str]] = ()) -> di
             _tag(cell, "hide-input")
         if replacements:
             _replace_paths(cell, list(replacements))
+    if replacements and nb.get("metadata"):  # papermill's record: input and output paths, parameters
+        text = json.dumps(nb["metadata"])
+        for old, new in replacements:
+            text = text.replace(json.dumps(old)[1:-1], json.dumps(new)[1:-1])
+        nb["metadata"] = json.loads(text)
     return nb
 
 
