@@ -180,7 +180,7 @@ def curve_row(frame, *, quick: bool) -> dict:
         stopped = int(curve["converged"].sum())
         note = (f"decided on fold{'s' if len(folds) != 1 else ''} {', '.join(map(str, folds)) or 'none'}"
                 + (f"; {missing} of {2 * len(SIZES) * len(FOLDS)} curve runs still to train" if missing else "")
-                + f"; {stopped} of {len(curve)} curve runs ended by early stopping, the others at the 20,000-step "
+                + f"; {stopped} of {len(curve)} curve runs ended by early stopping, the others at the 200-epoch "
                   "cap; the 100k points are the committed models (longer recipe: BP 150 epochs, SchNet 300 with a "
                   "weight-averaged cosine stage)")
     return decide(GROWS, "", measured, why_not=why, note=note).row()

@@ -48,7 +48,7 @@ class CurvePoint:
     rmse: float
     n_test: int
     epochs: int
-    #: ended by early stopping (its validation MAE had stopped improving), not by the step cap
+    #: ended by early stopping (its validation MAE had stopped improving), not by the epoch cap
     converged: bool
 
 

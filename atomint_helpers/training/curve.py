@@ -8,8 +8,8 @@ molecules and tested on the fold's full test set, the same 20,831 molecules as t
 
 The recipe (:data:`RECIPE`) is the ``cpu`` profile's architectures and first stage (Adam from 5e-4, batches
 of 100, halved on a validation plateau of 6 epochs, early stopping after 20) for both models and every size,
-at most :data:`MAX_EPOCHS` epochs of :data:`EPOCH` molecules each (a smaller set is passed over several times
-an epoch), so that patience and cap mean the same optimizer steps for every size; no second stage; BP's
+at most :data:`MAX_EPOCHS` epochs of at least :data:`EPOCH` molecules each, in whole passes (a smaller set is passed over several times
+an epoch), so that patience and cap mean about the same optimizer steps for every size; no second stage; BP's
 descriptors clipped to their training range, as the quick profile's. Whether a run ended by early
 stopping (converged on its validation set) or by the cap is recorded and shown. It was fixed
 before any curve run was trained and is never changed by their results. The committed 100k models trained
@@ -31,8 +31,9 @@ from ..store.curves import FOLDS, MODELS, SIZES, CurveRun, finished, runs
 #: validation molecules per curve run (drawn from the fold's 10,000)
 VAL = 1_000
 BATCH = 100
-#: molecules per epoch of every curve run: 100 steps of 100 (a set of 1,000 is passed over 10 times), so the cpu
-#: profile's patiences (6 and 20 epochs) and an epoch cap mean the same number of optimizer steps for every size
+#: molecules per epoch of every curve run, at least: whole passes over the set (10 over 1,000, 4 over 3,000, i.e.
+#: 100 to 120 steps of 100), so the cpu profile's patiences (6 and 20 epochs) and the epoch cap mean about the
+#: same number of optimizer steps for every size
 EPOCH = 10_000
 MAX_EPOCHS = 200
 #: the curve's recipe: the cpu profile without its second stage, on the subset; BP's descriptors clipped to
