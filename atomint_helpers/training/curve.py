@@ -7,11 +7,11 @@ a smaller set lies inside every larger one of its fold), validated on 1,000 of t
 molecules and tested on the fold's full test set, the same 20,831 molecules as the committed 100k models.
 
 The recipe (:data:`RECIPE`) is the ``cpu`` profile's architectures and first stage (Adam from 5e-4, batches
-of 100, halved on a validation plateau of 6 epochs, early stopping after 20) for both models and every size,
-at most :data:`MAX_EPOCHS` epochs of at least :data:`EPOCH` molecules each, in whole passes (a smaller set is passed over several times
-an epoch), so that patience and cap mean about the same optimizer steps for every size; no second stage; BP's
-descriptors clipped to their training range, as the quick profile's. Whether a run ended by early
-stopping (converged on its validation set) or by the cap is recorded and shown. It was fixed
+of 100, halved on a validation plateau of 6 epochs, early stopping after 20) for both models and every size, at
+most :data:`MAX_EPOCHS` epochs of at least :data:`EPOCH` molecules each in whole passes over the set, so that
+patience and cap mean about the same optimizer steps for every size; no second stage; BP's descriptors clipped to
+their training range, as the quick profile's. Whether a run ended by early stopping (converged on its validation
+set) or by the cap is recorded and shown. It was fixed
 before any curve run was trained and is never changed by their results. The committed 100k models trained
 longer (BP 150 epochs, SchNet 300 with a weight-averaged cosine stage), so the curve's three sizes decide on
 their own; the 100k point is a second reading.
