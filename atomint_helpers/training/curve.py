@@ -12,9 +12,10 @@ most :data:`MAX_EPOCHS` epochs of at least :data:`EPOCH` molecules each in whole
 patience and cap mean about the same optimizer steps for every size; no second stage; BP's descriptors clipped to
 their training range, as the quick profile's. Whether a run ended by early stopping (converged on its validation
 set) or by the cap is recorded and shown. It was written
-down before any curve run trained and corrected once, after the first run (BP on 1,000 molecules of fold 0) and
-before any other: with patience counted in epochs of the subset and unclipped descriptors, that run stopped after
-340 steps. It is never changed by the curve's results. The committed 100k models trained
+down before any curve run trained and corrected after the first run (BP on 1,000 molecules of fold 0), before any
+other result: with patience counted in epochs of the subset and unclipped descriptors, that run stopped after 340
+steps (patience was then counted in steps, and then, as saving after every 10-step epoch was too slow, in epochs of
+at least 10,000 molecules). It is never changed by the curve's results. The committed 100k models trained
 longer (BP 150 epochs, SchNet 300 with a weight-averaged cosine stage), so the curve's three sizes decide on
 their own; the 100k point is a second reading.
 
