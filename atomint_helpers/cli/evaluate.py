@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from .. import AtomintError, store
-from .output import add_json_option, say, write_json
+from .output import add_json_option, emit_json, say
 
 #: relative difference between a re-evaluated and the recorded test MAE beyond which evaluate warns: float32
 #: summation order across machines moves a MAE by ~1e-6 relative; a changed model or data moves it far more
@@ -69,10 +69,7 @@ def _cli_evaluate(args) -> int:
                      "profile": ev.provenance.get("profile"), "fold": ev.provenance.get("fold"), "n_test": m["n"],
                      "mae": m["mae"], "rmse": m["rmse"], "unit": ev.unit, "recorded_mae": rec.get("mae"),
                      "recorded_n_test": rec.get("n"), "sample_only": bool(ev.on_sample)})
-    if args.json:
-        path = write_json({"checkpoints": rows}, args.json)
-        if path is not None:
-            say(args, f"wrote {path}")
+    emit_json(args, {"checkpoints": rows})
     return 0
 
 

@@ -39,7 +39,7 @@ from ..interpret.domain import domain_warnings, smiles_to_atoms
 from ..interpret.explain import DEFAULT_SPACING, _labels, _prediction_line, explain, format_table, write_csv
 from ..exports import write_spatial
 from .args import grid_spacing
-from .output import add_json_option, say, write_json
+from .output import add_json_option, emit_json, say
 
 DEFAULT_MODELS = ("schnet-energy-cpu", "schnet-dipole-cpu")
 
@@ -112,10 +112,7 @@ def _cli_explain(args) -> int:
     if args.png:
         say(args, *(f"wrote {p}" for p in _pictures(args.png, frames, t, labels[0], models[0])))
     if args.json:
-        path = write_json({"source": source, "models": _model_records(labels, models), "molecules": molecules},
-                          args.json)
-        if path is not None:
-            say(args, f"wrote {path}")
+        emit_json(args, {"source": source, "models": _model_records(labels, models), "molecules": molecules})
     if args.probe or args.esp or args.cube:
         if len(frames) != 1:
             raise AtomintError(f"spatial outputs (--probe/--esp/--cube) need one molecule; {source} holds "

@@ -7,7 +7,7 @@ recorded test MAE with its unit (kcal/mol, D or eV/atom), status.
 from __future__ import annotations
 
 from .. import MissingError, store
-from .output import add_json_option, say, write_json
+from .output import add_json_option, emit_json, say
 
 _COLUMNS = (("name", "checkpoint"), ("model", "model"), ("target", "target"), ("profile", "profile"),
             ("fold", "fold"), ("test_mae", "test MAE"), ("status", "status"))
@@ -37,10 +37,7 @@ def _cli_models(args) -> int:
                            f"to a folder of checkpoints, or train one: atomint train --model schnet --target "
                            f"energy --profile quick)")
     say(args, f"searched: {', '.join(map(str, places))}", format_models(rows))
-    if args.json:
-        path = write_json({"searched": [str(p) for p in places], "checkpoints": rows}, args.json)
-        if path is not None:
-            say(args, f"wrote {path}")
+    emit_json(args, {"searched": [str(p) for p in places], "checkpoints": rows})
     return 0
 
 

@@ -63,3 +63,11 @@ def write_json(obj, dest: str) -> Path | None:
     with writing(path):
         atomic_write_text(path, text)
     return path
+
+
+def emit_json(args, obj) -> None:
+    """``--json``: write ``obj`` where ``args.json`` says (nothing without it) and report the file written."""
+    if args.json:
+        path = write_json(obj, args.json)
+        if path is not None:
+            say(args, f"wrote {path}")
