@@ -58,6 +58,7 @@ bound; finite differences across such a point agree with the forces only to ~1e-
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import torch
@@ -232,8 +233,6 @@ class AtomintCalculator(Calculator):
     def _check_spread(self, atoms) -> None:
         """The geometry warning (see the module docstring): the folds' energy std per atom against
         ``spread_limit``."""
-        import warnings
-
         std = self.results.get("energy_std")
         self.results["spread_warning"] = False
         if std is None or self.spread_limit is None:
@@ -255,8 +254,6 @@ class AtomintCalculator(Calculator):
 
     def _check(self, atoms) -> None:
         """The applicability check (see the module docstring) with the elements every fold knows."""
-        import warnings
-
         from .data.applicability import check_applicability
 
         known = set.intersection(*(set(int(z) for z in m.config["elements"]) for m in self.models))
@@ -303,8 +300,6 @@ class AtomintCalculator(Calculator):
             if messages and not found.inside:
                 notes.append(f"molecule {k}: " + "; ".join(messages))
         if notes:
-            import warnings
-
             warnings.warn(f"atomint: {len(notes)} molecule(s) outside what the models were trained on (marked outside_qm9): "
                           + " | ".join(notes[:3]) + (" | ..." if len(notes) > 3 else ""), UserWarning, stacklevel=2)
         n = np.array([len(a) for a in molecules])
@@ -313,10 +308,12 @@ class AtomintCalculator(Calculator):
         R = np.concatenate([a.positions for a in molecules]).astype(np.float64)
         stem, key, unit = ("energy", "energy", "eV") if self.target == "energy" else ("dipole", "dipole_moment", "eA")
         scale = KCAL_MOL_IN_EV if self.target == "energy" else DEBYE_IN_E_ANGSTROM
-        folds, vectors = [], []
+        folds, vectors, datasets = [], [], {}
         with torch.no_grad():
             for model in self.models:
-                data = AtomsData(Z, R, offsets, molecule_pairs(R, offsets, model.cutoff))
+                if model.cutoff not in datasets:  # the folds of an ensemble share one cutoff: pairs found once
+                    datasets[model.cutoff] = AtomsData(Z, R, offsets, molecule_pairs(R, offsets, model.cutoff))
+                data = datasets[model.cutoff]
                 model.to(dev)
                 try:
                     out, vec = [], []
