@@ -72,6 +72,32 @@ def test_points_read_finished_runs_only(tmp_path):
         curves.points(tmp_path)
 
 
+def test_points_carry_the_fit_at_the_kept_weights(tmp_path):
+    run = curves.CurveRun("schnet", 10_000, 1)
+    _write_point(tmp_path, run, 2.0)
+    prov = json.loads((run.folder(tmp_path) / "provenance.json").read_text())
+    (run.folder(tmp_path) / "provenance.json").write_text(json.dumps({**prov, "best_epoch": 2}))
+    (run.folder(tmp_path) / "log.csv").write_text(
+        "epoch,wall_s,lr,train_loss,train_mae,val_mae,val_rmse\n"
+        "1,1,0.0004,9,3.0,3.5,4\n2,2,0.0002,8,1.8,2.0,3\n3,3,0.00005,7,1.7,2.1,3\n")
+    (p,) = curves.points(tmp_path)
+    assert (p.train_mae, p.val_mae) == (1.8, 2.0)  # epoch 2's, the kept weights', not the last epoch's
+    assert p.lr_halvings == pytest.approx(3.0)      # 4e-4 → 5e-5
+
+
+@pytest.mark.parametrize("fit, named", [(0.95, True), (0.6, False)])
+def test_the_underfit_confound_is_named_only_above_its_ratio(fit, named):
+    d = _frame(lambda n, f: 1.0)
+    d["fit"], d["halvings"] = 0.3, 2.0
+    d.loc[(d["model"] == "SchNet") & (d["n_train"] == 10_000), ["fit", "halvings"]] = (fit, 7.0)
+    d.loc[d["recipe"] == "committed", ["fit", "halvings"]] = np.nan
+    text = table1.curve_fit(d, [0, 1, 2])
+    assert f"SchNet 0.30, 0.30, {fit:.2f}" in text
+    assert ("SchNet on 10,000 (0.95, its learning rate halved 7 times" in text) == named
+    assert "underfits" in text if named else "underfits" not in text
+    assert table1.curve_fit(d.drop(columns=["fit"]), [0]) == ""
+
+
 def _frame(ratio_of_n, folds=(0, 1, 2)):
     """SchNet's MAE falls as N^-0.5; BP's is ratio_of_n(N, fold) times SchNet's."""
     rows = []

@@ -126,11 +126,37 @@ def curve_frame(points, per_fold):
     import pandas as pd
 
     rows = [{"model": _SHORT[p.model], "fold": p.fold, "n_train": p.n_train, "MAE": p.mae, "recipe": "curve",
-             "converged": p.converged, "epochs": p.epochs} for p in points]
+             "converged": p.converged, "epochs": p.epochs, "fit": p.train_mae / p.val_mae, "halvings": p.lr_halvings}
+            for p in points]
     full = per_fold[(per_fold["target"] == "energy")].dropna(subset=["MAE"])
     rows += [{"model": _SHORT[_LABEL[r["model"]]], "fold": int(r["fold"]), "n_train": FULL_SET, "MAE": float(r["MAE"]),
-              "recipe": "committed", "converged": None, "epochs": r["epochs"]} for _, r in full.iterrows()]
-    return pd.DataFrame(rows, columns=["model", "fold", "n_train", "MAE", "recipe", "converged", "epochs"])
+              "recipe": "committed", "converged": None, "epochs": r["epochs"], "fit": np.nan, "halvings": np.nan}
+             for _, r in full.iterrows()]
+    return pd.DataFrame(rows, columns=["model", "fold", "n_train", "MAE", "recipe", "converged", "epochs", "fit",
+                                       "halvings"])
+
+
+#: a curve run whose training MAE at its kept weights is at least this fraction of its validation MAE fits its
+#: training molecules hardly better than unseen ones: it underfits (more data cannot help it much)
+UNDERFIT_RATIO = 0.9
+
+
+def curve_fit(frame, folds) -> str:
+    """The confound of the curve's one recipe, measured: per model and size the fold-mean training/validation MAE
+    ratio at the kept weights, the runs at or above :data:`UNDERFIT_RATIO` named with how often their learning
+    rate had been halved (fold mean). Empty where no curve run is finished on ``folds``."""
+    d = frame[(frame["recipe"] == "curve") & frame["fold"].isin(folds)]
+    if not len(d) or "fit" not in d or d["fit"].isna().all():
+        return ""
+    m = d.groupby(["model", "n_train"])[["fit", "halvings"]].mean()
+    parts = [f"{model} {', '.join(f'{r.fit:.2f}' for _, r in g.iterrows())}" for model, g in m.groupby(level=0)]
+    under = [f"{model} on {int(n):,} ({r.fit:.2f}"
+             + (f", its learning rate halved {r.halvings:.0f} times by the plateau rule)" if np.isfinite(r.halvings)
+                else ")") for (model, n), r in m.iterrows() if r.fit >= UNDERFIT_RATIO]
+    sizes = ", ".join(f"{int(n):,}" for n in sorted(d["n_train"].unique()))
+    return (f"training/validation MAE at the kept weights ({sizes} molecules): {'; '.join(parts)}"
+            + (f"; at or above {UNDERFIT_RATIO} the model fits its training molecules hardly better than unseen "
+               f"ones, i.e. it underfits under the curve's one recipe: {', '.join(under)}" if under else ""))
 
 
 def curve_folds(frame) -> list[int]:
@@ -183,6 +209,8 @@ def curve_row(frame, *, quick: bool) -> dict:
                 + f"; {stopped} of {len(curve)} curve runs ended by early stopping, the others at the 200-epoch "
                   "cap; the 100k points are the committed models (longer recipe: BP 150 epochs, SchNet 300 with a "
                   "weight-averaged cosine stage)")
+        fit = curve_fit(frame, folds)
+        note += f"; {fit}" if fit else ""
     return decide(GROWS, "", measured, why_not=why, note=note).row()
 
 
@@ -271,10 +299,11 @@ def curve_what_we_see(frame, row: dict, quick: bool) -> str:
                       f"{int(n):,}" for n, r in m.iterrows())
     slope, growth = measured["curve slope"], measured["1k → 100k"]
     return (f"**What we see.** Fold-mean test MAE of BP against SchNet (fold{'s' if len(folds) > 1 else ''} "
-            f"{', '.join(map(str, folds))}): {sizes} training molecules. The log ratio rises with a slope of "
-            f"{slope.pooled:.3f} per unit of log size over the curve, and the ratio at 100,000 is "
+            f"{', '.join(map(str, folds))}): {sizes} training molecules. Over the curve the log ratio "
+            f"{'rises' if slope.pooled > 0 else 'falls'} with a slope of {slope.pooled:.3f} per unit of log size over the curve, and the ratio at 100,000 is "
             f"{growth.pooled:.2f} times that at 1,000. Verdict: **{row['verdict']}**"
-            + (f" ({row['cause']})" if row.get("cause") else "") + ".")
+            + (f" ({row['cause']})" if row.get("cause") else "") + "."
+            + (f" A confound of the recipe, measured: {fit}." if (fit := curve_fit(frame, folds)) else ""))
 
 
 def what_we_see(table, quick: bool, fold: int | None = None) -> str:

@@ -6,6 +6,7 @@ molecules (:data:`SIZES`) and tested on the fold's full test set; the recipe tha
 """
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,12 @@ class CurvePoint:
     epochs: int
     #: ended by early stopping (its validation MAE had stopped improving), not by the epoch cap
     converged: bool
+    #: training and validation MAE (kcal/mol) logged at the epoch whose weights were kept (the best
+    #: validation MAE): their ratio near 1 says the model fits its training molecules no better than unseen ones
+    train_mae: float = math.nan
+    val_mae: float = math.nan
+    #: how many times the learning rate was halved from the first epoch to the last (log2 of their ratio)
+    lr_halvings: float = math.nan
 
 
 def runs(models=MODELS, folds=FOLDS, sizes=SIZES) -> list[CurveRun]:
@@ -65,6 +72,24 @@ def finished(folder: Path) -> bool:
     return status.startswith("stopped") and "resumable" not in status
 
 
+def at_best_epoch(folder: Path, best_epoch: int | None) -> tuple[float, float, float]:
+    """``(train MAE, validation MAE, learning-rate halvings)`` from the run's epoch log (``log.csv``): the MAEs
+    of epoch ``best_epoch`` (the kept weights) and log2(first epoch's rate / last epoch's); NaN where the log or
+    the epoch is missing."""
+    log = Path(folder) / "log.csv"
+    if not log.is_file():
+        return math.nan, math.nan, math.nan
+    with open(log, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        return math.nan, math.nan, math.nan
+    best = next((r for r in rows if best_epoch is not None and int(r["epoch"]) == int(best_epoch)), None)
+    halvings = math.log2(float(rows[0]["lr"]) / float(rows[-1]["lr"]))
+    if best is None:
+        return math.nan, math.nan, halvings
+    return float(best["train_mae"]), float(best["val_mae"]), halvings
+
+
 def points(models_dir="models") -> list[CurvePoint]:
     """Every finished curve run's test errors, read from its provenance."""
     out = []
@@ -77,6 +102,8 @@ def points(models_dir="models") -> list[CurvePoint]:
         if prov.get("n_train") != run.n_train or not math.isfinite(float(test.get("mae", math.nan))):
             raise AtomintError(f"{folder} does not hold the curve run it is named after (n_train "
                                f"{prov.get('n_train')}, test {test}); delete it and train it again")
+        train_mae, val_mae, halvings = at_best_epoch(folder, prov.get("best_epoch"))
         out.append(CurvePoint(run.model, run.n_train, run.fold, float(test["mae"]), float(test["rmse"]),
-                              int(test["n"]), int(prov["epochs"]), str(prov["status"]).startswith("stopped: early")))
+                              int(test["n"]), int(prov["epochs"]), str(prov["status"]).startswith("stopped: early"),
+                              train_mae, val_mae, halvings))
     return out
