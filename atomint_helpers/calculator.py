@@ -19,8 +19,8 @@ Ensembles: with several folds, ``results`` hold the fold **mean** and ``results_
 
 Charge sign: a dipole model is trained on |μ|, which does not change when every charge flips sign, so a
 checkpoint may have learned the mirror solution. The sign is fixed when the checkpoint is loaded
-(``store.orient_charges``: positive correlation with QM9's Mulliken charges on fixed sample molecules),
-the same sign every chapter of the book uses; ``charge_signs`` records ±1 per folder.
+(:mod:`atomint_helpers.models.charge_sign`: positive correlation with QM9's Mulliken charges on fixed sample
+molecules), the same sign every chapter of the book uses; ``charge_signs`` records ±1 per folder.
 
 What the energy models are: they learned QM9 **equilibrium** energies only (every training geometry is a
 B3LYP minimum; no force, no distorted geometry was ever in the loss). Energies and latent terms of
@@ -179,7 +179,7 @@ class AtomintCalculator(Calculator):
             raise AtomintError(f"AtomintCalculator handles energy and dipole checkpoints of molecules; "
                                f"{self.folders[0]} predicts {self.target!r}")
         self.implemented_properties = list(_TARGETS[self.target][0])
-        self.charge_signs = {str(f): int(getattr(m, "charge_sign", 1)) for f, m in zip(self.folders, self.models)}
+        self.charge_signs = {str(f): m.charge_sign for f, m in zip(self.folders, self.models)}
         self._typical: dict[str, float] | None = None
         if on_spread not in ("warn", "raise"):
             raise AtomintError(f"on_spread must be 'warn' or 'raise', got {on_spread!r}")

@@ -36,8 +36,8 @@ def load_checkpoint(models_dir, model: str, target: str, profile: str, folds=(0,
 
 def model_label(model, i: int = 0) -> str:
     """A file-name-safe name: the checkpoint folder's name, else ``<model>-<target>-<i>``."""
-    ck = getattr(model, "checkpoint", None)
-    name = Path(ck).name if ck else f"{model.config['model']}-{model.config['target']}-{i}"
+    ck = model.checkpoint
+    name = ck.name if ck else f"{model.config['model']}-{model.config['target']}-{i}"
     return _safe(name)
 
 

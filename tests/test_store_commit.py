@@ -179,7 +179,8 @@ def test_charge_sign_is_computed_once_per_weights_and_read_back(tmp_path, monkey
     known[key] = [-first.charge_sign, "recorded"]
     cache.write_text(json.dumps(known))
     flipped, plain = store.load_model(folder), store.load_model(folder, orient=False)
-    assert flipped.charge_sign == -first.charge_sign and flipped.charge_sign_reason == "recorded"
+    assert flipped.charge_sign == -first.charge_sign and flipped.loaded_from.charge_sign.reason == "recorded"
+    assert plain.loaded_from.charge_sign is None and plain.loaded_from.folder == folder
     batch = next(qm9_atoms_data(load_sample(), cutoff=plain.cutoff).batches([0, 1, 2], 3))
     with torch.no_grad():
         q_flip, q_plain = flipped(batch)["partial_charges"], plain(batch)["partial_charges"]

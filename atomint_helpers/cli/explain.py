@@ -139,7 +139,7 @@ def _model_records(labels, models) -> list[dict]:
         unit, term_unit, term = _UNITS[target]
         out.append({"label": label, "model": ms[0].config["model"], "target": target, "unit": unit,
                     "term": term, "term_unit": term_unit, "checkpoints": [str(m.checkpoint) for m in ms],
-                    "charge_signs": [getattr(m, "charge_sign", None) for m in ms] if target == "dipole" else None})
+                    "charge_signs": [m.charge_sign for m in ms] if target == "dipole" else None})
     return out
 
 

@@ -249,7 +249,7 @@ def terms_cache_path(folder: Path, ds, rows: np.ndarray | None) -> Path:
 
     wsha = sha256_file(Path(folder) / store.WEIGHTS)[:16]
     dsha = (ds.sha256 or "nosha")[:16]
-    wsha += "-oriented"  # charges carry the sign fixed at load (store.orient_charges), unlike older entries
+    wsha += "-oriented"  # charges carry the sign fixed at load (models.charge_sign, applied by store.load_model), unlike older entries
     which = "all" if rows is None else hashlib.sha256(np.ascontiguousarray(rows, dtype=np.int64).tobytes()).hexdigest()[:12]
     return cache_dir() / "latent" / f"{Path(folder).name}-{wsha}-{dsha}-{len(ds)}-{which}.npy"
 

@@ -1,5 +1,6 @@
-"""The sign of a dipole model's latent charges: orientation by QM9's Mulliken charges, agreement with
-the Mulliken sign per element and number of bonded neighbours, and the Mulliken comparison table."""
+"""The sign of a dipole model's latent charges in a study: which checkpoints were flipped at load (the sign
+itself is decided by :mod:`atomint_helpers.models.charge_sign`), agreement with the Mulliken sign per element
+and number of bonded neighbours, and the Mulliken comparison table."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable, Mapping
@@ -18,10 +19,11 @@ def orient_charges(st: "Study") -> list[str]:
     """The checkpoints of a charge study whose charges were multiplied by −1 when they were loaded.
 
     A dipole model is trained on |μ| only, and |μ| does not change when every charge changes sign: which of
-    the two mirror solutions a run ends in is chance. :func:`atomint_helpers.store.orient_charges` fixes
-    the sign once, at load (positive Pearson correlation with QM9's Mulliken charges on fixed sample
-    molecules), so the study's charges already carry it; this names the checkpoints it flipped (also kept in
-    ``st.flipped``), so a chapter can say so."""
+    the two mirror solutions a run ends in is chance. The sign is decided by one convention
+    (:func:`atomint_helpers.models.charge_sign.mulliken_charge_sign`: positive Pearson correlation with
+    QM9's Mulliken charges on fixed sample molecules) and applied at load (:func:`atomint_helpers.store.
+    load_model`), so the study's charges already carry it; this names the checkpoints it flipped (also kept
+    in ``st.flipped``), so a chapter can say so."""
     from .. import store
 
     if st.target != "dipole":
@@ -38,7 +40,7 @@ def sign_agreement(frames: Mapping[str, Mapping[int, object]], ds, min_abs: floa
     of bonded neighbours (:func:`neighbour_counts`; groups from :func:`~atomint_helpers.data.bonds.
     mulliken_sign_groups`, the measure training logs every epoch).
 
-    A global sign flip (:func:`orient_charges`) fixes the mirror ambiguity of |μ| for a whole checkpoint,
+    A global sign flip (:mod:`atomint_helpers.models.charge_sign`) fixes the mirror ambiguity of |μ| for a whole checkpoint,
     but a training run can also settle on the mirror solution for one kind of atom only, e.g. terminal N
     (one neighbour, as in nitriles) positive where Mulliken puts it negative. Only atoms with
     |Mulliken| ≥ ``min_abs`` (e) count, and only groups of at least ``min_atoms`` such atoms are kept.

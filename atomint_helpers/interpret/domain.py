@@ -25,7 +25,6 @@ seed, MMFF94 optimisation) and returns it with that force-field warning.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
@@ -82,7 +81,7 @@ def _loaded_models(models) -> list[tuple[str, object]]:
         if hasattr(m, "folders") and hasattr(m, "models"):  # an AtomintCalculator
             out += [(f.name, mod) for f, mod in zip(m.folders, m.models)]
         elif isinstance(m, AtomisticModel):
-            out.append((Path(getattr(m, "checkpoint", "model")).name, m))
+            out.append((m.checkpoint.name if m.checkpoint else "model", m))
         elif isinstance(m, (str, os.PathLike)):
             out += [(f.name, load_model(f)) for f in resolve_folders(m)]
         else:

@@ -20,6 +20,8 @@ with an :class:`~atomint_helpers.AtomintError` naming it, since its SchNet embed
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -27,6 +29,7 @@ from torch import nn
 
 from .. import AtomintError
 from ..properties import IDX_I, IDX_J, IDX_M, N_ATOMS, OFFSETS, R_KEY, Z_KEY
+from .charge_sign import ChargeSign
 from .heads import HEADS, DipoleHead, EnergyHead, FormationEnergyHead
 
 MODELS = ("bp", "schnet")
@@ -46,8 +49,22 @@ def _representation(name: str, cfg: dict, elements) -> nn.Module:
     raise AtomintError(f"unknown model {name!r}; accepted: {', '.join(MODELS)}")
 
 
+@dataclass(frozen=True)
+class LoadedFrom:
+    """Where a model's weights were read, recorded by the loader (:func:`atomint_helpers.store.load_model`):
+    the checkpoint ``folder``, the sha256 of its ``weights.pt``, and for a dipole model the charge sign
+    applied at load (:mod:`.charge_sign`; ``None`` for other targets or a load without it)."""
+
+    folder: Path
+    weights_sha256: str
+    charge_sign: ChargeSign | None = None
+
+
 class AtomisticModel(nn.Module):
     """Representation + head. ``forward(batch)`` returns the head's outputs (see module docstring)."""
+
+    #: where the weights were read (:class:`LoadedFrom`, set by the loader); ``None`` for a model built in memory
+    loaded_from: LoadedFrom | None = None
 
     def __init__(self, config: dict):
         super().__init__()
@@ -71,6 +88,17 @@ class AtomisticModel(nn.Module):
     @property
     def cutoff(self) -> float:
         return self.representation.cutoff
+
+    @property
+    def checkpoint(self) -> Path | None:
+        """The checkpoint folder the weights were read from, or ``None`` for a model built in memory."""
+        return self.loaded_from.folder if self.loaded_from is not None else None
+
+    @property
+    def charge_sign(self) -> int:
+        """+1 or −1: the sign the dipole head applies to the latent charges (the convention of
+        :mod:`.charge_sign`, applied at load); 1 for a model without charges (nothing to flip)."""
+        return int(self.head.charge_sign) if isinstance(self.head, DipoleHead) else 1
 
     @property
     def target_key(self) -> str:
@@ -145,7 +173,7 @@ def require_target(model, target: str, what: str) -> None:
         raise AtomintError(f"{what} needs an atomint model (atomint_helpers.store.load_model), got "
                            f"{type(model).__name__}")
     if model.config.get("target") != target:
-        name = getattr(model, "checkpoint", None)
+        name = model.checkpoint
         raise AtomintError(f"{what} needs {'an' if target[0] in 'aeiou' else 'a'} {target} model; "
                            f"{name or 'this model'} predicts {model.config.get('target')!r}")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import AtomintError
-from . import PROVENANCE, read_json
+from .files import PROVENANCE, read_json
 
 #: training-set sizes of the curve (molecules drawn from each fold's 100,000)
 SIZES = (1_000, 3_000, 10_000)

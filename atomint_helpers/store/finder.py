@@ -1,5 +1,6 @@
-"""Where checkpoints are found: the search path of model folders, names resolved to checkpoint folders, and
-the list of every checkpoint found (``atomint models``).
+"""Where checkpoints are found: a run's folder name, one run or a target's folds in a models folder (with
+the command that trains what is missing), the search path of model folders, names resolved to checkpoint
+folders, and the list of every checkpoint found (``atomint models``).
 
 A name such as ``schnet-energy-cpu`` (every fold) or ``schnet-energy-cpu-fold0`` (one run) is looked up in
 these folders, the first that holds it wins:
@@ -15,11 +16,116 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import AtomintError, MissingError
-from . import CONFIG, PROVENANCE, read_json
+from .files import CONFIG, PROVENANCE, WEIGHTS, is_checkpoint, provenance, read_json
+from .loading import load_model
 
+
+def run_name(model: str, target: str, profile: str, fold: int) -> str:
+    """The folder name of a run: ``<model>-<target>-<profile>-fold<k>`` (crystals: ``<model>-mp-…``)."""
+    if target == "crystals":
+        return f"{model}-mp-{profile}-fold{fold}"
+    return f"{model}-{target}-{profile}-fold{fold}"
+
+
+def train_command(model: str, target: str, profile: str, fold: int) -> str:
+    """The command line that trains one run (named in the errors for a missing checkpoint)."""
+    return f"atomint train --model {model} --target {target} --profile {profile} --fold {fold}"
+
+
+def find_checkpoint(models_dir, model: str, target: str, profile: str, fold: int = 0,
+                    need_weights: bool = False) -> Path:
+    """The folder of one run (with ``need_weights``, only once it has best weights), or a one-line
+    AtomintError naming it and the command that trains it."""
+    folder = Path(models_dir) / run_name(model, target, profile, fold)
+    if not ((folder / CONFIG).is_file() and (not need_weights or (folder / WEIGHTS).is_file())):
+        raise MissingError(f"no checkpoint {folder.name} in {models_dir} (see models/INDEX.md, or train it: "
+                           f"{train_command(model, target, profile, fold)}; profile 'quick' trains in seconds)")
+    return folder
+
+
+@dataclass
+class FoldSet:
+    """The checkpoints of one target and profile: ``folders[model][fold]``, what is missing and what is
+    still training (its best weights so far are used)."""
+
+    target: str
+    profile: str
+    folders: dict[str, dict[int, Path]]
+    missing: list[str]
+    in_progress: list[str] = field(default_factory=list)
+
+    def folds(self, model: str) -> list[int]:
+        """The folds found of ``model``, in order."""
+        return sorted(self.folders.get(model, {}))
+
+    def checkpoints(self) -> list[Path]:
+        """Every checkpoint folder of the set, model by model in fold order."""
+        return [self.folders[m][k] for m in self.folders for k in self.folds(m)]
+
+    def names(self) -> str:
+        """The checkpoint folders' names, comma-separated (as a chapter's scorecard context records them)."""
+        return ", ".join(f.name for f in self.checkpoints())
+
+    def describe(self) -> str:
+        """One line per model naming its folds and folders, then what is missing and what still trains."""
+        from ..properties import MODEL_LABELS
+
+        lines = []
+        for m, by_fold in self.folders.items():
+            lines.append(f"{MODEL_LABELS.get(m, m)} {self.target}: folds {', '.join(map(str, sorted(by_fold)))} "
+                         f"({', '.join(p.name for p in by_fold.values())})")
+        if self.missing:
+            lines.append(f"missing (skipped): {', '.join(self.missing)}")
+        if self.in_progress:
+            lines.append(f"still training (best weights so far): {', '.join(self.in_progress)}")
+        return "\n".join(lines)
+
+
+def find_folds(models_dir, target: str, profile: str, folds, models=("bp", "schnet")) -> FoldSet:
+    """The wanted folds' checkpoint folders; a one-line AtomintError naming the missing checkpoints if
+    some model has none of them."""
+    models_dir = Path(models_dir)
+    folders: dict[str, dict[int, Path]] = {}
+    missing, running = [], []
+    for m in models:
+        folders[m] = {}
+        for k in folds:
+            f = models_dir / run_name(m, target, profile, int(k))
+            if not is_checkpoint(f):
+                missing.append(f.name)
+                continue
+            folders[m][int(k)] = f
+            try:
+                if str(provenance(f).get("status", "")).startswith("training"):
+                    running.append(f.name)
+            except AtomintError:
+                pass
+    empty = [m for m in models if not folders[m]]
+    if empty:
+        names = [run_name(m, target, profile, k) for m in empty for k in folds]
+        raise MissingError(f"no checkpoint of {', '.join(empty)} for target {target!r}, profile {profile!r} "
+                           f"in {models_dir}: missing {', '.join(names)} (train one with "
+                           f"`{train_command(empty[0], target, profile, list(folds)[0])}`, or use profile 'quick')")
+    return FoldSet(target, profile, folders, missing, running)
+
+
+def load_first(models_dir, model: str, target: str, profile: str, folds=(0,)):
+    """:func:`load_model` of the first of ``folds`` whose checkpoint exists."""
+    for k in folds:
+        if is_checkpoint(Path(models_dir) / run_name(model, target, profile, k)):
+            return load_model(Path(models_dir) / run_name(model, target, profile, k))
+    names = [run_name(model, target, profile, k) for k in folds]
+    raise MissingError(f"missing checkpoint {Path(models_dir) / names[0]}"
+                       + (f" (and {', '.join(names[1:])})" if len(names) > 1 else "")
+                       + f": train it with `{train_command(model, target, profile, folds[0])}` or run with "
+                         f"profile='quick'")
+
+
+# ------------------------------------------------------------------------------------------ the search path
 #: environment variable naming a folder of checkpoint folders, searched first
 MODELS_ENV = "ATOMINT_MODELS"
 #: the checkpoints committed with the repository (the package is installed editable from it)

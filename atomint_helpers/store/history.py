@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import AtomintError
-from . import PROVENANCE, load_model
+from .files import PROVENANCE
+from .loading import load_model
 
 HISTORY = "history"
 #: hidden names a checkpoint folder may hold (save journal, staging, lock): never extracted

@@ -24,8 +24,10 @@ import sys
 from pathlib import Path
 
 from .. import AtomintError
-from ..io import atomic_write_json, folder_lock
-from . import CONFIG, PROVENANCE, WEIGHTS, config_sha256, read_json, recover, saving, sha256_file
+from ..io import atomic_write_json, folder_lock, sha256_file
+from .commit import recover, saving
+from .files import CONFIG, PROVENANCE, WEIGHTS, read_json
+from .record import config_sha256
 
 
 def migrate_folder(folder: Path) -> tuple[str, str]:
