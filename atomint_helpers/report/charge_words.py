@@ -50,7 +50,7 @@ def _main(by: dict) -> str:
         q = value(agree, "W1/IQR ratio")
         parts.append(f"BP and SchNet are {1 / q:.1f}× closer in their charges than in their energies" if q else
                      "BP and SchNet agree as closely in their charges as in their energies")
-    return f"The paper's reading of Fig. 4 {_verdicts(cons + ([agree] if agree else []))}: " + " and ".join(parts) + "."
+    return f"The paper's reading of Figure 4 {_verdicts(cons + ([agree] if agree else []))}: " + " and ".join(parts) + "."
 
 
 def _unique(by: dict) -> str:
