@@ -197,3 +197,13 @@ def test_tally_counts_only_the_decided_paper_rows():
                                         ("beyond", "differs"), ("paper", "inconclusive")])]
     assert findings.tally(rows) == ("of the 3 verdicts this build reaches on the paper's claims, 1 holds (c0), "
                                     "1 differs and 1 is inconclusive")
+
+
+def test_fig4_without_energy_checkpoints_says_why_nothing_is_decided():
+    rows = _rows("charges")
+    for r in rows:
+        if r.get("id") in ("fig4.charges-more-conserved", "fig4.models-agree-closer"):
+            r.update(verdict="not comparable", note="no energy checkpoints of this profile")
+    find = _find(charge_words.what_we_find(rows, quick=False))
+    assert find.startswith("Whether charges are more conserved than energies is not decided on this build (no energy "
+                           "checkpoints of this profile).")

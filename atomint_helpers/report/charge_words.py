@@ -34,13 +34,13 @@ def _verdicts(rows) -> str:
 
 def _main(by: dict) -> str:
     """Sentence 1: charges against energies, from fold to fold and between the two models."""
-    cons = [by[(CONSERVED.id, m)] for m in CONSERVED.models if (CONSERVED.id, m) in by]
-    cons = [r for r in cons if r["verdict"] in _DECIDED]
-    agree = by.get((AGREE.id, ""))
-    agree = agree if agree and agree["verdict"] in _DECIDED else None
+    found = [by[(CONSERVED.id, m)] for m in CONSERVED.models if (CONSERVED.id, m) in by] + \
+        ([by[(AGREE.id, "")]] if (AGREE.id, "") in by else [])
+    cons = [r for r in found if r["id"] == CONSERVED.id and r["verdict"] in _DECIDED]
+    agree = next((r for r in found if r["id"] == AGREE.id and r["verdict"] in _DECIDED), None)
     if not cons and not agree:
-        return ("Whether charges are more conserved than energies is not decided on this build: no model has two "
-                "finished folds of both targets.")
+        why = next((r["note"] for r in found if r.get("note")), "no model has two folds of both targets")
+        return f"Whether charges are more conserved than energies is not decided on this build ({why.split(';')[0]})."
     parts = []
     if cons:
         ratios = join([f"{value(r, 'W1/IQR ratio'):.2f} for {r['model']}" for r in cons])
