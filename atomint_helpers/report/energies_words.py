@@ -97,15 +97,19 @@ def _saliency_text(sal) -> list[str]:
 
 
 def what_we_see(study, quick: bool, env=None, sal: dict | None = None) -> str:
-    """The chapter's "What we see" paragraph, written from the numbers."""
+    """The chapter's measurements in words, one paragraph each (widths, fold to fold, carbon's environments,
+    saliency), written from the numbers."""
     from .claims import _quick_prefix
 
-    parts = [_quick_prefix(quick, study), *_widths_text(study), *_folds_text(study)]
+    groups = [("", [_quick_prefix(quick, study)]), ("Widths", _widths_text(study)),
+              ("From fold to fold", _folds_text(study))]
     if env is not None:
-        parts += _env_text(env)
+        groups.append(("Carbon's environments", _env_text(env)))
     if sal:
-        parts += _saliency_text(sal)
-    return " ".join(x for x in parts if x)
+        groups.append(("Saliency at equilibrium", _saliency_text(sal)))
+    paragraphs = [(f"**{title}.** " if title else "") + " ".join(x for x in parts if x)
+                  for title, parts in groups if any(parts)]
+    return "\n\n".join(paragraphs)
 
 
 def _list(items) -> str:
@@ -127,3 +131,72 @@ def environment_table(env):
         elif c.startswith("mean "):
             out[c] = out[c].round(2)
     return out.rename(columns=lambda c: f"{c} (kcal/mol)" if c.startswith("mean ") else c)
+
+
+# ------------------------------------------------------------------------------------------ "What we find"
+#: Fig. 2's claims in a few words, for the sentences that list them
+NAMES = {"fig2.bp-wider": "BP's distributions wider than SchNet's",
+         "fig2.bp-distinct-features": "BP's distributions with more distinct features",
+         "fig2.bp-retains-descriptors": "BP's energies retaining its descriptors' patterns",
+         "fig2.schnet-minimal-deviation": "SchNet keeping the deviation within an element minimal",
+         "fig2.bp-carbon-environments": "BP's carbon peaks as local environments",
+         "fig2.conserved": "contributions conserved across folds",
+         "fig2.schnet-more-conserved": "SchNet better conserved than BP",
+         "fig2.o-varies-more": "O varying more than H and C",
+         "fig2.n-varies-more": "N varying more than H and C",
+         "fig2.different-partitionings": "the two models' different partitionings"}
+
+
+def what_we_find(rows: list[dict], quick: bool) -> str:
+    """Fig. 2's finding in at most four sentences, read off the chapter's scorecard rows
+    (:func:`~.energies.rows`): whether SchNet is the narrower and better-conserved model, the tally of the
+    verdicts, the gap between the two models' partitionings and BP's carbon environments; then why."""
+    from .energies import DIFFERENT_FACTOR, ETA2_MIN
+    from .findings import QUICK_FIND, by_claim, sentence, tally, value, verdict_of, why
+
+    if quick:
+        return QUICK_FIND
+    by = by_claim(rows)
+    out = [_schnet_picture(by.get(("fig2.bp-wider", "")), by.get(("fig2.schnet-more-conserved", ""))),
+           sentence(tally(rows, NAMES)) + "."]
+    gap = by.get(("fig2.different-partitionings", ""))
+    if gap and gap["verdict"] != "not comparable":
+        a, b = value(gap, "W1/IQR"), value(gap, "absolute W1")
+        va, vb = verdict_of(gap, "W1/IQR"), verdict_of(gap, "absolute W1")
+        lead = ("BP and SchNet arrive at different partitionings, as the paper says" if va == vb == "holds" else
+                "BP and SchNet's partitionings are not clearly further apart than a model's own folds" if
+                va == vb == "differs" else "Whether BP and SchNet arrive at different partitionings depends on the "
+                "scale")
+        out.append(f"{lead}: the two models lie {a:.1f}× as far apart as a model's own folds in W1/IQR and {b:.1f}× "
+                   f"in kcal/mol (the rule asks {DIFFERENT_FACTOR:g}× in both).")
+    bp, sn = by.get(("fig2.bp-carbon-environments", "BP")), by.get(("beyond.schnet-carbon-environments", "SchNet"))
+    if bp and bp["verdict"] in ("holds", "differs", "inconclusive"):
+        eta = value(bp, "η² on ranks")
+        word = {"holds": "are", "differs": "are not"}.get(bp["verdict"], "are only in part")
+        other = value(sn, "η² on ranks")
+        out.append(f"BP's carbon peaks {word} its local environments: the number of bonded neighbours explains "
+                   f"{eta:.0%} of the ranked variance of carbon's atomic energies (the rule asks at least "
+                   f"{ETA2_MIN:.0%})" + (f", SchNet's {other:.0%}" if other is not None else "") + ".")
+    text = "**What we find.** " + " ".join(out)
+    reason = why(rows, NAMES)
+    return text + ("\n\n" + reason if reason else "")
+
+
+def _schnet_picture(wide: dict | None, cons: dict | None) -> str:
+    """The paper's picture of SchNet (narrower and better conserved than BP) against the two rows."""
+    from .findings import value
+
+    head = "The paper's picture of SchNet as the model with the narrower, better-conserved atomic energies"
+    rows = [r for r in (wide, cons) if r]
+    if len(rows) < 2 or any(r["verdict"] == "not comparable" for r in rows):
+        why = next((r["note"] for r in rows if r["verdict"] == "not comparable"), "a model has too few folds")
+        return f"{head} is not decided on this build ({why.split(';')[0]})."
+    iqr, w1 = value(wide, "IQR ratio"), value(cons, "W1/IQR ratio")
+    numbers = (f"SchNet's interquartile range is up to {iqr:.2f}× BP's (the largest ratio over H, C, N and O) and its "
+               f"distributions move {w1:.2f}× as far from fold to fold")
+    if wide["verdict"] == cons["verdict"] == "differs":
+        return f"{head} does not hold here: {numbers}."
+    if wide["verdict"] == cons["verdict"] == "holds":
+        return f"{head} holds: {numbers}."
+    return (f"{head} holds only in part (narrower: {wide['verdict']}; better conserved: {cons['verdict']}): "
+            f"{numbers}.")
