@@ -335,8 +335,9 @@ def claims_html(rows: Iterable[Mapping[str, Any]], *, extra=None) -> str:
             detail.append(_line("why", r["cause"]))
         detail += [_line(label, text) for label, text in (extra(r) if extra else ())]
         colour = VERDICT_COLOUR[r["verdict"]]
+        mark = _esc(VERDICT_MARK[r["verdict"]])
         lines += ["<tbody>", f'<tr class="atomint-head"><td>{head}</td>'
-                  f'<td class="atomint-verdict" style="background:{colour}">{_esc(VERDICT_MARK[r["verdict"]])}</td></tr>']
+                  f'<td class="atomint-verdict" style="background:{colour}">{mark}</td></tr>']
         if detail:
             lines.append(f'<tr class="atomint-detail"><td colspan="2">{"".join(detail)}</td></tr>')
         lines.append("</tbody>")
