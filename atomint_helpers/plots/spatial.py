@@ -105,9 +105,9 @@ def draw_element_letter(ax, xy, symbol: str, *, alpha: float = 1.0, size: float 
     off the plane, ``size`` in pt."""
     from matplotlib import patheffects
 
+    outline = patheffects.withStroke(linewidth=2.2, foreground="black", alpha=alpha)
     ax.text(*xy, symbol, ha="center", va="center_baseline", fontsize=size, fontweight="bold", color="white",
-            alpha=alpha, zorder=zorder, path_effects=[patheffects.withStroke(linewidth=2.2, foreground="black",
-                                                                        alpha=alpha)])
+            alpha=alpha, zorder=zorder, path_effects=[outline])
 
 
 def scale_bar(ax, length: float = 2.0, loc: str = "lower left") -> None:
