@@ -294,6 +294,13 @@ def test_probe_figure_and_page():
     texts = [t for ax in fig.axes for t in ax.texts + [ax.title, ax.xaxis.label, ax.yaxis.label]
              + ax.get_xticklabels() + ax.get_yticklabels() if t.get_text()]
     assert texts and min(t.get_fontsize() for t in texts) >= 9
+    # the surfaces mark the atoms as the cuts do: element symbols with an outline, no element-coloured dots
+    from mpl_toolkits.mplot3d.art3d import Path3DCollection
+
+    for ax, p in zip([ax for ax in fig.axes if ax.name == "3d"], panels, strict=True):
+        assert sorted(t.get_text() for t in ax.texts) == sorted(p["atoms"].get_chemical_symbols())
+        assert all(t.get_path_effects() for t in ax.texts)
+        assert not any(isinstance(c, Path3DCollection) for c in ax.collections)
     cuts = [ax for ax in fig.axes if ax.name != "3d" and ax.get_xlabel() == "s (Å)"]
     assert len(cuts) == 2 and all(ax.get_position().width * fig.get_figwidth() >= 2.0 for ax in cuts)  # the colour bar's labels: the white band once ("±base" at 0), none overlapping
     cb = fig.axes[-1]

@@ -1,7 +1,9 @@
 """Scorecard records and their rendering; the toc reader of the book builder."""
 from __future__ import annotations
 
+import html
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,17 @@ from atomint_helpers.report import scorecard, scorecard_page
 from atomint_helpers.book import read_toc, select
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _text(markup: str) -> str:
+    """What a reader sees of an HTML fragment: the text without tags, spaces collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+
+
+def _blocks(markup: str) -> list[str]:
+    """The text of each row's block (a ``<tbody>``) of :func:`scorecard.claims_html`."""
+    tables = re.findall(r'<table class="atomint-claims">(.*?)</table>', markup, flags=re.S)
+    return [_text(b) for t in tables for b in re.findall(r"<tbody>(.*?)</tbody>", t, flags=re.S)]
 
 
 def test_record_roundtrip(tmp_path):
@@ -31,9 +44,12 @@ def test_record_roundtrip(tmp_path):
     [chapter] = scorecard.collect(tmp_path / "out")
     md = scorecard_page.to_markdown([chapter])
     assert "**{doc}`/notebooks/table1`** — profile: quick" in md
-    assert "|  | molecules |  | 130,831 | 2,000 molecules | — not comparable |  |  | sample |" in md
+    blocks = _blocks(md)  # the paper's claims first, then the set-up rows
+    assert blocks[1] == ("molecules — not comparable values paper 130,831 molecules · atomint 2,000 molecules "
+                         "note sample")
     assert doc["rows"][1]["budget"]["verdict"] == "untested" and "budget" not in doc["rows"][0]
-    assert "0.25" in md and "▼ lower" in md and "rule: reproduced within ±10 %" in md
+    assert blocks[0] == ("SchNet MAE ▼ lower values paper 0.31 kcal/mol · atomint 0.25 kcal/mol rule reproduced "
+                         "within ±10 % why our models: smaller training budget untested")
     # a number lower than the paper's does not count as holding; the setup row does not count at all
     assert "1 claims of the paper checked on this build (one per claim and model): 1 do not hold" in md
     assert ":::{dropdown} Set-up: data and training sets (1 rows)" in md
@@ -149,3 +165,43 @@ def test_findings_go_after_the_chapters_opening(tmp_path):
     assert [c["source"][:6] for c in nb["cells"]] == ["x", "# Fig.", "**The ", "more"]
     insert_findings(nb, tmp_path / "missing.json")  # no rows recorded: nothing inserted
     assert len(nb["cells"]) == 4
+
+
+def _registry_row(claim, quote, verdict="differs", **kw):
+    tests = [{"name": "ratio", "rule": "ratio: holds if SchNet's IQR over BP's is below 1 " + "and so on " * 12,
+              "value": 1.5, "verdict": "differs", "folds": ["differs", "holds", "differs"],
+              "fold_values": [2.25, 0.9, 1.45], "fold_labels": ["fold 0", "fold 1", "fold 2"]}]
+    return dict(claim=claim, kind="paper", model="BP", section="§3.1, Fig. 2", quote=quote, rule=tests[0]["rule"],
+                atomint="ratio 1.5 → differs", verdict=verdict, tests=tests, cause="a finding: " + "long cause " * 30,
+                **kw)
+
+
+def test_claims_blocks_show_every_text_in_full():
+    """A chapter's scorecard as the book shows it: one block per row with the section, model, claim and the
+    paper's sentence (once for rows on the same sentence), the verdict, each test's rule in full with its
+    value on all the data and on every fold, and the cause in full; nothing cut, HTML-escaped, no blank
+    line (it stays one raw HTML block inside the scorecard page's Markdown)."""
+    quote = "Generally, energy distributions of the BP architecture are wider <than> theirs & more."
+    rows = [_registry_row("BP is wider", quote), _registry_row("BP has more features", quote, verdict="inconclusive"),
+            dict(claim="QM9 molecules", kind="setup", paper=130831, atomint=2000, unit="molecules", holds=None,
+                 note="the embedded sample", rule="")]
+    markup = scorecard.claims_html(rows)
+    assert "\n\n" not in markup and "…" not in markup and "<than> theirs" not in markup
+    first, second, setup = _blocks(markup)
+    assert first.startswith(f"§3.1, Fig. 2 · BP BP is wider “{quote}” ✗ differs test {rows[0]['rule']}")
+    assert "all data: 1.5 → differs; fold 0: 2.25 differs; fold 1: 0.9 holds; fold 2: 1.45 differs" in first
+    assert first.endswith(f"why {rows[0]['cause'].strip()}")
+    assert quote not in second and "(the same sentence as the row above) ≈ inconclusive" in second
+    assert rows[1]["rule"].strip() in second and rows[1]["cause"].strip() in second
+    assert setup == "QM9 molecules — not comparable values paper 130,831 molecules · atomint 2,000 molecules " \
+                    "note the embedded sample"
+
+
+def test_chapter_table_is_shown_as_claims_blocks():
+    """A notebook shows display_table's frame as the claims' blocks; the frame keeps its columns (the
+    values for reading, never a raw True/None), and a frame cut from it is shown as pandas' own table."""
+    rows = [_registry_row("BP is wider", "Q."), dict(claim="count", kind="setup", atomint=3, holds=True)]
+    table = scorecard.display_table(rows)
+    assert list(table.index) == ["BP is wider", "count"] and table.loc["count", "verdict"] == "✓ holds"
+    assert table._repr_html_() == scorecard.claims_html(rows)
+    assert "atomint-claims" not in table.iloc[:1]._repr_html_()

@@ -169,8 +169,25 @@ STYLESHEET = """\
 div.cell_output div.output.stream pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 /* the notebooks' tables are dense: a slightly smaller type fits their columns into the text column */
 div.cell_output table { font-size: 0.875em; }
-/* the scorecard page's long tables: smaller type, so more of each row fits the text column */
+/* the scorecard page's tables: smaller type */
 div.scorecard table { font-size: 0.8em; }
+/* the claims (report.scorecard.claims_html): two columns that fit the text column, every text wrapped in full */
+table.atomint-claims { width: 100%; table-layout: fixed; border-collapse: collapse; margin: 0.5em 0 1.5em; }
+div.cell_output table.atomint-claims, div.scorecard table.atomint-claims { font-size: 0.8em; }
+table.atomint-claims col.atomint-verdict-col { width: 8.5em; }
+table.atomint-claims th, table.atomint-claims td { text-align: left; vertical-align: top; padding: 0.3em 0.5em;
+  white-space: normal; overflow-wrap: anywhere; border: none; }
+table.atomint-claims thead th { border-bottom: 2px solid #888; }
+table.atomint-claims tbody { border-top: 1px solid #bbb; }
+table.atomint-claims tbody:nth-of-type(even) td:not(.atomint-verdict) { background: rgba(0, 0, 0, 0.03); }
+table.atomint-claims tr.atomint-detail td { padding-top: 0; padding-left: 1.2em; }
+table.atomint-claims td.atomint-verdict { color: #1a1a1a; font-weight: 600; }
+table.atomint-claims .atomint-where { color: #555; font-size: 0.9em; }
+table.atomint-claims .atomint-claim { font-weight: 600; }
+table.atomint-claims .atomint-quote { font-style: italic; }
+table.atomint-claims .atomint-label { font-variant: small-caps; font-weight: 600; color: #555; }
+table.atomint-claims .atomint-test + div, table.atomint-claims .atomint-test + .atomint-test { margin-top: 0.2em; }
+table.atomint-claims .atomint-folds { padding-left: 1.2em; }
 """
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spatial import draw_cut, draw_surface
-from .style import COLUMN_WIDTH, element_color, paper_style
+from .spatial import draw_cut, draw_element_letter, draw_surface
+from .style import COLUMN_WIDTH, paper_style
 
 #: levels on each side of zero in :func:`doubling_levels`
 N_SIDE = 7
@@ -48,15 +48,17 @@ def figure_levels(panels: list[dict], model: str) -> dict:
 
 
 def _draw_molecule_3d(ax, atoms, plane, bonds):
-    """Bonds (grey lines) and atoms (element colours) in the plane frame, drawn over the surface."""
-    from ase.data import covalent_radii
-
+    """Bonds (grey lines) and atoms in the plane frame, drawn over the surface; the atoms as their element
+    symbols (white, black outline, as in the cuts), readable on both ends of the diverging map, faded with
+    their distance from the plane (Å) as in the cuts."""
     rel = atoms.positions - plane.centre
     loc = np.stack([rel @ plane.u, rel @ plane.v, rel @ plane.normal], -1)
     for i, j in bonds:
         ax.plot(*loc[[i, j]].T, color="0.25", lw=1.0, zorder=10)
-    ax.scatter(*loc.T, s=[70 * covalent_radii[z] ** 2 for z in atoms.numbers], depthshade=False,
-               c=[element_color(int(z)) for z in atoms.numbers], edgecolors="white", linewidths=0.4, zorder=11)
+    symbols = atoms.get_chemical_symbols()
+    for i in np.argsort(loc[:, 2]):  # the atoms nearer the viewer (above the plane) drawn last
+        alpha = float(np.clip(1.0 - abs(loc[i, 2]) / 2.0, 0.25, 1.0))  # faded off the plane, as in the cuts
+        draw_element_letter(ax, loc[i], symbols[i], alpha=alpha, zorder=12)
 
 
 def probe_figure(panels: list[dict], model: str, label: str = "Ω − Ω(∞) (kcal/mol)", width: float = COLUMN_WIDTH,

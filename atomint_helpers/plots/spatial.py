@@ -99,14 +99,15 @@ def draw_cut(ax, cut, values, atoms, *, dashed: str = "negative", scale: dict | 
     return cf
 
 
-def draw_element_letter(ax, xy, symbol: str, *, alpha: float = 1.0, size: float = 9) -> None:
-    """An atom marked by its element symbol at ``xy`` (data units): bold white with a black outline, so it
-    reads on the dark and the light ends of a diverging map alike; ``alpha`` fades atoms off the plane."""
+def draw_element_letter(ax, xy, symbol: str, *, alpha: float = 1.0, size: float = 9, zorder: float = 6) -> None:
+    """An atom marked by its element symbol at ``xy`` (data units; x, y, z on a 3D axes): bold white with a
+    black outline, so it reads on the dark and the light ends of a diverging map alike; ``alpha`` fades atoms
+    off the plane, ``size`` in pt."""
     from matplotlib import patheffects
 
+    outline = patheffects.withStroke(linewidth=2.2, foreground="black", alpha=alpha)
     ax.text(*xy, symbol, ha="center", va="center_baseline", fontsize=size, fontweight="bold", color="white",
-            alpha=alpha, zorder=6, path_effects=[patheffects.withStroke(linewidth=2.2, foreground="black",
-                                                                        alpha=alpha)])
+            alpha=alpha, zorder=zorder, path_effects=[outline])
 
 
 def scale_bar(ax, length: float = 2.0, loc: str = "lower left") -> None:

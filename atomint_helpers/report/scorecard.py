@@ -27,6 +27,8 @@ Rows of the claims registry (:mod:`.registry`, :meth:`~.registry.Verdict.row`) a
 from __future__ import annotations
 
 import datetime as _dt
+import functools
+import html
 import json
 import math
 import os
@@ -204,25 +206,53 @@ def md_cell(text: str) -> str:
 VERDICT_MARK = {"holds": "✓ holds", "reproduced": "✓ reproduced", "differs": "✗ differs", "lower": "▼ lower",
                 "higher": "▲ higher", "inconclusive": "≈ inconclusive", "not testable": "∅ not testable",
                 "not comparable": "— not comparable"}
+#: background colour of a verdict (green holds, red does not, amber inconclusive, grey undecidable)
+VERDICT_COLOUR = {"holds": "#c8e6c9", "reproduced": "#c8e6c9", "differs": "#ffcdd2", "lower": "#ffcdd2",
+                  "higher": "#ffcdd2", "inconclusive": "#ffe0b2", "not testable": "#e0e0e0",
+                  "not comparable": "#e0e0e0"}
+
+
 def rule_note(r: Mapping[str, Any]) -> str:
     rule = r["rule"] if r["rule"] == "same rule as above" else (f"rule: {r['rule']}" if r["rule"] else "")
     return " — ".join(x for x in (rule, r["note"]) if x)
 
 
 def display_table(rows: Iterable[Mapping[str, Any]]):
-    """A chapter's scorecard rows for reading: the claim, the model, paper and atomint values rounded
-    (:func:`format_value`, a dash for none), the unit, the verdict (:data:`VERDICT_MARK`), the cause and
-    the tests (rule, value, per-fold verdicts); the claim is the index; never a raw True/None/NaN."""
+    """A chapter's scorecard rows for reading: a DataFrame (the claim as index; the model, paper and atomint
+    values rounded by :func:`format_value` with a dash for none, the unit, the verdict (:data:`VERDICT_MARK`),
+    the cause and the tests; never a raw True/None/NaN) that a notebook shows as :func:`claims_html`, one
+    block per claim that fits the book's text column."""
+    rows = [normalize_row(r, i) for i, r in enumerate(rows)]
+    out = [{"claim": r["claim"], "model": r["model"], "paper": format_value(r["paper"]),
+            "atomint": format_value(r["atomint"]), "unit": r["unit"], "verdict": VERDICT_MARK[r["verdict"]],
+            "why": r.get("cause") or "", "tests · rule · note": tests_text(r)} for r in rows]
+    cols = ["claim", "model", "paper", "atomint", "unit", "verdict", "why", "tests · rule · note"]
+    table = _claims_table_class()(out, columns=cols).set_index("claim").rename_axis(None)
+    table.claim_rows = rows
+    return table
+
+
+@functools.cache
+def _claims_table_class():
     import pandas as pd
 
-    out = []
-    for i, r in enumerate(rows):
-        r = normalize_row(r, i)
-        out.append({"claim": r["claim"], "model": r["model"], "paper": format_value(r["paper"]),
-                    "atomint": format_value(r["atomint"]), "unit": r["unit"], "verdict": VERDICT_MARK[r["verdict"]],
-                    "why": r.get("cause") or "", "tests · rule · note": tests_text(r)})
-    cols = ["claim", "model", "paper", "atomint", "unit", "verdict", "why", "tests · rule · note"]
-    return pd.DataFrame(out, columns=cols).set_index("claim").rename_axis(None)
+    class ClaimsTable(pd.DataFrame):
+        """The rows of :func:`display_table`, shown in a notebook as :func:`claims_html` (the frame's own
+        table while it still has one row per claim row, otherwise pandas' table)."""
+
+        _metadata = ["claim_rows"]
+
+        @property
+        def _constructor(self):
+            return ClaimsTable
+
+        def _repr_html_(self):
+            rows = getattr(self, "claim_rows", None)
+            if rows is None or len(rows) != len(self) or list(self.index) != [r["claim"] for r in rows]:
+                return super()._repr_html_()
+            return claims_html(rows)
+
+    return ClaimsTable
 
 
 def tests_text(r: Mapping[str, Any]) -> str:
@@ -238,6 +268,80 @@ def tests_text(r: Mapping[str, Any]) -> str:
     if r.get("note"):
         bits.append(r["note"])
     return " · ".join(bits)
+
+
+# ------------------------------------------------------------------------------ a block per claim (HTML)
+def _esc(text: Any) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def _line(label: str, text: str) -> str:
+    return f'<div><span class="atomint-label">{_esc(label)}</span> {_esc(text)}</div>'
+
+
+def _test_lines(t: Mapping[str, Any]) -> str:
+    """One test: its rule in full, the value on all the data with its verdict, then each fold's value
+    and verdict."""
+    labels = t.get("fold_labels") or [f"fold {k}" for k in range(len(t.get("folds") or []))]
+    values = t.get("fold_values") or [None] * len(labels)
+    folds = "; ".join(f"{lab}: {format_value(v) + ' ' if v is not None else ''}{verdict}"
+                      for lab, v, verdict in zip(labels, values, t.get("folds") or []))
+    value = f"all data: {format_value(t['value'])} → {t['verdict']}" + (f"; {folds}" if folds else "")
+    return (f'<div class="atomint-test"><span class="atomint-label">test</span> {_esc(t["rule"])}'
+            f'<div class="atomint-folds">{_esc(value)}</div></div>')
+
+
+def _values(r: Mapping[str, Any]) -> list[str]:
+    """The paper's and atomint's values of a row without tests, with the unit (no paper value for a
+    statement)."""
+    unit = f" {r['unit']}" if r["unit"] else ""
+    paper = [] if r["paper"] is None or r["paper"] == r["claim"] else [f"paper {format_value(r['paper'])}{unit}"]
+    return paper + [f"atomint {format_value(r['atomint'])}{unit}"]
+
+
+def claims_html(rows: Iterable[Mapping[str, Any]], *, extra=None) -> str:
+    """The rows as one HTML table of two columns that fits the book's text column: per row, its section and
+    model, the claim in words and the paper's sentence (once for consecutive rows that quote the same one)
+    beside the verdict; under them, across both columns, the tests (each rule in full, its value on all
+    the data and on each fold), the values of a row without tests, the note and why it does not hold.
+    ``extra(row)`` may add ``(label, text)`` lines (the scorecard page: the training budget). No line of
+    it is cut short; no blank line inside (a raw HTML block of Markdown)."""
+    lines = ['<table class="atomint-claims">', '<colgroup><col><col class="atomint-verdict-col"></colgroup>',
+             "<thead><tr><th>claim</th><th>verdict</th></tr></thead>"]
+    prev_quote = None
+    for i, r in enumerate(rows):
+        r = normalize_row(r, i)
+        where = " · ".join(x for x in (r.get("section") or "", r["model"]) if x)
+        head = f'<div class="atomint-where">{_esc(where)}</div>' if where else ""
+        head += f'<div class="atomint-claim">{_esc(r["claim"])}</div>'
+        quote = r.get("quote")
+        if quote and quote != r["claim"]:
+            said = f"“{quote}”" if quote != prev_quote else "(the same sentence as the row above)"
+            head += f'<div class="atomint-quote">{_esc(said)}</div>'
+        prev_quote = quote
+        tests = r.get("tests") or []
+        values = _values(r) if not tests else []
+        detail = [_test_lines(t) for t in tests] + ([_line("values", " · ".join(values))] if values else [])
+        rule, note = r["rule"], r["note"]
+        if rule and not tests:
+            detail.append(_line("rule", rule))
+            if note.startswith(rule):  # a note that goes on from the rule: only what it adds
+                note = note[len(rule):].lstrip(" :;—")
+        if r.get("fold_verdicts"):
+            detail.append(_line("per fold", ", ".join(r["fold_verdicts"])))
+        if note:
+            detail.append(_line("note", note))
+        if r.get("cause"):
+            detail.append(_line("why", r["cause"]))
+        detail += [_line(label, text) for label, text in (extra(r) if extra else ())]
+        colour = VERDICT_COLOUR[r["verdict"]]
+        mark = _esc(VERDICT_MARK[r["verdict"]])
+        lines += ["<tbody>", f'<tr class="atomint-head"><td>{head}</td>'
+                  f'<td class="atomint-verdict" style="background:{colour}">{mark}</td></tr>']
+        if detail:
+            lines.append(f'<tr class="atomint-detail"><td colspan="2">{"".join(detail)}</td></tr>')
+        lines.append("</tbody>")
+    return "\n".join(lines + ["</table>"])
 
 
 def write_markdown(path: str | os.PathLike, text: str) -> Path:

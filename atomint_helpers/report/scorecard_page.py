@@ -6,14 +6,9 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from .registry import HOLDING, VERDICTS
-from .scorecard import KINDS, VERDICT_MARK, format_value, md_cell, tests_text
+from .scorecard import KINDS, VERDICT_COLOUR, claims_html, format_value, md_cell
 
 
-#: background colour of a verdict in the chapter × verdict matrix (green holds, red does not, amber
-#: inconclusive, grey undecidable)
-VERDICT_COLOUR = {"holds": "#c8e6c9", "reproduced": "#c8e6c9", "differs": "#ffcdd2", "lower": "#ffcdd2",
-                  "higher": "#ffcdd2", "inconclusive": "#ffe0b2", "not testable": "#e0e0e0",
-                  "not comparable": "#e0e0e0"}
 KIND_TITLES = {"paper": "The paper's claims", "setup": "Set-up: data and training sets",
                "implementation": "Implementation checks", "beyond": "Beyond the paper"}
 #: the headline's groups: every verdict word in exactly one, so the numbers add up
@@ -199,28 +194,15 @@ def summary_markdown(chapters: list[dict], *, link: bool = True, build_info: str
 
 
 def _table(rows: list[dict]) -> list[str]:
-    """A pipe table of ``rows``: registry rows show section, the paper's words (once for consecutive rows
-    that rest on the same sentence), tests and cause."""
+    """``rows`` as :func:`~.scorecard.claims_html` (a block per row: section, the paper's words, every test
+    with its rule in full and its folds, the verdict and why), a claim of the paper with its training
+    budget, followed by a blank line."""
     from .budget import budget_cell
 
-    lines = ["| § | claim | model | paper | atomint | verdict | why | budget | tests · rule · note |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    prev_quote = None
-    for r in rows:
-        quote = r.get("quote")
-        claim = r["claim"]
-        if quote and quote != r["claim"]:
-            claim += f" — “{quote}”" if quote != prev_quote else " — (the same sentence)"
-        prev_quote = quote
-        atomint = format_value(r["atomint"]) + (f" {r['unit']}" if r["unit"] and not r.get("tests") else "")
-        if r.get("fold_verdicts"):
-            atomint += f" (folds: {', '.join(r['fold_verdicts'])})"
-        paper = "" if r.get("tests") or r["paper"] == r["claim"] else format_value(r["paper"])
-        lines.append("| " + " | ".join(md_cell(x) for x in (
-            r.get("section") or "", claim, r["model"], paper, atomint if not r.get("tests") else "see tests",
-            VERDICT_MARK[r["verdict"]], r.get("cause") or "", budget_cell(r) if r["kind"] == "paper" else "",
-            tests_text(r))) + " |")
-    return lines + [""]
+    def budget(r: dict) -> list[tuple[str, str]]:
+        return [("training budget", budget_cell(r))] if r["kind"] == "paper" else []
+
+    return [claims_html(rows, extra=budget), ""]
 
 
 def to_markdown(chapters: list[dict], *, missing: Iterable[str] = (), link: bool = True,
