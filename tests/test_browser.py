@@ -375,9 +375,10 @@ def _is_blank(png: Path, threshold: float = 0.995) -> tuple[bool, float]:
     return share >= threshold, float(share)
 
 
-#: a table cell whose text ends in an ellipsis ("…" or pandas' "..."): cut by pandas' column width or by hand,
-#: never on a page
-CUT_CELL_RE = re.compile(r"<td[^>]*>([^<]{0,400}(?:…|\.\.\.))\s*</td>")
+#: a text inside a table (a cell, or a block of a cell such as the scorecard's claim blocks) that ends in an
+#: ellipsis ("…" or pandas' "..."): cut by pandas' column width or by hand, never on a page
+CUT_CELL_RE = re.compile(r">([^<>]{1,400}(?:…|\.\.\.))\s*</(?:td|div|span)>")
+TABLE_RE = re.compile(r"<table\b.*?</table>", re.S)
 #: a figure's text (≥ 9 pt at its size in inches) may display at no less than this share of its size; a little
 #: under 1 for rounding of the displayed width
 MIN_TEXT_SCALE = 0.97
@@ -506,7 +507,8 @@ def check_page(browser: Browser, page: Path, html: Path, screenshots: Path,
     for m in list(re.finditer(r"(?<![\w.])_build/\S*", probe["outputText"]))[:3]:
         report.add("paths", f"a cell's output shows a build path: …{_excerpt(probe['outputText'], m)}…")
     # tables
-    for cut in list(CUT_CELL_RE.finditer(page.read_text(encoding="utf-8", errors="replace")))[:3]:
+    tables = TABLE_RE.findall(page.read_text(encoding="utf-8", errors="replace"))
+    for cut in [c for t in tables for c in CUT_CELL_RE.finditer(t)][:3]:
         report.add("tables", f"a table cell is cut short: {' '.join(cut.group(1).split())[-80:]!r}")
     for t in probe["tables"]:
         if t["raw"]:
@@ -719,6 +721,7 @@ def test_checker_catches_problems(chromium, tmp_path):
         "<pre>saved to _build/results/quick/x.html</pre>"
         "<table><thead><tr><th>a</th><th>holds</th></tr></thead>"
         "<tbody><tr><td>1.5</td><td>None</td></tr><tr><td>nan</td><td>True</td></tr></tbody></table>"
+        "<table class='atomint-claims'><tr><td><div><span>rule</span> a rule cut short…</div></td></tr></table>"
         "<div class='output traceback highlight-ipythontb'><pre>Traceback (most recent call last):\n"
         "ValueError: boom</pre></div></div></div>"
         "<p style='width:900px'>a paragraph wider than its column</p>"
@@ -741,7 +744,7 @@ def test_checker_catches_problems(chromium, tmp_path):
         "math": [r"raw TeX \( \)", "raw TeX $...$", "raw TeX $$"],
         "plumbing": ["nbval", "UserWarning"],
         "paths": [str(ROOT), "_build/results/quick"],
-        "tables": ["3 raw cells", "None", "True", "nan"],
+        "tables": ["3 raw cells", "None", "True", "nan", "a rule cut short…"],
         "figures": ["small.png", "px wide", "blank.png", "neither a caption nor an alt text"],
         "overflow": ["sticks out of the content column"],
     }.items():
