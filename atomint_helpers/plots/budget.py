@@ -12,10 +12,11 @@ MARKERS = ("o", "s", "^", "v", "D", "P", "X")
 
 def budget_trends(series: list[dict], paper_mae: dict | None = None, *, height: float = 6.0):
     """One line per claim and test: its normalised value (> 0 holds, < 0 differs; 0 is the threshold)
-    against the stage's test MAE (kcal/mol), one panel per architecture the MAE is read from.
+    against the stage's test MAE, one panel per architecture (and target) the MAE is read from.
 
     ``series``: dicts with ``label``, ``axis`` (the architecture's name, one panel each), ``mae`` and
-    ``normalised`` (one value per stage) and ``budget`` (``sensitive`` draws solid, others dashed);
+    ``normalised`` (one value per stage), ``budget`` (``sensitive`` draws solid, others dashed) and
+    ``unit`` (of the MAE: kcal/mol when absent, ``D`` for a dipole model's);
     ``paper_mae``: ``{axis: MAE}`` drawn as a vertical line. The legend, below each panel, names the lines
     (colour and marker per line; solid for a sensitive claim, dashed otherwise). The x axis runs from high
     to low MAE (training goes left to right)."""
@@ -41,7 +42,8 @@ def budget_trends(series: list[dict], paper_mae: dict | None = None, *, height: 
                         ha="left", va="top", fontsize=7)
             lo, hi = ax.get_xlim()
             ax.set_xlim(max(lo, hi), min(lo, hi))
-            ax.set_xlabel(f"{name} test MAE (kcal/mol)")
+            unit = next((s["unit"] for s in mine if s.get("unit")), "kcal/mol")
+            ax.set_xlabel(f"{name} test MAE ({unit})")
             ax.set_title(f"against {name}'s stages", fontsize=9)
             ax.legend(fontsize=6, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=1)
         axes[0][0].set_ylabel("normalised value (> 0 holds)")
