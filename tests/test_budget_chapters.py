@@ -84,7 +84,8 @@ def test_a_number_falling_toward_the_paper_is_sensitive_with_its_crossing_beside
     # higher than the paper's at every stage, closer as the MAE falls: toward a flip; the distance is linear
     # in the MAE, so its line reaches the tolerance at 1.1 × 0.35
     assert b["verdict"] == "sensitive"
-    tests = budget.budget(sn, [_claim(s["claims"], sn.id, "SchNet")["tests"] for s in res["stages"]], [0.6, 0.5, 0.45], 0.35)["tests"]
+    per_stage = [_claim(s["claims"], sn.id, "SchNet")["tests"] for s in res["stages"]]
+    tests = budget.budget(sn, per_stage, [0.6, 0.5, 0.45], 0.35)["tests"]
     assert tests[budget.NUMBER_TEST]["crossing_mae"] == pytest.approx(1.1 * 0.35)
     assert "kcal/mol (the paper's model: 0.35)" in b["why"]
     assert [s["test_mae"] for s in listing] == [0.6, 0.5, 0.45]
@@ -153,8 +154,8 @@ def test_the_runner_keeps_computed_stages_and_recomputes_those_asked(tmp_path, m
 
     monkeypatch.setattr(run.S, "choose", lambda repo, t, folds: {"x": {0: [t] * 3}})
     monkeypatch.setattr(run.S, "stage_dirs", lambda chosen, repo, key: [tmp_path / f"{key}{i}" for i in range(3)])
-    monkeypatch.setattr(run, "stage_checkpoints", lambda chosen, i, d, ds: ({"x": {"0": {"dir": d.name, "mae": 1.0, "rmse": 1.0}}},
-                                                                            {"schnet": 0.6 - 0.1 * i}))
+    monkeypatch.setattr(run, "stage_checkpoints", lambda chosen, i, d, ds: (
+        {"x": {"0": {"dir": d.name, "mae": 1.0, "rmse": 1.0}}}, {"schnet": 0.6 - 0.1 * i}))
     monkeypatch.setattr("atomint_helpers.data.qm9.load_qm9", lambda: DS())
 
     def measure(chapter, dirs, ds, errors):
