@@ -72,7 +72,7 @@ def _results(sn_energy=(0.6, 0.5, 0.45), sn_dipole=(0.04, 0.035, 0.03)):
 def _per_fold(last):
     rows = []
     for t, sn, bp in (("energy", last[0], 0.45), ("dipole", last[1], 0.05)):
-        for m, mae in (("SchNet", sn), ("BP", bp)):
+        for m, mae in (("SchNet", sn), ("Behler–Parrinello", bp)):  # the names across_folds gives
             rows += [{"model": m, "target": t, "fold": k, "MAE": mae} for k in (0, 1, 2)]
     return pd.DataFrame(rows)
 

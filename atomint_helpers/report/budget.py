@@ -215,9 +215,8 @@ def _axis(results: dict, stage: dict, target: str | None) -> tuple[dict, dict, s
 
 
 def _paper_mae(results: dict, target: str | None, m: str) -> float | None:
-    if target is None or target == results.get("target", "energy"):
-        return results.get("paper_mae", {}).get(m)
-    return results.get("target_paper_mae", {}).get(target, {}).get(m)
+    own = target is None or target == results.get("target", "energy")
+    return (results.get("paper_mae", {}) if own else results.get("target_paper_mae", {}).get(target, {})).get(m)
 
 
 def claim_budget(claim: Claim, label: str, results: dict | None) -> tuple[dict, list[dict]]:
@@ -317,11 +316,13 @@ def annotate_errors(rows: list[dict], claims: Sequence[Claim], per_fold, quick: 
     path = results_path("table1") if path is None else path
     results = None if quick else read_results(path)
     if results and results.get("stages"):
+        from ..interpret.evaluation import MODEL_NAMES
+
         last = results["stages"][-1]
-        known = {(_PANEL[m], results.get("target", "energy"), int(k)): c["mae"]
-                 for m, by in last["checkpoints"].items() for k, c in by.items()}
-        known.update({(_PANEL[m], t, int(k)): c["mae"] for t, other in last.get("targets", {}).items()
-                      for m, by in other.get("checkpoints", {}).items() for k, c in by.items()})
+        sets = {results.get("target", "energy"): last["checkpoints"],
+                **{t: o.get("checkpoints", {}) for t, o in last.get("targets", {}).items()}}
+        known = {(MODEL_NAMES[m], t, int(k)): c["mae"] for t, ck in sets.items() for m, by in ck.items()
+                 for k, c in by.items()}
         mine = {(r["model"], r["target"], int(r["fold"])): r["MAE"] for _, r in per_fold.iterrows()}
         same = set(mine) == set(known) and all(
             _finite(mine[k]) and abs(mine[k] - known[k]) <= rel * abs(known[k]) for k in known)
