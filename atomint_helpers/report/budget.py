@@ -294,16 +294,12 @@ def annotate_study(rows: list[dict], claims: Sequence[Claim], study, quick: bool
         from ..store import provenance
 
         last = {c["weights_sha256"] for by in results["stages"][-1]["checkpoints"].values() for c in by.values()}
-        listed = getattr(study.fold_set, "checkpoints", None)  # a constructed study names none
-        mine = {provenance(f).get("weights_sha256") for f in (listed() if listed else ())}
+        try:  # a constructed study names no checkpoints, or folders that are none
+            mine = {provenance(f).get("weights_sha256") for f in study.fold_set.checkpoints()}
+        except (AttributeError, AtomintError):
+            mine = set()
         if mine != last:
-            results = {"stages": []}
-            for r in rows:
-                if r.get("kind") == "paper":
-                    r["budget"] = {"verdict": "untested", "why": "the evaluated stages end in other checkpoints than "
-                                   f"this build's (rerun bench/stages/run.py --chapter {Path(path).stem})"}
-                    r["stages"] = []
-            return rows
+            return _other_checkpoints(rows, Path(path).stem)
     return annotate(rows, claims, quick, results or {"stages": []})
 
 
@@ -327,13 +323,17 @@ def annotate_errors(rows: list[dict], claims: Sequence[Claim], per_fold, quick: 
         same = set(mine) == set(known) and all(
             _finite(mine[k]) and abs(mine[k] - known[k]) <= rel * abs(known[k]) for k in known)
         if not same:
-            for r in rows:
-                if r.get("kind") == "paper":
-                    r["budget"] = {"verdict": "untested", "why": "the evaluated stages end in other checkpoints than "
-                                   "this build's (rerun bench/stages/run.py --chapter table1)"}
-                    r["stages"] = []
-            return rows
+            return _other_checkpoints(rows, "table1")
     return annotate(rows, claims, quick, results or {"stages": []})
+
+
+def _other_checkpoints(rows: list[dict], chapter: str) -> list[dict]:
+    for r in rows:
+        if r.get("kind") == "paper":
+            r["budget"] = {"verdict": "untested", "why": "the evaluated stages end in other checkpoints than this "
+                           f"build's (rerun bench/stages/run.py --chapter {chapter})"}
+            r["stages"] = []
+    return rows
 
 
 def _mae_text(s: dict) -> str:
