@@ -28,6 +28,7 @@ from ..interpret.charges import (energy_charge_correlation, energy_charge_shapes
 from ..interpret.atom_terms import FIG_ELEMENTS, MODEL_LABELS
 from ..interpret.latent_stats import fold_distances, mean_over_folds, model_distances
 from .claims import QUICK_NOTE, _list, _need_folds, _quick_prefix
+from .budget import annotate_study, results_path
 from .charge_reference import mulliken_rows
 from .charge_measures import (divide, fold_ks, fold_label, h_c_over_n_o, mean_finite, model_by_element, pairs_of,
                               ratio_measure, scaled_mean)
@@ -313,7 +314,7 @@ def rows(charges, energies, mulliken, quick: bool, signs=None) -> list[dict]:
     with energies are not comparable)."""
     out = claim_rows(charges, energies, quick)
     out += without_outlier_rows(charges, energies, signs, quick)
-    return out + mulliken_rows(mulliken, quick)
+    return annotate_study(out + mulliken_rows(mulliken, quick), CLAIMS, charges, quick, results_path("fig4"))
 
 
 # ------------------------------------------------------------------------------------------ tables

@@ -20,6 +20,7 @@ import numpy as np
 from ..interpret.ring_stats import (enrichment_p, fold_differences, median_shift, relative_scores,
                                     substituent_shift, substituents, top_stability)
 from ..interpret.rings import top_rings
+from .budget import annotate_study, results_path
 from .claims import QUICK_NOTE, _fmt, _quick_prefix, _verdict
 from .energies import _pending_of
 from .registry import Claim, Measurement, Test, decide
@@ -287,7 +288,8 @@ def rows(scored, tops, rings, study, quick: bool, ds=None) -> list[dict]:
     """Every scorecard row of the chapter: the registry's claims (:data:`CLAIMS`) and the stability of the
     top ten (kind ``beyond``). ``tops`` is kept for the notebook's call; the claims rank each fold itself."""
     folds = {m: study.fold_set.folds(m) for m in study.models()}
-    return claim_rows(scored, rings, study, quick, ds) + stability_rows(scored, folds, quick)
+    out = claim_rows(scored, rings, study, quick, ds) + stability_rows(scored, folds, quick)
+    return annotate_study(out, CLAIMS, study, quick, results_path("fig3"))
 
 
 def what_we_see(scored, tops, rings, study, quick: bool) -> str:

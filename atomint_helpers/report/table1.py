@@ -21,6 +21,7 @@ import numpy as np
 
 from ..interpret.evaluation import CPU_TARGET_MAE, MODEL_NAMES, PAPER_TABLE1, schnet_better_on_folds
 from ..properties import goal_text
+from .budget import annotate_errors
 from .claims import QUICK_NOTE, dash_or
 from .registry import Cause, Claim, Measurement, Test, decide, decide_number
 
@@ -117,7 +118,7 @@ def rows(table, per_fold, *, quick: bool, profile: str, curve=None) -> list[dict
         why = QUICK_NOTE if quick else (None if both else "no fold finished for both models")
         out.append(decide(claim, "", {"MAE ratio": ratio("MAE"), "RMSE ratio": ratio("RMSE")}, why_not=why).row())
     out.append(curve_row(curve if curve is not None else curve_frame([], per_fold.iloc[:0]), quick=quick))
-    return out
+    return annotate_errors(out, CLAIMS, per_fold, quick)
 
 
 def curve_frame(points, per_fold):
