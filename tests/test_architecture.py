@@ -75,7 +75,6 @@ PRIVATE_IMPORTS_ALLOWED = {
     "report": "claims.py's cell formatting (_fmt, _list, _verdict, …) is being made public with the report rework",
     "store": "checkpoint finding and loading are being consolidated",
     "cli": "explain's output lines (interpret.explain._labels, _prediction_line) move with the cli rework",
-    "training": "parallel.py reuses run.py's _setup and _train_epoch until the training rework splits them",
     "calculator": "being reworked with store/",
 }
 

@@ -26,12 +26,13 @@ import torch
 from torch import nn
 
 from .. import AtomintError
+from ..data.elements import QM9_ELEMENTS
 from ..properties import IDX_I, IDX_J, IDX_M, N_ATOMS, OFFSETS, R_KEY, Z_KEY
 from .heads import HEADS, DipoleHead, EnergyHead, FormationEnergyHead
 
 MODELS = ("bp", "schnet")
 TARGETS = tuple(HEADS)
-DEFAULT_ELEMENTS = (1, 6, 7, 8, 9)
+DEFAULT_ELEMENTS = QM9_ELEMENTS
 
 
 def _representation(name: str, cfg: dict, elements) -> nn.Module:
