@@ -48,7 +48,10 @@ def _representation(name: str, cfg: dict, elements) -> nn.Module:
 
 
 class AtomisticModel(nn.Module):
-    """Representation + head. ``forward(batch)`` returns the head's outputs (see module docstring)."""
+    """Representation + head. ``forward(batch)`` returns the head's outputs (see module docstring).
+
+    The config's model and target are checked here: :func:`build` is the entry for configs read from disk
+    (``config.json``) and written by users; a training run's config comes from a checked ``RunSpec``."""
 
     def __init__(self, config: dict):
         super().__init__()
