@@ -91,7 +91,8 @@ def _save_png(path: Path, fig) -> Path:
 
 
 def write_spatial(atoms, models: list, out_dir: Path, probe: str | None, esp: bool, spacing: float,
-                  allow_outside: bool = False, max_seconds: float | None = PROBE_BUDGET_S) -> list[Path]:
+                  allow_outside: bool = False, max_seconds: float | None = PROBE_BUDGET_S, *,
+                  checked: bool = False) -> list[Path]:
     """Cube files and PNG cuts of the probe potential (energy models, ``probe`` element) and the ESP (dipole
     models, ``esp``) of one molecule into ``out_dir``; returns the written paths (see module docstring).
 
@@ -99,7 +100,11 @@ def write_spatial(atoms, models: list, out_dir: Path, probe: str | None, esp: bo
     (no ``probe`` and no ``esp``, or no model of the needed target), and for a structure the models cannot
     judge (the applicability check; ``allow_outside`` evaluates it anyway). A probe grid estimated (from its
     first chunk) to take longer than ``max_seconds`` is refused with the estimate; a long one shows a progress
-    bar with an ETA."""
+    bar with an ETA.
+
+    The molecule is checked once, here (:func:`~atomint_helpers.data.xyz.check_molecule`: a public entry point),
+    or, with ``checked``, by the caller before (``atomint explain`` checks every frame before any model sees
+    one); the probe and ESP functions below are told so and do not check it again."""
     from . import plots
     from .data.xyz import check_molecule
     from .interpret import esp as esp_mod
@@ -107,13 +112,11 @@ def write_spatial(atoms, models: list, out_dir: Path, probe: str | None, esp: bo
     from .interpret.probe import ProbePotential, probe_number
     from .store import load_model
 
-    from .data.applicability import ALLOW_KEY, OUTSIDE_MARK, check_applicability
+    from .data.applicability import OUTSIDE_MARK, check_applicability
 
-    check_molecule(atoms, atoms.info.get("name", "molecule"), allow_outside=allow_outside)
+    if not checked:
+        check_molecule(atoms, atoms.info.get("name", "molecule"), allow_outside=allow_outside)
     mark = "" if check_applicability(atoms).inside else f" [{OUTSIDE_MARK}]"  # on every file of an allowed outsider
-    if allow_outside:
-        atoms = atoms.copy()
-        atoms.info[ALLOW_KEY] = True  # the probe and ESP functions' own checks warn instead of refusing
     loaded = [load_model(m) if isinstance(m, (str, os.PathLike)) else m for m in (models or [])]
     if not loaded:
         raise AtomintError("write_spatial: no model given (pass checkpoint folders with --model)")
@@ -139,7 +142,7 @@ def write_spatial(atoms, models: list, out_dir: Path, probe: str | None, esp: bo
         sym = chemical_symbols[z]
         for i, m in enumerate(energy):
             label = model_label(m, i)
-            pp = ProbePotential(m, atoms, z)
+            pp = ProbePotential(m, atoms, z, checked=True)
             values = pp(grid.points(), max_seconds=max_seconds)
             stem = f"{name}-{label}-probe-{sym}"
             written.append(write_cube(out_dir / f"{stem}.cube", atoms, grid, values,
@@ -151,7 +154,7 @@ def write_spatial(atoms, models: list, out_dir: Path, probe: str | None, esp: bo
     if esp:
         for i, m in enumerate(dipole):
             label = model_label(m, i)
-            q = esp_mod.latent_charges(m, atoms)
+            q = esp_mod.latent_charges(m, atoms, checked=True)
             values = esp_mod.esp(atoms.positions, q, grid.points(), unit="eV")
             stem = f"{name}-{label}-esp"
             written.append(write_cube(out_dir / f"{stem}.cube", atoms, grid, values,

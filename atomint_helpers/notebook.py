@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import AtomintError
+from .data.elements import QM9_SYMBOLS
 
 PROFILES = ("quick", "cpu", "paper")
 PROFILE_HELP = {
@@ -200,7 +201,7 @@ def check_smiles(name: str, value, names: dict) -> str:
 
 # ------------------------------------------------------------------------------------------ chapter parameters
 #: elements a probe atom may be: those every energy model has a network or embedding for (QM9's)
-PROBE_ELEMENTS = ("H", "C", "N", "O", "F")
+PROBE_ELEMENTS = QM9_SYMBOLS
 #: ``model`` parameter → the checkpoint keys and labels it stands for
 MODEL_CHOICES = {"both": (("schnet", "SchNet"), ("bp", "BP")), "schnet": (("schnet", "SchNet"),),
                  "bp": (("bp", "BP"),)}

@@ -74,7 +74,6 @@ def test_layers(path):
 PRIVATE_IMPORTS_ALLOWED = {
     "report": "claims.py's cell formatting (_fmt, _list, _verdict, …) is being made public with the report rework",
     "cli": "explain's output lines (interpret.explain._labels, _prediction_line) move with the cli rework",
-    "training": "parallel.py reuses run.py's _setup and _train_epoch until the training rework splits them",
 }
 
 

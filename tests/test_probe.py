@@ -241,6 +241,24 @@ def test_write_spatial_cube_roundtrip(tmp_path, schnet, toluene):
     assert len(back) == len(toluene)
 
 
+def test_write_spatial_checks_the_molecule_once(tmp_path, schnet, toluene, monkeypatch):
+    """The molecule is checked at the entry (write_spatial, or its caller with ``checked``), not again by the
+    probe function below it; a molecule write_spatial refuses is refused before any file is written."""
+    from atomint_helpers.data import xyz
+    from atomint_helpers.exports import write_spatial
+
+    calls = []
+    real = xyz.check_molecule
+    monkeypatch.setattr(xyz, "check_molecule", lambda *a, **k: calls.append(a[1] if len(a) > 1 else "") or real(*a, **k))
+    write_spatial(toluene, [schnet], tmp_path / "one", "C", False, 1.0)
+    assert len(calls) == 1
+    write_spatial(toluene, [schnet], tmp_path / "two", "C", False, 1.0, checked=True)
+    assert len(calls) == 1
+    with pytest.raises(AtomintError, match="apart"):
+        write_spatial(Atoms("CH", positions=[[0, 0, 0], [0, 0, 0.01]]), [schnet], tmp_path / "bad", "C", False, 1.0)
+    assert not (tmp_path / "bad").exists()
+
+
 def test_write_spatial_errors(tmp_path, schnet, toluene):
     from atomint_helpers.exports import write_spatial
 
@@ -319,15 +337,22 @@ def test_probe_forward_molecule_unchanged_over_a_grid(which, request, toluene):
     assert pp.molecule_change <= 1e-4
 
 
-def test_probe_forward_bad_input(toluene):
-    from atomint_helpers.models import atoms_to_batch, build
-    from atomint_helpers.models.probe import ProbeForward
+def test_probe_inputs_are_checked_once_at_the_entry(toluene):
+    """ProbeForward trusts its caller; the public entry refuses what it would not handle: a dipole model, an
+    unknown method, and an element the model lacks, in the probe or in a molecule allowed outside QM9."""
+    from atomint_helpers.data.applicability import ALLOW_KEY
+    from atomint_helpers.models import build
 
     dip = build({**SMALL_SCHNET, "target": "dipole"})
     with pytest.raises(AtomintError, match="energy model"):
-        ProbeForward(dip, atoms_to_batch(toluene, dip.cutoff), 6)
+        probe.ProbePotential(dip, toluene, "C")
     m = build(SMALL_BP)
     with pytest.raises(AtomintError, match="method"):
-        ProbeForward(m, atoms_to_batch(toluene, m.cutoff), 6, method="fast")
+        probe.ProbePotential(m, toluene, "C", method="fast")
     with pytest.raises(AtomintError, match="Cl"):
-        ProbeForward(m, atoms_to_batch(toluene, m.cutoff), 17)
+        probe.ProbePotential(m, toluene, 17)
+    outsider = toluene.copy()
+    outsider.numbers[np.flatnonzero(outsider.numbers == 1)[0]] = 17
+    outsider.info[ALLOW_KEY] = True
+    with pytest.raises(AtomintError, match="Cl"):
+        probe.ProbePotential(m, outsider, "C")

@@ -24,7 +24,7 @@ import os, signal, sys
 from pathlib import Path
 from atomint_helpers.training import run
 
-epoch = run._train_epoch
+epoch = run.train_epoch
 
 
 def epoch_then_kill(r, *args):
@@ -34,7 +34,7 @@ def epoch_then_kill(r, *args):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-run._train_epoch = epoch_then_kill
+run.train_epoch = epoch_then_kill
 run.train("schnet", "energy", 0, "quick", sys.argv[1], max_epochs=3, progress=False, processes=2, overrides=%r)
 """ % (OVERRIDES,)
 

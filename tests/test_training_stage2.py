@@ -7,7 +7,7 @@ import torch
 
 from atomint_helpers import AtomintError, store
 from atomint_helpers.data.bonds import mulliken_sign_groups
-from atomint_helpers.training import (WeightAverage, adopt_candidate, cosine_lr, read_log, read_screening,
+from atomint_helpers.training import (RunSpec, WeightAverage, adopt_candidate, cosine_lr, read_log, read_screening,
                                       read_signs, screen_restarts, train, write_signs)
 
 EXT = {"schnet": {"from_epoch": 2, "lr": 1e-3, "ema_decay": 0.9}}
@@ -97,7 +97,7 @@ def test_restart_screening_chooses_the_lowest_validation_and_records_every_candi
     assert read_log(f)[0]["val_mae"] == pytest.approx(best["val_mae"][0])
     assert {r["epoch"] for r in read_signs(f)} == {1, 2}
     # a screening already recorded is not run again
-    assert screen_restarts("schnet", "dipole", 1, "quick", tmp_path, overrides=ov) == rec
+    assert screen_restarts(RunSpec.build("schnet", "dipole", 1, "quick", tmp_path, overrides=ov)) == rec
     # its record, read back for the book, carries each candidate's Mulliken signs at the screening's last epoch
     read = read_screening(f)
     assert [c["seed"] for c in read["candidates"]] == [1, 1001]

@@ -121,7 +121,7 @@ def _cli_explain(args) -> int:
         stem = Path(args.structure).stem if args.structure else "smiles"
         out_dir = Path(args.cube) if args.cube else Path(f"{stem}-spatial")
         for path in write_spatial(frames[0], [ms[0] for ms in models], out_dir, args.probe, bool(args.esp), spacing,
-                                  allow_outside=args.allow_outside):
+                                  allow_outside=args.allow_outside, checked=True):
             say(args, f"wrote {path}")
     return 0
 

@@ -47,9 +47,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import AtomintError
+from .elements import QM9_ELEMENTS
 
 BOUNDS_PATH = Path(__file__).with_name("qm9_bounds.json")
-QM9_ELEMENTS = (1, 6, 7, 8, 9)
 #: largest structure a tool evaluates (atoms); above it the pair list of a 5 Å cutoff needs GiBs
 MAX_ATOMS = 2_000
 #: bytes per atom pair a model's forward pass holds (SchNet 128 filters × 3 tensors + 25 Gaussians, float32,

@@ -11,6 +11,9 @@ GROUP_NAMES = {1: "1 (H, alkali metals)", 2: "2 (alkaline earths)", 13: "13 (bor
                14: "14 (carbon group)", 15: "15 (pnictogens)", 16: "16 (chalcogens)", 17: "17 (halogens)",
                18: "18 (noble gases)"}
 _PERIOD_ENDS = (2, 10, 18, 36, 54, 86, 118)
+#: QM9's elements, as atomic numbers and symbols: the one list every QM9 model, check and table uses
+QM9_ELEMENTS = (1, 6, 7, 8, 9)
+QM9_SYMBOLS = ("H", "C", "N", "O", "F")
 
 
 def period_of(z: int) -> int:

@@ -31,6 +31,7 @@ from .. import AtomintError, MissingError
 from ..units import convert_energy
 from .arrayset import ArraySet
 from .checksums import recorded_checksum, sha256_file
+from .elements import QM9_ELEMENTS, QM9_SYMBOLS
 from .paths import SAMPLE_DIR, cache_dir, data_root, ensure_targets, find_file, remove_stale_temporaries
 
 N_MOLECULES_FULL = 130_831
@@ -44,8 +45,8 @@ KNOWN_SHA256 = {
     "be54ac07e1480221df8cdd1d084258d2b642fcdc263451cde38ff14109f5df55": "qm9_sample.npz",
 }
 
-ELEMENTS = (1, 6, 7, 8, 9)
-SYMBOLS = {1: "H", 6: "C", 7: "N", 8: "O", 9: "F"}
+ELEMENTS = QM9_ELEMENTS
+SYMBOLS = dict(zip(QM9_ELEMENTS, QM9_SYMBOLS))
 
 #: QM9 atom reference energies (Hartree) for U0, U, H, G (QM9's atomref file; B3LYP/6-31G(2df,p)).
 ATOM_REFERENCES_HARTREE = {

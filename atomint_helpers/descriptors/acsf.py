@@ -79,6 +79,7 @@ import torch
 from ase.data import chemical_symbols
 from torch import Tensor, nn
 
+from ..data.elements import QM9_ELEMENTS
 from .angular import AngularTerms
 from .primitives import N_ELEMENTS_TABLE, cosine_cutoff, element_symbol, gaussian, gaussian_grid, monomials
 
@@ -118,7 +119,7 @@ class ACSF(AngularTerms, nn.Module):
 
     def __init__(
         self,
-        elements: Sequence[int] = (1, 6, 7, 8, 9),
+        elements: Sequence[int] = QM9_ELEMENTS,
         n_radial: int = 22,
         n_angular: int = 5,
         zetas: Sequence[int | float] = (1,),

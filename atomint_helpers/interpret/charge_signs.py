@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import AtomintError
 from ..data.bonds import mulliken_sign_groups, neighbour_counts
+from ..data.elements import QM9_SYMBOLS
 from .atom_terms import MODEL_LABELS, first_frame, molecule_rows
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def sign_agreement(frames: Mapping[str, Mapping[int, object]], ds, min_abs: floa
         if len(out) else out
 
 
-def mulliken_table(st: "Study", elements: Iterable[str] = ("H", "C", "N", "O", "F")):
+def mulliken_table(st: "Study", elements: Iterable[str] = QM9_SYMBOLS):
     """Per model and element: Pearson r between latent and Mulliken charges (fold-mean), the latent and
     Mulliken means, and the least-squares slope of latent on Mulliken; plus an ``all`` row."""
     import pandas as pd

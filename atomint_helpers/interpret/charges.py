@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from .. import AtomintError
+from ..data.elements import QM9_SYMBOLS
 from .atom_terms import FIG_ELEMENTS, MODEL_LABELS
 from .latent_study import Study
 
@@ -196,7 +197,7 @@ def checkpoint_offsets(model) -> dict[str, float]:
     from ase.data import atomic_numbers
 
     c = model.head.element_charge.detach().double().numpy() * float(model.head.charge_sign)
-    return {e: float(c[atomic_numbers[e]]) for e in ("H", "C", "N", "O", "F")}
+    return {e: float(c[atomic_numbers[e]]) for e in QM9_SYMBOLS}
 
 
 __all__ = ["energy_charge_correlation", "spearman", "scaled_distance", "scaled_distances", "ks_distance",

@@ -30,8 +30,8 @@ import numpy as np
 
 from .. import AtomintError
 from ..data.applicability import bounds, check_applicability
+from ..data.elements import QM9_ELEMENTS
 
-QM9_ELEMENTS = (1, 6, 7, 8, 9)
 MAX_HEAVY_ATOMS = 9
 #: shortest distance (Å) of every element pair over all atom pairs of the full QM9, rounded down to 1e-4 Å:
 #: the committed table of :mod:`atomint_helpers.data.applicability` (``qm9_bounds.json``)

@@ -34,14 +34,17 @@ from .grid import check_points, outside_vdw
 UNITS = {"eV": 1.0, "kcal/mol": EV_TO_KCAL_MOL}
 
 
-def latent_charges(model, atoms) -> np.ndarray:
-    """The dipole model's latent partial charges of ``atoms`` (e, float64, sum 0)."""
+def latent_charges(model, atoms, *, checked: bool = False) -> np.ndarray:
+    """The dipole model's latent partial charges of ``atoms`` (e, float64, sum 0). A public entry point: the
+    molecule is checked here (:func:`~atomint_helpers.data.xyz.check_molecule`) unless ``checked`` says the
+    caller, an entry point above (:func:`atomint_helpers.exports.write_spatial`), has checked it."""
     from ..data.xyz import check_molecule
 
     from ..models import require_target
 
     require_target(model, "dipole", "the ESP (latent charges)")
-    check_molecule(atoms, "molecule")
+    if not checked:
+        check_molecule(atoms, "molecule")
     return np.asarray(model.predict(atoms)["partial_charges"], dtype=np.float64)
 
 

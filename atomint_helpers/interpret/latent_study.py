@@ -8,6 +8,7 @@ from typing import Iterable
 import numpy as np
 
 from .. import AtomintError
+from ..data.elements import QM9_SYMBOLS
 from ..store import FoldSet, find_folds
 from .atom_terms import (FIG_ELEMENTS, LATENT, MODEL_LABELS, MODEL_ORDER, checkpoint_terms, held_out_ids,
                          latent_column, latent_unit)
@@ -85,7 +86,7 @@ def try_study(models_dir, target: str, profile: str, folds, ds, rows="auto") -> 
         return None, str(e)
 
 
-def counts_table(st: Study, elements: Iterable[str] = ("H", "C", "N", "O", "F")):
+def counts_table(st: Study, elements: Iterable[str] = QM9_SYMBOLS):
     """Atoms and molecules per element in the study's molecules, and the folds found per model."""
     import pandas as pd
 

@@ -97,12 +97,15 @@ def _check_probe_element(model, z: int) -> None:
         raise AtomintError(f"probe element: {e}") from None
 
 
-def _check_atoms(atoms, name: str = "molecule"):
+def _check_atoms(atoms, name: str = "molecule", checked: bool = False):
+    """A molecule the probe functions can take; ``checked``: it already passed
+    :func:`~atomint_helpers.data.xyz.check_molecule` at the entry point that called (not run again)."""
     from ..data.xyz import check_molecule
 
     if atoms is None or not hasattr(atoms, "numbers"):
         raise AtomintError(f"{name}: expected an ase.Atoms molecule, got {type(atoms).__name__}")
-    check_molecule(atoms, name)
+    if not checked:
+        check_molecule(atoms, name)
     if np.any(atoms.pbc):
         raise AtomintError(f"{name}: periodic structures are not supported for probes (molecules only)")
 
@@ -113,11 +116,14 @@ def _molecule_batch(model, atoms):
     return atoms_to_batch(atoms, model.cutoff, dtype=next(model.parameters()).dtype)
 
 
-def _checked(model, atoms, probe) -> int:
+def _checked(model, atoms, probe, checked: bool = False) -> int:
+    """The probe's atomic number, once the model, the molecule and the probe element have passed every check
+    the probe functions need (:class:`~atomint_helpers.models.probe.ProbeForward` trusts them)."""
     _check_model(model)
-    _check_atoms(atoms)
+    _check_atoms(atoms, checked=checked)
     z = probe_number(probe)
     _check_probe_element(model, z)
+    model.check_elements(torch.as_tensor(np.asarray(atoms.numbers, dtype=np.int64)))  # an allowed outsider's too
     return z
 
 
@@ -146,13 +152,17 @@ class ProbePotential:
     ``ProbePotential(model, atoms, "C")(points)`` → kcal/mol, shape ``points.shape[:-1]``. ``molecule_outputs``
     holds the molecule's own atomic energies from the probe forward pass without probes, and
     ``molecule_change`` the largest |change| of them (kcal/mol) in any chunk evaluated so far (0 up to float
-    rounding: the probes do not act back)."""
+    rounding: the probes do not act back).
+
+    A public entry point: it checks the model, the probe element, the method and the molecule
+    (:func:`~atomint_helpers.data.xyz.check_molecule`) itself, unless ``checked`` says that the caller, an
+    entry point above (:func:`atomint_helpers.exports.write_spatial`), has already checked the molecule."""
 
     def __init__(self, model, atoms, probe="C", *, method: str = "table", chunk_mb: float = DEFAULT_CHUNK_MB,
-                 max_memory_gb: float = DEFAULT_MAX_MEMORY_GB):
+                 max_memory_gb: float = DEFAULT_MAX_MEMORY_GB, checked: bool = False):
         if method not in METHODS:
             raise AtomintError(f"unknown probe method {method!r}; accepted: {', '.join(METHODS)}")
-        self.z = _checked(model, atoms, probe)
+        self.z = _checked(model, atoms, probe, checked)
         self.model = model.eval()
         self.kind = model.config["model"]
         self.cutoff = float(model.cutoff)

@@ -28,13 +28,14 @@ import torch
 from torch import nn
 
 from .. import AtomintError
+from ..data.elements import QM9_ELEMENTS
 from ..properties import IDX_I, IDX_J, IDX_M, N_ATOMS, OFFSETS, R_KEY, Z_KEY
 from .charge_sign import ChargeSign
 from .heads import HEADS, DipoleHead, EnergyHead, FormationEnergyHead
 
 MODELS = ("bp", "schnet")
 TARGETS = tuple(HEADS)
-DEFAULT_ELEMENTS = (1, 6, 7, 8, 9)
+DEFAULT_ELEMENTS = QM9_ELEMENTS
 
 
 def _representation(name: str, cfg: dict, elements) -> nn.Module:
@@ -61,7 +62,10 @@ class LoadedFrom:
 
 
 class AtomisticModel(nn.Module):
-    """Representation + head. ``forward(batch)`` returns the head's outputs (see module docstring)."""
+    """Representation + head. ``forward(batch)`` returns the head's outputs (see module docstring).
+
+    The config's model and target are checked here: :func:`build` is the entry for configs read from disk
+    (``config.json``) and written by users; a training run's config comes from a checked ``RunSpec``."""
 
     #: where the weights were read (:class:`LoadedFrom`, set by the loader); ``None`` for a model built in memory
     loaded_from: LoadedFrom | None = None

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from ..data.elements import QM9_ELEMENTS
 from ..properties import ACSF_KEY, IDX_I, IDX_J, OFFSETS, R_KEY, Z_KEY
 from ..descriptors import ACSF, FeatureStandardizer
 
@@ -20,7 +21,7 @@ from ..descriptors import ACSF, FeatureStandardizer
 class BPConfig:
     """Symmetry functions (schnetpack 0.3 ``BehlerSFBlock`` parameters) and element networks."""
 
-    elements: tuple[int, ...] = (1, 6, 7, 8, 9)
+    elements: tuple[int, ...] = QM9_ELEMENTS
     n_radial: int = 22
     n_angular: int = 5
     zetas: tuple[int, ...] = (1,)

@@ -83,15 +83,13 @@ class ProbeForward:
 
     ``ProbeForward(model, batch, z)(points)`` → atomic energies [n_molecule + n_points] (kcal/mol): the
     molecule's atoms first, then one probe per point. The filter table (SchNet, ``method="table"``) is built
-    once here."""
+    once here.
+
+    Trusts its caller: ``model`` an energy model that knows every element of ``batch`` and ``z``, ``method``
+    one of :data:`METHODS`. The entry points of :mod:`atomint_helpers.interpret.probe` check these once, before
+    the batch is built."""
 
     def __init__(self, model, batch: dict[str, torch.Tensor], z: int, method: str = "table"):
-        from .. import AtomintError
-        from . import require_target
-
-        if method not in METHODS:
-            raise AtomintError(f"unknown probe method {method!r}; accepted: {', '.join(METHODS)}")
-        require_target(model, "energy", "probe atoms")
         self.model, self.batch, self.z = model, batch, int(z)
         self.n_molecule = len(batch[Z_KEY])
         self.cutoff = float(model.cutoff)
@@ -101,7 +99,6 @@ class ProbeForward:
 
             self.table = FilterTable(model.representation.representation, dtype=batch[R_KEY].dtype)
         self.method = method
-        model.check_elements(torch.cat([batch[Z_KEY], torch.tensor([self.z])]))  # once, not per chunk
 
     @property
     def n_features(self) -> int:

@@ -6,6 +6,7 @@
 ``inputs``         the data set of a profile, a fold's split, BP's precomputed descriptors
 ``loop``           predictions, metrics, the epoch log (``log.csv``)
 ``stage2``         weight average, cosine schedule, the Mulliken sign log of dipole runs (``signs.csv``)
+``spec``           RunSpec: one run as asked, checked once at :func:`train`; the config and profile it records
 ``restarts``       restart screening (which seed a dipole run starts from) and its record
 ``run``            :func:`train`: one run into its checkpoint folder, resumable, with provenance
 ``lightning``      the ``paper`` profile through PyTorch Lightning
@@ -51,7 +52,8 @@ from . import extension
 from .profiles import (CRYSTAL_ELEMENTS, CRYSTAL_PROFILES, GOALS, PROFILES, Profile, fixed_schedule, get_profile,
                        resolve)
 from .restarts import RESTARTS, adopt_candidate, candidate_seeds, read_screening, screen_restarts
-from .run import Run, train
+from .run import Run, train, train_candidate
+from .spec import RunSpec
 from .stage2 import SignMonitor, WeightAverage, cosine_lr, read_signs, write_signs
 
 #: per target: the model output trained on, and its unit (from ``properties.TARGETS``)
@@ -59,7 +61,7 @@ TARGET_KEYS = {k: t.key for k, t in TARGETS.items()}
 UNITS = {k: t.unit for k, t in TARGETS.items()}
 
 __all__ = ["CRYSTAL_ELEMENTS", "CRYSTAL_PROFILES", "GOALS", "LOG_FIELDS", "PROFILES", "RESTARTS", "TARGET_KEYS",
-           "UNITS", "Profile", "Run", "SignMonitor", "WeightAverage", "adopt_candidate", "attach_descriptors",
+           "UNITS", "Profile", "Run", "RunSpec", "SignMonitor", "WeightAverage", "adopt_candidate", "attach_descriptors",
            "candidate_seeds", "cosine_lr", "extension", "crystal_rows", "crystal_split", "fixed_schedule", "fold_split",
            "get_profile", "load_crystal_data", "load_training_data", "metrics", "predict", "read_log", "read_screening",
-           "read_signs", "resolve", "run_name", "screen_restarts", "train", "write_log", "write_signs"]
+           "read_signs", "resolve", "run_name", "screen_restarts", "train", "train_candidate", "write_log", "write_signs"]

@@ -55,6 +55,15 @@ def overrides(run: CurveRun) -> dict:
     return out
 
 
+def train_arguments(run: CurveRun, models_dir="models", data_dir=None, threads: int | None = 1,
+                    progress: bool = True) -> dict:
+    """The keyword arguments of :func:`~atomint_helpers.training.train` (and of
+    :meth:`~atomint_helpers.training.RunSpec.build`) that train one curve run."""
+    return dict(model_name=run.model, target="energy", fold=run.fold, profile="cpu",
+                models_dir=run.folder(models_dir).parent, data_dir=data_dir, max_epochs=MAX_EPOCHS, threads=threads,
+                progress=progress, name=run.name, overrides=overrides(run))
+
+
 def train_point(run: CurveRun, models_dir="models", data_dir=None, threads: int | None = 1,
                 progress: bool = True) -> Path:
     """Train (or resume) one curve run; a finished one is left as it is."""
@@ -63,9 +72,7 @@ def train_point(run: CurveRun, models_dir="models", data_dir=None, threads: int 
     folder = run.folder(models_dir)
     if finished(folder):
         return folder
-    return train(run.model, "energy", fold=run.fold, profile="cpu", models_dir=folder.parent, data_dir=data_dir,
-                 max_epochs=MAX_EPOCHS, threads=threads, progress=progress, name=run.name,
-                 overrides=overrides(run))
+    return train(**train_arguments(run, models_dir, data_dir, threads, progress))
 
 
 def main(argv=None) -> int:

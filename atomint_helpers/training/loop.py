@@ -13,6 +13,9 @@ from ..models.predict import metrics, predict  # noqa: F401  (re-exported)
 
 
 LOG_FIELDS = ["epoch", "wall_s", "lr", "train_loss", "train_mae", "val_mae", "val_rmse"]
+#: a run's epoch ``e`` shuffles with the stream ``seed · SEED_STRIDE + e``: the stride exceeds any run's epoch
+#: count, so two (seed, epoch) pairs never share a stream
+SEED_STRIDE = 100_003
 
 
 def write_log(folder: Path, rows: list[dict]) -> None:
@@ -36,10 +39,10 @@ def read_log(folder: Path) -> list[dict]:
 
 def epoch_rows(rows: np.ndarray, seed: int, epoch: int, epoch_molecules: int | None = None) -> tuple[np.ndarray, dict]:
     """An epoch's training rows and how to batch them (``AtomsData.batch_rows`` keywords): the training set
-    shuffled with the seed ``seed · 100,003 + epoch`` (a distinct stream per run and epoch, so a resumed run
-    draws what an uninterrupted one would); with ``epoch_molecules`` above the set's size, whole passes over
+    shuffled with the seed ``seed ·`` :data:`SEED_STRIDE` ``+ epoch`` (a distinct stream per run and epoch, so a
+    resumed run draws what an uninterrupted one would); with ``epoch_molecules`` above the set's size, whole passes over
     it, each shuffled, to at least that many molecules."""
-    stream = seed * 100_003 + epoch
+    stream = seed * SEED_STRIDE + epoch
     passes = math.ceil((epoch_molecules or 0) / len(rows))
     if passes <= 1:
         return rows, dict(shuffle=True, seed=stream)

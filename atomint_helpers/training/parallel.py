@@ -34,11 +34,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from .. import AtomintError
+
+if TYPE_CHECKING:
+    from .spec import RunSpec
 
 #: how long a rank waits for the others in one collective (rank 0's first save and data loading included)
 TIMEOUT = datetime.timedelta(minutes=30)
@@ -186,18 +190,19 @@ def step_loss(net, data, rows: np.ndarray, ranks: Ranks, key: str):
     return loss, weight * float(sq.detach()), weight * float(err.detach().abs().sum())
 
 
-def start(world: int, helper_args: dict, progress: bool = True) -> Ranks:
-    """Rank 0 of ``world`` processes: start the helpers (ranks 1…world−1) with ``helper_args`` (what
-    :func:`train_helper` needs). The process group is joined by
-    :func:`join_group`, so that rank 0 can prepare its data while the helpers start."""
+def start(spec: "RunSpec") -> Ranks:
+    """Rank 0 of the run's ``spec.processes`` processes: start the helpers (ranks 1…world−1), each given
+    ``spec`` (its seed decided). The process group is joined by :func:`join_group`, so that rank 0 can
+    prepare its data while the helpers start."""
     import pickle
     import subprocess
 
+    world = spec.processes
     if world == 1:
         return Ranks()
-    if progress:
-        print(f"atomint: {Path(helper_args['folder']).name}: {world} data-parallel processes (DDP, gloo), "
-              f"{helper_args['threads']} torch thread(s) each; this process writes the run folder", file=sys.stderr)
+    if spec.progress:
+        print(f"atomint: {spec.folder.name}: {world} data-parallel processes (DDP, gloo), "
+              f"{spec.threads} torch thread(s) each; this process writes the run folder", file=sys.stderr)
     store = torch.distributed.TCPStore("127.0.0.1", 0, world, is_master=True, timeout=TIMEOUT,
                                        wait_for_workers=False)
     ranks = Ranks(0, world, store=store)
@@ -207,7 +212,7 @@ def start(world: int, helper_args: dict, progress: bool = True) -> Ranks:
         p = subprocess.Popen([sys.executable, "-c", "from atomint_helpers.training.parallel import helper_main; "
                               "helper_main()"], stdin=subprocess.PIPE, env=env)
         ranks.helpers.append(p)
-        p.stdin.write(pickle.dumps((r, world, store.port, os.getpid(), helper_args)))
+        p.stdin.write(pickle.dumps((r, world, store.port, os.getpid(), spec)))
         p.stdin.close()
     return ranks
 
@@ -273,31 +278,31 @@ def _end_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="atomint-parent-watch").start()
 
 
-def train_helper(ranks: Ranks, *, folder, model_name, target, fold, prof, threads, seed, head, data_dir) -> None:
+def train_helper(ranks: Ranks, spec: "RunSpec") -> None:
     """A helper process (rank ≥ 1) of a data-parallel run: the same steps as rank 0, no writes into the
     run folder (:func:`atomint_helpers.io.read_only`), no test evaluation; it ends when the run stops."""
     from ..io import read_only
-    from .run import _setup, _train_epoch
+    from .run import setup, train_epoch
 
-    torch.set_num_threads(int(threads or prof.threads or 1))
+    torch.set_num_threads(int(spec.threads or spec.prof.threads or 1))
     torch.set_flush_denormal(True)
-    read_only(folder, f"training process rank {ranks.rank}")
-    run, opt, sched, net, y_val = _setup(ranks, folder, model_name, target, fold, prof, seed, head, data_dir)
+    read_only(spec.folder, f"training process rank {ranks.rank}")
+    run, opt, sched, net, y_val = setup(ranks, spec)
     while run.stop_reason() is None:
-        _train_epoch(run, opt, sched, None, y_val, False, net, ranks)
+        train_epoch(run, opt, sched, None, y_val, False, net, ranks)
 
 
 def helper_main() -> None:
     """Entry point of a helper process (rank ≥ 1): its rank, the world size, the store's port, rank 0's
-    process id and :func:`train_helper`'s arguments arrive pickled on stdin from :func:`start`."""
+    process id and the run's :class:`~.spec.RunSpec` arrive pickled on stdin from :func:`start`."""
     import pickle
 
-    rank, world, port, parent, args = pickle.loads(sys.stdin.buffer.read())
+    rank, world, port, parent, spec = pickle.loads(sys.stdin.buffer.read())
     _end_with_parent(parent)
     store = torch.distributed.TCPStore("127.0.0.1", port, world, is_master=False, timeout=TIMEOUT)
     ranks = Ranks(rank, world, store=store)
     try:
-        train_helper(ranks, **args)
+        train_helper(ranks, spec)
     except AtomintError as e:
         print(f"atomint: error: (training process rank {rank}) {e}", file=sys.stderr, flush=True)
         sys.exit(1)

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
 from .. import AtomintError, store
 from .loop import read_log
-from .profiles import get_profile
+from .spec import RunSpec
 from .stage2 import read_signs
 
 
@@ -20,10 +19,8 @@ def candidate_seeds(fold: int, n: int) -> list[int]:
     return [fold + 1000 * k for k in range(n)]
 
 
-def screen_restarts(model_name: str, target: str, fold: int, profile: str, models_dir, data_dir=None,
-                    threads: int | None = None, progress: bool = True, overrides: dict | None = None, *,
-                    train: Callable[..., Path] | None = None) -> dict:
-    """Pick the starting seed of a run by a short screening, the same rule for every fold.
+def screen_restarts(spec: RunSpec, train_candidate: Callable[[RunSpec], Path] | None = None) -> dict:
+    """Pick the starting seed of the run ``spec`` by a short screening, the same rule for every fold.
 
     A dipole model learns its charges from |μ| only, and |μ| is unchanged when the charges of one kind of
     atom change sign together with a compensating rearrangement elsewhere: a run can settle in such a
@@ -33,39 +30,38 @@ def screen_restarts(model_name: str, target: str, fold: int, profile: str, model
     one with the **lowest validation MAE** reached within them; test molecules are never looked at. Every
     candidate's curve is recorded in ``<run>/restarts.json``; candidates train in ``<run>/restarts/``.
     A run folder that already trained the first candidate's seed (the fold's own) for at least
-    ``epochs`` epochs counts as that candidate, read from its log. ``train`` trains one candidate
-    (:func:`atomint_helpers.training.run.train`, which passes itself; needed only when a candidate is
-    missing). Returns the record."""
-    prof = replace(get_profile(profile), **(overrides or {}))
-    spec = prof.restarts.get(model_name, {}).get(target)
-    if not spec:
-        raise AtomintError(f"the {profile} profile screens no restarts for {model_name} {target}")
-    folder = Path(models_dir) / store.run_name(model_name, target, profile, fold)
+    ``epochs`` epochs counts as that candidate, read from its log. ``train_candidate`` trains one
+    candidate's spec (:meth:`.RunSpec.candidate`; :func:`atomint_helpers.training.run.train_candidate`), needed
+    only when a candidate is missing: :func:`~atomint_helpers.training.train` screens, then trains the chosen
+    seed. Returns the record."""
+    screening = spec.prof.restarts.get(spec.model, {}).get(spec.target)
+    if not screening:
+        raise AtomintError(f"the {spec.profile} profile screens no restarts for {spec.model} {spec.target}")
+    fold, folder = spec.fold, spec.folder
     record_path = folder / RESTARTS
     if record_path.is_file():
         record = store.read_json(record_path)
         if record.get("chosen") is not None:
             return record
-    n_ep = int(spec["epochs"])
-    record = {"rule": f"lowest validation MAE within the first {n_ep} epochs, over seeds "
-                      f"{candidate_seeds(fold, int(spec['candidates']))}", "epochs": n_ep, "candidates": []}
+    n_ep = int(screening["epochs"])
+    seeds = candidate_seeds(fold, int(screening["candidates"]))
+    record = {"rule": f"lowest validation MAE within the first {n_ep} epochs, over seeds {seeds}", "epochs": n_ep,
+              "candidates": []}
     own = read_log(folder) if (folder / store.STATE).is_file() else []
-    for s in candidate_seeds(fold, int(spec["candidates"])):
+    for s in seeds:
         if s == fold and len(own) >= n_ep and store.read_json(folder / store.PROVENANCE).get("seed") == s:
             rows, where = own[:n_ep], str(folder.name)
         else:
-            if train is None:
-                raise AtomintError("screen_restarts needs train= to train its candidates")
-            sub = train(model_name, target, fold, profile, folder / "restarts", data_dir, max_epochs=n_ep,
-                        threads=threads, progress=progress, name=f"seed{s}", seed=s,
-                        overrides={**(overrides or {}), "restarts": {}, "extend": {}})
+            if train_candidate is None:
+                raise AtomintError("screen_restarts needs train_candidate= to train its candidates")
+            sub = train_candidate(spec.candidate(s, n_ep))
             rows, where = read_log(sub)[:n_ep], f"{folder.name}/restarts/seed{s}"
         record["candidates"].append({"seed": s, "folder": where, "val_mae": [r["val_mae"] for r in rows],
                                      "best_val_mae": min(r["val_mae"] for r in rows)})
     best = min(record["candidates"], key=lambda c: c["best_val_mae"])
     record["chosen"] = best["seed"]
     store.atomic_write_json(record_path, record)
-    if progress:
+    if spec.progress:
         print(f"atomint: {folder.name}: restart screening chose seed {best['seed']} "
               f"(best val MAE {best['best_val_mae']:.4g} within {n_ep} epochs; "
               + ", ".join(f"seed {c['seed']}: {c['best_val_mae']:.4g}" for c in record["candidates"]) + ")",

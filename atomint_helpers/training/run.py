@@ -12,15 +12,14 @@ as an uninterrupted run (shuffling is seeded per epoch).
 from __future__ import annotations
 
 import contextlib
-import copy
-import functools
 import json
 import math
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -30,13 +29,20 @@ from ..data.splits import save_split, split_hash
 from ..io import atomic_path, folder_lock
 from ..properties import TARGETS
 from .lightning import fit_run
-from .inputs import attach_descriptors, check_name_and_data, load_run_data
+from .inputs import attach_descriptors, load_run_data
 from .loop import epoch_rows, metrics, predict, read_log, write_log
 from . import parallel
 from .parallel import Ranks, step_loss
-from .profiles import CRYSTAL_ELEMENTS, Profile, resolve
+from .profiles import Profile
 from .restarts import RESTARTS, adopt_candidate, screen_restarts
+from .spec import RunSpec, profile_settings
 from .stage2 import SignMonitor, WeightAverage, cosine_lr, read_signs, write_signs
+
+if TYPE_CHECKING:
+    from ..data.batch import AtomsData
+    from ..data.crystals import Crystals
+    from ..data.qm9 import QM9
+    from ..models import AtomisticModel
 
 @dataclass
 class Run:
@@ -44,11 +50,11 @@ class Run:
 
     folder: Path
     prof: Profile
-    model: object
-    ds: object
-    data: object
-    parts: dict
-    rows: dict
+    model: AtomisticModel
+    ds: QM9 | Crystals                # the data set, as loaded (its source and sha256 go into provenance)
+    data: AtomsData                   # its batchable arrays
+    parts: dict[str, np.ndarray]      # the split's ids: train, val, test
+    rows: dict[str, np.ndarray]       # the same as array rows of ``data``
     fold: int
     seed: int
     epoch: int = 0
@@ -111,7 +117,7 @@ class Run:
         prov = {
             "model": self.model_name, "target": self.target, "unit": TARGETS[self.target].unit,
             "profile": prof.name,
-            "profile_settings": {k: v for k, v in asdict(prof).items() if k not in ("schnet", "bp")},
+            "profile_settings": profile_settings(prof),
             "fold": self.fold, "seed": self.seed, "restarts": restarts, "n_train": int(len(parts["train"])),
             "n_val": int(len(parts["val"])), "n_test": int(len(parts["test"])), "split_sha256": split_hash(parts),
             "data": {"source": ds.source, "sha256": ds.sha256, "n_molecules": len(ds)},
@@ -136,32 +142,16 @@ class Run:
         store.atomic_write_json(save.dir / store.PROVENANCE, prov)
 
 
-def _check_choice(model_name: str, target: str) -> None:
-    if target not in TARGETS:
-        raise AtomintError(f"unknown target {target!r}; accepted: {', '.join(TARGETS)}")
-    if model_name not in ("bp", "schnet"):
-        raise AtomintError(f"unknown model {model_name!r}; accepted: bp, schnet")
-    if target == "crystals" and model_name != "schnet":
-        raise AtomintError("target 'crystals' (Materials Project formation energies) is trained with SchNet "
-                           "only: use --model schnet")
-
-
-def _build_model(folder: Path, model_name: str, target: str, prof: Profile, seed: int, head: dict | None = None):
-    """The model of a run, freshly initialised with ``seed``, and its config as stored (checked against the
-    folder's; written by the run's first save). ``head``: options of the output head kept in the config
-    (e.g. ``{"charge_seed": "none"}``), none by default."""
+def _build_model(spec: RunSpec):
+    """The model of a run, freshly initialised with the spec's seed, and its config as stored (checked against
+    the folder's; written by the run's first save)."""
     from ..models import build
 
-    config = {"model": model_name, "target": target,
-              "elements": list(CRYSTAL_ELEMENTS) if target == "crystals" else [1, 6, 7, 8, 9],
-              "representation": copy.deepcopy(getattr(prof, model_name))}
-    if head:
-        config["head"] = dict(head)
-    torch.manual_seed(seed)
-    model = build(config)
+    torch.manual_seed(spec.seed)
+    model = build(spec.requested_config())
     config = json.loads(json.dumps(model.config))  # as stored (tuples become lists)
-    if (folder / store.CONFIG).is_file() and store.read_json(folder / store.CONFIG) != config:
-        raise AtomintError(f"{folder} holds a run with a different config; choose another --name or delete it")
+    if (spec.folder / store.CONFIG).is_file() and store.read_json(spec.folder / store.CONFIG) != config:
+        raise AtomintError(f"{spec.folder} holds a run with a different config; choose another --name or delete it")
     return model, config
 
 
@@ -198,7 +188,7 @@ def _restore(run: Run, opt, sched, source: Path, announce: bool = True) -> None:
           file=sys.stderr)
 
 
-def _train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool, net=None, ranks: Ranks = Ranks()) -> None:
+def train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool, net=None, ranks: Ranks = Ranks()) -> None:
     """One epoch: the optimizer steps, validation (on the weight average in stage 2), then one save of the
     best weights, the logs, the state and the provenance. With several processes (``ranks``, ``net`` the
     model inside DistributedDataParallel) each takes its share of every global batch and of validation,
@@ -297,87 +287,85 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
           devices="auto", overrides: dict | None = None, head: dict | None = None, processes: int = 1) -> Path:
     """Train (or resume) one model; returns its checkpoint folder. See the module docstring.
 
-    ``overrides``: Profile fields to replace (pilots of a recipe; recorded in provenance); ``head``:
-    options of the output head, stored in the model config (e.g. ``{"charge_seed": "none"}``);
-    ``processes``: data-parallel CPU processes (DDP, gloo; :mod:`.parallel`), each with ``threads`` torch
-    threads (default 1). The result is that of one process training on the same global batches, to float
-    rounding, so a run may resume with another number of processes."""
-    _check_choice(model_name, target)
-    check_name_and_data(name, data_dir)
-    prof = resolve(profile, model_name, target, overrides, max_epochs, max_minutes)
-    if not isinstance(processes, int) or processes < 1:
-        raise AtomintError(f"processes must be a whole number ≥ 1, got {processes!r}")
-    if processes > 1 and prof.lightning:
-        raise AtomintError(f"the {prof.name} profile trains through PyTorch Lightning: use --devices N for several "
-                           f"processes or GPUs instead of --processes")
-    if processes > 1 and threads is None:
-        threads = 1  # one torch thread per process (and SchNet's compiled interaction blocks)
-    if threads or prof.threads:
-        torch.set_num_threads(int(threads or prof.threads))
+    The entry point of every run (the CLI, the learning curve, the book's quick runs): its arguments are
+    checked here, once, into a :class:`~.spec.RunSpec` that everything below trusts. ``overrides``: Profile
+    fields to replace (pilots of a recipe; recorded in provenance); ``head``: options of the output head,
+    stored in the model config (e.g. ``{"charge_seed": "none"}``); ``processes``: data-parallel CPU processes
+    (DDP, gloo; :mod:`.parallel`), each with ``threads`` torch threads (default 1). The result is that of
+    one process training on the same global batches, to float rounding, so a run may resume with another
+    number of processes. A dipole run of a profile that screens restarts, with no seed and no name given,
+    first screens its candidates (:func:`.restarts.screen_restarts`), then trains the chosen seed."""
+    spec = RunSpec.build(model_name, target, fold, profile, models_dir, data_dir, max_minutes, max_epochs, threads,
+                         progress, name, seed, devices, overrides, head, processes)
+    with _locked(spec):
+        screening = screen_restarts(spec, train_candidate) if spec.screens_restarts else None
+        return _train_locked(spec.seeded(screening["chosen"] if screening else None), screening)
+
+
+def train_candidate(spec: RunSpec) -> Path:
+    """Train one restart-screening candidate (``spec``: :meth:`.RunSpec.candidate`, which screens nothing)."""
+    with _locked(spec):
+        return _train_locked(spec.seeded())
+
+
+@contextlib.contextmanager
+def _locked(spec: RunSpec):
+    """The run folder created and locked for this process, torch's threads set, and the folder cleaned of
+    what a killed writer left."""
+    if spec.threads or spec.prof.threads:
+        torch.set_num_threads(int(spec.threads or spec.prof.threads))
     torch.set_flush_denormal(True)  # main thread only; models.schnet.gaussians covers torch's worker threads
-    folder = Path(models_dir) / (name or store.run_name(model_name, target, profile, fold))
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        spec.folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise AtomintError(f"cannot create the run folder {folder}: {e.strerror}") from None
-    with folder_lock(folder, "training run"):
-        store.remove_stale_temporaries(folder)  # left by a writer killed mid-write
-        store.recover(folder)  # a save killed after its commit point is completed, one killed before it discarded
-        return _train_locked(folder, model_name, target, fold, profile, models_dir, data_dir, prof, threads,
-                             progress, name, seed, devices, overrides, head, processes)
+        raise AtomintError(f"cannot create the run folder {spec.folder}: {e.strerror}") from None
+    with folder_lock(spec.folder, "training run"):
+        store.remove_stale_temporaries(spec.folder)  # left by a writer killed mid-write
+        store.recover(spec.folder)  # a save killed after its commit point is completed, one killed before it discarded
+        yield
 
 
-#: a run name is one folder name: letters, digits and . _ - + = , not starting with a dot
-
-
-def _train_locked(folder, model_name, target, fold, profile, models_dir, data_dir, prof, threads, progress, name,
-                  seed, devices, overrides, head=None, processes=1) -> Path:
-    screening = None
-    if seed is None and name is None and prof.restarts.get(model_name, {}).get(target):
-        screening = screen_restarts(model_name, target, fold, profile, models_dir, data_dir, threads, progress,
-                                    overrides, train=functools.partial(train, processes=processes))
-        seed = int(screening["chosen"])
-    seed = fold if seed is None else seed
-    ranks = parallel.start(processes, dict(folder=folder, model_name=model_name, target=target, fold=fold,
-                                           prof=prof, threads=threads, seed=seed, head=head, data_dir=data_dir),
-                           progress)
+def _train_locked(spec: RunSpec, screening: dict | None = None) -> Path:
+    """Train the run of ``spec`` (its seed decided) in its locked folder, to its stop; evaluate it on the test
+    split. ``screening``: the restart screening record whose chosen candidate a new run starts from."""
+    ranks = parallel.start(spec)
     ok = False
     try:
         with ranks.failures():
-            run, opt, sched, net, y_val = _setup(ranks, folder, model_name, target, fold, prof, seed, head, data_dir,
-                                                 screening)
+            run, opt, sched, net, y_val = setup(ranks, spec, screening)
             monitor = (SignMonitor(run.ds, run.data, run.rows["val"])
-                       if target == "dipole" and "mulliken" in getattr(run.ds, "arrays", {}) else None)
-            if prof.lightning and not run.done:
-                fit_run(run, progress, devices)
+                       if spec.target == "dipole" and "mulliken" in getattr(run.ds, "arrays", {}) else None)
+            if spec.prof.lightning and not run.done:
+                fit_run(run, spec.progress, spec.devices)
             while (reason := run.stop_reason()) is None:
-                _train_epoch(run, opt, sched, monitor, y_val, progress, net, ranks)
+                train_epoch(run, opt, sched, monitor, y_val, spec.progress, net, ranks)
         ok = True
     finally:
         parallel.close(ranks, ok)
-    _finish(run, reason, models_dir, progress)
-    return folder
+    _finish(run, reason, spec.models_dir, spec.progress)
+    return spec.folder
 
 
-def _setup(ranks: Ranks, folder, model_name, target, fold, prof, seed, head, data_dir, screening=None):
+def setup(ranks: Ranks, spec: RunSpec, screening: dict | None = None):
     """``(run, optimizer, scheduler, net, validation targets)`` of this process, restored from the run folder;
     rank 0 makes the run's first save before the others restore from it (they join the process group after
     it). ``net`` is the model the steps go through (DistributedDataParallel around it with several
     processes)."""
-    model, config = _build_model(folder, model_name, target, prof, seed, head)
+    model, config = _build_model(spec)
+    prof = spec.prof
     t_data = time.time()
-    ds, data, parts, rows = load_run_data(prof, fold, target, model.cutoff, data_dir)
-    run = Run(folder, prof, model, ds, data, parts, rows, fold, seed, processes=ranks.world)
+    ds, data, parts, rows = load_run_data(prof, spec.fold, spec.target, model.cutoff, spec.data_dir)
+    run = Run(spec.folder, prof, model, ds, data, parts, rows, spec.fold, spec.seed, processes=ranks.world)
     opt = torch.optim.Adam(model.parameters(), lr=prof.lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=prof.lr_factor,
                                                        patience=prof.lr_patience, min_lr=prof.min_lr)
     if ranks.writer:
-        adopted = adopt_candidate(folder, screening) if screening is not None else None
-        _restore(run, opt, sched, adopted or folder)
+        adopted = adopt_candidate(spec.folder, screening) if screening is not None else None
+        _restore(run, opt, sched, adopted or spec.folder)
         _first_save(run, config, adopted)
     parallel.join_group(ranks)
     if not ranks.writer:
-        _restore(run, opt, sched, folder, announce=False)
+        _restore(run, opt, sched, spec.folder, announce=False)
     attach_descriptors(model, data, rows=np.concatenate(list(rows.values())))
     parallel.compile_if_one_thread(run)
     run.data_s = time.time() - t_data
