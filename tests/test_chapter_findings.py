@@ -142,7 +142,7 @@ def test_a_reading_shows_the_threshold_and_the_folds_and_a_tally_groups_by_verdi
     assert findings.reading(test, HC_SIGNS, brackets=False).endswith("holds on 0 of 3 molecules")
     text = findings.tally([("a", {"": "holds"}), ("b", {"BP": "holds", "SchNet": "holds"}),
                            ("c", {"BP": "differs", "SchNet": "differs"})], "three")
-    assert text == "Of three, two hold: a and b; one differs: c"
+    assert text == "Of three, two hold: *a* and *b*; one differs: *c*"
     assert findings.verdict_words({"BP": "holds", "SchNet": "inconclusive"}) == "holds for BP, inconclusive for SchNet"
 
 

@@ -120,14 +120,21 @@ def verdict_words(by_model: dict) -> str:
 
 def tally(named: list[tuple[str, dict]], total: str) -> str:
     """The headline of a chapter: ``named`` = ``[(claim in words, {model: verdict})]`` grouped by verdict,
-    e.g. ``Of the paper's five statements on Fig. 6, three hold: a, b and c; two are inconclusive: d and
-    e``; ``total``: the first words (``the paper's five statements on Fig. 6``)."""
+    e.g. ``Of the paper's five statements on Fig. 6, three hold: *a*, *b* and *c*; two are inconclusive:
+    *d* and *e*``; ``total``: the first words (``the paper's five statements on Fig. 6``)."""
     groups: dict[str, list[str]] = {}
     for name, by_model in named:
         groups.setdefault(verdict_words(by_model), []).append(name)
     order = sorted(groups, key=lambda w: (not w.startswith("holds"), w.startswith("not"), w))
-    parts = [f"{number(len(groups[w]))} {plural(w, len(groups[w]))}: {listing(groups[w])}" for w in order]
+    parts = [f"{number(len(groups[w]))} {plural(w, len(groups[w]))}: {listing(map(_italic, groups[w]))}"
+             for w in order]
     return f"Of {total}, " + "; ".join(parts)
+
+
+def _italic(name: str) -> str:
+    """A claim's name in italics, a closing remark in brackets left upright: ``*a* (b)``."""
+    head, sep, tail = name.partition(" (")
+    return f"*{head}*" + (f" ({tail}" if sep else "")
 
 
 def number(n: int) -> str:
