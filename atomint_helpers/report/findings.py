@@ -73,13 +73,14 @@ def listing(items) -> str:
 
 
 def capital(s: str) -> str:
+    """``s`` with its first letter upper case."""
     return s[:1].upper() + s[1:]
 
 
 def why(rows: list[dict], claims: dict[str, Claim] | None = None, kinds=("paper",)) -> str:
     """The "Why" paragraph from the causes of the rows (of ``kinds``) that do not hold, one sentence per claim:
-    for a claim whose tests disagree (``several readings``) which test holds and which does not, on how many
-    folds, model by model; otherwise the cause's own words. Empty when every row holds."""
+    for a claim whose tests or folds disagree (``several readings``) which test holds and which does not, on
+    how many folds, model by model; otherwise the cause's own words. Empty when every row holds."""
     claims = claims or {}
     grouped: dict[str, list[dict]] = {}
     for r in rows:
@@ -95,11 +96,13 @@ def why(rows: list[dict], claims: dict[str, Claim] | None = None, kinds=("paper"
             text = r["cause"].partition(": ")[2]
             if kind == "several readings" and r.get("tests"):
                 yes, no = holding(r, claim), failing(r, claim)
-                text = ("; ".join(yes) + " holds, " + "; ".join(no) + " does not" if yes
-                        else "no test holds on enough folds: " + "; ".join(no))
+                text = ("; ".join(yes) + (" holds, " if len(yes) == 1 else " hold, ") + "; ".join(no)
+                        + (" does not" if len(no) == 1 else " do not") if yes
+                        else "; ".join(no))
             parts.append(who + text.rstrip("."))
-        label = {"several readings": "the readings part", "a finding": "a finding",
-                 "our models": "our models"}.get(kind, kind)
+        label = kind
+        if kind == "several readings":  # tests that part, or one test's folds that part
+            label = "the tests disagree" if any(holding(r) for r in rs) else "the folds disagree"
         out.append(f"*{rs[0]['claim']}* — {label}: " + "; ".join(parts) + ".")
     return ("**Why.** " + " ".join(out)) if out else ""
 
@@ -138,6 +141,7 @@ def _italic(name: str) -> str:
 
 
 def number(n: int) -> str:
+    """A count in words up to ten."""
     return ("none", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")[n] if n <= 10 else str(n)
 
 
