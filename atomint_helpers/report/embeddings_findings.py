@@ -43,18 +43,22 @@ def _periodic_table(rows: list[dict], by: dict) -> str:
     if pt is None or pt["verdict"] == "not comparable" or nn is None or sil is None:
         return ""
     gain = fnd.value(pt, "learned over random")
+    if gain is None:
+        return ""
     nn_v, sil_v = float(nn["atomint"]), float(sil["atomint"])
     plane = fnd.value(by.get(CLUSTER.id, {}), "silhouette")
     magpie = fnd.value(pt, "Magpie distances")
-    better = gain is not None and gain > 0
-    text = (f"The embeddings {'recover the periodic table better than a random arrangement' if better else 'do not beat a random arrangement'}: "
-            f"in the full embedding space {100 * nn_v:.0f} % of the elements have a nearest neighbour from their own group, "
-            f"against at most {100 * (nn_v - gain):.0f} % for the random initialisations"
-            + (f", and their distances follow Magpie's (Mantel p = {fmt(magpie)})" if magpie is not None else ""))
+    lead = ("recover the periodic table better than a random arrangement" if gain > 0
+            else "do not beat a random arrangement")
+    text = (f"The embeddings {lead}: in the full embedding space {100 * nn_v:.0f} % of the elements have a nearest "
+            f"neighbour from their own group, against at most {100 * (nn_v - gain):.0f} % for the random "
+            "initialisations" + (f", and their distances follow Magpie's (Mantel p = {fmt(magpie)})"
+                                 if magpie is not None else ""))
     if abs(sil_v) < SILHOUETTE_NEAR_ZERO:
+        in_plane = f" ({fnd.minus(f'{plane:.2f}')} in the PC plane)" if plane is not None else ""
         text += (f" — but the groups do not form separate clusters: the silhouette by group is "
-                 f"{fnd.minus(f'{sil_v:.3f}')}" + (f" ({fnd.minus(f'{plane:.2f}')} in the PC plane)" if plane is not None else "")
-                 + ", near 0, so an element lies on average about as close to the nearest other group as to its own.")
+                 f"{fnd.minus(f'{sil_v:.3f}')}{in_plane}, near 0, so an element lies on average about as close to "
+                 "the nearest other group as to its own.")
     elif sil_v > 0:
         text += f", and the groups form clusters (silhouette by group {sil_v:.3f})."
     else:
