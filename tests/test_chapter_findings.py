@@ -63,7 +63,7 @@ def test_esp_finding_names_the_failing_sign_test_and_agrees_with_the_verdict():
     find = _find(text)
     assert "two are inconclusive" in find and "H is positive and C negative in the hydrocarbons" in find
     assert "H positive and C negative in the hydrocarbons is inconclusive because its two tests part" in find
-    assert "expected signs on 3 of 3 folds" in find and "the map does not on 3 of 3" in find
+    assert "expected signs on 3 of 3 folds" in find and "the ESP map does not on 3 of 3" in find
     assert "−0.0055 eV for BP and −0.0048 eV for SchNet" in find  # the rows' pooled values
     assert "1% of the −0.52 eV around phloroglucinol's oxygens" in find  # 0.00549 / 0.517
     assert "26 of 26" not in text

@@ -296,16 +296,15 @@ def _sign_sentence(rows: list[dict]) -> list[str]:
     (kq, nq), (ke, ne) = fnd.folds_holding(charge), fnd.folds_holding(esp)
     text = (f"H positive and C negative in the hydrocarbons "
             f"{fnd.plural(fnd.verdict_words(fnd.verdicts(rows, HC_SIGNS.id)), 1)} because its two tests part: the "
-            f"charges have the expected signs on {kq} of {nq} folds (smallest margin, min(mean q_H, −mean q_C) over "
-            f"the four hydrocarbons, {margins}), ")
+            f"charges have the expected signs on {kq} of {nq} folds (smallest margin {margins}), ")
     if esp["verdict"] == "holds":
         return [text + f"the map on {ke} of {ne}."]
     area = [fnd.value(r, "patch mean") for r in rows if r.get("id") == O_AREA.id]
     worst = min(fnd.value(r, "ESP at the atoms") for r in hc)
     scale = (f", {abs(worst) / abs(max(area)):.0%} of the {fnd.minus(fmt(max(area), 2))} eV around "
              "phloroglucinol's oxygens" if area and all(a is not None and a < 0 for a in area) else "")
-    return [text + f"but the map does not on {ne - ke} of {ne}: in at least one hydrocarbon the mean ESP on the H "
-            "atoms' patches of the van der Waals surface is negative or on the C atoms' positive, down to "
+    return [text + f"but the ESP map does not on {ne - ke} of {ne}: in at least one hydrocarbon the mean potential on "
+            "the H atoms' van der Waals patches is negative or on the C atoms' positive, down to "
             f"{_by_model(rows, HC_SIGNS, 'ESP at the atoms', 2, ' eV')}{scale}."]
 
 

@@ -85,8 +85,7 @@ def what_we_find(rows: list[dict], quick: bool) -> str:
                     + fnd.listing([f"{fnd.number(k)} {fnd.plural(w, k)}" for w, k in counts.items()]))
     if impl:
         ok = sum(r["verdict"] == "holds" for r in impl)
-        tail.append(f"the probe's own {fnd.number(len(impl))} checks all hold (the batched grid is the plain forward "
-                    "pass, the probe does not act back)" if ok == len(impl) else
+        tail.append(f"the probe's own {fnd.number(len(impl))} checks all hold" if ok == len(impl) else
                     f"only {fnd.number(ok)} of the probe's {fnd.number(len(impl))} own checks hold")
     if tail:
         out.append(fnd.capital("; ".join(tail)) + ".")
