@@ -9,7 +9,7 @@ allows.
 """
 from __future__ import annotations
 
-from . import findings as fnd
+from . import row_reading as fnd
 from .embeddings import (CLAIMS, CLUSTER, EXPLAINED, HYDROGEN, LEARNED, MP_MAE, ORDER_CLAIMS, PERIODIC_TABLE,
                          SCATTERED)
 from .registry import fmt

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import findings as fnd
+from . import row_reading as fnd
 from .claims import QUICK_NOTE
 from .registry import Claim, Measurement, Test, decide, fmt
 

@@ -4,7 +4,7 @@ same rules on BP's maps (``beyond``) and the probe's own contract (``implementat
 """
 from __future__ import annotations
 
-from . import findings as fnd
+from . import row_reading as fnd
 from .registry import fmt
 from .probe import (AROMATIC_CONTOURS, AROMATICITY, BP_CLAIMS, CLAIMS, CONTOURS, ELECTRONEGATIVITY, LOCALIZED,
                     RELEVANCE, SATURATION, SEPARATED, SYMMETRY)

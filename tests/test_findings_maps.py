@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from atomint_helpers.report import embeddings_findings, esp, findings, probe_findings
+from atomint_helpers.report import embeddings_findings, esp, probe_findings
+from atomint_helpers.report import row_reading as findings
 
 HERE = Path(__file__).resolve().parent
 ROWS = json.loads((HERE / "chapter_rows_cpu.json").read_text(encoding="utf-8"))
