@@ -96,3 +96,34 @@ def rows(ds, cr) -> list[dict]:
                  + "; no paper count is compared (MP snapshots differ)")),
     ]
     return rows
+
+
+def what_we_find(rows: list[dict]) -> str:
+    """The chapter's finding from its set-up rows (:func:`rows`): whether this run's QM9 is the paper's, the
+    checks that hold and those that do not, the crystals counted but not compared."""
+    from .scorecard import verdict
+
+    def word(r):
+        return r.get("verdict") or verdict(r.get("holds"))
+
+    qm9 = [r for r in rows if r["claim"].startswith(("QM9", "elements in QM9", "at most nine"))]
+    ok = [r for r in qm9 if word(r) == "holds"]
+    off = [r for r in qm9 if word(r) == "differs"]
+    open_ = [r for r in qm9 if word(r) == "not comparable"]
+    n = len(qm9)
+    if not off and not open_:
+        lead = f"This run's QM9 is the paper's: all {n} set-up checks hold"
+    elif off:
+        lead = (f"This run's QM9 differs from the paper's: {len(off)} of {n} set-up checks fail ("
+                + "; ".join(f"{r['claim']}: {r['atomint']} against {r['paper']}" for r in off) + ")")
+    else:
+        lead = (f"This run's QM9 is not the paper's full set ({open_[0]['note']}): {len(ok)} of {n} set-up checks "
+                "hold")
+    facts = "; ".join(f"{r['claim']}: {r['atomint']:,}" if isinstance(r["atomint"], int) else
+                      f"{r['claim']}: {r['atomint']}" for r in ok)
+    crystals = next((r for r in rows if r["claim"].startswith("Materials Project")), None)
+    text = f"**What we find.** {lead}" + (f" ({facts})." if facts else ".")
+    if crystals is not None:
+        text += (f" The {crystals['atomint']:,} Materials Project crystals loaded for Fig. 7 are counted, not compared: "
+                 "the paper gives no count and Materials Project snapshots differ.")
+    return text
