@@ -189,3 +189,21 @@ def test_figure_inputs_name_the_panels():
     series, paper = budget.figure_inputs((CLAIM,), _results([1.3, 1.2, 1.1]))
     assert paper == {"SchNet": 0.35, "BP": 0.77} and {s["axis"] for s in series} == {"SchNet"}
     assert budget.figure_inputs((CLAIM,), {}) == ([], {})
+
+
+def test_budget_tally_counts_every_paper_row_and_names_the_sensitive_ones():
+    from atomint_helpers.report import budget_words
+
+    rows = [{"kind": "paper", "claim": "a", "model": "BP", "budget": {"verdict": "stable", "why": "stays"}},
+            {"kind": "paper", "claim": "b", "model": "", "budget": {"verdict": "sensitive", "why": "crosses at 0.39"}},
+            {"kind": "paper", "claim": "c", "model": "SchNet", "budget": {"verdict": "untested", "why": "none"}},
+            {"kind": "setup", "claim": "d", "model": "", "budget": {"verdict": "sensitive", "why": "x"}}]
+    text = budget_words.tally(rows)
+    assert "Of the paper's 3 rows, 1 is stable" in text and "1 budget-sensitive and 1 not evaluated" in text
+    assert "Budget-sensitive: b: crosses at 0.39." in text and "d:" not in text
+    none = budget_words.tally([{**r, "budget": {"verdict": "stable", "why": ""}} for r in rows[:1]])
+    assert "Budget-sensitive" not in none and budget_words.tally([]) == ""
+    series = [{"axis": "SchNet", "budget": "sensitive"}, {"axis": "SchNet", "budget": "stable"},
+              {"axis": "BP", "budget": "untested"}]
+    assert budget_words.series_sentence(series) == ("The figure draws SchNet: 2 tests, 1 of a budget-sensitive "
+                                                    "claim; BP: 1 test, 0 of a budget-sensitive claim.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+from .budget_words import tally
 from .registry import HOLDING, VERDICTS
 from .scorecard import KINDS, VERDICT_COLOUR, claims_html, format_value, md_cell
 
@@ -219,6 +220,9 @@ def to_markdown(chapters: list[dict], *, missing: Iterable[str] = (), link: bool
         m = matrix_html(chapters)
         if m:
             lines += [m, ""]
+        budgets = tally(r for c in chapters for r in c["rows"])
+        if budgets:
+            lines += [budgets, ""]
     for kind in KINDS:
         blocks = []
         for c in chapters:

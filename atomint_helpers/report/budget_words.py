@@ -1,0 +1,45 @@
+"""The training-budget readings in words: how many of the paper's rows would keep their verdict with more
+training (:mod:`.budget` decides each row's budget; this module only counts and names them)."""
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+#: the budget verdicts in the order they are told
+ORDER = ("sensitive", "stable", "untested")
+
+
+def _label(r: Mapping) -> str:
+    return f"{r['claim']}" + (f" ({r['model']})" if r.get("model") else "")
+
+
+def tally(rows: Iterable[Mapping]) -> str:
+    """One paragraph over the ``paper`` rows' budgets: how many are budget-sensitive (named, with the reason
+    the rule gives), stable or not evaluated on earlier training stages; empty without budgets."""
+    rows = [r for r in rows if r.get("kind") == "paper" and r.get("budget")]
+    if not rows:
+        return ""
+    by = {v: [r for r in rows if r["budget"].get("verdict") == v] for v in ORDER}
+    n = len(rows)
+    k = len(by["stable"])
+    head = (f"**Would more training change a verdict?** Of the paper's {n} rows, {k} {'is' if k == 1 else 'are'} "
+            f"stable across three training stages (their tests do not move toward the other side of the "
+            f"threshold as the test error falls), {len(by['sensitive'])} budget-sensitive and "
+            f"{len(by['untested'])} not evaluated on earlier stages.")
+    if by["sensitive"]:
+        head += " Budget-sensitive: " + "; ".join(
+            f"{_label(r)}: {r['budget'].get('why', '')}" for r in by["sensitive"]) + "."
+    return head
+
+
+def series_sentence(series: list[dict]) -> str:
+    """What the budget figure draws, counted from its lines (:func:`.budget.trend_series`): lines per panel
+    and how many belong to budget-sensitive claims; empty without lines."""
+    if not series:
+        return ""
+    panels: dict[str, list[dict]] = {}
+    for s in series:
+        panels.setdefault(s["axis"], []).append(s)
+    parts = [f"{axis}: {len(lines)} test{'s' if len(lines) != 1 else ''}, "
+             f"{sum(s.get('budget') == 'sensitive' for s in lines)} of a budget-sensitive claim"
+             for axis, lines in panels.items()]
+    return "The figure draws " + "; ".join(parts) + "."
