@@ -7,6 +7,7 @@ declaration (:class:`~.registry.Test`). :func:`why` turns the rows' causes into 
 """
 from __future__ import annotations
 
+from .findings import join as listing, sentence as capital  # noqa: F401 (the chapters' words call them here)
 from .registry import Claim, fmt
 
 #: what a quick build says about the paper: nothing
@@ -62,19 +63,6 @@ def holding(row: dict, claim: Claim | None = None) -> list[str]:
 def value(row: dict, test: str) -> float | None:
     """The pooled value of the test named ``test`` in ``row``."""
     return next((t["value"] for t in row.get("tests", []) if t["name"] == test), None)
-
-
-def listing(items) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    items = list(items)
-    if not items:
-        return "none"
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def capital(s: str) -> str:
-    """``s`` with its first letter upper case."""
-    return s[:1].upper() + s[1:]
 
 
 def why(rows: list[dict], claims: dict[str, Claim] | None = None, kinds=("paper",)) -> str:
