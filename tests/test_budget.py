@@ -109,6 +109,9 @@ def test_a_non_holding_cause_gains_the_budget_paragraph():
     budget.annotate([row], (CLAIM,), quick=False, results=_results([1.3, 1.2, 1.1]))
     assert row["cause"].startswith("a finding: x. Training budget: sensitive")
     assert "differs at 0.60, differs at 0.50, differs at 0.40" in row["cause"]
+    bare = {**row, "cause": "several readings: the tests disagree (folds: holds)"}  # no full stop of its own
+    budget.annotate([bare], (CLAIM,), quick=False, results=_results([1.3, 1.2, 1.1]))
+    assert "(folds: holds). Training budget: sensitive" in bare["cause"]
     held = {"id": CLAIM.id, "kind": "paper", "model": "", "verdict": "holds", "cause": None}
     budget.annotate([held], (CLAIM,), quick=False, results=_results([0.9, 0.9, 0.9]))
     assert held["cause"] is None and held["budget"]["verdict"] == "stable"
@@ -200,9 +203,9 @@ def test_budget_tally_counts_every_paper_row_and_names_the_sensitive_ones():
             {"kind": "setup", "claim": "d", "model": "", "budget": {"verdict": "sensitive", "why": "x"}}]
     text = budget_words.tally(rows)
     assert "Of the paper's 3 rows, 1 is stable" in text and "1 budget-sensitive and 1 not evaluated" in text
-    assert "Budget-sensitive: b: crosses at 0.39." in text and "d:" not in text
+    assert text.endswith("The budget-sensitive ones:\n\n- b: crosses at 0.39.") and "d:" not in text
     none = budget_words.tally([{**r, "budget": {"verdict": "stable", "why": ""}} for r in rows[:1]])
-    assert "Budget-sensitive" not in none and budget_words.tally([]) == ""
+    assert "budget-sensitive ones" not in none and budget_words.tally([]) == ""
     series = [{"axis": "SchNet", "budget": "sensitive"}, {"axis": "SchNet", "budget": "stable"},
               {"axis": "BP", "budget": "untested"}]
     assert budget_words.series_sentence(series) == ("The figure draws SchNet: 2 tests, 1 of a budget-sensitive "

@@ -282,7 +282,7 @@ def annotate(rows: list[dict], claims: Sequence[Claim], quick: bool, results: di
         else:
             r["budget"], r["stages"] = claim_budget(c, r.get("model", ""), results)
             if r.get("cause") and r.get("verdict") not in HOLDING:
-                r["cause"] = f"{r['cause']} {budget_paragraph(r)}"
+                r["cause"] = f"{r['cause'].rstrip('. ')}. {budget_paragraph(r)}"
     return rows
 
 

@@ -13,8 +13,9 @@ def _label(r: Mapping) -> str:
 
 
 def tally(rows: Iterable[Mapping]) -> str:
-    """One paragraph over the ``paper`` rows' budgets: how many are budget-sensitive (named, with the reason
-    the rule gives), stable or not evaluated on earlier training stages; empty without budgets."""
+    """Markdown over the ``paper`` rows' budgets: how many are stable, budget-sensitive or not evaluated on
+    earlier training stages, then a list of the sensitive ones with the reason the rule gives; empty without
+    budgets."""
     rows = [r for r in rows if r.get("kind") == "paper" and r.get("budget")]
     if not rows:
         return ""
@@ -26,8 +27,8 @@ def tally(rows: Iterable[Mapping]) -> str:
             f"threshold as the test error falls), {len(by['sensitive'])} budget-sensitive and "
             f"{len(by['untested'])} not evaluated on earlier stages.")
     if by["sensitive"]:
-        head += " Budget-sensitive: " + "; ".join(
-            f"{_label(r)}: {r['budget'].get('why', '')}" for r in by["sensitive"]) + "."
+        head += " The budget-sensitive ones:\n\n" + "\n".join(
+            f"- {_label(r)}: {r['budget'].get('why', '')}." for r in by["sensitive"])
     return head
 
 

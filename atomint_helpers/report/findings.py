@@ -81,13 +81,13 @@ def why(rows, names: Mapping[str, str] | None = None) -> str:
         out.append(f"{_count(len(found))} differ{'s' if len(found) == 1 else ''} in every test, pooled and on "
                    f"most folds, a finding about our models rather than one fold's accident: {_names(found, names)}.")
     ours = [r for r in rows if kind[r["id"] + r["model"]] == "our models"]
-    out += [f"{label(r, names)[:1].upper() + label(r, names)[1:]}: {r['cause'].split(':', 1)[1].strip()}."
-            for r in ours]
+    out += [f"{label(r, names)[:1].upper() + label(r, names)[1:]}: "
+            f"{base_cause(r['cause']).split(':', 1)[1].strip().rstrip('.')}." for r in ours]
     several = [r for r in rows if kind[r["id"] + r["model"]] == "several readings"]
     if several:
         out.append(f"Inconclusive where the tests or folds disagree (which way each went is in the scorecard "
                    f"below): {_names(several, names)}.")
-    out.append(_budget(rows, names))
+    out.append(budget_sentence(rows, names))
     confound = next((r["note"] for r in rows if str(r.get("note", "")).startswith("Design confound")), "")
     if confound:
         bears = [r for r in rows if r.get("note") == confound]
@@ -95,7 +95,13 @@ def why(rows, names: Mapping[str, str] | None = None) -> str:
     return "**Why.** " + " ".join(x for x in out if x)
 
 
-def _budget(rows, names) -> str:
+def base_cause(cause: str) -> str:
+    """A row's cause without the training-budget paragraph :func:`.budget.annotate` appends to it (it opens
+    with ``Training budget:``), so that a chapter can say the cause once and the budgets in one sentence."""
+    return cause.split(" Training budget:", 1)[0]
+
+
+def budget_sentence(rows, names: Mapping[str, str] | None = None) -> str:
     """The training-budget readings of the rows that do not hold, in one sentence."""
     word = {r["id"] + r["model"]: (r.get("budget") or {}).get("verdict", "untested") for r in rows}
     stable = [r for r in rows if word[r["id"] + r["model"]] == "stable"]

@@ -7,7 +7,7 @@ declaration (:class:`~.registry.Test`). :func:`why` turns the rows' causes into 
 """
 from __future__ import annotations
 
-from .findings import join as listing, sentence as capital  # noqa: F401 (the chapters' words call them here)
+from .findings import base_cause, join as listing, sentence as capital  # noqa: F401 (the chapters' words call them here)
 from .registry import Claim, fmt
 
 #: what a quick build says about the paper: nothing
@@ -81,7 +81,7 @@ def why(rows: list[dict], claims: dict[str, Claim] | None = None, kinds=("paper"
         parts = []
         for r in rs:
             who = f"{r['model']}: " if len(rs) > 1 and r.get("model") else ""
-            text = r["cause"].partition(": ")[2]
+            text = base_cause(r["cause"]).partition(": ")[2]
             if kind == "several readings" and r.get("tests"):
                 yes, no = holding(r, claim), failing(r, claim)
                 text = ("; ".join(yes) + (" holds, " if len(yes) == 1 else " hold, ") + "; ".join(no)

@@ -23,6 +23,7 @@ from ..interpret.evaluation import CPU_TARGET_MAE, MODEL_NAMES, PAPER_TABLE1, sc
 from ..properties import goal_text
 from .budget import annotate_errors
 from .claims import QUICK_NOTE, dash_or
+from .findings import base_cause, budget_sentence
 from .registry import Cause, Claim, Measurement, Test, decide, decide_number
 
 #: relative tolerance within which a published error counts as reproduced
@@ -278,9 +279,11 @@ def what_we_find(rows: list[dict], quick: bool) -> str:
                          f"{rmse['verdict']}: the shapes of the error distributions differ (RMSE/MAE "
                          f"{rmse['atomint'] / mae['atomint']:.2f} here, {rmse['paper'] / mae['paper']:.2f} in the "
                          f"paper; a larger ratio means a heavier tail of large errors).")
-    causes = list(dict.fromkeys(r["cause"] for r in rows if r.get("cause")))
+    causes = list(dict.fromkeys(base_cause(r["cause"]) for r in rows if r.get("cause")))
     if causes:
-        text += "\n\n**Why.** " + " ".join(c[:1].upper() + c[1:] + ("" if c.endswith(".") else ".") for c in causes)
+        budgets = budget_sentence([r for r in rows if r.get("cause") and r.get("kind") == "paper"])
+        text += ("\n\n**Why.** " + " ".join(c[:1].upper() + c[1:] + ("" if c.endswith(".") else ".") for c in causes)
+                 + (f" {budgets}" if budgets else ""))
     return text
 
 
