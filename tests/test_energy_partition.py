@@ -227,4 +227,4 @@ def test_element_shifts_are_the_heads_own_and_offsets_are_in_iqr_units(tmp_path)
     assert np.allclose(by["BP"], by["SchNet"], atol=1e-6)
     assert np.allclose(t["offset"], (t["mean"] - t["shift"]) / t["IQR"])
     note = shift_note(t)
-    assert note.startswith("Design confound: both heads add the same element shifts") and "IQR (SchNet)" in note
+    assert note.startswith("Design confound: both heads add the same per-element energy shift") and "IQR (SchNet)" in note

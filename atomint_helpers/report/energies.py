@@ -285,8 +285,9 @@ def shift_note(shifts) -> str:
     parts = []
     if by.shape[1] == 2:
         gap = float(np.nanmax(np.abs(by.iloc[:, 0] - by.iloc[:, 1])))
-        parts.append(f"both heads add the same element shifts b_Z (BP and SchNet of a fold differ by at most "
-                     f"{gap:.1e} kcal/mol)")
+        same = ("identical for BP and SchNet of a fold" if gap == 0 else
+                f"BP and SchNet of a fold differ by at most {gap:.1e} kcal/mol")
+        parts.append(f"both heads add the same per-element energy shift to every atom of an element ({same})")
     off = shifts.groupby("model")["offset"].apply(lambda x: float(np.nanmax(np.abs(x))))
     parts.append("the element means sit within " + " and ".join(f"{v:.2f} IQR ({k})" for k, v in off.items())
                  + " of them")
