@@ -49,7 +49,8 @@ def test_record_roundtrip(tmp_path):
                          "note sample")
     assert doc["rows"][1]["budget"]["verdict"] == "untested" and "budget" not in doc["rows"][0]
     assert blocks[0] == ("SchNet MAE ▼ lower values paper 0.31 kcal/mol · atomint 0.25 kcal/mol rule reproduced "
-                         "within ±10 % why our models: smaller training budget untested")
+                         "within ±10 % why our models: smaller training budget untested — not evaluated on earlier "
+                         "training stages")
     # a number lower than the paper's does not count as holding; the setup row does not count at all
     assert "1 claims of the paper checked on this build (one per claim and model): 1 do not hold" in md
     assert ":::{dropdown} Set-up: data and training sets (1 rows)" in md

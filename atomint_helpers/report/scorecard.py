@@ -44,7 +44,7 @@ FIELDS = ("claim", "kind", "model", "paper", "atomint", "unit", "verdict", "rule
 REGISTRY_FIELDS = ("id", "section", "quote", "cause", "tests", "fold_verdicts", "budget", "stages")
 SCHEMA_VERSION = 3
 #: the budget of a paper row whose claim was not evaluated on earlier training stages
-UNTESTED_BUDGET = "not evaluated on earlier training stages (bench/stages/ holds the chapters that are)"
+UNTESTED_BUDGET = "not evaluated on earlier training stages"
 KINDS = ("paper", "setup", "implementation", "beyond")
 MODELS = ("", "BP", "SchNet")
 

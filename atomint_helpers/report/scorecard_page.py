@@ -199,11 +199,17 @@ def _table(rows: list[dict]) -> list[str]:
     with its rule in full and its folds, the verdict and why), a claim of the paper with its training
     budget, followed by a blank line."""
     from .budget import budget_cell
+    from .findings import base_cause
 
     def budget(r: dict) -> list[tuple[str, str]]:
-        return [("training budget", budget_cell(r))] if r["kind"] == "paper" else []
+        if r["kind"] != "paper":
+            return []
+        why = (r.get("budget") or {}).get("why")
+        return [("training budget", budget_cell(r) + (f" — {why}" if why else ""))]
 
-    return [claims_html(rows, extra=budget), ""]
+    # the budget has its own line here, so the cause is shown without the budget paragraph it carries
+    shown = [{**r, "cause": base_cause(r["cause"])} if r.get("cause") else r for r in rows]
+    return [claims_html(shown, extra=budget), ""]
 
 
 def to_markdown(chapters: list[dict], *, missing: Iterable[str] = (), link: bool = True,
