@@ -177,7 +177,7 @@ def test_claims_table_is_computed(models_dir, sample, tmp_path):
     energies = latent_study.study(models_dir, "energy", "quick", [0, 1, 2], sample, rows=rows)
     charges = latent_study.study(models_dir, "dipole", "quick", [0, 1, 2], sample, rows=rows)
     assert energies.n_molecules == len(rows) and energies.models() == ["bp", "schnet"]
-    flipped = charge_signs.orient_charges(charges)
+    flipped = charge_signs.flipped_checkpoints(charges)
     for by in charges.frames.values():
         for df in by.values():  # oriented: positive correlation with Mulliken
             assert np.corrcoef(df["charge"], df["mulliken"])[0, 1] >= 0

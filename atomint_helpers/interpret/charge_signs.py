@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .latent_study import Study
 
 
-def orient_charges(st: "Study") -> list[str]:
+def flipped_checkpoints(st: "Study") -> list[str]:
     """The checkpoints of a charge study whose charges were multiplied by −1 when they were loaded.
 
     A dipole model is trained on |μ| only, and |μ| does not change when every charge changes sign: which of

@@ -37,7 +37,7 @@ class Study:
     tests: dict[str, dict[int, np.ndarray]]
     n_molecules: int
     data: str
-    #: checkpoints whose charges were multiplied by −1 at load (listed by :func:`.charge_signs.orient_charges`)
+    #: checkpoints whose charges were multiplied by −1 at load (listed by :func:`.charge_signs.flipped_checkpoints`)
     flipped: list[str] = field(default_factory=list)
 
     @property

@@ -113,7 +113,7 @@ def measure(chapter: str, dirs: dict, ds, errors: dict) -> tuple[list[dict], dic
         from atomint_helpers.report import charges as report
 
         charges = latent_study.study(dirs["dipole"], "dipole", "cpu", list(FOLDS), ds)
-        flipped = charge_signs.orient_charges(charges)
+        flipped = charge_signs.flipped_checkpoints(charges)
         energies = latent_study.study(dirs["energy"], "energy", "cpu", list(FOLDS), ds)
         claims = budget.stage_verdicts(report.CLAIMS, report.evidence(charges, energies))
         return claims, {"n_molecules": charges.n_molecules, "molecules": charges.data, "flipped": list(flipped)}
