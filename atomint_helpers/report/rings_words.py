@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from .findings import QUICK_FIND, by_claim, folds_holding, join, value, why
+from .row_reading import minus
 from .rings import (ALKYNE_COUNT, ALKYNE_SHIFT, BP_DONORS, BP_F, F_COMMON, F_STRONG, INDUCTIVE, MESOMERIC, MIN_RINGS,
                     MORE_ENERGY, TOP_N, TOP_O5)
 
@@ -101,7 +102,7 @@ def _mechanisms(by: dict) -> str:
             groups.setdefault(word, []).append((m, v))
         for word, items in groups.items():
             where = join([f"{m}'s" for m, _ in items]) + " rings"
-            numbers = ", ".join(f"{v:+.2f}" + (" kcal/mol" if i == 0 else "") + (f" for {m}" if len(items) > 1 else "")
+            numbers = ", ".join(minus(f"{v:+.2f}") + (" kcal/mol" if i == 0 else "") + (f" for {m}" if len(items) > 1 else "")
                                 for i, (m, v) in enumerate(items))
             (held if word == "stabilises" else other).append(f"{_SUBSTITUENT[c.id]} {word} {where} ({numbers})")
     if not held and not other:
@@ -121,6 +122,6 @@ def _ring_energy(row: dict | None) -> str:
     lead = {"holds": "BP does attribute more energy to the ring carbons than SchNet",
             "differs": "BP does not attribute more energy to the ring carbons than SchNet"}.get(
         row["verdict"], "Whether BP attributes more energy to the ring carbons than SchNet is inconclusive")
-    return (f"{lead}: {mean:+.1f} kcal/mol per ring, {rel:+.2f} beyond six average carbons of each model, more "
-            f"negative on {share:.1%} of the rings.")
+    return (f"{lead}: {minus(f'{mean:+.1f}')} kcal/mol per ring, {minus(f'{rel:+.2f}')} beyond six average carbons "
+            f"of each model, more negative on {share:.1%} of the rings.")
 
