@@ -117,10 +117,10 @@ def test_fig3_on_the_cpu_rows_leads_with_the_fold_noise():
     assert "None of the paper's 5 readings of its top tens holds" in find
     assert "0 of SchNet's ten carry an alkyne (the paper: six)" in find
     assert "in 1 of 3 folds" in find  # the fused O-ring, fold by fold
-    assert "a conjugated substituent stabilises SchNet's rings (-1.89 kcal/mol)" in find
+    assert "a conjugated substituent stabilises SchNet's rings (−1.89 kcal/mol)" in find
     assert "fluorine destabilises SchNet's and BP's rings (+3.49 kcal/mol for SchNet, +20.27 for BP)" in find
     assert "the shift of an alkyne is not measured" in find
-    assert "BP does attribute more energy to the ring carbons than SchNet: -28.8 kcal/mol per ring" in find
+    assert "BP does attribute more energy to the ring carbons than SchNet: −28.8 kcal/mol per ring" in find
     why = text.split("\n\n")[1]
     assert "Six rows differ in every test" in why and "SchNet's top ring fused to an O-ring" in why
     assert "None of these rows was measured at earlier training stages" in why
@@ -137,7 +137,7 @@ def test_fig3_firm_top_tens_and_holding_motifs_are_read_as_such():
     assert _sentences(find) <= 4
     assert find.startswith("The top tens are firmer than the fold noise: 2 of SchNet's 10 and 2 of BP's 10")
     assert "1 of the paper's 5 readings of its top tens holds" in find and "6 of SchNet's ten carry an alkyne" in find
-    assert "fluorine stabilises SchNet's and BP's rings (-2.50 kcal/mol for SchNet, -4.00 for BP)" in find
+    assert "fluorine stabilises SchNet's and BP's rings (−2.50 kcal/mol for SchNet, −4.00 for BP)" in find
     assert "BP does not attribute more energy to the ring carbons than SchNet: +5.0 kcal/mol" in find
 
 
