@@ -120,7 +120,10 @@ def test_probe_finding_names_what_fails_on_the_maps_and_on_the_site_values():
     assert "each of their tests holds on 1 to 3 of 3 folds" in find
     assert "of the same eight rules, four hold, three differ and one is inconclusive" in find
     assert "the probe's own two checks all hold" in find
-    assert "margin 2.4 kcal/mol (needs above 0; holds on 1 of 3 folds) does not" in text.split("**Why.** ")[1]
+    why = text.split("**Why.** ")[1]
+    assert "margin 2.4 kcal/mol (needs above 0; holds on 1 of 3 folds) does not" in why
+    # a test decided molecule by molecule disagrees across molecules, not folds
+    assert "clearly separated* — the molecules disagree: Otsu η" in why
 
 
 def test_probe_finding_when_every_sentence_holds_has_no_why():

@@ -90,7 +90,9 @@ def why(rows: list[dict], claims: dict[str, Claim] | None = None, kinds=("paper"
             parts.append(who + text.rstrip("."))
         label = kind
         if kind == "several readings":  # tests that part, or one test's folds that part
-            label = "the tests disagree" if any(holding(r) for r in rs) else "the folds disagree"
+            tests = [t for r in rs for t in r.get("tests", [])]
+            label = ("the tests disagree" if any(holding(r) for r in rs)
+                     else f"the {_noun(tests[0]) if tests else 'folds'} disagree")
         out.append(f"*{rs[0]['claim']}* — {label}: " + "; ".join(parts) + ".")
     return ("**Why.** " + " ".join(out)) if out else ""
 
