@@ -47,7 +47,7 @@ def _site_words(rows_by: dict) -> str:
         return ""
     counts = [fnd.folds_holding(t) for _, r in open_ for t in r["tests"]]
     lo, hi, n = min(k for k, _ in counts), max(k for k, _ in counts), max(n for _, n in counts)
-    which = fnd.listing([NAMES[c].split("(")[-1].rstrip(")") if "(" in NAMES[c] else "electronegativity"
+    which = fnd.join([NAMES[c].split("(")[-1].rstrip(")") if "(" in NAMES[c] else "electronegativity"
                          for c, _ in open_])
     verdict = fnd.verdict_words({c.id: r["verdict"] for c, r in open_})
     return (f"The chemical concepts read off the carbons' site values ({which}) {fnd.plural(verdict, len(open_))} "
@@ -70,7 +70,7 @@ def what_we_find(rows: list[dict], quick: bool) -> str:
                             "probe)") + "."]
     maps = [_map_words(schnet[c.id], c) for c in MAP_CLAIMS if c.id in schnet and schnet[c.id]["verdict"] in _OPEN]
     if maps:
-        out.append("On the maps themselves, " + fnd.listing(maps) + ".")
+        out.append("On the maps themselves, " + fnd.join(maps) + ".")
     out.append(_site_words(schnet))
     bp = fnd.by_id(rows, "BP")
     bp_named = [(NAMES[c], {"BP": bp[k.id]["verdict"]}) for c in CLAIMS if c.id in BP_CLAIMS
@@ -82,12 +82,12 @@ def what_we_find(rows: list[dict], quick: bool) -> str:
         for _, v in bp_named:
             counts[v["BP"]] = counts.get(v["BP"], 0) + 1
         tail.append(f"on BP's maps (beyond the paper), of the same {fnd.number(len(bp_named))} rules, "
-                    + fnd.listing([f"{fnd.number(k)} {fnd.plural(w, k)}" for w, k in counts.items()]))
+                    + fnd.join([f"{fnd.number(k)} {fnd.plural(w, k)}" for w, k in counts.items()]))
     if impl:
         ok = sum(r["verdict"] == "holds" for r in impl)
         tail.append(f"the probe's own {fnd.number(len(impl))} checks all hold" if ok == len(impl) else
                     f"only {fnd.number(ok)} of the probe's {fnd.number(len(impl))} own checks hold")
     if tail:
-        out.append(fnd.capital("; ".join(tail)) + ".")
+        out.append(fnd.sentence("; ".join(tail)) + ".")
     reason = fnd.why(rows, {c.id: c for c in CLAIMS})
     return "**What we find.** " + " ".join(x for x in out if x) + ("\n\n" + reason if reason else "")

@@ -7,7 +7,7 @@ declaration (:class:`~.registry.Test`). :func:`why` turns the rows' causes into 
 """
 from __future__ import annotations
 
-from .findings import base_cause, join as listing, sentence as capital  # noqa: F401 (the chapters' words call them here)
+from .findings import base_cause, join, sentence  # noqa: F401 (join and sentence: the chapters call them through this module)
 from .registry import Claim, fmt
 
 #: what a quick build says about the paper: nothing
@@ -119,7 +119,7 @@ def tally(named: list[tuple[str, dict]], total: str) -> str:
     for name, by_model in named:
         groups.setdefault(verdict_words(by_model), []).append(name)
     order = sorted(groups, key=lambda w: (not w.startswith("holds"), w.startswith("not"), w))
-    parts = [f"{number(len(groups[w]))} {plural(w, len(groups[w]))}: {listing(map(_italic, groups[w]))}"
+    parts = [f"{number(len(groups[w]))} {plural(w, len(groups[w]))}: {join(map(_italic, groups[w]))}"
              for w in order]
     return f"Of {total}, " + "; ".join(parts)
 
