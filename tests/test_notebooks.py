@@ -168,11 +168,37 @@ def test_prepare_for_render_hides_plumbing():
 
 
 # ------------------------------------------------------------------------------------------ nbval
+@pytest.mark.parametrize("ref, test, agree", [
+    ("SchNet 0.0708 differs", "SchNet 0.0708 differs", True),
+    ("SchNet 0.0708 differs", "SchNet 0.0707 differs", True),      # one unit in the last place
+    ("fold 2: 8.03e-04 holds", "fold 2: 8.02e-04 holds", True),    # 1e-6 in scientific notation
+    ("0.999 holds", "1.00 holds", True),                           # a rounding across the decade
+    ("−0.41 eV", "−0.42 eV", True),
+    ("SchNet 0.0708 differs", "SchNet 0.0706 differs", False),     # two units
+    ("fold 2: 8.03e-04 holds", "fold 2: 8.03e-05 holds", False),   # another exponent
+    ("0.0708 differs", "0.0707 holds", False),                     # the verdict word moved
+    ("14 rings", "15 rings", False),                               # integers are counts: exact
+    ("1.5 kcal/mol", "1.5 kcal/mol, 2", False),                    # another number of numbers
+    ('<td style="background:#e0e0e0">0.5</td>', '<td style="background:#e0e0e1">0.5</td>', False),
+], ids=lambda v: v if isinstance(v, bool) else None)
+def test_nbval_numbers_tolerates_only_the_last_printed_digit(ref, test, agree):
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from nbval_numbers import numbers_agree, reconcile_outputs
+    finally:
+        sys.path.remove(str(ROOT / "tests"))
+    assert numbers_agree(ref, test) is agree
+    out = reconcile_outputs([{"output_type": "execute_result", "data": {"text/html": test, "text/plain": [test]}}],
+                            [{"output_type": "execute_result", "data": {"text/html": ref, "text/plain": [ref]}}])
+    assert (out[0]["data"]["text/html"] == ref) is agree and (out[0]["data"]["text/plain"] == [ref]) is agree
+
+
 def test_nbval():
     """Every notebook re-executed as committed (profile quick); checked cells must match."""
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "nbval_numbers", "--nbval-lax",
            "--nbval-cell-timeout", "300", *[str(p.relative_to(ROOT)) for p in NOTEBOOKS]]
-    proc = subprocess.run(cmd, cwd=ROOT, env=_env(), text=True, stdout=subprocess.PIPE,
+    path = os.pathsep.join(filter(None, [str(ROOT / "tests"), os.environ.get("PYTHONPATH")]))
+    proc = subprocess.run(cmd, cwd=ROOT, env=_env(PYTHONPATH=path), text=True, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, timeout=900)
     assert proc.returncode == 0, f"nbval failed ({' '.join(cmd)}):\n{proc.stdout[-6000:]}"
 
