@@ -131,8 +131,10 @@ def other_runnable_tasks() -> float:
 def inference_threads():
     """Evaluate with one torch thread while the cores are taken by other work (other runnable tasks ≥ the
     number of cores), else with torch's setting. On a busy 2-core machine, OpenMP threads that wait for each
-    other made these forward passes 2–17× slower than one thread (bench/RESULTS.md); the results are the
-    same. The previous setting is restored afterwards."""
+    other made these forward passes 2–17× slower than one thread (bench/RESULTS.md). The results agree to
+    float32 rounding, not bit for bit: sums run in another order with another thread count, so a value
+    printed to three digits can move by one unit in its last digit. The previous setting is restored
+    afterwards."""
     n = torch.get_num_threads()
     busy = other_runnable_tasks() >= (os.cpu_count() or 1)
     if busy and n > 1:
