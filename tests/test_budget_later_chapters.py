@@ -149,7 +149,8 @@ def test_the_budget_figure_gives_the_crystal_model_its_own_panel_with_the_sensit
     assert paper == {"SchNet, crystals": 0.035}
     assert {s["axis"] for s in series} == {"SchNet, crystals"} and all(s["unit"] == "eV/atom" for s in series)
     sensitive = {s["label"] for s in series if s["budget"] == "sensitive"}
-    assert sensitive and all(lab.startswith("hydrogen-apart") for lab in sensitive)
+    assert sensitive == {f"hydrogen-apart (SchNet): {t.name}" for t in embeddings.HYDROGEN.tests}
+    assert {s["budget"] for s in series if s["label"].startswith("groups-cluster")} == {"stable"}
     fig = budget_trends(series, paper)
     assert "SchNet, crystals test MAE (eV/atom)" in {ax.get_xlabel() for ax in fig.axes}
 

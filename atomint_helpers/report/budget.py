@@ -101,7 +101,9 @@ def claim_budget(claim: Claim, label: str, results: dict | None) -> tuple[dict, 
     thin = thin_stages(results, ("bp", "schnet") if label == "" else (m,), target)
     one = "one fold (the one run the chapter reads)" if len(results.get("folds", (0, 1, 2))) == 1 else ""
     notes = "; ".join(x for x in (thin, one) if x)
-    return {"verdict": b["verdict"], "why": b["why"] + (f"; {notes}" if notes else "")}, listing
+    flips = [name for name, tr in b["tests"].items() if tr["toward_flip"]]
+    return {"verdict": b["verdict"], "why": b["why"] + (f"; {notes}" if notes else ""),
+            **({"toward_flip": flips} if flips else {})}, listing
 
 
 def thin_stages(results: dict, models: Sequence[str], target: str | None = None) -> str:
@@ -244,7 +246,9 @@ def budget_paragraph(row: dict) -> str:
 
 def trend_series(results: dict | None, claims: Sequence[Claim]) -> list[dict]:
     """The budget figure's lines (:func:`atomint_helpers.plots.budget_trends`): per claim, model and test the
-    normalised value at each stage against the stage's test MAE, with the claim's budget verdict."""
+    normalised value at each stage against the stage's test MAE, with the test's budget: ``sensitive`` for a
+    test that moves toward a flip, otherwise its claim's verdict (``stable`` for the other tests of a
+    sensitive claim)."""
     out = []
     if not results or not results.get("stages"):
         return out
@@ -264,7 +268,9 @@ def trend_series(results: dict | None, claims: Sequence[Claim]) -> list[dict]:
                 who = f" ({label})" if label else ""
                 out.append({"label": f"{c.id.split('.', 1)[-1]}{who}: {t.name}", "unit": unit,
                             "axis": _PANEL[m] + _TARGET_PANEL.get(_target_of(results, listing), ""),
-                            "mae": [s["test_mae"] for s in listing], "normalised": ys, "budget": b["verdict"]})
+                            "mae": [s["test_mae"] for s in listing], "normalised": ys,
+                            "budget": "sensitive" if t.name in b.get("toward_flip", ()) else
+                            ("stable" if b["verdict"] == "sensitive" else b["verdict"])})
     return out
 
 
