@@ -189,3 +189,16 @@ def test_the_crystal_stages_are_those_since_the_run_s_configuration_last_changed
     assert found == [3, 35, 70, 100]  # 30 and 60 belong to the other recipe
     chosen = stages.choose_crystals(tmp_path)
     assert [s.epochs for s in chosen["schnet"][0]] == [35, 70, 100]
+
+
+def test_this_build_is_recognised_through_float_noise_but_not_through_another_checkpoint():
+    last = _fig6_results()["stages"][-1]["claims"]
+    ids = {esp.SIMILAR.id, esp.HC_SIGNS.id}
+    rows = _rows_of(last, ids)
+    assert budget.same_values(last, rows)
+    for t in rows[0]["tests"]:  # another thread count: the last float32 digit
+        t["value"] *= 1 + 1e-7
+    assert budget.same_values(last, rows)
+    rows[-1]["tests"][0]["value"] += 0.01  # another checkpoint moves a test
+    assert not budget.same_values(last, rows)
+    assert not budget.same_values(last, [])  # no row the stages measured: nothing to recognise

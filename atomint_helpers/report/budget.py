@@ -183,10 +183,12 @@ def annotate_errors(rows: list[dict], claims: Sequence[Claim], per_fold, quick: 
     return annotate(rows, claims, quick, results or {"stages": []})
 
 
-def same_values(last: list[dict], rows: list[dict], rel: float = 1e-6) -> bool:
+def same_values(last: list[dict], rows: list[dict], rel: float = 1e-4) -> bool:
     """Whether the ``paper`` rows' test values are those of the stage claims ``last`` (the results' last
-    stage) for every row the stage measured, within ``rel`` (relative): then the stages end in this build's
-    checkpoints. A number's row compares its ``atomint`` value."""
+    stage) for every row the stage measured, within ``rel`` × max(1, |value|): then the stages end in this
+    build's checkpoints. The tolerance admits float32 sums taken in another order (one or two torch threads)
+    and nothing a different checkpoint gives on every test of a chapter. A number's row compares its
+    ``atomint`` value."""
     key = {(c["id"], c["model"]): c for c in last}
     seen = 0
     for r in rows:
