@@ -5,7 +5,10 @@ architecture, per fold, the committed stage (:func:`~atomint_helpers.store.histo
 count is nearest to each of :data:`STAGE_EPOCHS` (a tie goes to the earlier stage). Stage ``k`` of the set
 is stage ``k`` of every architecture and fold, so a claim comparing BP and SchNet pairs stage ``k`` of one
 with stage ``k`` of the other. A fold with fewer committed stages than targets contributes the same
-checkpoint to more than one stage (the nearest one, as the rule says).
+checkpoint to more than one stage (the nearest one, as the rule says). The crystal SchNet of Fig. 7 is one run
+(fold 0) with its own declared epochs (:data:`CRYSTAL_EPOCHS`), chosen among the commits made since its
+configuration last changed (:func:`current_config_stages`: the run was restarted with another embedding
+initialisation under the same name).
 
 :func:`stage_dirs` extracts every chosen checkpoint into the cache and lays out one folder per stage holding
 links named as the runs (``<cache>/history/sets/<key>/stage<k>/<run> → <cache>/history/<commit12>/<run>``),
@@ -22,7 +25,7 @@ from pathlib import Path
 
 from .. import AtomintError
 from ..io import atomic_write_json, sha256_file
-from ..store import PROVENANCE, WEIGHTS, run_name
+from ..store import CONFIG, PROVENANCE, WEIGHTS, run_name
 from ..store.history import Stage, extract, history_cache, nearest, stages
 
 #: the declared stages: epochs nearest to these, per architecture (SchNet ran 300 epochs, BP 150)
@@ -115,7 +118,7 @@ def checkpoint_mae(folder, ds, cache_root=None) -> dict:
     from .evaluation import evaluate_checkpoint, evaluate_crystal_checkpoint
 
     folder = Path(folder)
-    crystal = json.loads((folder / "config.json").read_text()).get("target") == "crystals"
+    crystal = json.loads((folder / CONFIG).read_text()).get("target") == "crystals"
     key = f"{sha256_file(folder / WEIGHTS)}-{'crystals' if crystal else (ds.sha256 or 'nodata')}"
     path = _mae_cache(cache_root)
     try:
