@@ -96,8 +96,12 @@ def test_trend_series_and_figure_one_line_per_claim_and_test():
     assert series[0]["normalised"] == pytest.approx([-0.3, -0.2, -0.1]) and series[0]["budget"] == "sensitive"
     fig = budget_trends(series, {"SchNet": 0.35})
     ax = fig.axes[0]
-    lines = [line for line in ax.get_lines() if line.get_label() in ("claim: ratio", "claim: gap")]
-    assert len(lines) == 2 and lines[0].get_linestyle() == "-"
+    # the ratio moves toward a flip: coloured and named; the gap stays at 0.2: grey, unnamed, counted
+    assert series[1]["budget"] == "stable"
+    named = [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
+    assert "claim: ratio" in named and "claim: gap" not in named and "1 other tests (stable or untested)" in named
+    grey = next(line for line in ax.get_lines() if line.get_label() == "_claim: gap")
+    assert grey.get_color() != next(line for line in ax.get_lines() if line.get_label() == "claim: ratio").get_color()
     assert ax.get_xlim()[0] > ax.get_xlim()[1]  # training runs left to right: MAE falls
     assert budget.trend_series(None, (CLAIM,)) == []
     with pytest.raises(ValueError):
@@ -208,5 +212,5 @@ def test_budget_tally_counts_every_paper_row_and_names_the_sensitive_ones():
     assert "budget-sensitive ones" not in none and budget_words.tally([]) == ""
     series = [{"axis": "SchNet", "budget": "sensitive"}, {"axis": "SchNet", "budget": "stable"},
               {"axis": "BP", "budget": "untested"}]
-    assert budget_words.series_sentence(series) == ("The figure draws SchNet: 2 tests, 1 of a budget-sensitive "
-                                                    "claim; BP: 1 test, 0 of a budget-sensitive claim.")
+    assert budget_words.series_sentence(series) == ("The figure draws SchNet: 2 tests, 1 moving toward a flip; "
+                                                    "BP: 1 test, 0 moving toward a flip.")

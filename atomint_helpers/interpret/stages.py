@@ -5,7 +5,10 @@ architecture, per fold, the committed stage (:func:`~atomint_helpers.store.histo
 count is nearest to each of :data:`STAGE_EPOCHS` (a tie goes to the earlier stage). Stage ``k`` of the set
 is stage ``k`` of every architecture and fold, so a claim comparing BP and SchNet pairs stage ``k`` of one
 with stage ``k`` of the other. A fold with fewer committed stages than targets contributes the same
-checkpoint to more than one stage (the nearest one, as the rule says).
+checkpoint to more than one stage (the nearest one, as the rule says). The crystal SchNet of Fig. 7 is one run
+(fold 0) with its own declared epochs (:data:`CRYSTAL_EPOCHS`), chosen among the commits made since its
+configuration last changed (:func:`current_config_stages`: the run was restarted with another embedding
+initialisation under the same name).
 
 :func:`stage_dirs` extracts every chosen checkpoint into the cache and lays out one folder per stage holding
 links named as the runs (``<cache>/history/sets/<key>/stage<k>/<run> → <cache>/history/<commit12>/<run>``),
@@ -22,13 +25,19 @@ from pathlib import Path
 
 from .. import AtomintError
 from ..io import atomic_write_json, sha256_file
-from ..store import PROVENANCE, WEIGHTS, run_name
+from ..store import CONFIG, PROVENANCE, WEIGHTS, run_name
 from ..store.history import Stage, extract, history_cache, nearest, stages
 
 #: the declared stages: epochs nearest to these, per architecture (SchNet ran 300 epochs, BP 150)
 STAGE_EPOCHS = {"schnet": (100, 200, 300), "bp": (50, 100, 150)}
 #: the paper's test MAE of the energy models (Table 1, kcal/mol), beside which a budget's crossing is read
 PAPER_MAE = {"schnet": 0.35, "bp": 0.77}
+#: the declared stages of the crystal SchNet (Fig. 7; one run, fold 0, which ended by early stopping at epoch
+#: 100): early, middle and final thirds, nearest committed epochs by the same rule, among the commits of the
+#: run as configured today (:func:`choose_crystals`)
+CRYSTAL_EPOCHS = {"schnet": (33, 67, 100)}
+#: the crystal run's name (the one fold Fig. 7 reads)
+CRYSTAL_RUN = "schnet-mp-cpu-fold0"
 
 
 def choose(repo_root, target: str = "energy", profile: str = "cpu", folds=(0, 1, 2),
@@ -41,6 +50,34 @@ def choose(repo_root, target: str = "energy", profile: str = "cpu", folds=(0, 1,
             found = stages(run_name(m, target, profile, int(k)), repo_root)
             out[m][int(k)] = [nearest(found, e) for e in targets]
     return out
+
+
+def _git(repo_root, *args: str):
+    import subprocess
+
+    return subprocess.run(["git", "-C", str(repo_root), *args], capture_output=True, text=True)
+
+
+def current_config_stages(run: str, repo_root) -> list[Stage]:
+    """The committed stages of ``run`` trained under today's configuration: those at or after the last
+    commit that changed ``models/<run>/config.json`` (a run restarted with another recipe keeps its name,
+    and its earlier commits belong to the other recipe)."""
+    found = stages(run, repo_root)
+    last = _git(repo_root, "log", "-1", "--format=%H", "--", f"models/{run}/config.json").stdout.strip()
+    if not last:
+        return found
+    # merge-base --is-ancestor answers by its exit status: 0 when the config commit precedes the stage's
+    keep = [st for st in found if _git(repo_root, "merge-base", "--is-ancestor", last, st.commit).returncode == 0]
+    if not keep:
+        raise AtomintError(f"no committed stage of models/{run} since its configuration last changed")
+    return keep
+
+
+def choose_crystals(repo_root, epochs: dict = CRYSTAL_EPOCHS) -> dict[str, dict[int, list[Stage]]]:
+    """``{"schnet": {0: [stage per target epoch]}}`` of the crystal run (:data:`CRYSTAL_RUN`, one fold) by
+    the declared rule, among :func:`current_config_stages`."""
+    found = current_config_stages(CRYSTAL_RUN, repo_root)
+    return {"schnet": {0: [nearest(found, e) for e in epochs["schnet"]]}}
 
 
 def stage_dirs(chosen: dict, repo_root, key: str, cache_root=None) -> list[Path]:
@@ -75,12 +112,14 @@ def _mae_cache(cache_root=None) -> Path:
 
 
 def checkpoint_mae(folder, ds, cache_root=None) -> dict:
-    """``{"mae", "rmse", "n"}`` of a checkpoint on its test split (the target's unit), cached by the sha256 of
-    its weights and of the data."""
-    from .evaluation import evaluate_checkpoint
+    """``{"mae", "rmse", "n"}`` of a checkpoint on its test split (the target's unit: kcal/mol, D, or eV/atom
+    for a crystal checkpoint on its Materials Project test crystals, ``ds`` then unused), cached by the
+    sha256 of its weights and of the data."""
+    from .evaluation import evaluate_checkpoint, evaluate_crystal_checkpoint
 
     folder = Path(folder)
-    key = f"{sha256_file(folder / WEIGHTS)}-{ds.sha256 or 'nodata'}"
+    crystal = json.loads((folder / CONFIG).read_text()).get("target") == "crystals"
+    key = f"{sha256_file(folder / WEIGHTS)}-{'crystals' if crystal else (ds.sha256 or 'nodata')}"
     path = _mae_cache(cache_root)
     try:
         known = json.loads(path.read_text()) if path.is_file() else {}
@@ -88,7 +127,7 @@ def checkpoint_mae(folder, ds, cache_root=None) -> dict:
         known = {}
     if key in known:
         return known[key]
-    ev = evaluate_checkpoint(folder, ds)
+    ev = evaluate_crystal_checkpoint(folder) if crystal else evaluate_checkpoint(folder, ds)
     m = ev.metrics
     hit = {"mae": float(m["mae"]), "rmse": float(m["rmse"]), "n": int(len(ev.ids))}
     try:  # re-read: another process may have added entries meanwhile

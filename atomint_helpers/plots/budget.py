@@ -59,7 +59,7 @@ def budget_trends(series: list[dict], paper_mae: dict | None = None, *, height: 
             ax.set_xlim(max(lo, hi), min(lo, hi))
             unit = next((s["unit"] for s in mine if s.get("unit")), "kcal/mol")
             ax.set_xlabel(f"{name} test MAE ({unit})")
-            ax.set_title(f"against {name}'s stages", fontsize=9)
+            ax.set_title(f"against the training stages of {name}", fontsize=9)
             ax.legend(fontsize=9, frameon=False, loc="upper left", bbox_to_anchor=(0.0, -0.28), ncol=1)
         for row in axes:
             row[0].set_ylabel("normalised value (> 0 holds)")

@@ -1,47 +1,23 @@
-"""Would a better-trained model change a claim's verdict? The claims of the registry decided on earlier
-training stages (:mod:`atomint_helpers.interpret.stages`), and the rule that reads a budget verdict off them.
+"""Would a better-trained model change a claim's verdict? The chapters' scorecard rows gain the budget verdict
+that :mod:`.budget_rule` reads off the committed stage results (``bench/stages/<chapter>.json``, written by
+``bench/stages/run.py``): which results apply to a chapter's rows, the rows' ``budget`` and ``stages``, the
+sentence and cell a row shows, and the budget figure's lines. The rule itself, and how a chapter's claims
+enter it, is written in :mod:`.budget_rule`.
 
-The rule (declared before any stage's value was computed):
-
-* Per claim, model and test, the test's pooled value at every stage is normalised to its threshold
-  (:meth:`~.registry.Test.normalised`: > 0 holds, < 0 differs) and set against the stage's **test MAE**:
-  the mean over folds of the test-split MAE (kcal/mol) of the checkpoints of the claim's model; a claim
-  comparing BP and SchNet is set against SchNet's (the architecture whose stages are three distinct epoch
-  counts on every fold), BP's beside it in the results.
-* The test **moves** when the change of its normalised value from the first to the last stage exceeds the
-  spread (max − min) of the last stage's normalised per-fold values (0 for a test measured pooled only),
-  **and** the stages are monotone (every step the same sign; a step of exactly 0 allowed). It moves
-  **toward holding** when the value rises, **away** when it falls.
-* A test moving toward the other side of 0 from where its last stage stands (a differing test rising, a
-  holding one falling) moves **toward a flip**. Its crossing is the test MAE at which the least-squares line
-  of normalised value against test MAE through the stages reaches 0; it is reported beside the paper
-  model's MAE (:data:`~atomint_helpers.interpret.stages.PAPER_MAE`).
-* A claim is ``sensitive`` when any of its tests moves toward a flip; ``stable`` when none does (no test
-  moves, or those that move go away from a flip: training strengthens the verdict); ``untested`` where no
-  stages were evaluated or a test has no value at some stage.
-
-How the chapters' claims enter the rule:
-
-* A number of the paper (:attr:`~.registry.Claim.is_number`) is read through the one test its own rule
-  states (:func:`number_test`): the relative distance ``|value − paper| / |paper|``, below the claim's
-  tolerance when reproduced.
-* A claim about a target's models is set against those models' test MAE, in the target's unit (kcal/mol for
-  the energy, D for the dipole), and its crossing beside the paper's MAE for that target (Table 1). A
-  chapter whose claims concern two targets (Table 1) records each claim's target; a chapter comparing the
-  dipole models with the energy models (Fig. 4) is set against the dipole models' MAE.
+A chapter whose claims read one run (Fig. 7: the crystal SchNet, fold 0) says so in each row's budget
+("one fold"); the results file lists its ``folds``.
 """
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
 from .. import AtomintError
 from ..io import atomic_write_json
-from .registry import HOLDING, Claim, Measurement, Test, decide, decide_number
+from .budget_rule import (NUMBER_TEST, budget, claim_tests, crossing, finite, monotone, number_entry,  # noqa: F401
+                          number_test, stage_verdicts, trend)
+from .registry import HOLDING, Claim
 
 #: the committed results of the claims on the stages, one file per chapter (``bench/stages/run.py``)
 RESULTS_DIR = Path(__file__).resolve().parents[2] / "bench" / "stages"
@@ -49,139 +25,15 @@ RESULTS_DIR = Path(__file__).resolve().parents[2] / "bench" / "stages"
 FIG2_RESULTS = RESULTS_DIR / "fig2.json"
 BUDGETS = ("sensitive", "stable", "untested")
 #: the unit of a target's test MAE
-UNITS = {"energy": "kcal/mol", "dipole": "D"}
+UNITS = {"energy": "kcal/mol", "dipole": "D", "crystals": "eV/atom"}
 _PANEL = {"bp": "BP", "schnet": "SchNet"}
-#: the name of the test through which a number of the paper is read (:func:`number_test`)
-NUMBER_TEST = "distance from the paper"
+#: a panel's name after the architecture's, per target (the energy panels carry the architecture alone)
+_TARGET_PANEL = {"energy": "", "dipole": ", dipole", "crystals": ", crystals"}
 
 
 def results_path(chapter: str) -> Path:
-    """The committed stage results of ``chapter`` (``fig2``, ``table1``, ``fig3``, ``fig4``)."""
+    """The committed stage results of ``chapter`` (``fig2``, ``table1``, ``fig3`` … ``fig7``)."""
     return RESULTS_DIR / f"{chapter}.json"
-
-
-def number_test(claim: Claim) -> Test:
-    """The test a number of the paper is read through: its relative distance from the paper's value, below
-    the claim's tolerance (the number's own rule, ``reproduced`` within it)."""
-    unit = f" {claim.unit}" if claim.unit else ""
-    return Test(NUMBER_TEST, f"|atomint − paper| / |paper| (the paper's {claim.paper_value:g}{unit})",
-                float(claim.tolerance), "below")
-
-
-def claim_tests(claim: Claim) -> tuple[Test, ...]:
-    """The tests the budget rule reads for ``claim``: its own, or :func:`number_test` for a number."""
-    return (number_test(claim),) if claim.is_number and not claim.tests else claim.tests
-
-
-def number_entry(claim: Claim, label: str, m: Measurement) -> dict:
-    """A number's stage entry (as :func:`stage_verdicts` writes one): its verdict by the number's rule, and
-    :func:`number_test`'s value pooled and per fold; ``atomint`` the pooled value itself."""
-    v = decide_number(claim, label, m.pooled, m.folds)
-    t = number_test(claim)
-
-    def dist(x):
-        return None if not _finite(x) else abs(float(x) - claim.paper_value) / abs(claim.paper_value)
-
-    value = dist(m.pooled)
-    return {"id": claim.id, "model": label, "verdict": v.verdict, "atomint": _plain(m.pooled),
-            "tests": {t.name: {"value": value, "verdict": {True: "holds", False: "differs", None: "not comparable"}[
-                t.holds(value)], "fold_values": [dist(x) for x in m.folds]}}}
-
-
-def _finite(v) -> bool:
-    return v is not None and math.isfinite(float(v))
-
-
-def monotone(ys: Sequence[float]) -> bool:
-    """Every step of ``ys`` has the same sign (steps of exactly 0 allowed)."""
-    steps = np.diff(np.asarray(ys, dtype=float))
-    return bool(np.all(steps >= 0) or np.all(steps <= 0))
-
-
-def crossing(maes: Sequence[float], ys: Sequence[float]) -> float | None:
-    """The test MAE (kcal/mol) at which the least-squares line of ``ys`` against ``maes`` reaches 0;
-    ``None`` for a flat line or MAEs that do not differ."""
-    x, y = np.asarray(maes, dtype=float), np.asarray(ys, dtype=float)
-    if len(x) < 2 or np.ptp(x) == 0:
-        return None
-    slope, icpt = np.polyfit(x, y, 1)
-    return None if slope == 0 else float(-icpt / slope)
-
-
-def trend(maes: Sequence[float], ys: Sequence[float], last_folds: Sequence[float]) -> dict:
-    """The rule for one test (module docstring): ``ys`` the normalised pooled values by stage, ``maes`` the
-    stages' test MAE (kcal/mol), ``last_folds`` the last stage's normalised per-fold values.
-    Returns ``{"moves", "direction", "toward_flip", "change", "spread", "crossing_mae"}``."""
-    if len(ys) < 2 or not all(_finite(v) for v in ys) or not all(_finite(v) for v in maes):
-        return {"moves": None, "direction": None, "toward_flip": None, "change": None, "spread": None,
-                "crossing_mae": None}
-    folds = [float(v) for v in last_folds if _finite(v)]
-    spread = float(max(folds) - min(folds)) if folds else 0.0
-    change = float(ys[-1] - ys[0])
-    moves = abs(change) > spread and monotone(ys)
-    direction = ("toward holding" if change > 0 else "away from holding") if moves else "stays"
-    toward_flip = bool(moves and (ys[-1] < 0) == (change > 0))
-    return {"moves": bool(moves), "direction": direction, "toward_flip": toward_flip, "change": change,
-            "spread": spread, "crossing_mae": crossing(maes, ys) if toward_flip else None}
-
-
-def budget(claim: Claim, stage_tests: Sequence[dict], maes: Sequence[float], paper_mae: float | None,
-           unit: str = "kcal/mol") -> dict:
-    """The budget verdict of a claim for one model: ``stage_tests`` per stage ``{test name: {"value",
-    "fold_values"}}`` (raw, as decided), ``maes`` each stage's test MAE (in ``unit``). Returns ``{"verdict",
-    "why", "tests": {name: trend}}``."""
-    tests = claim_tests(claim)
-    if not stage_tests or claim.untestable is not None or not tests:
-        return {"verdict": "untested", "why": "no earlier stage was evaluated for this claim", "tests": {}}
-    trends, words = {}, []
-    digits = 2 if unit == "kcal/mol" else 3
-    for t in tests:
-        if any(t.name not in s for s in stage_tests):
-            return {"verdict": "untested", "why": f"{t.name} has no value at some stage", "tests": {}}
-        ys = [t.normalised(s[t.name]["value"]) for s in stage_tests]
-        last = [t.normalised(v) for v in stage_tests[-1][t.name].get("fold_values", ())]
-        tr = trend(maes, ys, last)
-        if tr["moves"] is None:
-            return {"verdict": "untested", "why": f"{t.name} has no finite value at some stage", "tests": {}}
-        trends[t.name] = tr
-        if tr["toward_flip"]:
-            cross = tr["crossing_mae"]
-            at = (f"its trend reaches the threshold at a test MAE of {cross:.{digits}f} {unit}" if cross is not None
-                  and cross > 0 else "its trend line does not reach the threshold at a positive test MAE")
-            paper = f" (the paper's model: {paper_mae:.{digits}f})" if paper_mae is not None else ""
-            words.append(f"{t.name} moves {tr['direction']} as the test MAE falls, toward a flip: {at}{paper}")
-        elif tr["moves"]:
-            words.append(f"{t.name} moves {tr['direction']}, away from a flip (training strengthens the verdict)")
-        else:
-            words.append(f"{t.name} stays (change {tr['change']:+.2f} of the threshold, fold spread "
-                         f"{tr['spread']:.2f}{'' if monotone(ys) else ', not monotone'})")
-    verdict = "sensitive" if any(tr["toward_flip"] for tr in trends.values()) else "stable"
-    return {"verdict": verdict, "why": "; ".join(words), "tests": trends}
-
-
-# ------------------------------------------------------------------------------------------ one stage
-def stage_verdicts(claims: Sequence[Claim], evidence: dict) -> list[dict]:
-    """Every claim of ``claims`` that ``evidence`` (``{(claim id, model label): {test: Measurement}}``)
-    measures, decided on one stage as on today's build (no "still training" note: a stage is a
-    checkpoint as it was). One dict per claim and model: ``id``, ``model``, ``verdict``, ``tests``."""
-    out = []
-    for c in claims:
-        for label in c.models:
-            if c.untestable is not None or (c.id, label) not in evidence:
-                continue
-            if c.is_number:  # evidence: {"value": Measurement} of the number itself
-                out.append(number_entry(c, label, evidence[(c.id, label)]["value"]))
-                continue
-            v = decide(c, label, evidence[(c.id, label)])
-            out.append({"id": c.id, "model": label, "verdict": v.verdict,
-                        "tests": {r.test.name: {"value": _plain(r.value), "verdict": r.verdict,
-                                                "fold_values": [_plain(x) for x in r.fold_values]}
-                                  for r in v.results}})
-    return out
-
-
-def _plain(v):
-    return float(v) if _finite(v) else None
 
 
 # ------------------------------------------------------------------------------------------ results and rows
@@ -233,7 +85,7 @@ def claim_budget(claim: Claim, label: str, results: dict | None) -> tuple[dict, 
         target = hit.get("target")
         by_model, ckpts, unit = _axis(results, s, target)
         mae = by_model.get(m)
-        if not _finite(mae):
+        if not finite(mae):
             return {"verdict": "untested", "why": f"no test MAE of {m} at stage {s['stage']}"}, []
         per_stage.append(hit["tests"])
         maes.append(mae)
@@ -247,7 +99,11 @@ def claim_budget(claim: Claim, label: str, results: dict | None) -> tuple[dict, 
         listing.append(entry)
     b = budget(claim, per_stage, maes, _paper_mae(results, target, m), unit)
     thin = thin_stages(results, ("bp", "schnet") if label == "" else (m,), target)
-    return {"verdict": b["verdict"], "why": b["why"] + (f"; {thin}" if thin else "")}, listing
+    one = "one fold (the one run the chapter reads)" if len(results.get("folds", (0, 1, 2))) == 1 else ""
+    notes = "; ".join(x for x in (thin, one) if x)
+    flips = [name for name, tr in b["tests"].items() if tr["toward_flip"]]
+    return {"verdict": b["verdict"], "why": b["why"] + (f"; {notes}" if notes else ""),
+            **({"toward_flip": flips} if flips else {})}, listing
 
 
 def thin_stages(results: dict, models: Sequence[str], target: str | None = None) -> str:
@@ -321,9 +177,45 @@ def annotate_errors(rows: list[dict], claims: Sequence[Claim], per_fold, quick: 
                  for k, c in by.items()}
         mine = {(r["model"], r["target"], int(r["fold"])): r["MAE"] for _, r in per_fold.iterrows()}
         same = set(mine) == set(known) and all(
-            _finite(mine[k]) and abs(mine[k] - known[k]) <= rel * abs(known[k]) for k in known)
+            finite(mine[k]) and abs(mine[k] - known[k]) <= rel * abs(known[k]) for k in known)
         if not same:
             return _other_checkpoints(rows, "table1")
+    return annotate(rows, claims, quick, results or {"stages": []})
+
+
+def same_values(last: list[dict], rows: list[dict], rel: float = 1e-4) -> bool:
+    """Whether the ``paper`` rows' test values are those of the stage claims ``last`` (the results' last
+    stage) for every row the stage measured, within ``rel`` × max(1, |value|): then the stages end in this
+    build's checkpoints. The tolerance admits float32 sums taken in another order (one or two torch threads)
+    and nothing a different checkpoint gives on every test of a chapter. A number's row compares its
+    ``atomint`` value."""
+    key = {(c["id"], c["model"]): c for c in last}
+    seen = 0
+    for r in rows:
+        c = key.get((r.get("id"), r.get("model", "")))
+        if c is None or r.get("kind") != "paper":
+            continue
+        seen += 1
+        pairs = ([(c.get("atomint"), r.get("atomint"))] if NUMBER_TEST in c["tests"] and "atomint" in c else
+                 [(c["tests"].get(t["name"], {}).get("value"), t.get("value")) for t in r.get("tests") or ()])
+        for a, b in pairs:
+            if a is None and b is None:
+                continue
+            try:
+                if a is None or b is None or abs(float(a) - float(b)) > rel * max(1.0, abs(float(b))):
+                    return False
+            except (TypeError, ValueError):
+                return False
+    return seen > 0
+
+
+def annotate_values(rows: list[dict], claims: Sequence[Claim], quick: bool, chapter: str, path=None) -> list[dict]:
+    """:func:`annotate` for a chapter whose rows do not name their checkpoints (Figs. 5–7): the committed
+    stage results of ``chapter`` apply only when their last stage's test values are this build's
+    (:func:`same_values`); otherwise every row is ``untested``."""
+    results = None if quick else read_results(results_path(chapter) if path is None else path)
+    if results and results.get("stages") and not same_values(results["stages"][-1]["claims"], rows):
+        return _other_checkpoints(rows, chapter)
     return annotate(rows, claims, quick, results or {"stages": []})
 
 
@@ -356,7 +248,9 @@ def budget_paragraph(row: dict) -> str:
 
 def trend_series(results: dict | None, claims: Sequence[Claim]) -> list[dict]:
     """The budget figure's lines (:func:`atomint_helpers.plots.budget_trends`): per claim, model and test the
-    normalised value at each stage against the stage's test MAE, with the claim's budget verdict."""
+    normalised value at each stage against the stage's test MAE, with the test's budget: ``sensitive`` for a
+    test that moves toward a flip, otherwise its claim's verdict (``stable`` for the other tests of a
+    sensitive claim)."""
     out = []
     if not results or not results.get("stages"):
         return out
@@ -371,13 +265,21 @@ def trend_series(results: dict | None, claims: Sequence[Claim]) -> list[dict]:
             unit = listing[0].get("unit", "kcal/mol")
             for t in claim_tests(c):
                 ys = [t.normalised(s["values"].get(t.name)) for s in listing]
-                if not all(_finite(y) for y in ys):
+                if not all(finite(y) for y in ys):
                     continue
                 who = f" ({label})" if label else ""
                 out.append({"label": f"{c.id.split('.', 1)[-1]}{who}: {t.name}", "unit": unit,
-                            "axis": _PANEL[m] + ("" if unit == "kcal/mol" else ", dipole"),
-                            "mae": [s["test_mae"] for s in listing], "normalised": ys, "budget": b["verdict"]})
+                            "axis": _PANEL[m] + _TARGET_PANEL.get(_target_of(results, listing), ""),
+                            "mae": [s["test_mae"] for s in listing], "normalised": ys,
+                            "budget": "sensitive" if t.name in b.get("toward_flip", ()) else
+                            ("stable" if b["verdict"] == "sensitive" else b["verdict"])})
     return out
+
+
+def _target_of(results: dict, listing: list[dict]) -> str:
+    """The target whose test MAE a claim's stages list (its unit names it; the results' own otherwise)."""
+    unit = listing[0].get("unit", "kcal/mol") if listing else "kcal/mol"
+    return next((t for t, u in UNITS.items() if u == unit), results.get("target", "energy"))
 
 
 def budget_cell(row: dict) -> str:
@@ -398,16 +300,17 @@ def figure_inputs(claims: Sequence[Claim], results: dict | None = None) -> tuple
     paper = {}
     for target, by in {results.get("target", "energy"): results.get("paper_mae", {}),
                        **results.get("target_paper_mae", {})}.items() if results else ():
-        paper.update({_PANEL[k] + ("" if target == "energy" else ", dipole"): v for k, v in by.items() if k in _PANEL})
+        paper.update({_PANEL[k] + _TARGET_PANEL.get(target, f", {target}"): v for k, v in by.items() if k in _PANEL})
     return trend_series(results, claims), paper
 
 
 def chapter_claims() -> dict[str, tuple[Claim, ...]]:
     """Every chapter with committed stage results (its file :func:`results_path`) and its claims."""
-    from . import charges, energies, rings, table1
+    from . import charges, embeddings, energies, esp, probe, rings, table1
 
     return {"fig2": energies.CLAIMS + (energies.CARBON_PEAKS_SCHNET,), "table1": table1.CLAIMS,
-            "fig3": rings.CLAIMS, "fig4": charges.CLAIMS}
+            "fig3": rings.CLAIMS, "fig4": charges.CLAIMS, "fig5": probe.CLAIMS, "fig6": esp.CLAIMS,
+            "fig7": embeddings.CLAIMS}
 
 
 def all_figure_inputs() -> tuple[list[dict], dict]:

@@ -34,13 +34,13 @@ def tally(rows: Iterable[Mapping]) -> str:
 
 def series_sentence(series: list[dict]) -> str:
     """What the budget figure draws, counted from its lines (:func:`.budget.trend_series`): lines per panel
-    and how many belong to budget-sensitive claims; empty without lines."""
+    and how many move toward a flip (the tests that make their claim budget-sensitive); empty without lines."""
     if not series:
         return ""
     panels: dict[str, list[dict]] = {}
     for s in series:
         panels.setdefault(s["axis"], []).append(s)
     parts = [f"{axis}: {len(lines)} test{'s' if len(lines) != 1 else ''}, "
-             f"{sum(s.get('budget') == 'sensitive' for s in lines)} of a budget-sensitive claim"
+             f"{sum(s.get('budget') == 'sensitive' for s in lines)} moving toward a flip"
              for axis, lines in panels.items()]
     return "The figure draws " + "; ".join(parts) + "."

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .budget import annotate_values
 from .registry import Cause, Claim, Measurement, Test, decide, decide_number
 
 #: SchNet's Materials Project formation-energy error: 0.035 eV/atom, Schütt et al., "SchNet – a deep
@@ -270,6 +271,7 @@ def rows(f, prov: dict, quick: bool) -> list[dict]:
                          "descriptive number: reproduced or differs"),
     ]
     out += [decide(c, "SchNet", m, why_not=why).row() for c, m in evidence(f).items()]
+    out = annotate_values(out, CLAIMS, quick, "fig7")
     for key, label in (("silhouette", "silhouette by group"), ("nn_agreement", "nearest-neighbour group agreement")):
         out.append({"claim": LEARNED.format(label=label), "kind": "beyond", "model": "SchNet", "paper": None,
                     "atomint": round(tr[key], 3), "unit": "", "verdict": "not comparable" if why else

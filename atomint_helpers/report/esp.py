@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import row_reading as fnd
+from .budget import annotate_values
 from .claims import QUICK_NOTE
 from .registry import Claim, Measurement, Test, decide, fmt
 
@@ -176,7 +177,7 @@ def rows(pairs: dict, similarity: dict, signs: dict, seed, control: dict, quick:
     sentences are about those six."""
     if not set(pairs) <= set(FIG6_MOLECULES):
         return []
-    return claim_rows(pairs, similarity, signs, quick) + seed_rows(seed, control)
+    return annotate_values(claim_rows(pairs, similarity, signs, quick), CLAIMS, quick, "fig6") + seed_rows(seed, control)
 
 
 def charge_display(table):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..interpret.probe_maps import AROMATIC, SATURATED, group_gap
+from .budget import annotate_values
 from .claims import QUICK_NOTE
 from .probe_checks import implementation_rows
 from .registry import Claim, Measurement, Test, decide
@@ -294,7 +295,7 @@ def rows(measures: dict, exactness, *, quick: bool, pending_: dict | None = None
             else:
                 out.append(decide(c, label, {t.name: Measurement(None) for t in c.tests},
                                   why_not=why or "no per-fold site values in this run").row())
-    return out
+    return annotate_values(out, CLAIMS, quick, "fig5")
 
 
 # ------------------------------------------------------------------------------------------ words

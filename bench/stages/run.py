@@ -1,6 +1,7 @@
 """The paper's claims on earlier training stages of the committed runs -> bench/stages/<chapter>.json.
 
-    ATOMINT_DATA=... python bench/stages/run.py --chapter table1|fig2|fig3|fig4 [--only STAGE ...] [--check]
+    ATOMINT_DATA=... python bench/stages/run.py --chapter table1|fig2|fig3|fig4|fig5|fig6|fig7 [--only STAGE ...]
+        [--check]
 
 Stages: :data:`atomint_helpers.interpret.stages.STAGE_EPOCHS` by the rule of that module (the commit nearest
 to each epoch count, per architecture and fold), for every target the chapter reads. Per stage: every
@@ -14,6 +15,16 @@ checkpoints as the chapter decides it today (values pooled and per fold, verdict
 ``fig3``    Fig. 3's ring claims on a latent study of the energy checkpoints over the ring molecules.
 ``fig4``    Fig. 4's charge claims on latent studies of the dipole and the energy checkpoints (10,000
             molecules; set against the dipole models' test MAE).
+``fig5``    Fig. 5's probe claims (SchNet's rows of the paper, BP's beside them) on the energy checkpoints:
+            the maps of the first fold found, the site values of every fold, as the chapter computes them.
+``fig6``    Fig. 6's ESP claims on the dipole checkpoints (the pair claims on the first fold found, the sign
+            claims on every fold), set against the dipole models' test MAE.
+``fig7``    Fig. 7's embedding claims on the crystal SchNet (one run, fold 0: its stages by
+            :data:`~atomint_helpers.interpret.stages.CRYSTAL_EPOCHS`), set against its formation-energy test
+            MAE (eV/atom) beside the published model's.
+
+The paper's §1 saliency remark has no stage results: its claim is declared untestable (a remark about a
+method, no number of the models decides it), so its rows stay ``untested`` whatever the stages.
 
 The file is rewritten after every stage and a stage already in it is kept (``--only`` recomputes the
 stages named); the budget rule (:mod:`atomint_helpers.report.budget`) reads it. ``--check``: the last stage
@@ -35,15 +46,24 @@ from atomint_helpers.report import budget
 REPO = Path(__file__).resolve().parents[2]
 FOLDS = (0, 1, 2)
 #: per chapter: the target whose test MAE the claims are set against, then the other targets it reads
-TARGETS = {"table1": ("energy", "dipole"), "fig2": ("energy",), "fig3": ("energy",), "fig4": ("dipole", "energy")}
+TARGETS = {"table1": ("energy", "dipole"), "fig2": ("energy",), "fig3": ("energy",), "fig4": ("dipole", "energy"),
+           "fig5": ("energy",), "fig6": ("dipole",), "fig7": ("crystals",)}
+#: the folds of each chapter's runs (Fig. 7 reads the one crystal run)
+CHAPTER_FOLDS = {"fig7": (0,)}
 #: values of the last stage and of today's models/ agree within this (relative): Table 1 reads today's test
 #: errors from the provenance written at the end of training, the stages recompute them
 CHECK_REL = {"table1": 1e-4}
 
 
 def paper_mae(target: str) -> dict:
-    """The paper's test MAE per architecture for ``target`` (Table 1, kcal/mol or D)."""
+    """The paper's test MAE per architecture for ``target`` (Table 1, kcal/mol or D; for the crystals the
+    published SchNet's formation-energy MAE, eV/atom)."""
     from atomint_helpers.interpret.evaluation import PAPER_TABLE1
+
+    if target == "crystals":
+        from atomint_helpers.report.embeddings import PUBLISHED_MP_MAE
+
+        return {"schnet": PUBLISHED_MP_MAE}
 
     return {m: PAPER_TABLE1[(m, target)][0] for m in ("bp", "schnet")}
 
@@ -117,7 +137,73 @@ def measure(chapter: str, dirs: dict, ds, errors: dict) -> tuple[list[dict], dic
         energies = latent_study.study(dirs["energy"], "energy", "cpu", list(FOLDS), ds)
         claims = budget.stage_verdicts(report.CLAIMS, report.evidence(charges, energies))
         return claims, {"n_molecules": charges.n_molecules, "molecules": charges.data, "flipped": list(flipped)}
+    if chapter in MAPS:
+        return MAPS[chapter](dirs)
     raise AtomintError(f"no chapter {chapter!r}: choose one of {', '.join(TARGETS)}")
+
+
+def _keyed(ev: dict, label: str, rename=None) -> dict:
+    """A chapter's ``{claim: {test: Measurement}}`` as :func:`budget.stage_verdicts` reads it."""
+    return {((rename or {}).get(c.id, c.id), label): tests for c, tests in ev.items()}
+
+
+def fig5_claims(dirs: dict) -> tuple[list[dict], dict]:
+    """Fig. 5's claims as the probe chapter decides them (its molecules, carbon probe, cut and surface
+    resolution of the cpu profile)."""
+    from atomint_helpers.interpret import probe_maps
+    from atomint_helpers.notebook import check_molecules
+    from atomint_helpers.report import probe as report
+    from atomint_helpers.store import load_first
+
+    d = dirs["energy"]
+    models = {"SchNet": load_first(d, "schnet", "energy", "cpu", FOLDS), "BP": load_first(d, "bp", "energy", "cpu", FOLDS)}
+    mols = check_molecules(list(report.FIG5_MOLECULES), report.FIG5_MOLECULES)
+    panels = probe_maps.figure_panels(models, mols, "C", cut_spacing=0.08, surface_resolution=(48, 96))
+    measures = probe_maps.map_measures(panels)
+    sites = probe_maps.fold_sites(d, "cpu", FOLDS, mols)
+    ev = {}
+    for label in models:
+        by = report.map_evidence(measures[label])
+        by.update(report.site_evidence(sites[label]))
+        ev.update(_keyed(by, label, None if label == "SchNet" else {c: b.id for c, b in report.BP_CLAIMS.items()}))
+    claims = budget.stage_verdicts(report.CLAIMS + tuple(report.BP_CLAIMS.values()), ev)
+    return claims, {"maps_of": {k: m.checkpoint.name for k, m in models.items()}}
+
+
+def fig6_claims(dirs: dict) -> tuple[list[dict], dict]:
+    """Fig. 6's claims as the ESP chapter decides them (its six molecules, grid spacing of the cpu profile)."""
+    from atomint_helpers.interpret import esp
+    from atomint_helpers.notebook import check_molecules
+    from atomint_helpers.report import esp as report
+    from atomint_helpers.store import load_first
+
+    d = dirs["dipole"]
+    models = {"BP": load_first(d, "bp", "dipole", "cpu", FOLDS), "SchNet": load_first(d, "schnet", "dipole", "cpu", FOLDS)}
+    mols = check_molecules(list(report.FIG6_MOLECULES), report.FIG6_MOLECULES)
+    q = {label: {mol: esp.latent_charges(m, at) for mol, at in mols.items()} for label, m in models.items()}
+    similarity = esp.pooled_similarity(q["BP"], q["SchNet"], mols, spacing=0.25)
+    pairs = esp.pair_measures(q["BP"], q["SchNet"], mols, spacing=0.25)
+    signs = esp.fold_signs(esp.fold_charges(d, "cpu", FOLDS, mols), mols)
+    ev = _keyed(report.pair_evidence(pairs, similarity), "")
+    ev.update({(c.id, label): tests for (c, label), tests in report.sign_evidence(signs).items()})
+    return budget.stage_verdicts(report.CLAIMS, ev), {"pairs_of": {k: m.checkpoint.name for k, m in models.items()}}
+
+
+def fig7_claims(dirs: dict) -> tuple[list[dict], dict]:
+    """Fig. 7's claims as the embeddings chapter decides them, on the crystal checkpoint of ``dirs``."""
+    from atomint_helpers.interpret import embedding_study as es, embeddings as em
+    from atomint_helpers.report import embeddings as report
+    from atomint_helpers.report.registry import Measurement
+
+    model, prov = em.load_checkpoint(dirs["crystals"], "cpu", 0)
+    f = es.fig7(model, prov["seed"])
+    ev = _keyed(report.evidence(f), "SchNet")
+    ev[(report.EXPLAINED.id, "SchNet")] = {"value": Measurement(round(f.pca.explained_percent, 1))}
+    return budget.stage_verdicts(report.CLAIMS, ev), {"elements": [int(z) for z in f.Z]}
+
+
+#: the chapters measured by one function of their checkpoint folders
+MAPS = {"fig5": fig5_claims, "fig6": fig6_claims, "fig7": fig7_claims}
 
 
 # ------------------------------------------------------------------------------------------ the runner
@@ -146,7 +232,8 @@ def header(chapter: str, ds) -> dict:
     return {"chapter": chapter, "target": own, "rule": S.__doc__.split("\n\n")[1].replace("\n", " "),
             "stage_epochs": S.STAGE_EPOCHS, "paper_mae": paper_mae(own),
             "target_paper_mae": {t: paper_mae(t) for t in others},
-            "data": {"sha256": ds.sha256, "n_molecules": len(ds)}, "stages": []}
+            "data": {"sha256": ds.sha256, "n_molecules": len(ds)} if ds is not None else {"crystals": "Materials Project"},
+            "folds": list(CHAPTER_FOLDS.get(chapter, FOLDS)), "stages": []}
 
 
 def run(chapter: str, out: Path, repo: Path, only=None) -> dict:
@@ -154,9 +241,9 @@ def run(chapter: str, out: Path, repo: Path, only=None) -> dict:
     from atomint_helpers.data.qm9 import load_qm9
 
     targets = TARGETS[chapter]
-    chosen = {t: S.choose(repo, t, folds=FOLDS) for t in targets}
+    chosen = {t: S.choose_crystals(repo) if t == "crystals" else S.choose(repo, t, folds=FOLDS) for t in targets}
     dirs = {t: S.stage_dirs(chosen[t], repo, f"{t}-cpu") for t in targets}
-    ds = load_qm9()
+    ds = None if chapter == "fig7" else load_qm9()
     old = budget.read_results(out) or {}
     done = {s["stage"]: s for s in old.get("stages", [])}
     results = {**old, **header(chapter, ds), "stages": []}
@@ -188,7 +275,7 @@ def today_errors(repo: Path, targets) -> dict:
     out = {}
     for t in targets:
         out[t] = {}
-        for m in ("bp", "schnet"):
+        for m in ("bp", "schnet") if t != "crystals" else ():
             out[t][m] = {}
             for k in FOLDS:
                 test = provenance(repo / "models" / run_name(m, t, "cpu", k)).get("metrics", {}).get("test") or {}
@@ -222,7 +309,7 @@ def check(chapter: str, out: Path, repo: Path = REPO) -> int:
     if not results or not results.get("stages"):
         raise AtomintError(f"{out} has no stages to check: run bench/stages/run.py --chapter {chapter} first")
     targets = TARGETS[chapter]
-    ds = load_qm9() if chapter != "table1" else None
+    ds = load_qm9() if chapter not in ("table1", "fig7") else None
     today, _ = measure(chapter, {t: repo / "models" for t in targets}, ds, today_errors(repo, targets))
     diffs = differences(results["stages"][-1]["claims"], today, CHECK_REL.get(chapter, 1e-9))
     results["final_check"] = {"claims_compared": len(today), "matches_today": not diffs, "differences": diffs}
