@@ -8,9 +8,6 @@ energy head's shift b_X, negative dashed); for every dipole model, with ``esp``:
 is :func:`~atomint_helpers.interpret.grid.box_grid` (3 Å padding) at ``spacing`` Å; values in the file are
 in the stated units (the cube format has none: the comment line says which). Every file is written to a
 temporary name and renamed, so a crash never leaves a half-written file.
-
-:func:`load_checkpoint` — the first existing ``<model>-<target>-<profile>-fold<k>`` of ``folds``, or a
-one-line error naming the missing checkpoint (used by the notebooks).
 """
 from __future__ import annotations
 
@@ -22,16 +19,10 @@ import numpy as np
 from . import AtomintError
 from .io import atomic_path
 
-CUBE_PADDING = 3.0  # Å
+#: space around the outermost nuclei of a cube file's box on every side (Å)
+CUBE_PADDING = 3.0
 #: the longest a probe grid of ``write_spatial`` may take (s, estimated from its first chunk) before it is refused
 PROBE_BUDGET_S = 600.0
-
-
-def load_checkpoint(models_dir, model: str, target: str, profile: str, folds=(0,)):
-    """Deprecated name of :func:`atomint_helpers.store.load_first`."""
-    from .store import load_first
-
-    return load_first(models_dir, model, target, profile, folds)
 
 
 def model_label(model, i: int = 0) -> str:
@@ -92,7 +83,7 @@ def _save_png(path: Path, fig) -> Path:
 
 def write_spatial(atoms, models: list, out_dir: Path, probe: str | None, esp: bool, spacing: float,
                   allow_outside: bool = False, max_seconds: float | None = PROBE_BUDGET_S, *,
-                  checked: bool = False) -> list[Path]:
+                  checked: bool = False, outside: bool = False) -> list[Path]:
     """Cube files and PNG cuts of the probe potential (energy models, ``probe`` element) and the ESP (dipole
     models, ``esp``) of one molecule into ``out_dir``; returns the written paths (see module docstring).
 
@@ -102,21 +93,25 @@ def write_spatial(atoms, models: list, out_dir: Path, probe: str | None, esp: bo
     first chunk) to take longer than ``max_seconds`` is refused with the estimate; a long one shows a progress
     bar with an ETA.
 
-    The molecule is checked once, here (:func:`~atomint_helpers.data.xyz.check_molecule`: a public entry point),
-    or, with ``checked``, by the caller before (``atomint explain`` checks every frame before any model sees
-    one); the probe and ESP functions below are told so and do not check it again."""
+    The molecule is checked once, here (:func:`~atomint_helpers.data.xyz.screen_molecule`: a public entry
+    point), or, with ``checked``, by the caller before (``atomint explain`` checks every frame before any model
+    sees one), which then says with ``outside`` whether its check found the molecule outside QM9 (allowed by
+    ``allow_outside``): every file is marked so. The probe and ESP functions below, and the grid points made
+    from the checked molecule, are trusted and not checked again."""
     from . import plots
-    from .data.xyz import check_molecule
+    from .data.xyz import screen_molecule
     from .interpret import esp as esp_mod
     from .interpret.grid import box_grid, plane_cut
     from .interpret.probe import ProbePotential, probe_number
     from .store import load_model
 
-    from .data.applicability import OUTSIDE_MARK, check_applicability
+    from .data.applicability import OUTSIDE_MARK
 
     if not checked:
-        check_molecule(atoms, atoms.info.get("name", "molecule"), allow_outside=allow_outside)
-    mark = "" if check_applicability(atoms).inside else f" [{OUTSIDE_MARK}]"  # on every file of an allowed outsider
+        found = screen_molecule(atoms, atoms.info.get("name", "molecule"))
+        found.enforce(allow_outside)
+        outside = not found.inside
+    mark = f" [{OUTSIDE_MARK}]" if outside else ""  # on every file of an allowed outsider
     loaded = [load_model(m) if isinstance(m, (str, os.PathLike)) else m for m in (models or [])]
     if not loaded:
         raise AtomintError("write_spatial: no model given (pass checkpoint folders with --model)")
@@ -143,26 +138,26 @@ def write_spatial(atoms, models: list, out_dir: Path, probe: str | None, esp: bo
         for i, m in enumerate(energy):
             label = model_label(m, i)
             pp = ProbePotential(m, atoms, z, checked=True)
-            values = pp(grid.points(), max_seconds=max_seconds)
+            values = pp(grid.points(), max_seconds=max_seconds, checked=True)
             stem = f"{name}-{label}-probe-{sym}"
             written.append(write_cube(out_dir / f"{stem}.cube", atoms, grid, values,
                                       f"atomint local chemical potential, {sym} probe, kcal/mol, model {label}{mark}"))
             ref = pp.reference("shift")
-            fig = plots.spatial_cut(cut, pp(cut.points) - ref, atoms, dashed="negative",
+            fig = plots.spatial_cut(cut, pp(cut.points, checked=True) - ref, atoms, dashed="negative",
                                     label=f"Ω − b_{sym} (kcal/mol)", title=f"{name}: {sym} probe, {label}{mark}")
             written.append(_save_png(out_dir / f"{stem}.png", fig))
     if esp:
         for i, m in enumerate(dipole):
             label = model_label(m, i)
             q = esp_mod.latent_charges(m, atoms, checked=True)
-            values = esp_mod.esp(atoms.positions, q, grid.points(), unit="eV")
+            values = esp_mod.esp(atoms.positions, q, grid.points(), unit="eV", checked=True)
             stem = f"{name}-{label}-esp"
             written.append(write_cube(out_dir / f"{stem}.cube", atoms, grid, values,
                                       f"atomint ESP of the latent charges, +1 e probe, eV, model {label}{mark}"))
-            fig = plots.spatial_cut(cut, esp_mod.esp(atoms.positions, q, cut.points, unit="eV"), atoms,
+            fig = plots.spatial_cut(cut, esp_mod.esp(atoms.positions, q, cut.points, unit="eV", checked=True), atoms,
                                     dashed="positive", label="V (eV)", title=f"{name}: ESP, {label}{mark}")
             written.append(_save_png(out_dir / f"{stem}.png", fig))
     return written
 
 
-__all__ = ["write_spatial", "write_cube", "read_cube", "load_checkpoint", "model_label"]
+__all__ = ["write_spatial", "write_cube", "read_cube", "model_label"]

@@ -243,7 +243,7 @@ def _one_molecule(item: str, root: Path):
         if len(frames) != 1:
             raise AtomintError(f"{path.name} holds {len(frames)} structures; give a file with one molecule")
         return path.stem, frames[0]
-    from .interpret.domain import smiles_to_atoms
+    from .data.smiles import smiles_to_atoms
 
     try:
         return item, smiles_to_atoms(item)[0]

@@ -99,7 +99,7 @@ def test_structures_the_models_cannot_judge_are_refused(atoms, code):
 
 
 def test_charge_from_the_input_is_refused_and_nitro_passes():
-    from atomint_helpers.interpret.domain import smiles_to_atoms
+    from atomint_helpers.data.smiles import smiles_to_atoms
 
     ammonium, _ = smiles_to_atoms("[NH4+]")
     assert "charged" in check_applicability(ammonium).codes()
@@ -110,7 +110,7 @@ def test_charge_from_the_input_is_refused_and_nitro_passes():
 
 
 def test_size_outside_qm9_is_a_warning_that_says_how_far():
-    from atomint_helpers.interpret.domain import smiles_to_atoms
+    from atomint_helpers.data.smiles import smiles_to_atoms
 
     aspirin, _ = smiles_to_atoms("CC(=O)Oc1ccccc1C(=O)O")
     r = check_applicability(aspirin)

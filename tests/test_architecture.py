@@ -69,14 +69,6 @@ def test_layers(path):
     assert not bad, f"{path.relative_to(ROOT)} ({room}) imports {bad}: against ARCHITECTURE.md's layers"
 
 
-#: rooms whose private cross-module imports are not checked yet, each with why: they are being reworked in
-#: parallel (issue #38); remove a room here once its shared helpers are public
-PRIVATE_IMPORTS_ALLOWED = {
-    "report": "claims.py's cell formatting (_fmt, _list, _verdict, …) is being made public with the report rework",
-    "cli": "explain's output lines (interpret.explain._labels, _prediction_line) move with the cli rework",
-}
-
-
 def private_imports_of(path: Path, root: Path = ROOT) -> list[str]:
     """``module: name`` for every ``from X import _name`` in ``path`` (a file under ``root``) where X is another
     atomint_helpers module; dunder names such as ``__version__`` are public."""
@@ -112,9 +104,6 @@ def test_private_import_rule_reads_relative_imports(tmp_path):
 @pytest.mark.parametrize("path", sorted(PKG.rglob("*.py")), ids=lambda p: str(p.relative_to(PKG)))
 def test_no_private_names_across_modules(path):
     """A name with a leading underscore belongs to its module: a helper other modules use is made public."""
-    room = _room(".".join(path.relative_to(ROOT).with_suffix("").parts))
-    if room in PRIVATE_IMPORTS_ALLOWED:
-        pytest.skip(f"{room}/: {PRIVATE_IMPORTS_ALLOWED[room]}")
     bad = private_imports_of(path)
     assert not bad, f"{path.relative_to(ROOT)} imports private names of other modules {bad}: make them public"
 

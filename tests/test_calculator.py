@@ -292,7 +292,7 @@ def test_mixed_targets_refused():
 
 # ----------------------------------------------------------------------------- domain
 def test_bad_smiles_is_one_line_error():
-    from atomint_helpers.interpret.domain import smiles_to_atoms
+    from atomint_helpers.data.smiles import smiles_to_atoms
 
     with pytest.raises(AtomintError) as e:
         smiles_to_atoms("C1CC(=O")
@@ -301,7 +301,9 @@ def test_bad_smiles_is_one_line_error():
 
 def test_domain_warnings_aspirin_versus_qm9_molecules(energy_calc, propane):
     from atomint_helpers.data.qm9 import load_sample
-    from atomint_helpers.interpret.domain import domain_warnings, smiles_to_atoms
+    from atomint_helpers.data.smiles import smiles_to_atoms
+    from atomint_helpers.models.domain import domain_warnings
+    from atomint_helpers.store import load_model
 
     aspirin, warning = smiles_to_atoms("CC(=O)Oc1ccccc1C(=O)O")
     assert aspirin.get_chemical_formula() == "C9H8O4"
@@ -312,12 +314,15 @@ def test_domain_warnings_aspirin_versus_qm9_molecules(energy_calc, propane):
     np.testing.assert_allclose(a2.positions, aspirin.positions, atol=1e-6)  # fixed seed
 
     assert domain_warnings(load_sample().atoms(METHANE), energy_calc) == []
-    assert domain_warnings(propane, BP_E) == []  # propane is in this BP fold's training split
+    assert domain_warnings(propane, load_model(BP_E)) == []  # propane is in this BP fold's training split
+    with pytest.raises(AtomintError, match="loaded models") as e:  # finding checkpoints is the caller's job
+        domain_warnings(propane, BP_E)
+    assert "\n" not in str(e.value)
 
 
 def test_domain_warnings_short_distance_and_bound_source(propane):
     from atomint_helpers.data.qm9 import load_sample
-    from atomint_helpers.interpret.domain import _bound_table, domain_warnings, qm9_min_distances
+    from atomint_helpers.models.domain import domain_warnings, min_distance_table, qm9_min_distances
 
     a = propane.copy()
     h = int(np.flatnonzero(a.numbers == 1)[0])
@@ -327,7 +332,7 @@ def test_domain_warnings_short_distance_and_bound_source(propane):
     w = domain_warnings(a)
     assert len(w) == 1 and "shorter" in w[0] and "C" in w[0] and "H" in w[0]
     # the table comes from the full QM9: every minimum of the (sub)sample lies at or above it
-    sample_min, bound = qm9_min_distances(load_sample()), _bound_table()
+    sample_min, bound = qm9_min_distances(load_sample()), min_distance_table()
     have = bound > 0
     assert np.all(sample_min[have] >= bound[have]) and np.all(np.isfinite(sample_min[have]))
 
@@ -353,9 +358,9 @@ def test_depiction_writes_png(dipole_ensemble, tmp_path):
 
 def test_min_distance_table_is_full_qm9(full_qm9):
     """QM9_MIN_DISTANCE is the full QM9's per-pair minimum, rounded down to 1e-4 Å (skips without the data)."""
-    from atomint_helpers.interpret.domain import _bound_table, qm9_min_distances
+    from atomint_helpers.models.domain import min_distance_table, qm9_min_distances
 
-    full, bound = qm9_min_distances(full_qm9), _bound_table()
+    full, bound = qm9_min_distances(full_qm9), min_distance_table()
     have = bound > 0
     np.testing.assert_allclose(np.floor(full[have] * 1e4) / 1e4, bound[have], atol=1.5e-4)
     assert np.all(full[have] >= bound[have])

@@ -196,7 +196,7 @@ def test_a_missing_optional_package_is_one_line_naming_the_install(monkeypatch):
 
     from atomint_helpers import MissingError
     from atomint_helpers.data.readers import read_sdf
-    from atomint_helpers.interpret.domain import smiles_to_atoms
+    from atomint_helpers.data.smiles import smiles_to_atoms
     from atomint_helpers.models import build
 
     monkeypatch.setitem(sys.modules, "rdkit", None)

@@ -87,7 +87,7 @@ def test_explain_prints_one_row_per_atom_and_writes_csv(checkpoints, toluene_xyz
 
 
 def test_explain_function_handles_several_molecules(checkpoints, sample):
-    from atomint_helpers.interpret.explain import explain
+    from atomint_helpers.cli.explain_table import explain
 
     model = store.load_model(checkpoints[("schnet", "energy")])
     frames = [sample.atoms(NAMED["benzene"]), sample.atoms(NAMED["propane"])]

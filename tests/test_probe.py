@@ -242,18 +242,25 @@ def test_write_spatial_cube_roundtrip(tmp_path, schnet, toluene):
 
 
 def test_write_spatial_checks_the_molecule_once(tmp_path, schnet, toluene, monkeypatch):
-    """The molecule is checked at the entry (write_spatial, or its caller with ``checked``), not again by the
-    probe function below it; a molecule write_spatial refuses is refused before any file is written."""
-    from atomint_helpers.data import xyz
+    """The molecule is screened once, at the entry (write_spatial, or its caller with ``checked``), and
+    neither the probe function below nor the grids made from the molecule are checked again; a caller that
+    checked says whether the molecule is outside QM9 and every file is marked so; a molecule write_spatial
+    refuses is refused before any file is written."""
+    from atomint_helpers.data import applicability
     from atomint_helpers.exports import write_spatial
+    from atomint_helpers.interpret import probe
 
-    calls = []
-    real = xyz.check_molecule
-    monkeypatch.setattr(xyz, "check_molecule", lambda *a, **k: calls.append(a[1] if len(a) > 1 else "") or real(*a, **k))
-    write_spatial(toluene, [schnet], tmp_path / "one", "C", False, 1.0)
-    assert len(calls) == 1
-    write_spatial(toluene, [schnet], tmp_path / "two", "C", False, 1.0, checked=True)
-    assert len(calls) == 1
+    screens, point_checks = [], []
+    real_screen, real_points = applicability.check_applicability, probe.check_points
+    monkeypatch.setattr(applicability, "check_applicability", lambda *a, **k: screens.append(1) or real_screen(*a, **k))
+    monkeypatch.setattr(probe, "check_points", lambda *a, **k: point_checks.append(1) or real_points(*a, **k))
+    one = write_spatial(toluene, [schnet], tmp_path / "one", "C", False, 1.0)
+    assert (len(screens), len(point_checks)) == (1, 0)
+    two = write_spatial(toluene, [schnet], tmp_path / "two", "C", False, 1.0, checked=True, outside=True)
+    assert (len(screens), len(point_checks)) == (1, 0)
+    cube = [p for p in two if p.suffix == ".cube"]
+    assert "[outside QM9]" in cube[0].read_text()[:400]
+    assert "[outside QM9]" not in next(p for p in one if p.suffix == ".cube").read_text()[:400]
     with pytest.raises(AtomintError, match="apart"):
         write_spatial(Atoms("CH", positions=[[0, 0, 0], [0, 0, 0.01]]), [schnet], tmp_path / "bad", "C", False, 1.0)
     assert not (tmp_path / "bad").exists()

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from atomint_helpers.interpret import projection
+from atomint_helpers.report import projection
 from atomint_helpers.report import training as report
 from atomint_helpers.training import GOALS, fixed_schedule
 

@@ -290,7 +290,7 @@ def test_png_into_a_read_only_folder_is_one_line_naming_the_picture(tmp_path, mo
 def test_many_molecules_show_a_progress_bar_and_the_same_numbers(capsys):
     from ase.build import molecule
 
-    from atomint_helpers.interpret.explain import explain
+    from atomint_helpers.cli.explain_table import explain
 
     model = store.load_model(MODELS / "schnet-energy-quick-fold0")
     frames = [molecule("CH4"), molecule("CH3OH"), molecule("H2O")]

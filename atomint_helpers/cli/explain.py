@@ -32,16 +32,19 @@ from pathlib import Path
 from .. import AtomintError, MissingError, store
 from ..calculator import check_ensemble, element_references
 from ..data.applicability import ALLOW_KEY, OUTSIDE_MARK
-from ..data.readers import read_molecules  # noqa: F401  (re-exported: atomint explain's reader)
-from ..data.xyz import check_molecule
+from ..data.readers import read_molecules
+from ..data.xyz import screen_molecule
 from ..depict import depict_latent
-from ..interpret.domain import domain_warnings, smiles_to_atoms
-from ..interpret.explain import DEFAULT_SPACING, _labels, _prediction_line, explain, format_table, write_csv
+from ..data.smiles import smiles_to_atoms
+from ..models.domain import domain_warnings
 from ..exports import write_spatial
 from .args import grid_spacing
+from .explain_table import explain, format_table, model_labels, prediction_line, write_csv
 from .output import add_json_option, emit_json, say
 
 DEFAULT_MODELS = ("schnet-energy-cpu", "schnet-dipole-cpu")
+#: grid spacing (Å) of the spatial outputs when ``--spacing`` is not given
+DEFAULT_SPACING = 0.25
 
 
 def _model_sets(specs, models_dir) -> tuple[list[list[Path]], list[str]]:
@@ -58,7 +61,7 @@ def _model_sets(specs, models_dir) -> tuple[list[list[Path]], list[str]]:
                                f"{', '.join(map(str, store.model_dirs(models_dir)))}: pass --model FOLDER or a name "
                                f"like schnet-energy-quick (see `atomint models`)")
     sets = [store.resolve_folders(s, models_dir) for s in specs]
-    return sets, _labels([Path(str(s)) for s in specs])
+    return sets, model_labels([Path(str(s)) for s in specs])
 
 
 def _cli_explain(args) -> int:
@@ -78,11 +81,12 @@ def _cli_explain(args) -> int:
             raise AtomintError(f"{folders[0]} predicts {ms[0].config['target']!r}; atomint explain reads molecules "
                                f"with energy and dipole models (targets energy, dipole)")
     known = sorted(set.intersection(*(set(int(z) for z in m.config["elements"]) for ms in models for m in ms)))
-    outside = []
-    for k, atoms in enumerate(frames):  # every frame is checked before any model sees one
-        found = check_molecule(atoms, source + (f", molecule {k + 1}" if len(frames) > 1 else ""),
-                               allow_outside=args.allow_outside, elements=known)
-        outside.append(found if args.allow_outside and found and _refused(atoms, known) else [])
+    screened, outside = [], []
+    for k, atoms in enumerate(frames):  # every frame is checked once, before any model sees one
+        found = screen_molecule(atoms, source + (f", molecule {k + 1}" if len(frames) > 1 else ""), elements=known)
+        messages = found.enforce(args.allow_outside)
+        screened.append(found)
+        outside.append(messages if not found.inside else [])  # refused unless allowed: then warned and marked
         if args.allow_outside:
             atoms.info[ALLOW_KEY] = True
     t, preds = explain(frames, models, labels)
@@ -101,16 +105,16 @@ def _cli_explain(args) -> int:
             print(f"atomint: warning: {w}", file=sys.stderr)
         for p in preds:
             if p["frame"] == k:
-                say(args, "  " + (f"[{OUTSIDE_MARK}] " if outside[k] else "") + _prediction_line(p))
+                say(args, "  " + (f"[{OUTSIDE_MARK}] " if outside[k] else "") + prediction_line(p))
         say(args, format_table(t[t["frame"] == k], labels, models))
-        molecules.append(_molecule_record(k, head, atoms, known, outside[k], warned, preds, t, labels))
+        molecules.append(_molecule_record(k, head, atoms, screened[k], outside[k], warned, preds, t, labels))
     if any(ms[0].config["target"] == "dipole" for ms in models):
         say(args, "note: dipole models are trained on |μ| only; each checkpoint's charge sign was fixed when it was "
                   "loaded (positive correlation with QM9's Mulliken charges)")
     if args.csv:
         say(args, f"wrote {write_csv(t, args.csv)}")
     if args.png:
-        say(args, *(f"wrote {p}" for p in _pictures(args.png, frames, t, labels[0], models[0])))
+        say(args, *(f"wrote {p}" for p in _pictures(args.png, frames, t, labels[0], models[0], outside)))
     if args.json:
         emit_json(args, {"source": source, "models": _model_records(labels, models), "molecules": molecules})
     if args.probe or args.esp or args.cube:
@@ -121,7 +125,7 @@ def _cli_explain(args) -> int:
         stem = Path(args.structure).stem if args.structure else "smiles"
         out_dir = Path(args.cube) if args.cube else Path(f"{stem}-spatial")
         for path in write_spatial(frames[0], [ms[0] for ms in models], out_dir, args.probe, bool(args.esp), spacing,
-                                  allow_outside=args.allow_outside, checked=True):
+                                  allow_outside=args.allow_outside, checked=True, outside=bool(outside[0])):
             say(args, f"wrote {path}")
     return 0
 
@@ -143,12 +147,11 @@ def _model_records(labels, models) -> list[dict]:
     return out
 
 
-def _molecule_record(k, name, atoms, known, outside, warned, preds, t, labels) -> dict:
+def _molecule_record(k, name, atoms, screened, outside, warned, preds, t, labels) -> dict:
     """``--json``: one molecule: its predictions (fold mean and spread), per-atom terms, warnings and the
-    applicability findings (refusals and warnings, whether or not ``--allow-outside`` let it through)."""
-    from ..data.applicability import check_applicability
-
-    found = check_applicability(atoms, elements=known).findings
+    applicability findings (``screened``: refusals and warnings, whether or not ``--allow-outside`` let it
+    through)."""
+    found = screened.findings
     rows = t[t["frame"] == k]
     atom_rows = []
     for _, r in rows.iterrows():
@@ -165,14 +168,9 @@ def _molecule_record(k, name, atoms, known, outside, warned, preds, t, labels) -
             "atoms": atom_rows}
 
 
-def _refused(atoms, known) -> bool:
-    from ..data.applicability import check_applicability
-
-    return not check_applicability(atoms, elements=known).inside
-
-
-def _pictures(png: str, frames, t, label: str, models) -> list[Path]:
-    """One depiction per molecule. Energies are shown as E_i − b_Z, the atom's energy relative to its
+def _pictures(png: str, frames, t, label: str, models, outside) -> list[Path]:
+    """One depiction per molecule, marked where it is an allowed outsider (``outside``: per molecule, the
+    refusals ``--allow-outside`` let through). Energies are shown as E_i − b_Z, the atom's energy relative to its
     element's least-squares energy over the training molecules (the energy head's shift, fold mean), so
     the colours say which atoms are more (blue) or less (red) stable than their element's average in QM9;
     charges as they are, around zero."""
@@ -187,7 +185,7 @@ def _pictures(png: str, frames, t, label: str, models) -> list[Path]:
         else:
             what, unit, bar = "Latent partial charge", "e", r"$q_i$ (e)"
         path = Path(png) if len(frames) == 1 else Path(png).with_name(f"{Path(png).stem}-{k + 1}{Path(png).suffix}")
-        mark = f" [{OUTSIDE_MARK}]" if atoms.info.get(ALLOW_KEY) and _refused(atoms, None) else ""
+        mark = f" [{OUTSIDE_MARK}]" if outside[k] else ""
         out.append(depict_latent(atoms, values, f"{what}\n({label}){mark}", unit, path, reference=0.0, bar_label=bar))
     return out
 

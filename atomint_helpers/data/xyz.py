@@ -118,12 +118,23 @@ def read_xyz(path: str | os.PathLike) -> list:
 
 def check_molecule(atoms, name: str = "molecule", min_distance: float = 0.1, allow_outside: bool | None = None,
                    elements=None) -> list[str]:
-    """Refuse structures a model cannot judge, before any model sees them: no atoms, atoms on top of each
-    other (closer than ``min_distance`` Å: wrong units or a duplicated line), then every refusal of
-    :func:`~atomint_helpers.data.applicability.check_applicability` as one line. ``allow_outside`` (default:
-    ``atoms.info['allow_outside']``, set by a tool whose user asked for it) turns the refusals into the
-    returned warnings; the size budget is refused either way. Returns the findings' messages."""
-    from .applicability import ALLOW_KEY, MAX_COORDINATE, check_applicability
+    """Refuse structures a model cannot judge, before any model sees them: :func:`screen_molecule`, then every
+    refusal as one line. ``allow_outside`` (default: ``atoms.info['allow_outside']``, set by a tool whose user
+    asked for it) turns the refusals into the returned warnings; the size budget is refused either way.
+    Returns the findings' messages."""
+    from .applicability import ALLOW_KEY
+
+    allow = bool(atoms.info.get(ALLOW_KEY, False)) if allow_outside is None else bool(allow_outside)
+    return screen_molecule(atoms, name, min_distance, elements).enforce(allow)
+
+
+def screen_molecule(atoms, name: str = "molecule", min_distance: float = 0.1, elements=None):
+    """The findings on a structure, before any model sees it: atoms on top of each other (closer than
+    ``min_distance`` Å: wrong units or a duplicated line) end in one line at once; everything else is the
+    :class:`~atomint_helpers.data.applicability.Applicability` of
+    :func:`~atomint_helpers.data.applicability.check_applicability`, for the caller to enforce
+    (``.enforce(allow_outside)``) and to mark its outputs by (``.inside``)."""
+    from .applicability import MAX_COORDINATE, check_applicability
 
     if len(atoms) == 0:
         raise AtomintError(f"{name}: no atoms")
@@ -136,5 +147,4 @@ def check_molecule(atoms, name: str = "molecule", min_distance: float = 0.1, all
             d = float(np.min(np.linalg.norm(pos[close[:, 0]] - pos[close[:, 1]], axis=1)))
             raise AtomintError(f"{name}: two atoms are {d:.3f} Å apart — not a molecular geometry "
                                f"(are the coordinates in Å?)")
-    allow = bool(atoms.info.get(ALLOW_KEY, False)) if allow_outside is None else bool(allow_outside)
-    return check_applicability(atoms, name, elements=elements).enforce(allow)
+    return check_applicability(atoms, name, elements=elements)

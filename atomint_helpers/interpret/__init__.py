@@ -8,9 +8,8 @@
 * :mod:`.saliency` — input gradients |∂E/∂R_i| at relaxed and distorted geometries (§1)
 * :mod:`.rings`   — 6-membered carbon rings and their summed atomic energies (RDKit); :mod:`.ring_stats`
   — fold spread and stability of the ranking, scores relative to the mean carbon (Fig. 3)
-* :mod:`.explain` — ``atomint explain``: one molecule, per-atom terms of one or more models
-* :mod:`.projection` — where a run still training is heading, read from its epoch log against a finished
-  run of the same fixed-end schedule
+* :mod:`.evaluation` — test-set errors of checkpoints (Table 1, across folds), read by the report, the
+  Table 1 chapter and ``atomint evaluate``
 * the spatial modules (probe potential, electrostatic potential, cube files) and the element
   embeddings live beside them
 

@@ -56,17 +56,18 @@ def normalize_charges(q) -> np.ndarray:
 
 
 def esp(positions, charges, points, *, probe_charge: float = 1.0, unit: str = "eV",
-        chunk: int = 200_000) -> np.ndarray:
+        chunk: int = 200_000, checked: bool = False) -> np.ndarray:
     """``V(r) = k_e Σ_i q_i q_probe / |r − r_i|`` at ``points`` [..., 3] (Å) for point charges ``charges`` (e)
     at ``positions`` [n, 3] (Å); shape ``points.shape[:-1]``, in ``unit`` (``"eV"`` or ``"kcal/mol"``).
-    A point on a nucleus gives ±inf."""
+    A point on a nucleus gives ±inf. ``checked``: the points come from an entry point that made them from the
+    checked molecule (a grid of :mod:`.grid`) and are not checked again."""
     if unit not in UNITS:
         raise AtomintError(f"unknown ESP unit {unit!r}; accepted: {', '.join(UNITS)}")
     pos = np.asarray(positions, dtype=np.float64)
     q = np.asarray(charges, dtype=np.float64)
     if pos.ndim != 2 or pos.shape[1] != 3 or len(q) != len(pos):
         raise AtomintError(f"ESP: {len(q)} charges for positions of shape {pos.shape}")
-    pts = check_points(points)
+    pts = np.asarray(points, dtype=np.float64) if checked else check_points(points)
     flat = pts.reshape(-1, 3)
     out = np.empty(len(flat))
     k = COULOMB_EV_ANGSTROM * float(probe_charge) * UNITS[unit]

@@ -48,6 +48,10 @@ GRID_BYTES_PER_POINT = 300
 #: refuse grids with more points than this unless asked: 4 M × :data:`GRID_BYTES_PER_POINT` ≈ 1.2 GB of the
 #: grid's own memory, which a 2-core, 24 GiB machine shared with training can hold
 MAX_GRID_POINTS = 4_000_000
+#: bytes in a GB as the grid's memory messages count them (decimal)
+GB = 1e9
+#: a box edge whose length is a whole number of spacings up to float rounding (in spacings) gets that many
+EDGE_ROUNDING = 1e-9
 
 
 def vdw_radii(numbers) -> np.ndarray:
@@ -113,12 +117,12 @@ def box_grid(atoms, spacing: float = 0.2, padding: float = 3.0, max_points: int 
     if not np.isfinite(padding) or padding < 0:
         raise AtomintError(f"grid padding must be ≥ 0 Å, got {padding}")
     lo, hi = pos.min(0) - padding, pos.max(0) + padding
-    shape = tuple(int(np.floor((h - l) / spacing + 1e-9)) + 1 for l, h in zip(lo, hi))
+    shape = tuple(int(np.floor((h - l) / spacing + EDGE_ROUNDING)) + 1 for l, h in zip(lo, hi))
     n = int(np.prod(shape, dtype=np.float64))
     if n > max_points:
         raise AtomintError(f"a grid at spacing {spacing:g} Å with {padding:g} Å padding has "
                            f"{shape[0]}×{shape[1]}×{shape[2]} = {n:,} points, more than the limit of "
-                           f"{max_points:,} (about {max_points * GRID_BYTES_PER_POINT / 1e9:.1f} GB); use a spacing of at least "
+                           f"{max_points:,} (about {max_points * GRID_BYTES_PER_POINT / GB:.1f} GB); use a spacing of at least "
                            f"{spacing * (n / max_points) ** (1 / 3):.2f} Å (--spacing)")
     # centre the grid on the box so the padding is symmetric
     extent = (np.array(shape) - 1) * spacing

@@ -63,6 +63,8 @@ DEFAULT_MAX_MEMORY_GB = 4.0
 PROGRESS_AFTER_S = 3.0
 #: bytes of a float64 number: a grid point's position and its result are held in float64 for the whole grid
 FLOAT64_BYTES = 8
+#: bytes in a MB and a GB as ``chunk_mb`` and ``max_memory_gb`` count them (binary: 2^20, 2^30)
+MB, GB = 2**20, 2**30
 
 
 def probe_number(probe) -> int:
@@ -189,7 +191,7 @@ class ProbePotential:
         """Estimated bytes: ``one_pass`` (every point's pairs at once, as the plain forward pass would),
         ``chunked`` (results and points plus one chunk) and the chunk size."""
         bpp = self.bytes_per_point()
-        chunk = max(1, int(self.chunk_mb * 2**20 // bpp))
+        chunk = max(1, int(self.chunk_mb * MB // bpp))
         chunk = min(chunk, max(n_points, 1))
         # held for the whole grid: each point's x, y, z in float64 and in the model's float, its float64 result
         resident = n_points * (3 * FLOAT64_BYTES + 3 * self.itemsize + FLOAT64_BYTES)
@@ -198,10 +200,10 @@ class ProbePotential:
 
     def _check_memory(self, n_points: int) -> int:
         m = self.memory_needed(n_points)
-        if m["chunked"] > self.max_memory_gb * 2**30:
+        if m["chunked"] > self.max_memory_gb * GB:
             raise AtomintError(
-                f"a probe grid of {n_points:,} points needs about {m['chunked'] / 2**30:.1f} GB "
-                f"({m['one_pass'] / 2**30:.1f} GB in one pass: {n_points:,} points × {self.n_atoms} neighbours × "
+                f"a probe grid of {n_points:,} points needs about {m['chunked'] / GB:.1f} GB "
+                f"({m['one_pass'] / GB:.1f} GB in one pass: {n_points:,} points × {self.n_atoms} neighbours × "
                 f"{self.n_features} features), more than max_memory_gb={self.max_memory_gb:g}; use a coarser grid "
                 f"or raise max_memory_gb")
         return m["chunk"]
@@ -209,14 +211,16 @@ class ProbePotential:
     # ------------------------------------------------------------------ evaluation
     @torch.inference_mode()
     def __call__(self, points, chunk_size: int | None = None, max_seconds: float | None = None,
-                 progress: bool | None = None) -> np.ndarray:
+                 progress: bool | None = None, *, checked: bool = False) -> np.ndarray:
         """Ω at ``points`` (kcal/mol). The first chunk is timed and the whole grid's time estimated from it:
         above ``max_seconds`` the grid is refused with the estimate (before the rest is computed); above
         :data:`PROGRESS_AFTER_S` seconds (or with ``progress=True``) a progress bar with an ETA runs on stderr
-        when stderr is a terminal: never on a notebook's page or in a log (``progress=False``: never)."""
+        when stderr is a terminal: never on a notebook's page or in a log (``progress=False``: never).
+        ``checked``: the points come from an entry point that made them from the checked molecule (a grid of
+        :mod:`.grid`) and are not checked again."""
         import time
 
-        pts = check_points(points)
+        pts = np.asarray(points, dtype=np.float64) if checked else check_points(points)
         shape = pts.shape[:-1]
         flat = pts.reshape(-1, 3)
         n = len(flat)

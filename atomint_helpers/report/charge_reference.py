@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..interpret.charge_signs import SIGN_GOAL, environment_table
-from .claims import QUICK_NOTE, _fmt, _list, _pending, _verdict, group_name
+from .claims import QUICK_NOTE, format_significant, group_name, still_training_note, verdict_and_note
+from .findings import join
 
 #: a mean latent charge this close to zero (e) counts as "nearly neutral" in the environment text
 NEAR_ZERO = 0.05
@@ -34,12 +35,12 @@ def _e(x: float, digits: int) -> str:
 def sign_rows(signs, charges, quick: bool) -> list[dict]:
     """One ``beyond`` row per model: the rule above on :func:`~.latent.sign_agreement`'s table of the
     charge study ``charges``; the number is the model's lowest group."""
-    pending = _pending(charges)
+    pending = still_training_note(charges)
     rows = []
     for model, g in signs.groupby("model", sort=False):
         worst = g.loc[g["agree"].idxmin()]
         below = g[g["agree"] < SIGN_GOAL].groupby(["element", "neighbours"])["agree"].min()
-        holds, why = _verdict(bool(len(below) == 0), quick, pending)
+        holds, why = verdict_and_note(bool(len(below) == 0), quick, pending)
         what = ("every group meets it" if not len(below) else
                 "below it: " + ", ".join(f"{group_name(e, n)} {a:.1%}" for (e, n), a in below.items()))
         rows.append({"claim": "Latent charges have the Mulliken sign in every group of atoms", "model": model,
@@ -74,16 +75,16 @@ def reference_paragraph(table, mulliken_mae: float, model_mae: dict[str, float])
             parts.append(
                 "Gasteiger's sign, which makes sp carbon more electronegative than sp² and sp³ carbon, is met by "
                 f"at least {SIGN_GOAL:.0%} of the atoms in every checkpoint for "
-                + _list([f"{group_name(r['element'], int(r['neighbours']))} ({span(r, 'Gasteiger')})"
+                + join([f"{group_name(r['element'], int(r['neighbours']))} ({span(r, 'Gasteiger')})"
                          for _, r in explained.iterrows()])
                 + ". There the two references disagree on "
-                + _list([f"{1 - r['Mulliken vs Gasteiger']:.0%}" for _, r in explained.iterrows()])
+                + join([f"{1 - r['Mulliken vs Gasteiger']:.0%}" for _, r in explained.iterrows()])
                 + " of the atoms, and the models side with Gasteiger's electronegativity: for these groups, "
                   "Mulliken is not the reference.")
         if len(open_):
             parts.append(
                 "Neither reference is met for "
-                + _list([f"{group_name(r['element'], int(r['neighbours']))} (Gasteiger {span(r, 'Gasteiger')})"
+                + join([f"{group_name(r['element'], int(r['neighbours']))} (Gasteiger {span(r, 'Gasteiger')})"
                          for _, r in open_.iterrows()])
                 + f": these groups stay below the {SIGN_GOAL:.0%} goal, and the table below shows which "
                   "environments the disagreement comes from.")
@@ -152,7 +153,7 @@ def environment_paragraph(env, min_share: float = 0.5, top: int = 5) -> str:
 
     share = bad["atoms"].sum() / env["atoms"].sum()
     text = ("Under every model, most atoms carry the sign opposite to Mulliken's in "
-            + _list([one(e, r) for (_, e), r in bad.head(top).iterrows()])
+            + join([one(e, r) for (_, e), r in bad.head(top).iterrows()])
             + (f", and {len(bad) - top} more" if len(bad) > top else "")
             + f". Those environments hold {share:.0%} of the atoms the table lists.")
     q = bad[[f"{m} (e)" for m in models]].abs().to_numpy()
@@ -170,7 +171,8 @@ def mulliken_rows(table, quick: bool) -> list[dict]:
     rows = []
     for model, sub in table.groupby("model", sort=False):
         r_all = sub.loc[sub["element"] == "all", "Pearson r"]
-        per = ", ".join(f"{e} {_fmt(r, 2)}" for e, r in zip(sub["element"], sub["Pearson r"]) if e != "all")
+        per = ", ".join(f"{e} {format_significant(r, 2)}" for e, r in zip(sub["element"], sub["Pearson r"])
+                        if e != "all")
         rows.append({"claim": f"{model} latent charges vs QM9 Mulliken charges (Pearson r)", "paper": None,
                      "atomint": round(float(r_all.iloc[0]), 3) if len(r_all) else None, "unit": "",
                      "holds": None, "kind": "beyond", "model": model,
@@ -197,13 +199,14 @@ def mulliken_paragraph(table, flipped: list[str]) -> str:
         else:
             how = "between the values within single elements"
         parts.append(
-            f"For {model}, latent and Mulliken charges correlate with r = {_fmt(r_all, 2)} over all atoms, "
-            f"{how}. Within an element the "
-            f"agreement is best for {best} (r = {_fmt(el.loc[best, 'Pearson r'], 2)}) and weakest for {worst} "
-            f"(r = {_fmt(el.loc[worst, 'Pearson r'], 2)}). The largest systematic offset is for {big}: its mean latent "
-            f"charge is {el.loc[big, 'mean latent (e)']:+.3f} e against a Mulliken mean of "
+            f"For {model}, latent and Mulliken charges correlate with r = {format_significant(r_all, 2)} "
+            f"over all atoms, {how}. Within an element the "
+            f"agreement is best for {best} (r = {format_significant(el.loc[best, 'Pearson r'], 2)}) "
+            f"and weakest for {worst} (r = {format_significant(el.loc[worst, 'Pearson r'], 2)}). "
+            f"The largest systematic offset is for {big}: its mean latent charge is {el.loc[big, 'mean latent (e)']:+.3f} e against a Mulliken mean of "
             f"{el.loc[big, 'mean Mulliken (e)']:+.3f} e, and the latent charges span "
-            f"{_fmt(sub.loc['all', 'slope'], 2)} times the Mulliken range (least-squares slope over all atoms).")
+            f"{format_significant(sub.loc['all', 'slope'], 2)} times the Mulliken range "
+            f"(least-squares slope over all atoms).")
     if flipped:
         parts.append(f"The charges of {', '.join(flipped)} came out of training with the opposite overall sign "
                      f"(|μ| cannot tell) and are shown multiplied by −1.")

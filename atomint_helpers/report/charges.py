@@ -27,7 +27,8 @@ from ..interpret.charges import (energy_charge_correlation, energy_charge_shapes
                                  scaled_distances, without_folds)
 from ..interpret.atom_terms import FIG_ELEMENTS, MODEL_LABELS
 from ..interpret.latent_stats import fold_distances, mean_over_folds, model_distances
-from .claims import QUICK_NOTE, _list, _need_folds, _quick_prefix
+from .claims import QUICK_NOTE, run_caveat, too_few_folds_note
+from .findings import join
 from .budget import annotate_study, results_path
 from .charge_reference import mulliken_rows
 from .charge_measures import (divide, fold_ks, fold_label, h_c_over_n_o, mean_finite, model_by_element, pairs_of,
@@ -227,7 +228,8 @@ def _why_not(claim, label, charges, energies, quick: bool) -> str | None:
         return QUICK_NOTE
     models = (LABEL_KEY[label],) if label else ("bp", "schnet")
     if claim in (CONSERVED, UNIQUE) and label:
-        few = _need_folds(charges, models) or (_need_folds(energies, models) if energies is not None else None)
+        few = too_few_folds_note(charges, models) or (too_few_folds_note(energies, models)
+                                                      if energies is not None else None)
         if few:
             return few
     return _pending_for(models if label else (), charges, energies)
@@ -361,7 +363,7 @@ def what_we_see(charges, energies, quick: bool, signs=None) -> str:
                        f"{te.loc['mean', 'BP vs SchNet']:.3f} in their energies.")
     drop = outliers(signs)
     if drop:
-        out.append(f"{_list(fold_names(charges, drop))} settled in a local mirror solution for some kind of atom "
+        out.append(f"{join(fold_names(charges, drop))} settled in a local mirror solution for some kind of atom "
                    f"(see the sign table below); the fold-based verdicts are given with and without "
                    f"{'it' if sum(map(len, drop.values())) == 1 else 'them'} in the scorecard.")
     return " ".join(x for x in out if x)
@@ -369,7 +371,7 @@ def what_we_see(charges, energies, quick: bool, signs=None) -> str:
 
 def _distance_paragraph(charges, energies, quick: bool) -> str:
     """The 'What we see' text of Fig. 4 against Fig. 2, from the numbers."""
-    out = [_quick_prefix(quick, charges, energies)]
+    out = [run_caveat(quick, charges, energies)]
     w = mean_over_folds(charges.frames["bp"], FIG_ELEMENTS, "charge")
     ws = mean_over_folds(charges.frames["schnet"], FIG_ELEMENTS, "charge")
     signs = [f"{e} {w.loc[e, 'mean']:+.2f}/{ws.loc[e, 'mean']:+.2f}" for e in w.index]
@@ -387,7 +389,7 @@ def _distance_paragraph(charges, energies, quick: bool) -> str:
                    f"is {rel} than that of the energies ({e:.3f}), a factor {e / q:.2f}.")
     rest = [MODEL_LABELS[m] for m in ("bp", "schnet") if m not in both]
     if rest:
-        out.append(f"{_list(rest)} {'lacks' if len(rest) == 1 else 'lack'} two folds of both targets in this run, so "
+        out.append(f"{join(rest)} {'lacks' if len(rest) == 1 else 'lack'} two folds of both targets in this run, so "
                    f"the fold-to-fold comparison cannot be made for {'it' if len(rest) == 1 else 'them'}.")
     q, e = t.loc["mean", "BP vs SchNet, charge"], t.loc["mean", "BP vs SchNet, energy"]
     rel = "closer" if q < e else "further apart"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..interpret.atom_terms import MODEL_LABELS
+from .findings import join
 
 #: a chapter run on a reader's own molecules (or another probe, or one model) draws its figures and decides
 #: none of the paper's claims: they are sentences about the molecules of the paper's figure
@@ -30,13 +31,16 @@ QUICK_NOTE = ("quick profile: 4-epoch models trained on 1,000 sample molecules â
               "code, they say nothing about the paper's models")
 
 
-def _fmt(x, digits: int = 3) -> str:
+def format_significant(x, digits: int = 3) -> str:
+    """``x`` to ``digits`` significant digits, or ``n/a`` for None, NaN or infinity."""
     if x is None or not np.isfinite(x):
         return "n/a"
     return f"{x:.{digits}g}"
 
 
-def _verdict(ok: bool | None, quick: bool, why_none: str | None = None) -> tuple[bool | None, str]:
+def verdict_and_note(ok: bool | None, quick: bool, why_none: str | None = None) -> tuple[bool | None, str]:
+    """``(verdict, note)``: no verdict on quick-profile models (note :data:`QUICK_NOTE`) or where ``why_none``
+    says why not (note ``why_none``), else ``ok`` with an empty note."""
     if quick:
         return None, QUICK_NOTE
     if why_none:
@@ -44,15 +48,19 @@ def _verdict(ok: bool | None, quick: bool, why_none: str | None = None) -> tuple
     return bool(ok), ""
 
 
-def _pending(*studies) -> str | None:
-    """Why no verdict can be given while checkpoints are still training (their weights are the best so far)."""
-    names = [n for st in studies if st is not None for n in st.fold_set.in_progress]
+def still_training_note(*studies, models=None) -> str | None:
+    """Why no verdict can be given while checkpoints of ``studies`` are still training (their weights are the
+    best so far); ``models`` (e.g. ``("bp",)``): only checkpoints of these models count. ``None``: none is."""
+    names = [n for st in studies if st is not None for n in st.fold_set.in_progress
+             if models is None or any(n.startswith(f"{m}-") for m in models)]
     if not names:
         return None
     return f"preliminary: {', '.join(names)} still training, a verdict on unfinished models would be premature"
 
 
-def _need_folds(study, models=("bp", "schnet")) -> str | None:
+def too_few_folds_note(study, models=("bp", "schnet")) -> str | None:
+    """Why the fold claims cannot be decided: a model of ``models`` with fewer than two folds in ``study``
+    (``None``: every model has two or more)."""
     few = [f"{MODEL_LABELS[m]} has {study.n_folds(m)} fold{'' if study.n_folds(m) == 1 else 's'}"
            for m in models if study.n_folds(m) < 2]
     return ("needs â‰¥ 2 folds per model; " + ", ".join(few)) if few else None
@@ -66,13 +74,15 @@ def as_table(rows):
 
 
 # ------------------------------------------------------------------------------------------ "What we see"
-def _quick_prefix(quick: bool, *studies) -> str:
+def run_caveat(quick: bool, *studies) -> str:
+    """The italic line opening a chapter's "What we see" on models that do not stand for the paper's:
+    quick-profile models, or checkpoints still training (named); empty for finished ``cpu`` or ``paper`` runs."""
     if quick:
         return ("*These are quick-profile models (4 epochs on 1,000 sample molecules): the numbers show what the "
                 "analysis does, not what the paper's models learned.*")
     names = [x for st in studies if st is not None for x in st.fold_set.in_progress]
     if names:
-        return (f"*Preliminary: {_list(names)} {'is' if len(names) == 1 else 'are'} still training; the numbers "
+        return (f"*Preliminary: {join(names)} {'is' if len(names) == 1 else 'are'} still training; the numbers "
                 f"below come from the best weights so far.*")
     return ""
 
@@ -86,10 +96,3 @@ def dash_or(x, spec: str) -> str:
 def group_name(element: str, neighbours: int) -> str:
     """A group of atoms in words: ``C with 2 neighbours``, ``N with 1 neighbour``."""
     return f"{element} with {neighbours} neighbour{'s' if neighbours != 1 else ''}"
-
-
-def _list(items) -> str:
-    items = list(items)
-    if not items:
-        return "none"
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -17,7 +17,7 @@ from ..interpret.latent_stats import deviation_share, histogram_peaks, values_of
 from .fold_measures import (common_folds, fold_pairs, fold_w1, max_ratio, model_w1, per_fold, per_pair,
                             spread_by_element, variation_ratio)
 from .budget import annotate_study
-from .claims import QUICK_NOTE, _fmt
+from .claims import QUICK_NOTE, format_significant, still_training_note
 from .registry import Claim, Measurement, Test, decide
 
 FIG2 = "§3.1, Fig. 2"
@@ -151,18 +151,11 @@ def fold_distance_table(study, elements=FIG_ELEMENTS, noise: bool = False):
     return pd.DataFrame(cols)
 
 
-def _pending_of(study, models) -> str | None:
-    """Why no verdict while a checkpoint of ``models`` is still training."""
-    names = [n for n in study.fold_set.in_progress if any(n.startswith(f"{m}-") for m in models)]
-    return (f"preliminary: {', '.join(names)} still training, a verdict on unfinished models would be premature"
-            if names else None)
-
-
 def _why_not(study, quick: bool, models) -> str | None:
     """Why this build cannot decide a claim about ``models`` (``None``: it can)."""
     if quick:
         return QUICK_NOTE
-    return _pending_of(study, models)
+    return still_training_note(study, models=models)
 
 
 def outlier(study, m):
@@ -273,7 +266,8 @@ def _saliency_note(sal: dict | None, m: str) -> str:
         return SALIENCY.untestable
     s = sal[m]
     return (f"{SALIENCY.untestable}: at those geometries {MODEL_LABELS[m]}'s median atom gradient is "
-            f"{_fmt(s['grad_eq'], 2)} kcal/mol/Å, not 0 ({s['n_molecules']} test molecules of {s['checkpoint']})")
+            f"{format_significant(s['grad_eq'], 2)} kcal/mol/Å, not 0 "
+            f"({s['n_molecules']} test molecules of {s['checkpoint']})")
 
 
 def shift_note(shifts) -> str:

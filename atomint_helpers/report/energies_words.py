@@ -5,6 +5,7 @@ import numpy as np
 
 from ..interpret.atom_terms import MODEL_LABELS
 from .energies import fold_distance_table, outlier, width_table
+from .findings import join
 
 
 def _widths_text(study) -> list[str]:
@@ -14,7 +15,7 @@ def _widths_text(study) -> list[str]:
     narrow_std = [e for e in w.index if w.loc[e, "SchNet std"] < w.loc[e, "BP std"]]
     r = w["SchNet/BP (IQR)"]
     out = [f"SchNet's interquartile range is smaller than BP's for {len(narrow)} of {n} elements "
-           f"({_list(narrow)}); the SchNet/BP ratio runs from {r.min():.2f} ({r.idxmin()}) to {r.max():.2f} "
+           f"({join(narrow)}); the SchNet/BP ratio runs from {r.min():.2f} ({r.idxmin()}) to {r.max():.2f} "
            f"({r.idxmax()}). By standard deviation SchNet is narrower for {len(narrow_std)} of {n}."]
     tail = (w["BP std"] / w["BP IQR"]).dropna()
     if len(tail) and tail.max() > 3:
@@ -63,7 +64,7 @@ def _folds_text(study) -> list[str]:
                                       for m in multi) + ".")
     single = [MODEL_LABELS[m] for m in study.models() if study.n_folds(m) < 2]
     if single:
-        out.append(f"{_list(single)} {'has' if len(single) == 1 else 'have'} a single fold in this run, so "
+        out.append(f"{join(single)} {'has' if len(single) == 1 else 'have'} a single fold in this run, so "
                    f"{'its' if len(single) == 1 else 'their'} fold-to-fold variation cannot be measured.")
     return out
 
@@ -99,9 +100,9 @@ def _saliency_text(sal) -> list[str]:
 def what_we_see(study, quick: bool, env=None, sal: dict | None = None) -> str:
     """The chapter's measurements in words, one paragraph each (widths, fold to fold, carbon's environments,
     saliency), written from the numbers."""
-    from .claims import _quick_prefix
+    from .claims import run_caveat
 
-    groups = [("", [_quick_prefix(quick, study)]), ("Widths", _widths_text(study)),
+    groups = [("", [run_caveat(quick, study)]), ("Widths", _widths_text(study)),
               ("From fold to fold", _folds_text(study))]
     if env is not None:
         groups.append(("Carbon's environments", _env_text(env)))
@@ -110,12 +111,6 @@ def what_we_see(study, quick: bool, env=None, sal: dict | None = None) -> str:
     paragraphs = [(f"**{title}.** " if title else "") + " ".join(x for x in parts if x)
                   for title, parts in groups if any(parts)]
     return "\n\n".join(paragraphs)
-
-
-def _list(items) -> str:
-    from .claims import _list as join
-
-    return join(items)
 
 
 def environment_table(env):

@@ -21,8 +21,7 @@ from ..interpret.ring_stats import (enrichment_p, fold_differences, median_shift
                                     substituent_shift, substituents, top_stability)
 from ..interpret.rings import top_rings
 from .budget import annotate_study, results_path
-from .claims import QUICK_NOTE, _fmt, _quick_prefix, _verdict
-from .energies import _pending_of
+from .claims import QUICK_NOTE, format_significant, run_caveat, still_training_note, verdict_and_note
 from .registry import Claim, Measurement, Test, decide
 
 FIG3 = "§3.1, Fig. 3"
@@ -227,7 +226,7 @@ def _why_not(study, quick: bool, label: str, n: int) -> str | None:
     if quick:
         return QUICK_NOTE
     models = (_KEY[label],) if label else ("bp", "schnet")
-    return _pending_of(study, models) or (None if n else "no 6-membered carbon ring in these molecules")
+    return still_training_note(study, models=models) or (None if n else "no 6-membered carbon ring in these molecules")
 
 
 def _note(claim, rings, scored, label) -> str:
@@ -276,11 +275,12 @@ def stability_rows(scored, folds: dict, quick: bool) -> list[dict]:
     for m, label in (("schnet", "SchNet"), ("bp", "BP")):
         s = top_stability(scored[m], folds.get(m, []))
         out.append({"claim": f"{label}'s top ten from fold to fold", "model": label, "paper": None,
-                    "atomint": f"Jaccard {_fmt(s['jaccard'], 2)}, Spearman ρ {_fmt(s['spearman'], 3)}, "
+                    "atomint": f"Jaccard {format_significant(s['jaccard'], 2)}, "
+                               f"Spearman ρ {format_significant(s['spearman'], 3)}, "
                                f"{s['in_noise']} of {s['n']} inside the fold noise",
                     "unit": "", "holds": None, "kind": "beyond", "rule": "",
                     "note": f"over {s['folds']} folds; 'inside the fold noise': within one fold std of the first "
-                            f"ring outside the top ten" + ("; " + _verdict(None, True)[1] if quick else "")})
+                            f"ring outside the top ten" + ("; " + verdict_and_note(None, True)[1] if quick else "")})
     return out
 
 
@@ -294,7 +294,7 @@ def rows(scored, tops, rings, study, quick: bool, ds=None) -> list[dict]:
 
 def what_we_see(scored, tops, rings, study, quick: bool) -> str:
     """The chapter's "What we see" paragraph, written from the numbers."""
-    out = [_quick_prefix(quick, study)]
+    out = [run_caveat(quick, study)]
     out.append(f"{len(rings):,} six-membered carbon rings in {rings['molecule'].nunique():,} molecules "
                f"({int(rings['aromatic'].sum()):,} aromatic).")
     bp, sn = float(scored["bp"]["score"].mean()), float(scored["schnet"]["score"].mean())

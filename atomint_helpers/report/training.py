@@ -1,7 +1,6 @@
 """The training chapter's tables, "what we see" text and scorecard rows (training-set sizes: kind ``setup``),
-and the reading of the SchNet ``cpu`` recipe pilot (logs from ``training.runs.read_pilots``).
-
-Rule of the set-up rows: a run's training set holds the paper's 100,000 molecules exactly.
+and the reading of the SchNet ``cpu`` recipe pilot (logs from ``training.runs.read_pilots``). Rule of the
+set-up rows: a run's training set holds the paper's 100,000 molecules exactly.
 """
 from __future__ import annotations
 
@@ -10,7 +9,8 @@ from pathlib import Path
 
 from .. import store
 from ..properties import MODEL_LABELS, goal_text
-from .claims import QUICK_NOTE, _list, dash_or, group_name
+from .claims import QUICK_NOTE, dash_or, group_name
+from .findings import join
 from .registry import Claim, decide_number
 
 PAPER_TRAIN = 100_000
@@ -101,7 +101,7 @@ def goal_what_we_see(runs, goals: dict | None) -> str:
 
 def _folds(items: list[str]) -> str:
     """``["0 (…)"]`` → "fold 0 (…)"; several → "folds 0 (…), 1 (…) and 2 (…)"."""
-    return ("fold " if len(items) == 1 else "folds ") + _list(items)
+    return ("fold " if len(items) == 1 else "folds ") + join(items)
 
 
 #: the paper's training-set size, as a set-up number every run is compared with
@@ -271,7 +271,7 @@ def _model_target_fold(name: str) -> tuple[str, str, int]:
 def _schedule_exponent(log: list[dict], schedule: tuple[int, int]) -> float:
     """The schedule-length exponent of a finished run: from its best validation MAE after the first stage and
     after the last epoch of ``schedule``."""
-    from ..interpret import projection
+    from . import projection
 
     best = [min(r["val_mae"] for r in log if r["epoch"] <= e) for e in schedule]
     return projection.schedule_exponent((schedule[0], best[0]), (schedule[1], best[1]))
@@ -281,7 +281,7 @@ def projection_rows(logs: dict[str, list[dict]], schedule: tuple[int, int] | Non
                     model: str = "schnet", window: int = 5) -> list[dict]:
     """Per run of ``model`` in ``logs``, trained with the fixed-end ``schedule`` (first-stage epochs, last
     epoch: ``training.fixed_schedule``; ``None``: no rows): where it ends if finished (its last epoch
-    reached the schedule's last) or, still training, its projection (``interpret.projection.project``)
+    reached the schedule's last) or, still training, its projection (``report.projection.project``)
     against a finished run of the same recipe: the same target if one has finished, else the other (same
     schedule), lowest fold first. A run is projected only once ``window`` epochs of the second stage are
     logged: the first stage halves the rate on plateaus at epochs that differ between runs, so its ratios
@@ -289,7 +289,7 @@ def projection_rows(logs: dict[str, list[dict]], schedule: tuple[int, int] | Non
     first stage and after the last epoch. A finished run gets the first epoch at which it reached its goal,
     or, where it ended above it, the schedule length its own such exponent says the goal needs. ``goals``:
     target → MAE (``training.GOALS`` of the profile)."""
-    from ..interpret import projection
+    from . import projection
 
     if schedule is None:
         return []
@@ -363,9 +363,9 @@ def projection_table(rows: list[dict], unit_of=lambda target: ""):
 
 def projection_backtest(logs: dict[str, list[dict]], schedule: tuple[int, int] | None, *, model: str = "schnet",
                         after: int = 10) -> list[dict]:
-    """``interpret.projection.backtest`` over the runs of ``model`` in ``logs``, read from ``after`` epochs
+    """``report.projection.backtest`` over the runs of ``model`` in ``logs``, read from ``after`` epochs
     into the second stage of the fixed-end ``schedule`` (``None``: no rows)."""
-    from ..interpret import projection
+    from . import projection
 
     if schedule is None:
         return []
@@ -376,7 +376,7 @@ def projection_backtest(logs: dict[str, list[dict]], schedule: tuple[int, int] |
 def projection_what_we_see(rows: list[dict], backtest: list[dict], unit_of=lambda target: "") -> str:
     """'What we see' for the projections, from the numbers: per run still training, where it is heading
     against its goal; per finished run, where it ended; and how well the projection predicted the runs'
-    own later epochs (``interpret.projection.backtest``)."""
+    own later epochs (``report.projection.backtest``)."""
     parts = []
     for r in rows:
         unit = unit_of(r["target"])

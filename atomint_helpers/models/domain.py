@@ -1,4 +1,4 @@
-"""Is a molecule inside what the models were trained on? Plain-language warnings, and SMILES → 3D.
+"""Is a molecule inside what the models were trained on? Plain-language warnings.
 
 :func:`domain_warnings` says where a model extrapolates beyond QM9 (B3LYP/6-31G(2df,p) equilibrium
 geometries of molecules with at most 9 heavy atoms of C, N, O, F, plus H):
@@ -14,43 +14,49 @@ geometries of molecules with at most 9 heavy atoms of C, N, O, F, plus H):
 * for Behler–Parrinello checkpoints that store their training range of every symmetry function
   (``clip_features``: buffers ``low``/``high`` of the feature standardizer): the number of atoms with a
   symmetry function outside that range (the network clamps it, i.e. extrapolates);
-* a geometry from :func:`smiles_to_atoms` (a force-field geometry, not B3LYP);
+* a geometry from :func:`atomint_helpers.data.smiles.smiles_to_atoms` (a force-field geometry, not B3LYP);
 * every other finding of :func:`atomint_helpers.data.applicability.check_applicability` (non-finite
   coordinates, isolated atoms, fragments, charges, open shells, more atoms than any QM9 molecule): the one
   applicability check that ``atomint explain``, the calculator and the exports enforce before a model runs.
 
-:func:`smiles_to_atoms` builds a molecule from SMILES with RDKit (explicit H, ETKDG embedding with a fixed
-seed, MMFF94 optimisation) and returns it with that force-field warning.
+The models are given loaded (a calculator, models, or a list of these): finding and loading checkpoints is
+the caller's job (``store.load_model``, :class:`~atomint_helpers.calculator.AtomintCalculator`).
 """
 from __future__ import annotations
-
-import os
 
 import numpy as np
 
 from .. import AtomintError
 from ..data.applicability import bounds, check_applicability
 from ..data.elements import QM9_ELEMENTS
+from ..data.smiles import GEOMETRY_INFO_KEY
 
+#: most heavy (non-hydrogen) atoms of any QM9 molecule
 MAX_HEAVY_ATOMS = 9
 #: shortest distance (Å) of every element pair over all atom pairs of the full QM9, rounded down to 1e-4 Å:
 #: the committed table of :mod:`atomint_helpers.data.applicability` (``qm9_bounds.json``)
 QM9_MIN_DISTANCE = {tuple(k.split("-")): v for k, v in bounds()["min_distance"].items()}
-GEOMETRY_INFO_KEY = "geometry_warning"
-SMILES_SEED = 20190101
+#: one past the largest atomic number of the distance tables (QM9's heaviest element is F, Z = 9)
+TABLE_SIZE = 10
+#: molecules of one size whose [m, n, n] distance tensor is built at once (memory ∝ m n²)
+MOLECULES_PER_CHUNK = 20_000
+#: a symmetry function counts as outside its training range beyond this fraction of the range's width
+#: (at least of 1): float64 recomputation of float32 training features differs by less
+RANGE_TOLERANCE = 1e-5
 
 
 def qm9_min_distances(ds) -> np.ndarray:
-    """[10, 10] table (Å, symmetric; inf where a pair never occurs) of the shortest distance of each element
-    pair over all atom pairs of the molecules of a QM9 set ``ds`` — how :data:`QM9_MIN_DISTANCE` was made.
+    """[TABLE_SIZE, TABLE_SIZE] table (Å, symmetric; inf where a pair never occurs) of the shortest distance of
+    each element pair over all atom pairs of the molecules of a QM9 set ``ds`` — how :data:`QM9_MIN_DISTANCE`
+    was made.
     Vectorized per molecule size (one [m, n, n] distance tensor per chunk)."""
     Z, R = np.asarray(ds.arrays["Z"], dtype=np.int64), np.asarray(ds.arrays["R"], dtype=np.float64)
     off = np.asarray(ds.arrays["offsets"], dtype=np.int64)
-    n_atoms, best = np.diff(off), np.full((10, 10), np.inf)
+    n_atoms, best = np.diff(off), np.full((TABLE_SIZE, TABLE_SIZE), np.inf)
     for n in np.unique(n_atoms):
         mols = np.flatnonzero(n_atoms == n)
-        for c in range(0, len(mols), 20_000):
-            g = off[mols[c:c + 20_000]][:, None] + np.arange(n)
+        for c in range(0, len(mols), MOLECULES_PER_CHUNK):
+            g = off[mols[c:c + MOLECULES_PER_CHUNK]][:, None] + np.arange(n)
             p, z = R[g], Z[g]
             d = np.sqrt(((p[:, :, None] - p[:, None]) ** 2).sum(-1))
             d[:, np.arange(n), np.arange(n)] = np.inf
@@ -59,19 +65,20 @@ def qm9_min_distances(ds) -> np.ndarray:
     return np.minimum(best, best.T)
 
 
-def _bound_table() -> np.ndarray:
+def min_distance_table() -> np.ndarray:
+    """:data:`QM9_MIN_DISTANCE` as a [TABLE_SIZE, TABLE_SIZE] table by atomic numbers (Å, symmetric; 0 where
+    a pair never occurs in QM9), comparable with :func:`qm9_min_distances`."""
     from ase.data import atomic_numbers
 
-    t = np.full((10, 10), 0.0)
+    t = np.full((TABLE_SIZE, TABLE_SIZE), 0.0)
     for (a, b), d in QM9_MIN_DISTANCE.items():
         t[atomic_numbers[a], atomic_numbers[b]] = t[atomic_numbers[b], atomic_numbers[a]] = d
     return t
 
 
 def _loaded_models(models) -> list[tuple[str, object]]:
-    """(label, AtomisticModel) for a calculator, model, folder, fold-set name, or a list of these."""
-    from ..models import AtomisticModel
-    from ..store import load_model, resolve_folders
+    """(label, AtomisticModel) for a calculator, a model, or a list of these."""
+    from . import AtomisticModel
 
     if models is None:
         return []
@@ -82,10 +89,9 @@ def _loaded_models(models) -> list[tuple[str, object]]:
             out += [(f.name, mod) for f, mod in zip(m.folders, m.models)]
         elif isinstance(m, AtomisticModel):
             out.append((m.checkpoint.name if m.checkpoint else "model", m))
-        elif isinstance(m, (str, os.PathLike)):
-            out += [(f.name, load_model(f)) for f in resolve_folders(m)]
         else:
-            raise AtomintError(f"domain_warnings: cannot read a model from {type(m).__name__}")
+            raise AtomintError(f"domain_warnings takes loaded models, not a {type(m).__name__}: pass "
+                               f"AtomintCalculator(name) or store.load_model(folder)")
     return out
 
 
@@ -93,7 +99,7 @@ def _acsf_out_of_range(atoms, model) -> int | None:
     """Atoms with a symmetry function outside the BP model's stored training range (None: no range stored)."""
     import torch
 
-    from ..models import atoms_to_batch
+    from . import atoms_to_batch
 
     rep = getattr(model, "representation", None)
     std = getattr(rep, "standardize", None)
@@ -107,7 +113,7 @@ def _acsf_out_of_range(atoms, model) -> int | None:
         G = rep.descriptors(batch).double()
     Zt = torch.as_tensor(Z)
     low, high = std.low.double()[Zt], std.high.double()[Zt]
-    tol = 1e-5 * torch.clamp((high - low).abs().nan_to_num(posinf=1.0), min=1.0)
+    tol = RANGE_TOLERANCE * torch.clamp((high - low).abs().nan_to_num(posinf=1.0), min=1.0)
     out = ((G < low - tol) | (G > high + tol)).any(dim=1)
     return int(out.sum())
 
@@ -116,8 +122,8 @@ def domain_warnings(atoms, models=None) -> list[str]:
     """Plain-language warnings (one sentence-group per string) that the models extrapolate on ``atoms``.
 
     ``models``: None (only the QM9 checks), an :class:`~atomint_helpers.calculator.AtomintCalculator`, an
-    :class:`~atomint_helpers.models.AtomisticModel`, a checkpoint folder or fold-set name, or a list of
-    these (needed for the BP symmetry-function range check). Empty list: nothing found. See the module
+    :class:`~atomint_helpers.models.AtomisticModel`, or a list of these (needed for the BP
+    symmetry-function range check). Empty list: nothing found. See the module
     docstring for the checks and where their bounds come from."""
     from ase.data import chemical_symbols
 
@@ -145,59 +151,3 @@ def domain_warnings(atoms, models=None) -> list[str]:
             warn.append(f"{label}: {n} of {len(Z)} atoms have symmetry functions outside the range seen in "
                         f"training; the network clamps them, i.e. extrapolates for these atoms.")
     return warn
-
-
-def smiles_to_atoms(smiles: str, seed: int = SMILES_SEED):
-    """``(atoms, warning)``: a 3D molecule (Å, explicit hydrogens) from SMILES — RDKit parse, ETKDGv3 embedding
-    with a fixed ``seed``, MMFF94 optimisation (UFF if MMFF94 lacks parameters) — and the plain-language
-    warning that this is a force-field geometry, not the B3LYP geometry the models were trained on (also
-    stored in ``atoms.info['geometry_warning']``, which :func:`domain_warnings` repeats)."""
-    from ase import Atoms
-
-    from .. import require
-
-    require("rdkit", "turn SMILES into 3D molecules")
-    from rdkit import Chem, RDLogger
-    from rdkit.Chem import AllChem
-
-    RDLogger.DisableLog("rdApp.*")
-    try:
-        mol = Chem.MolFromSmiles(str(smiles)) if str(smiles).strip() else None
-    finally:
-        RDLogger.EnableLog("rdApp.*")
-    if mol is None:
-        raise AtomintError(f"RDKit cannot parse the SMILES {smiles!r}")
-    parts = Chem.GetMolFrags(mol)
-    if len(parts) > 1:
-        raise AtomintError(f"the SMILES {smiles!r} holds {len(parts)} separate molecules (parts joined by '.'); "
-                           f"give one molecule per SMILES")
-    radicals = sum(a.GetNumRadicalElectrons() for a in mol.GetAtoms())
-    formal = [a.GetFormalCharge() for a in mol.GetAtoms()]
-    mol = Chem.AddHs(mol)
-    params = AllChem.ETKDGv3()
-    params.randomSeed = int(seed)
-    if AllChem.EmbedMolecule(mol, params) != 0:
-        params.useRandomCoords = True
-        if AllChem.EmbedMolecule(mol, params) != 0:
-            raise AtomintError(f"RDKit could not embed the SMILES {smiles!r} in 3D")
-    if AllChem.MMFFHasAllMoleculeParams(mol):
-        AllChem.MMFFOptimizeMolecule(mol, maxIters=2000)
-        ff = "MMFF94"
-    else:
-        AllChem.UFFOptimizeMolecule(mol, maxIters=2000)
-        ff = "UFF"
-    atoms = Atoms(numbers=[a.GetAtomicNum() for a in mol.GetAtoms()],
-                  positions=mol.GetConformer().GetPositions())
-    charge = Chem.GetFormalCharge(mol)
-    atoms.info["charge"] = int(charge)
-    atoms.info["formal_charges"] = formal + [0] * (len(atoms) - len(formal))  # AddHs appends the hydrogens
-    if radicals:
-        atoms.info["radical_electrons"] = int(radicals)
-    warning = (f"the geometry of {smiles} is a force-field ({ff}) geometry from RDKit, not a B3LYP/6-31G(2df,p) "
-               f"geometry like those the models were trained on: bond lengths and angles differ slightly, which "
-               f"shifts the predicted energies and charges beyond the models' test errors.")
-    if charge:
-        warning += f" Its net formal charge is {charge:+d}; QM9 holds neutral molecules only."
-    atoms.info[GEOMETRY_INFO_KEY] = warning
-    atoms.info["smiles"] = str(smiles)
-    return atoms, warning

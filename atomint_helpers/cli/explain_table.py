@@ -1,21 +1,12 @@
-"""``atomint explain``: what trained models say about one molecule, atom by atom.
+"""``atomint explain``'s numbers and lines: what trained models say about molecules, atom by atom.
 
-::
-
-    atomint explain mol.xyz --model models/schnet-energy-cpu-fold0 [--model models/bp-dipole-cpu-fold0]
-                    [--csv atoms.csv] [--probe C] [--esp] [--cube DIR] [--spacing 0.25]
-
-reads the molecule(s) of an xyz file (Å), prints each model's molecular prediction with its unit and a
-table with one row per atom — index, element, x, y, z (Å) and every model's latent term: the atomic
-energy E_i (kcal/mol, energy models; Σ E_i = the predicted atomization energy) or the partial charge
-q_i (e, dipole models; μ = Σ q_i r_i). ``--csv`` writes that table (atomically).
-
-``--probe SYMBOL``, ``--esp``, ``--cube DIR`` and ``--spacing`` ask for spatial outputs (the local
-chemical potential of a probe atom, the electrostatic potential of the latent charges, cube files and
-PNG cuts); they are handed to :func:`atomint_helpers.interpret.spatial.write_spatial`.
-
-Bad input — a missing or malformed file, an element a model was not trained on, a missing checkpoint —
-ends with one line ``atomint: error: …`` and the exit status of its kind (3 bad input, 4 a missing checkpoint).
+:func:`explain` runs every model (or fold ensemble) on every molecule and returns a table with one row per
+atom — index, element, x, y, z (Å) and every model's latent term: the atomic energy E_i (kcal/mol, energy
+models; Σ E_i = the predicted atomization energy) or the partial charge q_i (e, dipole models;
+μ = Σ q_i r_i) — and each model's molecular prediction. :func:`prediction_line` and :func:`format_table`
+turn them into the command's text, :func:`write_csv` writes the table (atomically) for ``--csv``, and
+:func:`model_labels` names the models in both. The molecules arrive checked (:mod:`.explain` runs the
+applicability check on each before any model sees it).
 """
 from __future__ import annotations
 
@@ -26,14 +17,15 @@ import numpy as np
 
 from .. import AtomintError
 
-DEFAULT_SPACING = 0.25
 #: a file whose molecules are estimated to take longer than this (s) shows a progress bar with an ETA
 PROGRESS_AFTER_S = 3.0
+#: per target: the latent term's symbol, its unit and its column name in the table
 _HEADERS = {"energy": ("E_i", "kcal/mol", "atomic_energy_kcal_mol"),
             "dipole": ("q_i", "e", "charge_e")}
 
 
-def _labels(folders: list[Path]) -> list[str]:
+def model_labels(folders: list[Path]) -> list[str]:
+    """A column label per model: the folder's name, or its whole path where two names are the same."""
     names = [f.name for f in folders]
     if len(set(names)) == len(names):
         return names
@@ -95,7 +87,9 @@ def explain(frames: list, models: list, labels: list[str] | None = None, progres
     return pd.concat(parts, ignore_index=True), preds
 
 
-def _prediction_line(p: dict) -> str:
+def prediction_line(p: dict) -> str:
+    """One line of a molecular prediction of :func:`explain`: the atomization energy (kcal/mol and eV) or the
+    dipole moment (D, vector about the centre of mass), with the fold spread of an ensemble."""
     from ..units import EV_TO_KCAL_MOL
 
     folds = f" (mean of {p['folds']} folds)" if p.get("folds", 1) > 1 else ""
