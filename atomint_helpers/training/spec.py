@@ -128,5 +128,7 @@ class RunSpec:
 
 
 def profile_settings(prof: Profile) -> dict:
-    """``provenance.json``'s ``profile_settings``: the resolved profile without the architectures."""
-    return {k: v for k, v in asdict(prof).items() if k not in ARCHITECTURE_FIELDS}
+    """``provenance.json``'s ``profile_settings``: the resolved profile without the architectures, and without
+    ``budget`` unless the run has one (so a run without a budget records what runs recorded before it existed)."""
+    return {k: v for k, v in asdict(prof).items()
+            if k not in ARCHITECTURE_FIELDS and not (k == "budget" and v is None)}
