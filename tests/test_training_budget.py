@@ -56,7 +56,7 @@ from atomint_helpers import EXIT_INPUT, store  # noqa: E402
 from atomint_helpers.training import budget, read_log, run as run_module, train  # noqa: E402
 
 #: 1,000 training molecules in global batches of 25: 40 optimizer steps per epoch, so the first epoch is
-#: timed over its first budget.FIRST_STEPS (20) steps and then paced; a long warm-up so that steps fall on it
+#: timed over budget.FIRST_STEPS (20) steps after budget.WARM_STEPS (10) and then paced; a long warm-up so that steps fall on it
 RECIPE = {"batch_size": 25, "warmup": 0.3, "ema_decay": 0.9}
 MINUTES = 0.11  # 6.6 s of the fake clock: epochs of 3, 1, 1 ticks, then the next would overrun it
 STEPS = 40
@@ -105,15 +105,15 @@ def _budget_run(folder, monkeypatch, kill_after: int | None = None) -> list[floa
 
 def _expected_lrs(log: list[dict]) -> list[float]:
     """The schedule step by step from the epoch log alone: progress = (wall at the epoch's start + step ×
-    the previous epoch's seconds per step) / budget; in the first epoch, 0 until step 20, then 20 steps'
-    mean (2 ticks / 20 on the fake clock)."""
+    the previous epoch's seconds per step) / budget; in the first epoch, 0 until step 30, then the mean of
+    steps 10–29 (1 tick / 20 on the fake clock)."""
     b = {**budget.CANDIDATE, **RECIPE}
     budget_s, walls, out = MINUTES * 60, [0.0] + [r["wall_s"] for r in log], []
     for e in range(1, len(log) + 1):
         start = walls[e - 1]
         step_s = 1.0 / budget.FIRST_STEPS if e == 1 else (walls[e - 1] - walls[e - 2]) / STEPS
         for k in range(STEPS):
-            p = 0.0 if e == 1 and k < budget.FIRST_STEPS else (start + k * step_s) / budget_s
+            p = 0.0 if e == 1 and k < budget.WARM_STEPS + budget.FIRST_STEPS else (start + k * step_s) / budget_s
             out.append(budget_lr(p, b["peak_lr"], b["min_lr"], b["warmup"], b["start_factor"]))
     return out
 

@@ -49,8 +49,10 @@ clock = time.time
 #: rate, warm-up (fraction of the budget), the warm-up's start (fraction of the peak), decay of the weight
 #: average per optimizer step; the batch size is the profile's unless a recipe gives one
 CANDIDATE = {"peak_lr": 1e-3, "min_lr": 1e-6, "warmup": 0.05, "start_factor": 0.1, "ema_decay": 0.999}
-#: optimizer steps over which rank 0 times the first epoch's steps (the rate before then: the warm-up's start)
+#: optimizer steps over which rank 0 times the first epoch's steps, after :data:`WARM_STEPS` untimed ones (the
+#: first steps of a run also compile SchNet's interaction blocks); the rate before then: the warm-up's start
 FIRST_STEPS = 20
+WARM_STEPS = 10
 #: the epoch limit of a budget run given none: it ends on its time budget
 NO_EPOCH_LIMIT = 100_000
 
@@ -127,7 +129,7 @@ class Schedule:
     """The budget schedule of one process of a run: per optimizer step the learning rate of
     :func:`budget_lr` at :func:`progress`, from numbers every rank shares (the wall time at the epoch's
     start, the previous epoch's seconds per step with validation and saving, or in the first epoch rank
-    0's mean over its first :data:`FIRST_STEPS` steps, broadcast once), and the weight average from the
+    0's mean over :data:`FIRST_STEPS` steps after :data:`WARM_STEPS`, broadcast once), and the weight average from the
     first step. ``state()`` goes into ``state.pt``, so a resumed run continues the schedule."""
 
     def __init__(self, budget: dict, ranks: "Ranks"):
@@ -158,9 +160,9 @@ class Schedule:
     def before_step(self, opt) -> float:
         """Set (and return) the learning rate of the epoch's next optimizer step."""
         if self.step_s is None:  # pace unknown: rank 0 times the first steps, every rank takes its number
-            if self.step == 0:
+            if self.step == WARM_STEPS:
                 self.t_first = clock()
-            elif self.step == FIRST_STEPS:
+            elif self.step == WARM_STEPS + FIRST_STEPS:
                 self.step_s = self.ranks.broadcast((clock() - self.t_first) / FIRST_STEPS)
         b = self.budget
         lr = budget_lr(progress(self.start, self.step, self.step_s, self.budget_s), b["peak_lr"], b["min_lr"],
