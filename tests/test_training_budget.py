@@ -161,6 +161,16 @@ def test_a_budget_run_resumed_after_a_kill_continues_its_schedule(budget_run, tm
     assert np.allclose(after, lrs[2 * STEPS:], rtol=1e-12, atol=0)  # epoch 3 as the uninterrupted run's
 
 
+@pytest.mark.parametrize("kwargs, before", [(dict(budget_minutes=0.5), "0.11"), (dict(), "0.11")])
+def test_a_run_continues_only_under_the_budget_it_was_trained_with(budget_run, tmp_path, kwargs, before):
+    import shutil
+
+    folder = shutil.copytree(budget_run[0], tmp_path / "schnet-energy-quick-fold0")
+    with pytest.raises(AtomintError, match=f"was trained with the time budget .*'minutes': {before}.* re-run it as it was"):
+        train("schnet", "energy", 0, "quick", tmp_path, progress=False, threads=1, **kwargs)
+    assert read_log(folder) == read_log(budget_run[0])
+
+
 def test_a_budget_run_stops_before_overrunning_a_real_clock(tmp_path):
     folder = train("schnet", "energy", 0, "quick", tmp_path, progress=False, threads=1, budget_minutes=0.05)
     log = read_log(folder)

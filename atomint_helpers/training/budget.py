@@ -33,6 +33,7 @@ from __future__ import annotations
 import math
 import numbers
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import AtomintError
@@ -113,6 +114,22 @@ def settings(minutes: float | None, recipe: dict | None, batch_size: int) -> dic
         raise AtomintError(f"a budget's ema_decay (weight average, per step) must lie in (0, 1), got {out['ema_decay']}")
     budget_lr(0.0, out["peak_lr"], out["min_lr"], out["warmup"], out["start_factor"])  # names bad rates
     return {**{k: float(v) for k, v in out.items() if k != "batch_size"}, "batch_size": int(b)}
+
+
+def check_resume(folder, budget: dict | None) -> None:
+    """Refuse to continue the run in ``folder`` under another budget than the one it was trained with (none
+    being one): its schedule is a function of its budget."""
+    from .. import store
+
+    path = Path(folder) / store.PROVENANCE
+    if not path.is_file():
+        return
+    before = store.read_json(path).get("profile_settings", {}).get("budget")
+    if before != budget:
+        def said(b):
+            return "no time budget" if not b else f"the time budget {b}"
+        raise AtomintError(f"{Path(folder).name} was trained with {said(before)}, not {said(budget)}: re-run it as it "
+                           f"was started (the same --budget-minutes and recipe), or train a new run with --name")
 
 
 def stop_reason(wall_s: float, epochs: int, budget: dict) -> str | None:

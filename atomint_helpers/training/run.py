@@ -374,6 +374,7 @@ def setup(ranks: Ranks, spec: RunSpec, screening: dict | None = None):
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=prof.lr_factor,
                                                        patience=prof.lr_patience, min_lr=prof.min_lr)
     if ranks.writer:
+        budget.check_resume(spec.folder, prof.budget)
         adopted = adopt_candidate(spec.folder, screening) if screening is not None else None
         _restore(run, opt, sched, adopted or spec.folder)
         _first_save(run, config, adopted)
