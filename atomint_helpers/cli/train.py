@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..properties import TARGETS
-from ..training import PROFILES, extension, run_name, train
+from ..training import PROFILES, budget, extension, run_name, train
 from .args import fold_number, positive_int, positive_minutes
 
 
@@ -19,7 +19,7 @@ def _cli_train(args) -> int:
     train(args.model, args.target, args.fold, args.profile, models_dir, args.data_dir,
           max_minutes=args.max_minutes, max_epochs=max_epochs, threads=args.threads,
           progress=not args.quiet, name=name, devices=args.devices, overrides=overrides,
-          processes=args.processes)
+          processes=args.processes, budget_minutes=args.budget_minutes)
     return 0
 
 
@@ -40,6 +40,13 @@ def add_cli(sub) -> None:
                    help="folder with qm9/qm9.npz or mp/mp.npz (default: ATOMINT_DATA, cache)")
     p.add_argument("--max-minutes", type=positive_minutes, default=None,
                    help="total training wall time over all resumes (default: the profile's)")
+    p.add_argument("--budget-minutes", type=float, default=None, metavar="M",
+                   help="train to a wall-time budget of M minutes (all resumes together): learning rate per step "
+                        "from the time used (warm-up, then a cosine to the budget's end), weight average from the "
+                        "first step, no early stopping; quick/cpu profiles, not with --max-minutes. Its recipe "
+                        f"(peak lr {budget.CANDIDATE['peak_lr']:g}, warm-up {budget.CANDIDATE['warmup']:g} of the budget, "
+                        f"weight-average decay {budget.CANDIDATE['ema_decay']:g}, the profile's batch size) is to "
+                        "be chosen by pilots (issue 37), not yet chosen")
     p.add_argument("--max-epochs", type=positive_int, default=None,
                    help="stop after this many epochs in total, over all resumes (default: the profile's)")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")

@@ -12,7 +12,7 @@
 ``lightning``      the ``paper`` profile through PyTorch Lightning
 ``extension``      declared recipes that continue a finished run (a second cosine cycle), in ``models/next/``
 ``parallel``       data-parallel runs on several CPU processes (``--processes N``: DDP, gloo)
-``budget``         the schedule of a wall-time budget (design of ``--budget-minutes``; not wired yet)
+``budget``         the schedule of a wall-time budget (``--budget-minutes``; its recipe not yet chosen by pilots)
 =================  ====================================================================================
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from .. import AtomintError
 from ..properties import CPU_GOALS
+from . import budget as wall_budget
 
 
 @dataclass
@@ -54,6 +55,11 @@ class Profile:
     #: per epoch (each pass reshuffled), so that validation, the schedule's patience and the saves come
     #: every so many optimizer steps whatever the set's size
     epoch_molecules: int | None = None
+    #: a wall-time budget (:mod:`.budget`): ``{"minutes", "peak_lr", "min_lr", "warmup", "start_factor",
+    #: "ema_decay", "batch_size"}``; it replaces the profile's schedule (the learning rate per step from the
+    #: time used, the weight average from the first step, no plateau halving, no early stopping, no second
+    #: stage, no restart screening). Its constants are to be chosen by pilots (issue 37), not yet chosen
+    budget: dict | None = None
 
 
 PROFILES = {
@@ -142,14 +148,19 @@ def get_profile(name: str) -> Profile:
 
 
 def resolve(name: str, model_name: str, target: str, overrides: dict | None = None,
-            max_epochs: int | None = None, max_minutes: float | None = None) -> Profile:
+            max_epochs: int | None = None, max_minutes: float | None = None,
+            budget_minutes: float | None = None) -> Profile:
     """The profile a run uses: the crystal profile for target ``crystals``, ``overrides`` applied, and the
-    epoch and time budgets in effect for ``model_name`` written into it (provenance records them)."""
+    epoch and time budgets in effect for ``model_name`` written into it (provenance records them). With
+    ``budget_minutes`` (or ``overrides["budget"]`` giving its minutes) the run follows :mod:`.budget`."""
     prof = get_profile(name)
     if target == "crystals":
         prof = CRYSTAL_PROFILES[prof.name]
     if overrides:
         prof = replace(prof, **overrides)
+    if budget_minutes is not None or prof.budget:
+        prof = _with_budget(prof, budget_minutes, max_minutes)
+        max_epochs = wall_budget.NO_EPOCH_LIMIT if max_epochs is None else max_epochs
     if max_epochs is None:
         max_epochs = prof.max_epochs[model_name] if isinstance(prof.max_epochs, dict) else prof.max_epochs
     prof = replace(prof, max_epochs=int(max_epochs))
@@ -157,3 +168,18 @@ def resolve(name: str, model_name: str, target: str, overrides: dict | None = No
     if budget is not None:
         prof = replace(prof, max_minutes={**prof.max_minutes, model_name: float(budget)})
     return prof
+
+
+def _with_budget(prof: Profile, minutes: float | None, max_minutes: float | None) -> Profile:
+    """``prof`` with a wall-time budget in place of its own schedule (:func:`.budget.settings`)."""
+    if max_minutes is not None:
+        raise AtomintError("--budget-minutes and --max-minutes exclude each other: a budget run schedules its "
+                           "learning rate to its own end; pass one of them")
+    if prof.lightning:
+        raise AtomintError(f"the {prof.name} profile trains through PyTorch Lightning, which has no budget "
+                           f"schedule: use --budget-minutes with the quick or cpu profile")
+    if prof.extension:
+        raise AtomintError("--budget-minutes cannot continue a finished run with --extend; train a new run")
+    b = wall_budget.settings(minutes, prof.budget, prof.batch_size)
+    return replace(prof, budget=b, batch_size=b["batch_size"], lr=b["peak_lr"], min_lr=b["min_lr"], max_minutes={},
+                   extend={}, restarts={})

@@ -3,7 +3,8 @@ they mean are described in :mod:`atomint_helpers.training`.
 
 The loss is the mean squared error in the paper's units (kcal/mol for energies, Debye for |μ|). Stage 1:
 Adam with the learning rate halved when the validation MAE stops improving, early stopping on it, the
-best weights kept; stage 2 (where the profile has one): see :mod:`.stage2`. A run holds a lock on its
+best weights kept; stage 2 (where the profile has one): see :mod:`.stage2`. A run with a wall-time budget
+follows :mod:`.budget` instead. A run holds a lock on its
 folder and saves it after every epoch as one unit (weights, log, state and provenance together:
 :mod:`atomint_helpers.store.commit`), so a kill at any instant leaves the previous epoch's checkpoint or the
 new one, and re-running the same command continues from the last saved epoch and ends with the same weights
@@ -31,7 +32,7 @@ from ..properties import TARGETS
 from .lightning import fit_run
 from .inputs import attach_descriptors, load_run_data
 from .loop import epoch_rows, metrics, predict, read_log, write_log
-from . import parallel
+from . import budget, parallel
 from .parallel import Ranks, step_loss
 from .profiles import Profile
 from .restarts import RESTARTS, adopt_candidate, screen_restarts
@@ -67,6 +68,7 @@ class Run:
     ema: WeightAverage | None = None
     data_s: float | None = None
     processes: int = 1
+    schedule: budget.Schedule | None = None  # a wall-time budget's (:mod:`.budget`)
 
     @property
     def model_name(self) -> str:
@@ -87,6 +89,8 @@ class Run:
         prof = self.prof
         if prof.lightning:  # Lightning decided when to stop (max_epochs, early stopping or the time budget)
             return "PyTorch Lightning fit ended (max_epochs, early stopping or time budget)"
+        if prof.budget and self.epoch < prof.max_epochs:  # its own end; no early stopping
+            return budget.stop_reason(self.wall, self.epoch, prof.budget)
         if self.epoch > prof.max_epochs:  # resumed with a smaller --max-epochs: epochs are never undone
             return f"max_epochs={prof.max_epochs} asked at resume, but {self.epoch} epochs were already trained"
         if self.epoch == prof.max_epochs:
@@ -94,9 +98,9 @@ class Run:
         if (self.epoch - self.best_epoch >= prof.early_stop_patience and self.best_epoch > 0
                 and not self.in_stage2()):
             return f"early stopping (no improvement for {prof.early_stop_patience} epochs)"
-        budget = prof.max_minutes.get(self.model_name)
-        if budget is not None and self.wall >= budget * 60:
-            return f"time budget {budget} min"
+        limit = prof.max_minutes.get(self.model_name)
+        if limit is not None and self.wall >= limit * 60:
+            return f"time budget {limit} min"
         return None
 
     def save_state(self, opt, sched, save) -> None:
@@ -104,7 +108,8 @@ class Run:
         store.atomic_torch_save({"model": self.model.state_dict(), "optimizer": opt.state_dict(),
                                  "scheduler": sched.state_dict(), "epoch": self.epoch, "best_val": self.best_val,
                                  "best_epoch": self.best_epoch, "wall_s": self.wall, "done": False,
-                                 **({"ema": self.ema.shadow} if self.ema is not None else {})},
+                                 **({"ema": self.ema.shadow} if self.ema is not None else {}),
+                                 **(self.schedule.state() if self.schedule is not None else {})},
                                 save.dir / store.STATE)
 
     def write_provenance(self, status: str, save, test: dict | None = None) -> None:
@@ -178,8 +183,10 @@ def _restore(run: Run, opt, sched, source: Path, announce: bool = True) -> None:
                            f"(an older atomint version?); delete {run.folder} to train from scratch or pass "
                            f"another --name ({type(e).__name__}: {str(e).splitlines()[0]})") from None
     sched.load_state_dict(st["scheduler"])
-    if run.stage2 and st.get("ema") is not None:
-        run.ema = WeightAverage(run.model, run.stage2["ema_decay"], st["ema"])
+    if (run.stage2 or run.prof.budget) and st.get("ema") is not None:
+        run.ema = WeightAverage(run.model, (run.stage2 or run.prof.budget)["ema_decay"], st["ema"])
+    if run.schedule is not None:
+        run.schedule.restore(st)
     run.log = [r for r in read_log(source) if r["epoch"] <= run.epoch]
     run.signs = [r for r in read_signs(source) if r["epoch"] <= run.epoch]
     if source != run.folder or not announce:
@@ -198,13 +205,15 @@ def train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool, net=None, 
     model, prof, rows, key = run.model, run.prof, run.rows, run.model.target_key
     net = model if net is None else net
     model.train()
-    t0 = time.time()
+    t0 = budget.clock()
     stage2 = run.in_stage2()
     if stage2:
         if run.ema is None:
             run.ema = WeightAverage(model, run.stage2["ema_decay"])
         for g in opt.param_groups:
             g["lr"] = cosine_lr(run.stage2, run.epoch, prof.max_epochs, prof.min_lr)
+    if run.schedule is not None:
+        run.schedule.begin_epoch(run)
     tot_loss = tot_abs = 0.0
     train_rows, shuffle = epoch_rows(run.rows["train"], run.seed, run.epoch, prof.epoch_molecules)
     bar = tqdm(run.data.batch_rows(train_rows, prof.batch_size, **shuffle) if ranks.parallel
@@ -213,6 +222,8 @@ def train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool, net=None, 
                disable=not progress, leave=False, mininterval=1.0 if sys.stderr.isatty() else 60.0, file=sys.stderr)
     for b in bar:
         opt.zero_grad(set_to_none=True)
+        if run.schedule is not None:
+            run.schedule.before_step(opt)
         if ranks.parallel:  # b: the global batch's rows
             loss, sq, ab = step_loss(net, run.data, b, ranks, key)
             loss.backward()
@@ -240,9 +251,9 @@ def train_epoch(run: Run, opt, sched, monitor, y_val, progress: bool, net=None, 
                 if save is not None:
                     store.save_weights(save.dir, model)
             groups = monitor.groups(model) if monitor is not None else []
-        if not stage2:
+        if not stage2 and run.schedule is None:
             sched.step(val["mae"])
-        run.wall += time.time() - t0
+        run.wall += budget.clock() - t0
         row = {"epoch": run.epoch, "wall_s": run.wall, "lr": opt.param_groups[0]["lr"],
                "train_loss": tot_loss / len(train_rows), "train_mae": tot_abs / len(train_rows),
                "val_mae": val["mae"], "val_rmse": val["rmse"]}
@@ -284,7 +295,8 @@ def _finish(run: Run, reason: str, models_dir, progress: bool) -> None:
 def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", models_dir="models",
           data_dir=None, max_minutes: float | None = None, max_epochs: int | None = None, threads: int | None = None,
           progress: bool = True, name: str | None = None, seed: int | None = None,
-          devices="auto", overrides: dict | None = None, head: dict | None = None, processes: int = 1) -> Path:
+          devices="auto", overrides: dict | None = None, head: dict | None = None, processes: int = 1,
+          budget_minutes: float | None = None) -> Path:
     """Train (or resume) one model; returns its checkpoint folder. See the module docstring.
 
     The entry point of every run (the CLI, the learning curve, the book's quick runs): its arguments are
@@ -293,10 +305,11 @@ def train(model_name: str, target: str, fold: int = 0, profile: str = "quick", m
     stored in the model config (e.g. ``{"charge_seed": "none"}``); ``processes``: data-parallel CPU processes
     (DDP, gloo; :mod:`.parallel`), each with ``threads`` torch threads (default 1). The result is that of
     one process training on the same global batches, to float rounding, so a run may resume with another
-    number of processes. A dipole run of a profile that screens restarts, with no seed and no name given,
-    first screens its candidates (:func:`.restarts.screen_restarts`), then trains the chosen seed."""
+    number of processes. ``budget_minutes``: train to a wall-time budget (:mod:`.budget`). A dipole run of a
+    profile that screens restarts, with no seed and no name given, first screens its candidates
+    (:func:`.restarts.screen_restarts`), then trains the chosen seed."""
     spec = RunSpec.build(model_name, target, fold, profile, models_dir, data_dir, max_minutes, max_epochs, threads,
-                         progress, name, seed, devices, overrides, head, processes)
+                         progress, name, seed, devices, overrides, head, processes, budget_minutes)
     with _locked(spec):
         screening = screen_restarts(spec, train_candidate) if spec.screens_restarts else None
         return _train_locked(spec.seeded(screening["chosen"] if screening else None), screening)
@@ -355,11 +368,13 @@ def setup(ranks: Ranks, spec: RunSpec, screening: dict | None = None):
     prof = spec.prof
     t_data = time.time()
     ds, data, parts, rows = load_run_data(prof, spec.fold, spec.target, model.cutoff, spec.data_dir)
-    run = Run(spec.folder, prof, model, ds, data, parts, rows, spec.fold, spec.seed, processes=ranks.world)
+    run = Run(spec.folder, prof, model, ds, data, parts, rows, spec.fold, spec.seed, processes=ranks.world,
+              schedule=budget.Schedule(prof.budget, ranks) if prof.budget else None)
     opt = torch.optim.Adam(model.parameters(), lr=prof.lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=prof.lr_factor,
                                                        patience=prof.lr_patience, min_lr=prof.min_lr)
     if ranks.writer:
+        budget.check_resume(spec.folder, prof.budget)
         adopted = adopt_candidate(spec.folder, screening) if screening is not None else None
         _restore(run, opt, sched, adopted or spec.folder)
         _first_save(run, config, adopted)

@@ -54,7 +54,7 @@ class RunSpec:
               data_dir=None, max_minutes: float | None = None, max_epochs: int | None = None,
               threads: int | None = None, progress: bool = True, name: str | None = None, seed: int | None = None,
               devices="auto", overrides: dict | None = None, head: dict | None = None,
-              processes: int = 1) -> "RunSpec":
+              processes: int = 1, budget_minutes: float | None = None) -> "RunSpec":
         """The spec of :func:`~atomint_helpers.training.train`'s arguments (the same names), or an
         AtomintError naming the first bad one and what to pass instead."""
         get_target(target)
@@ -66,7 +66,7 @@ class RunSpec:
         if not isinstance(fold, numbers.Integral) or isinstance(fold, bool) or fold < 0:
             raise AtomintError(f"fold must be a whole number ≥ 0 (the split's seed), got {fold!r}")
         check_name_and_data(name, data_dir)
-        prof = resolve(profile, model_name, target, overrides, max_epochs, max_minutes)
+        prof = resolve(profile, model_name, target, overrides, max_epochs, max_minutes, budget_minutes)
         if not isinstance(processes, int) or isinstance(processes, bool) or processes < 1:
             raise AtomintError(f"processes must be a whole number ≥ 1, got {processes!r}")
         if processes > 1 and prof.lightning:
@@ -128,5 +128,7 @@ class RunSpec:
 
 
 def profile_settings(prof: Profile) -> dict:
-    """``provenance.json``'s ``profile_settings``: the resolved profile without the architectures."""
-    return {k: v for k, v in asdict(prof).items() if k not in ARCHITECTURE_FIELDS}
+    """``provenance.json``'s ``profile_settings``: the resolved profile without the architectures, and without
+    ``budget`` unless the run has one (so a run without a budget records what runs recorded before it existed)."""
+    return {k: v for k, v in asdict(prof).items()
+            if k not in ARCHITECTURE_FIELDS and not (k == "budget" and v is None)}

@@ -1,0 +1,122 @@
+"""Pilots of the wall-time budget recipe (issue 37: ``atomint train --budget-minutes M``).
+
+Each pilot trains SchNet (the ``cpu`` architecture, 64×3) on the energy of fold 0 from scratch to a wall-time
+budget of at most 30 minutes under one candidate recipe (:mod:`atomint_helpers.training.budget`), into a
+scratch folder, so candidates are compared by **validation** MAE against wall time (never by test results:
+the test MAE that every run records in its provenance is not read here). The batch is ``--batch-scale k``
+times the profile's, with the peak learning rate scaled by √k (Adam). On idle cores, e.g. one pilot on both::
+
+    python bench/pilot_budget.py --minutes 30 --peak-lr 1e-3 --warmup 0.05 --processes 2 --out /tmp/budget-pilots
+    python bench/pilot_budget.py --minutes 30 --peak-lr 2e-3 --batch-scale 2 --processes 2 --out /tmp/budget-pilots
+    python bench/pilot_budget.py --plot --out /tmp/budget-pilots    # val MAE against wall time, every pilot
+
+Each pilot's ``log.csv`` (per epoch: wall time, learning rate, validation MAE) is its curve; one line per
+finished pilot goes to ``<out>/pilots.csv`` (recipe, epochs, wall time, best validation MAE); ``--plot``
+draws every pilot's curve into ``<out>/curves.png``. ``--profile quick`` runs the same on the embedded
+sample in seconds (a smoke run of this script, not a pilot).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+from pathlib import Path
+
+from atomint_helpers import AtomintError, store, training
+from atomint_helpers.training import budget
+
+SUMMARY = "pilots.csv"
+FIELDS = ["name", "profile", "processes", "minutes", "peak_lr", "warmup", "start_factor", "min_lr", "ema_decay",
+          "batch_size", "epochs", "wall_s", "best_epoch", "best_val_mae"]
+
+
+def recipe(args, batch_size: int) -> dict:
+    """The budget recipe of a pilot: the batch ``batch_scale`` times the profile's ``batch_size``, the peak
+    learning rate √k times ``--peak-lr``."""
+    k = args.batch_scale
+    if k < 1:
+        raise AtomintError(f"--batch-scale must be a whole number ≥ 1, got {k}")
+    return {"peak_lr": args.peak_lr * math.sqrt(k), "min_lr": args.min_lr, "warmup": args.warmup,
+            "start_factor": args.start_factor, "ema_decay": args.ema, "batch_size": batch_size * k}
+
+
+def pilot_name(r: dict, minutes: float, processes: int) -> str:
+    return (f"schnet-energy-fold0-{minutes:g}min-lr{r['peak_lr']:.3g}-wu{r['warmup']:g}-b{r['batch_size']}"
+            f"-ema{r['ema_decay']:g}-p{processes}")
+
+
+def run_pilot(args) -> Path:
+    if not 0 < args.minutes <= 30:
+        raise AtomintError(f"a pilot's --minutes must lie in (0, 30], got {args.minutes}")
+    r = recipe(args, training.get_profile(args.profile).batch_size)
+    name = pilot_name(r, args.minutes, args.processes)
+    folder = training.train("schnet", "energy", 0, args.profile, models_dir=args.out, name=name,
+                            threads=args.threads, processes=args.processes, progress=not args.quiet,
+                            budget_minutes=args.minutes, overrides={"budget": r})
+    log, prov = training.read_log(folder), store.provenance(folder)
+    best = min(log, key=lambda row: row["val_mae"])
+    row = {"name": name, "profile": args.profile, "processes": args.processes, "minutes": args.minutes, **r,
+           "epochs": len(log), "wall_s": round(log[-1]["wall_s"], 1), "best_epoch": best["epoch"],
+           "best_val_mae": round(best["val_mae"], 4)}
+    summary = Path(args.out) / SUMMARY
+    rows = [x for x in _read(summary) if x["name"] != name] + [row]
+    with open(summary, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    print(f"{name}: {len(log)} epochs in {log[-1]['wall_s'] / 60:.1f} min, best validation MAE "
+          f"{best['val_mae']:.4f} kcal/mol at epoch {best['epoch']} ({prov['status']})")
+    return folder
+
+
+def _read(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def plot(out: Path) -> Path:
+    """Every pilot's validation MAE against wall time (minutes), log scale, into ``<out>/curves.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for row in _read(out / SUMMARY):
+        log = training.read_log(out / row["name"])
+        ax.plot([x["wall_s"] / 60 for x in log], [x["val_mae"] for x in log], marker=".", label=row["name"])
+    ax.set(xlabel="training wall time (min)", ylabel="validation MAE (kcal/mol)", yscale="log",
+           title="SchNet energy, fold 0: budget recipe pilots")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "curves.png", dpi=120)
+    return out / "curves.png"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, help="scratch folder for the pilot runs")
+    ap.add_argument("--minutes", type=float, default=30.0, help="the pilot's budget (≤ 30 min)")
+    ap.add_argument("--peak-lr", type=float, default=budget.CANDIDATE["peak_lr"],
+                    help="peak learning rate at the profile's batch size (scaled by √k with --batch-scale k)")
+    ap.add_argument("--min-lr", type=float, default=budget.CANDIDATE["min_lr"])
+    ap.add_argument("--warmup", type=float, default=budget.CANDIDATE["warmup"], help="fraction of the budget")
+    ap.add_argument("--start-factor", type=float, default=budget.CANDIDATE["start_factor"])
+    ap.add_argument("--ema", type=float, default=budget.CANDIDATE["ema_decay"], help="weight-average decay per step")
+    ap.add_argument("--batch-scale", type=int, default=1, help="global batch = k × the profile's")
+    ap.add_argument("--processes", type=int, default=1, help="data-parallel processes (DDP)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    ap.add_argument("--profile", default="cpu", choices=["cpu", "quick"], help="quick: a smoke run only")
+    ap.add_argument("--plot", action="store_true", help="draw the pilots' curves in --out and exit")
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args()
+    try:
+        print(plot(Path(args.out)) if args.plot else run_pilot(args))
+    except AtomintError as e:
+        raise SystemExit(f"pilot_budget: error: {e}") from None
+
+
+if __name__ == "__main__":
+    main()
