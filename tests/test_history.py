@@ -99,6 +99,19 @@ def test_extract_migrates_an_old_save_and_loads_verified(repo, tmp_path):
     assert (folder / store.WEIGHTS).stat().st_mtime_ns == before
 
 
+def test_a_folder_cached_in_the_old_format_is_migrated_where_it_lies(repo, tmp_path):
+    root, commits = repo
+    st = history.stages(RUN, root)[0]
+    cached = tmp_path / "history" / commits[1][:12] / RUN
+    cached.mkdir(parents=True)
+    for name in (store.CONFIG, store.WEIGHTS, store.PROVENANCE):  # the old-format save as committed
+        (cached / name).write_bytes(subprocess.run(["git", "-C", str(root), "show", f"{st.commit}:models/{RUN}/{name}"],
+                                                   capture_output=True, check=True).stdout)
+    assert history.extract(st, root, tmp_path) == cached
+    assert store.read_json(cached / store.CONFIG)["representation"]["embedding_std"] is None
+    store.load_model(cached, orient=False)
+
+
 def test_a_tampered_weights_blob_is_refused_and_not_cached(repo, tmp_path):
     root, _ = repo
     st = history.stages(RUN, root)[2]
