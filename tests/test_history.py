@@ -12,7 +12,7 @@ from atomint_helpers import AtomintError, store
 from atomint_helpers.store import history
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN = "bp-energy-quick-fold0"
+RUN = "schnet-dipole-quick-fold0"
 
 
 def _git(repo, *args):
@@ -27,24 +27,36 @@ def _commit(repo, msg):
                           check=True).stdout.strip()
 
 
-def _save(folder, prov, epochs, drop_config_hash=False):
+def _save(folder, prov, epochs):
     p = {"status": "training", **prov, "epochs": epochs, "metrics": {"val": {"mae": 10.0 / epochs}}}
-    if drop_config_hash:
-        p.pop("config_sha256", None)
     (folder / store.PROVENANCE).write_text(json.dumps(p, indent=1))
+
+
+def _save_old_format(folder, prov, epochs):
+    """A save as the code before the charge offsets, ``embedding_std`` and config hashes wrote it."""
+    config = json.loads((folder / store.CONFIG).read_text())
+    del config["representation"]["embedding_std"]
+    (folder / store.CONFIG).write_text(json.dumps(config, indent=2))
+    state = torch.load(folder / store.WEIGHTS, weights_only=True)
+    del state["head.element_charge"]
+    torch.save(state, folder / store.WEIGHTS)
+    p = {k: v for k, v in prov.items() if k != "config_sha256"}
+    _save(folder, {**p, "weights_sha256": store.sha256_file(folder / store.WEIGHTS)}, epochs)
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    """A git repository whose models/<RUN> was committed at epochs 1 (an old save without config_sha256),
-    2, 2 again (same epoch count, provenance rewritten) and 3 (weights replaced, provenance not: tampered)."""
+    """A git repository whose models/<RUN> was committed at epochs 1 (an old-format save: config without
+    embedding_std, weights without the charge offsets, no config_sha256), 2, 2 again (same epoch count,
+    provenance rewritten) and 3 (weights replaced, provenance not: tampered)."""
     repo = tmp_path_factory.mktemp("repo")
     _git(repo, "init", "-q")
     run = repo / "models" / RUN
     shutil.copytree(ROOT / "models" / RUN, run, ignore=shutil.ignore_patterns(".*"))
     prov = json.loads((run / store.PROVENANCE).read_text())
-    _save(run, prov, 1, drop_config_hash=True)
+    _save_old_format(run, prov, 1)
     commits = {1: _commit(repo, "epoch 1")}
+    shutil.copytree(ROOT / "models" / RUN, run, ignore=shutil.ignore_patterns(".*"), dirs_exist_ok=True)
     _save(run, prov, 2)
     _commit(repo, "epoch 2")
     _save(run, {**prov, "status": "stopped"}, 2)
@@ -76,13 +88,28 @@ def test_extract_migrates_an_old_save_and_loads_verified(repo, tmp_path):
     folder = history.extract(st, root, tmp_path)
     assert folder == tmp_path / "history" / commits[1][:12] / RUN
     prov = json.loads((folder / store.PROVENANCE).read_text())
-    assert prov["config_sha256"] == store.config_sha256(json.loads((folder / store.CONFIG).read_text()))
-    model = store.load_model(folder)
-    assert model.config["model"] == "bp"
+    config = json.loads((folder / store.CONFIG).read_text())
+    assert prov["config_sha256"] == store.config_sha256(config) and config["representation"]["embedding_std"] is None
+    assert prov["migrated_from"]["config_sha256"] is None
+    model = store.load_model(folder, orient=False)
+    assert model.config["model"] == "schnet" and float(model.head.element_charge.detach().abs().max()) == 0.0
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no temporary left
     before = (folder / store.WEIGHTS).stat().st_mtime_ns
     assert history.extract(st, root, tmp_path) == folder  # written once
     assert (folder / store.WEIGHTS).stat().st_mtime_ns == before
+
+
+def test_a_folder_cached_in_the_old_format_is_migrated_where_it_lies(repo, tmp_path):
+    root, commits = repo
+    st = history.stages(RUN, root)[0]
+    cached = tmp_path / "history" / commits[1][:12] / RUN
+    cached.mkdir(parents=True)
+    for name in (store.CONFIG, store.WEIGHTS, store.PROVENANCE):  # the old-format save as committed
+        (cached / name).write_bytes(subprocess.run(["git", "-C", str(root), "show", f"{st.commit}:models/{RUN}/{name}"],
+                                                   capture_output=True, check=True).stdout)
+    assert history.extract(st, root, tmp_path) == cached
+    assert store.read_json(cached / store.CONFIG)["representation"]["embedding_std"] is None
+    store.load_model(cached, orient=False)
 
 
 def test_a_tampered_weights_blob_is_refused_and_not_cached(repo, tmp_path):
@@ -97,8 +124,8 @@ def test_a_tampered_weights_blob_is_refused_and_not_cached(repo, tmp_path):
 
 def test_errors_are_one_line(repo, tmp_path):
     root, commits = repo
-    with pytest.raises(AtomintError, match="no committed history of models/schnet-energy-quick-fold0"):
-        history.stages("schnet-energy-quick-fold0", root)
+    with pytest.raises(AtomintError, match="no committed history of models/bp-energy-quick-fold0"):
+        history.stages("bp-energy-quick-fold0", root)
     gone = history.Stage(RUN, commits["none"], 4, None, "training")
     with pytest.raises(AtomintError, match="has no folder models/"):
         history.extract(gone, root, tmp_path)

@@ -1,6 +1,6 @@
 """A checkpoint is saved as one unit and loaded only whole and verified: a kill at any instant of a run's saves
 leaves a folder that reads (and resumes) as one of its complete checkpoints; a config or weights that differ
-from the provenance's hashes, or a provenance without them, are refused; the migration adds the config hash."""
+from the provenance's hashes, or a provenance without them, are refused."""
 import json
 import os
 import shutil
@@ -137,53 +137,3 @@ def test_a_reindented_config_still_verifies(one_epoch, tmp_path):
     cfg = store.read_json(run / store.CONFIG)
     (run / store.CONFIG).write_text(json.dumps(cfg, indent=4).replace("\n", "\r\n"))
     store.load_model(run)
-
-
-def test_the_migration_adds_the_config_hash_only_to_checkpoints_it_can_vouch_for(one_epoch, tmp_path, capsys):
-    from atomint_helpers.store.migrate import main
-
-    models = tmp_path / "models"
-    good, bad = (shutil.copytree(one_epoch, models / n) for n in ("good", "bad"))
-    for f in (good, bad):
-        prov = store.read_json(f / store.PROVENANCE)
-        del prov["config_sha256"]
-        store.atomic_write_json(f / store.PROVENANCE, prov)
-    (bad / store.WEIGHTS).write_bytes((bad / store.WEIGHTS).read_bytes()[:-1] + b"x")
-    with pytest.raises(AtomintError, match="records no config_sha256"):
-        store.load_model(good)
-    assert main([str(models)]) == 1
-    out = capsys.readouterr().out
-    assert f"added    {good}" in out and f"refused  {bad}: weights.pt does not match" in out
-    store.load_model(good)
-    assert "config_sha256" not in store.read_json(bad / store.PROVENANCE)
-    assert main([str(good.parent / "nowhere")]) == 2
-    assert main([str(models)]) == 1 and "1 ok" in capsys.readouterr().out  # running it again changes nothing
-
-
-def test_charge_sign_is_computed_once_per_weights_and_read_back(tmp_path, monkeypatch):
-    """The load-time charge sign is cached by the weights' sha256: a second load reads it (a recorded −1
-    flips the charges against an unoriented load), and an unreadable cache is recomputed, not trusted."""
-    import torch
-
-    from atomint_helpers import store
-    from atomint_helpers.data.batch import qm9_atoms_data
-    from atomint_helpers.data.qm9 import load_sample
-
-    monkeypatch.setenv("ATOMINT_CACHE", str(tmp_path / "cache"))
-    folder = ROOT / "models" / "bp-dipole-quick-fold0"
-    first = store.load_model(folder)
-    cache = tmp_path / "cache" / "charge_signs.json"
-    known = json.loads(cache.read_text())
-    [key] = known
-    assert key.startswith(store.sha256_file(folder / store.WEIGHTS)) and known[key][0] == first.charge_sign
-    known[key] = [-first.charge_sign, "recorded"]
-    cache.write_text(json.dumps(known))
-    flipped, plain = store.load_model(folder), store.load_model(folder, orient=False)
-    assert flipped.charge_sign == -first.charge_sign and flipped.loaded_from.charge_sign.reason == "recorded"
-    assert plain.loaded_from.charge_sign is None and plain.loaded_from.folder == folder
-    batch = next(qm9_atoms_data(load_sample(), cutoff=plain.cutoff).batches([0, 1, 2], 3))
-    with torch.no_grad():
-        q_flip, q_plain = flipped(batch)["partial_charges"], plain(batch)["partial_charges"]
-    assert torch.allclose(q_flip, -first.charge_sign * q_plain, atol=1e-6)
-    cache.write_text("{not json")
-    assert store.load_model(folder).charge_sign == first.charge_sign

@@ -29,8 +29,7 @@ class BPConfig:
     centered: bool = False
     weighted: bool = False
     hidden: tuple[int, ...] = field(default_factory=lambda: (128, 128))
-    #: clamp each feature to its training range before standardizing (``FeatureStandardizer(clip=True)``).
-    #: Off by default so configs written before the option existed load unchanged.
+    #: clamp each feature to its training range before standardizing (``FeatureStandardizer(clip=True)``)
     clip_features: bool = False
 
 
@@ -68,10 +67,7 @@ class BehlerParrinello(nn.Module):
         self.nets = nn.ModuleDict({str(z): ElementNet(self.acsf.n_features, cfg.hidden) for z in cfg.elements})
 
     def config_dict(self) -> dict:
-        d = asdict(self.config)
-        if not d["clip_features"]:  # the default; configs written before the option existed lack it
-            del d["clip_features"]
-        return d
+        return asdict(self.config)
 
     def descriptors(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         offsets = batch.get(OFFSETS)

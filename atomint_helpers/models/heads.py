@@ -122,7 +122,6 @@ class DipoleHead(nn.Module):
     flips sign, so a network can settle on either sign, or in a frustrated mixture (one element's charges
     with one sign convention, another's with the other) that fits |μ| worse. Starting every element on the
     chemical side removes both.
-    Checkpoints written before the offsets existed load with ``c = 0``, which is what they were trained with.
     ``charge_seed="none"`` (config ``"head": {"charge_seed": "none"}``) starts every offset at 0 instead,
     to measure what the electronegativity start does (:data:`CHARGE_SEEDS`).
     """
@@ -165,12 +164,6 @@ class DipoleHead(nn.Module):
         for z in np.unique(np.asarray(Z, dtype=np.int64)):
             if z < len(self.element_charge):
                 self.element_charge[int(z)] = seed_charge(int(z))
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        key = prefix + "element_charge"
-        if key not in state_dict:  # a checkpoint from before the offsets: trained without them (zeros)
-            state_dict[key] = torch.zeros_like(self.element_charge)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, batch: dict[str, torch.Tensor], y: torch.Tensor) -> dict[str, torch.Tensor]:
         Z, R, idx_m = batch[Z_KEY], batch[R_KEY], batch[IDX_M]

@@ -159,10 +159,7 @@ class SchNetAtomwise(nn.Module):
         self.blocks = interaction_blocks
 
     def config_dict(self) -> dict:
-        d = asdict(self.config)
-        if d["embedding_std"] is None:  # the default; configs written before the option existed lack it
-            del d["embedding_std"]
-        return d
+        return asdict(self.config)
 
     @property
     def embedding(self) -> nn.Embedding:

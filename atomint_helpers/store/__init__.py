@@ -15,7 +15,7 @@
 A missing, truncated or tampered file gives an :class:`~atomint_helpers.AtomintError` naming it.
 Every write is atomic (temporary file, then rename), and a training run saves all files of an epoch as one
 unit (:mod:`.commit`): a kill leaves the previous checkpoint or the new one, never a mix. Checkpoints
-written before ``config_sha256`` existed get it with :mod:`.migrate`.
+written in an earlier format are brought to the current one, once, by :mod:`.migrate`.
 
 One module per job; this package only re-exports their public names, so callers write
 ``from atomint_helpers.store import load_model``:
@@ -28,8 +28,8 @@ One module per job; this package only re-exports their public names, so callers 
   :mod:`atomint_helpers.models.charge_sign`);
 - :mod:`.finder` — run names, finding one run, a target's folds, names along the search path;
 - :mod:`.index` — ``models/INDEX.md``;
-- :mod:`.commit`, :mod:`.migrate`, :mod:`.history`, :mod:`.curves` — saving as one unit, the config-hash
-  migration, committed runs at earlier commits, the learning-curve runs.
+- :mod:`.commit`, :mod:`.migrate`, :mod:`.history`, :mod:`.curves` — saving as one unit, the one migration
+  step from earlier checkpoint formats, committed runs at earlier commits, the learning-curve runs.
 """
 from __future__ import annotations
 

@@ -6,9 +6,10 @@ from ``git log -- models/<run>/provenance.json``, one :class:`Stage` per distinc
 commit of that count, whose provenance is the most complete), ordered by epochs. :func:`extract` writes
 one stage's files (``git show <commit>:models/<run>/<file>``, bytes) into
 ``<cache>/history/<commit12>/<run>/`` once: into a temporary folder first, where an older save passes
-through the one migration step of :mod:`.migrate` (a provenance without ``config_sha256`` gets it after
-its weights' sha256 is verified), then :func:`~atomint_helpers.store.load_model` verifies weights and
-config against the provenance, and only then is the folder renamed into place. A tampered blob never
+through the one migration step of :mod:`.migrate` (its weights verified against their recorded sha256, then
+brought to the current format: config defaults written down, missing parameters added, hashes recomputed), then :func:`~atomint_helpers.store.load_model` verifies weights and
+config against the provenance, and only then is the folder renamed into place (a folder already in the cache
+passes through the same step, which leaves a current one untouched). A tampered blob never
 reaches the cache. :func:`nearest` picks the stage nearest to an epoch count (ties: the earlier stage).
 """
 from __future__ import annotations
@@ -104,7 +105,8 @@ def extract(stage: Stage, repo_root, cache_root=None) -> Path:
     from .migrate import migrate_folder
 
     target = history_cache(cache_root) / stage.commit[:12] / stage.run
-    if target.is_dir():
+    if target.is_dir():  # verified when it was written; a folder cached by earlier code gets the current format
+        migrate_folder(target)
         return target
     prefix = f"models/{stage.run}/"
     names = [n for n in _git(repo_root, "ls-tree", "-r", "--name-only", stage.commit, "--", prefix).splitlines()
@@ -118,9 +120,11 @@ def extract(stage: Stage, repo_root, cache_root=None) -> Path:
     try:
         for n in names:
             (tmp / n[len(prefix):]).write_bytes(_git(repo_root, "show", f"{stage.commit}:{n}", binary=True))
-        outcome, why = migrate_folder(tmp)
-        if outcome not in ("added", "ok"):
-            raise AtomintError(f"{stage.label} cannot be verified: {why}")
+        try:
+            migrate_folder(tmp)
+        except AtomintError as e:
+            raise AtomintError(f"{stage.label} cannot be verified: {str(e).replace(str(tmp), prefix.rstrip('/'))}") \
+                from None
         (tmp / ".lock").unlink(missing_ok=True)
         try:
             load_model(tmp, orient=False)

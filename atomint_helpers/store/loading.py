@@ -25,8 +25,8 @@ def verify_checkpoint(folder: Path, config: dict, prov: dict, weights: Path) -> 
                            f"(emptied or not written by atomint); restore it from git or train the model again")
     if not recorded["config_sha256"]:
         raise AtomintError(f"checkpoint {folder} cannot be verified: {PROVENANCE} records no config_sha256 "
-                           f"(written before atomint hashed configs); add it with `python -m "
-                           f"atomint_helpers.store.migrate {folder.parent}` or train the model again")
+                           f"(written before atomint hashed configs); migrate it with `python -m "
+                           f"atomint_helpers.store.migrate {folder}` or train the model again")
     if not Path(weights).is_file():
         raise MissingError(f"checkpoint file {folder / WEIGHTS} is missing")
     weights_sha256 = sha256_file(weights)
