@@ -29,6 +29,7 @@ from .. import AtomintError, store
 from ..data.splits import save_split, split_hash
 from ..io import atomic_path, folder_lock
 from ..properties import TARGETS
+from ..store.migrate import MIGRATED_FROM
 from .lightning import fit_run
 from .inputs import attach_descriptors, load_run_data
 from .loop import epoch_rows, metrics, predict, read_log, write_log
@@ -144,6 +145,9 @@ class Run:
             prov["data_preparation_s"] = round(self.data_s, 1)
         if test is not None:
             prov["metrics"]["test"] = test
+        previous = store.read_json(folder / store.PROVENANCE) if (folder / store.PROVENANCE).is_file() else {}
+        if MIGRATED_FROM in previous:  # a migrated run keeps the record of its former hashes
+            prov[MIGRATED_FROM] = previous[MIGRATED_FROM]
         store.atomic_write_json(save.dir / store.PROVENANCE, prov)
 
 
