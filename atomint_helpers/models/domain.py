@@ -8,7 +8,7 @@ geometries of molecules with at most 9 heavy atoms of C, N, O, F, plus H):
 * an interatomic distance (any pair, bonded or not) shorter than the shortest distance of that element
   pair anywhere in QM9: :data:`QM9_MIN_DISTANCE`, read from the committed ``data/qm9_bounds.json``, which
   :func:`atomint_helpers.data.applicability.compute_bounds` made from the full QM9 (130,831 molecules,
-  ``qm9.npz`` sha256 ``32fbcf35…``; :func:`qm9_min_distances` gives the same per-pair minima), rounded
+  ``qm9.npz`` sha256 ``32fbcf35…``), rounded
   *down* to 0.1 mÅ, so no QM9 molecule triggers it. (The embedded 2,000-molecule sample has larger minima — a subset can only
   raise them — which would make a sample-based bound stricter than QM9 itself.)
 * for Behler–Parrinello checkpoints that store their training range of every symmetry function
@@ -38,36 +38,14 @@ MAX_HEAVY_ATOMS = 9
 QM9_MIN_DISTANCE = {tuple(k.split("-")): v for k, v in bounds()["min_distance"].items()}
 #: one past the largest atomic number of the distance tables (QM9's heaviest element is F, Z = 9)
 TABLE_SIZE = 10
-#: molecules of one size whose [m, n, n] distance tensor is built at once (memory ∝ m n²)
-MOLECULES_PER_CHUNK = 20_000
 #: a symmetry function counts as outside its training range beyond this fraction of the range's width
 #: (at least of 1): float64 recomputation of float32 training features differs by less
 RANGE_TOLERANCE = 1e-5
 
 
-def qm9_min_distances(ds) -> np.ndarray:
-    """[TABLE_SIZE, TABLE_SIZE] table (Å, symmetric; inf where a pair never occurs) of the shortest distance of
-    each element pair over all atom pairs of the molecules of a QM9 set ``ds`` — how :data:`QM9_MIN_DISTANCE`
-    was made.
-    Vectorized per molecule size (one [m, n, n] distance tensor per chunk)."""
-    Z, R = np.asarray(ds.arrays["Z"], dtype=np.int64), np.asarray(ds.arrays["R"], dtype=np.float64)
-    off = np.asarray(ds.arrays["offsets"], dtype=np.int64)
-    n_atoms, best = np.diff(off), np.full((TABLE_SIZE, TABLE_SIZE), np.inf)
-    for n in np.unique(n_atoms):
-        mols = np.flatnonzero(n_atoms == n)
-        for c in range(0, len(mols), MOLECULES_PER_CHUNK):
-            g = off[mols[c:c + MOLECULES_PER_CHUNK]][:, None] + np.arange(n)
-            p, z = R[g], Z[g]
-            d = np.sqrt(((p[:, :, None] - p[:, None]) ** 2).sum(-1))
-            d[:, np.arange(n), np.arange(n)] = np.inf
-            a, b = np.minimum(z[:, :, None], z[:, None]), np.maximum(z[:, :, None], z[:, None])
-            np.minimum.at(best, (a.ravel(), b.ravel()), d.ravel())
-    return np.minimum(best, best.T)
-
-
 def min_distance_table() -> np.ndarray:
     """:data:`QM9_MIN_DISTANCE` as a [TABLE_SIZE, TABLE_SIZE] table by atomic numbers (Å, symmetric; 0 where
-    a pair never occurs in QM9), comparable with :func:`qm9_min_distances`."""
+    a pair never occurs in QM9)."""
     from ase.data import atomic_numbers
 
     t = np.full((TABLE_SIZE, TABLE_SIZE), 0.0)
