@@ -66,7 +66,7 @@ from ase.calculators.calculator import Calculator, all_changes
 from ase.units import Debye, kcal, mol
 
 from . import AtomintError
-from .store import resolve_folders  # noqa: F401  (re-exported)
+from .store import resolve_folders
 
 KCAL_MOL_IN_EV = kcal / mol  # 1 kcal/mol in eV
 DEBYE_IN_E_ANGSTROM = Debye  # 1 D in e·Å
@@ -196,7 +196,7 @@ class AtomintCalculator(Calculator):
     # ------------------------------------------------------------------ model evaluation
     def _evaluate(self, model, atoms, forces: bool) -> dict[str, np.ndarray]:
         """One fold's outputs for ``atoms`` in ASE units (eV, eV/Å, e, e·Å)."""
-        from .data.batch import R_KEY
+        from .properties import R_KEY
         from .models import atoms_to_batch
 
         batch = atoms_to_batch(atoms, model.cutoff, dtype=self.dtype)
@@ -279,7 +279,8 @@ class AtomintCalculator(Calculator):
         import pandas as pd
 
         from .data.applicability import check_applicability
-        from .data.batch import R_KEY, AtomsData, molecule_pairs
+        from .data.batch import AtomsData, molecule_pairs
+        from .properties import R_KEY
 
         molecules = list(molecules)
         if not molecules:
@@ -361,7 +362,8 @@ class AtomintCalculator(Calculator):
     def _reference_spread(self) -> dict[str, float]:
         from ase.data import chemical_symbols
 
-        from .data.batch import R_KEY, AtomsData, molecule_pairs
+        from .data.batch import AtomsData, molecule_pairs
+        from .properties import R_KEY
         from .data.qm9 import load_sample
 
         ds = load_sample().subset(np.arange(N_REFERENCE))

@@ -108,6 +108,37 @@ def test_no_private_names_across_modules(path):
     assert not bad, f"{path.relative_to(ROOT)} imports private names of other modules {bad}: make them public"
 
 
+def unused_package_imports(path: Path) -> list[str]:
+    """Names ``path`` imports from another atomint_helpers module and never uses: a re-export. A package's
+    ``__init__`` may re-export (that is its job); a module imports what it uses. A name used only in a
+    string (a quoted annotation, ``__all__``) counts as used."""
+    tree = ast.parse(path.read_text())
+    imported = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("atomint_helpers")):
+            for a in node.names:
+                imported[a.asname or a.name] = node.lineno
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    words = {w for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+             for w in n.value.replace(".", " ").replace("[", " ").replace("]", " ").replace(",", " ").split()}
+    return [f"{name} (line {line})" for name, line in imported.items() if name not in used | words]
+
+
+def test_unused_import_rule_finds_a_re_export(tmp_path):
+    mod = tmp_path / "panel.py"
+    mod.write_text("from .style import figure, colour\nfrom ..io import writing\n\ndef f(x: 'writing'):\n"
+                   "    return figure(x)\n")
+    assert unused_package_imports(mod) == ["colour (line 1)"]
+
+
+@pytest.mark.parametrize("path", [p for p in sorted(PKG.rglob("*.py")) if p.name != "__init__.py"],
+                         ids=lambda p: str(p.relative_to(PKG)))
+def test_no_module_re_exports_what_it_imports(path):
+    unused = unused_package_imports(path)
+    assert not unused, (f"{path.relative_to(ROOT)} imports {unused} without using them: callers should import "
+                        "from the module that defines them")
+
+
 def test_only_the_entry_point_imports_the_cli():
     users = [p for p in PKG.rglob("*.py") if "cli" not in p.relative_to(PKG).parts
              and any(_room(m) == "cli" for m in imports_of(p))]

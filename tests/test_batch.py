@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from atomint_helpers.data.batch import (IDX_I, IDX_J, IDX_M, OFFSETS, R_KEY, Z_KEY, cached_pairs,
-                                        molecule_pairs, periodic_pairs, qm9_atoms_data)
+from atomint_helpers.data.batch import cached_pairs, molecule_pairs, periodic_pairs, qm9_atoms_data
+from atomint_helpers.properties import IDX_I, IDX_J, IDX_M, OFFSETS, R_KEY, Z_KEY
 from atomint_helpers.data.crystals import BAD_ENTRIES, load_crystals
 
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from atomint_helpers.report import budget, embeddings, esp
+from atomint_helpers.report import budget, budget_rule, embeddings, esp
 from atomint_helpers.report.registry import Measurement
 
 
@@ -42,7 +42,7 @@ def _fig7_results():
         ev[(embeddings.EXPLAINED.id, "SchNet")] = {"value": Measurement(35.0)}  # 75 % off the paper's 20 %: stays
         stages.append({"stage": i, "test_mae": {"schnet": mae},
                        "checkpoints": {"schnet": {"0": {"commit": f"c{i}", "epochs": (31, 61, 100)[i]}}},
-                       "claims": budget.stage_verdicts(embeddings.CLAIMS, ev)})
+                       "claims": budget_rule.stage_verdicts(embeddings.CLAIMS, ev)})
     return {"chapter": "fig7", "target": "crystals", "paper_mae": {"schnet": embeddings.PUBLISHED_MP_MAE},
             "folds": [0], "stages": stages}
 
@@ -82,7 +82,7 @@ def _fig6_results(sim_ys=(0.2, 0.2, 0.2), sign_ys=(-0.5, -0.3, -0.1)):
         for label in ("BP", "SchNet"):
             ev.update(_evidence((esp.HC_SIGNS,), label, ys, i))
         stages.append({"stage": i, "test_mae": {"schnet": sn, "bp": bp}, "checkpoints": {},
-                       "claims": budget.stage_verdicts(esp.CLAIMS, ev)})
+                       "claims": budget_rule.stage_verdicts(esp.CLAIMS, ev)})
     return {"chapter": "fig6", "target": "dipole", "paper_mae": {"schnet": 0.025, "bp": 0.073},
             "folds": [0, 1, 2], "stages": stages}
 

@@ -8,6 +8,7 @@ import torch
 
 from atomint_helpers import AtomintError
 from atomint_helpers.interpret import embedding_study as es
+from atomint_helpers.data import elements
 from atomint_helpers.interpret import embeddings as em
 from atomint_helpers.report import embeddings as report
 from atomint_helpers.training import CRYSTAL_ELEMENTS
@@ -29,7 +30,7 @@ def test_group_and_period(symbol, group, period):
 
 
 def test_main_group_elements_of_the_crystal_set():
-    Z = em.main_group_elements(CRYSTAL_ELEMENTS)
+    Z = elements.main_group_elements(CRYSTAL_ELEMENTS)
     assert len(Z) == 37
     assert em.symbols(Z[:4]) == ["H", "He", "Li", "Be"]
     assert not {"Ne", "Ar", "Po", "Rn", "Fe", "La"} & set(em.symbols(Z))
@@ -38,10 +39,10 @@ def test_main_group_elements_of_the_crystal_set():
 def _synthetic(rng, dim=16, noise=0.05):
     """Main-group embeddings with a built-in periodic table: a direction per group plus a shared
     light-to-heavy direction scaled by the period, and H far from everything."""
-    Z = em.main_group_elements(CRYSTAL_ELEMENTS)
+    Z = elements.main_group_elements(CRYSTAL_ELEMENTS)
     groups = np.array([em.group_of(z) for z in Z])
     periods = np.array([em.period_of(z) for z in Z])
-    gdir = {g: 3.0 * rng.normal(size=dim) for g in em.MAIN_GROUPS}
+    gdir = {g: 3.0 * rng.normal(size=dim) for g in elements.MAIN_GROUPS}
     heavy = rng.normal(size=dim)
     X = np.stack([gdir[g] + 0.6 * p * heavy for g, p in zip(groups, periods)]) + noise * rng.normal(size=(len(Z), dim))
     X[Z == 1] += 12.0 * rng.normal(size=dim)
@@ -84,7 +85,7 @@ def test_readings_on_embeddings_with_a_known_answer():
 
 def test_readings_on_random_embeddings_are_near_chance():
     rng = np.random.default_rng(2)
-    Z = em.main_group_elements(CRYSTAL_ELEMENTS)
+    Z = elements.main_group_elements(CRYSTAL_ELEMENTS)
     groups = [em.group_of(z) for z in Z]
     X = rng.normal(size=(len(Z), 64))
     s = em.clustering_scores(X, groups)
@@ -115,7 +116,7 @@ def test_quick_checkpoint_embeddings():
     assert np.array_equal(W[[0, 10, 18, 96]], W0[[0, 10, 18, 96]])  # never trained: still the init
     seen = em.trained_elements(model, prov["seed"])
     assert set(seen) <= set(CRYSTAL_ELEMENTS) and len(seen) >= 80
-    Z = em.main_group_elements(seen)
+    Z = elements.main_group_elements(seen)
     table, base = es.learned_vs_random(model, Z, seed=prov["seed"], seeds=range(5))
     assert len(base) == 5 and {"silhouette", "nn_agreement"} <= set(table.columns)
     assert "trained embeddings" in table.index and "learned displacement (trained − init)" in table.index

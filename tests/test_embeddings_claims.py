@@ -9,6 +9,7 @@ import pytest
 
 from atomint_helpers import AtomintError
 from atomint_helpers.interpret import embedding_study as es
+from atomint_helpers.data import elements
 from atomint_helpers.interpret import embeddings as em
 from atomint_helpers.report import embeddings as report
 from atomint_helpers.report.scorecard import VERDICTS
@@ -29,7 +30,7 @@ def _grouped(rng, spread_early: float, spread_late: float) -> em.EmbeddingPCA:
     """Each main group around its own centre; groups I–V (IUPAC 1, 2, 13–15) with radius ``spread_early``,
     groups VI–VIII (16–18) with ``spread_late``; H far from everything."""
     Z = [em.group_of(z) for z in _pca(SYMBOLS, np.zeros((len(SYMBOLS), 2))).Z]
-    centres = {g: 10.0 * np.array([np.cos(g), np.sin(g)]) for g in em.MAIN_GROUPS}
+    centres = {g: 10.0 * np.array([np.cos(g), np.sin(g)]) for g in elements.MAIN_GROUPS}
     coords = [centres[g] + (spread_early if g <= 15 else spread_late) * rng.normal(size=2) for g in Z]
     coords[0] = np.array([40.0, 40.0])
     return _pca(SYMBOLS, coords)

@@ -13,7 +13,7 @@ from atomint_helpers.cli import main
 from atomint_helpers.data import fetch
 from atomint_helpers.data.convert import SCALARS
 from atomint_helpers.data.crystals import load_crystals, read_npz as read_crystals
-from atomint_helpers.data.paths import host_tag
+from atomint_helpers.io import host_tag
 from atomint_helpers.data.qm9 import SYMBOLS, load_qm9, uncharacterized_indices
 
 FREQ_LINE = "1.0 2.0 3.0"

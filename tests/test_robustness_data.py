@@ -10,7 +10,8 @@ from atomint_helpers import EXIT_INPUT, AtomintError
 from atomint_helpers.cli import main
 from atomint_helpers.data import convert, qm9
 from atomint_helpers.data.convert import SCALARS
-from atomint_helpers.data.paths import cache_dir, part_prefix, remove_stale_temporaries
+from atomint_helpers.data.paths import cache_dir
+from atomint_helpers.io import part_prefix, remove_stale_temporaries
 from atomint_helpers.data.qm9 import NAMED, SYMBOLS, load_qm9, qm9pack_cache
 from atomint_helpers.data.xyz import parse_xyz, read_xyz
 

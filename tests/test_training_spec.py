@@ -98,12 +98,12 @@ def test_restart_screening_is_decided_by_the_spec_and_its_candidates_screen_noth
 
 
 def test_qm9_elements_are_one_list():
-    from atomint_helpers.data import applicability, qm9
+    from atomint_helpers.data import qm9
     from atomint_helpers.descriptors.acsf import ACSF
     from atomint_helpers.models import DEFAULT_ELEMENTS, domain
     from atomint_helpers.models.bp import BPConfig
 
     assert QM9_SYMBOLS == tuple(symbols(QM9_ELEMENTS)) == ("H", "C", "N", "O", "F")
-    for elements in (qm9.ELEMENTS, applicability.QM9_ELEMENTS, domain.QM9_ELEMENTS, DEFAULT_ELEMENTS,
+    for elements in (qm9.ELEMENTS, domain.QM9_ELEMENTS, DEFAULT_ELEMENTS,
                      BPConfig().elements, tuple(ACSF().elements)):
         assert tuple(elements) == QM9_ELEMENTS

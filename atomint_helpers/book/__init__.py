@@ -56,18 +56,9 @@ from .render import (
     write_stylesheet,
 )
 from .run import (
-    DEFAULT_BUILD,
-    KERNEL_ARGS,
-    MANIFEST,
-    STAGING,
-    execute,
-    execute_all,
-    executed_profile,
-    freeze_notebook,
-    kernel_manager_class,
-    promote_results,
-    staged_out_dirs,
-)
+    KERNEL_ARGS, MANIFEST, STAGING, execute, execute_all, executed_profile, freeze_notebook, kernel_manager_class,
+    promote_results, staged_out_dirs)
+from .toc import DEFAULT_BUILD
 from .toc import Entry, read_toc, select
 
 __all__ = ["DEFAULT_BUILD", "KERNEL_ARGS", "MANIFEST", "STAGING", "Entry", "assemble_sources", "build_scorecard",

@@ -9,7 +9,7 @@ import shutil
 import time
 from pathlib import Path
 
-from .toc import DEFAULT_BUILD, Entry  # noqa: F401  (DEFAULT_BUILD: re-exported)
+from .toc import Entry
 
 #: the kernel's own log only says things like "running over TCP without encryption": keep errors only
 KERNEL_ARGS = ["--IPKernelApp.log_level=ERROR"]

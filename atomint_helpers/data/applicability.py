@@ -47,7 +47,6 @@ from pathlib import Path
 import numpy as np
 
 from .. import AtomintError
-from .elements import QM9_ELEMENTS
 
 BOUNDS_PATH = Path(__file__).with_name("qm9_bounds.json")
 #: largest structure a tool evaluates (atoms); above it the pair list of a 5 Å cutoff needs GiBs

@@ -35,10 +35,10 @@ import torch
 
 from .. import AtomintError
 from ..io import atomic_path
-from ..properties import (ACSF_KEY, CELL, IDX_I, IDX_J, IDX_M, N_ATOMS, OFFSETS,  # noqa: F401  (re-exported)
+from ..properties import (ACSF_KEY, CELL, IDX_I, IDX_J, IDX_M, N_ATOMS, OFFSETS,
                           R_KEY, Z_KEY)
 from .paths import cache_dir
-from .qm9 import ranges  # noqa: F401  (re-exported: batches and models slice with it)
+from .qm9 import ranges
 
 
 @dataclass

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .batch import molecule_pairs, ranges
+from .batch import molecule_pairs
+from .qm9 import ranges
 
 
 #: bonds from the geometry: atoms i and j are bonded when |r_i − r_j| ≤ COV_FACTOR (r_cov,i + r_cov,j),

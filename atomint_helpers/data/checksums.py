@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..io import atomic_write_text, sha256_file  # noqa: F401  (sha256_file re-exported)
+from ..io import atomic_write_text
 
 
 def checksum_path(path: str | os.PathLike) -> Path:

@@ -218,7 +218,7 @@ def convert(mols: Iterable[dict], out_dir: str | os.PathLike, exclude: np.ndarra
 
     Before converting, the temporaries of killed earlier runs are removed from ``out_dir``, and a folder
     standing where a file will go is refused (one line, before any slow work)."""
-    from .checksums import sha256_file
+    from ..io import sha256_file
 
     out_dir = ensure_targets(out_dir, OUTPUT_NAMES)
     remove_stale_temporaries(out_dir, OUTPUT_NAMES)

@@ -21,7 +21,8 @@ import numpy as np
 
 from .. import AtomintError, MissingError
 from .arrayset import ArraySet
-from .checksums import recorded_checksum, sha256_file, write_checksum
+from .checksums import recorded_checksum, write_checksum
+from ..io import sha256_file
 from .paths import SAMPLE_DIR, cache_dir, data_root, find_file
 
 KNOWN_SHA256 = {

@@ -27,7 +27,8 @@ import urllib.request
 from pathlib import Path
 
 from .. import AtomintError
-from .paths import cache_dir, ensure_targets, part_prefix, remove_stale_temporaries, work_dir_prefix, writing
+from .paths import cache_dir, ensure_targets
+from ..io import part_prefix, remove_stale_temporaries, work_dir_prefix, writing
 
 QM9_URL = "https://ndownloader.figshare.com/files/3195389"  # dsgdb9nsd.xyz.tar.bz2 (QM9, figshare)
 MP_URL = ("https://github.com/kdmsit/crysxpp/archive/"

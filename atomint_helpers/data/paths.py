@@ -16,8 +16,7 @@ import os
 from pathlib import Path
 
 from .. import AtomintError
-from ..io import (FOREIGN_STALE_AFTER_S, fs_error, host_tag, is_stale, part_prefix,  # noqa: F401  (re-exported)
-                  process_alive, remove_stale_temporaries, temporary_owner, work_dir_prefix, writing)
+from ..io import writing
 
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 

@@ -30,9 +30,11 @@ import numpy as np
 from .. import AtomintError, MissingError
 from ..units import convert_energy
 from .arrayset import ArraySet
-from .checksums import recorded_checksum, sha256_file
+from .checksums import recorded_checksum
+from ..io import sha256_file
 from .elements import QM9_ELEMENTS, QM9_SYMBOLS
-from .paths import SAMPLE_DIR, cache_dir, data_root, ensure_targets, find_file, remove_stale_temporaries
+from .paths import SAMPLE_DIR, cache_dir, data_root, ensure_targets, find_file
+from ..io import remove_stale_temporaries
 
 N_MOLECULES_FULL = 130_831
 N_UNCHARACTERIZED = 3_054

@@ -19,7 +19,9 @@ import torch
 
 from .. import AtomintError
 from ..io import atomic_path
-from ..data.batch import ACSF_KEY, AtomsData, molecule_pairs, periodic_pairs, ranges
+from ..data.batch import AtomsData, molecule_pairs, periodic_pairs
+from ..properties import ACSF_KEY
+from ..data.qm9 import ranges
 
 #: per target: (model output key, table column, unit, words (plural))
 LATENT = {
@@ -245,7 +247,7 @@ def molecule_sums(df, column: str | None = None):
 def terms_cache_path(folder: Path, ds, rows: np.ndarray | None) -> Path:
     import hashlib
 
-    from ..data.checksums import sha256_file
+    from ..io import sha256_file
     from ..data.paths import cache_dir
     from .. import store
 

@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import AtomintError
-from .embeddings import (PAPER_TIERS, RANDOM_SEEDS, EmbeddingPCA, chance_nn_agreement, clustering_scores,
-                         element_resamples, embedding_matrix, embedding_pca, group_of, group_ordering,
-                         hydrogen_apart, init_std,
-                         initial_embeddings, main_group_elements, permutation_p, random_embeddings,
-                         spread_ratio, symbols, tiered_order, trained_elements)
+from .embeddings import (
+    PAPER_TIERS, RANDOM_SEEDS, EmbeddingPCA, chance_nn_agreement, clustering_scores, element_resamples,
+    embedding_matrix, embedding_pca, group_ordering, hydrogen_apart, init_std, initial_embeddings, permutation_p,
+    random_embeddings, spread_ratio, tiered_order, trained_elements)
+from ..data.elements import group_of, main_group_elements, symbols
 
 #: the established element embeddings compared with SchNet's: name -> file in elementembeddings' data
 REFERENCES = {"Magpie (scaled)": "magpie_sc.json", "mat2vec": "mat2vec.csv", "MEGNet16": "megnet16.json"}

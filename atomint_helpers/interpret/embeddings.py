@@ -42,8 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import AtomintError
-from ..data.elements import (GROUP_NAMES, MAIN_GROUPS, group_of,  # noqa: F401  (re-exported)
-                             main_group_elements, period_of, symbols)
+from ..data.elements import group_of, period_of, symbols
 
 #: the paper numbers the main groups I–VIII (Fig. 7: "groups 1–5 …, groups 6–8 …"); their IUPAC groups
 PAPER_GROUPS = {1: 1, 2: 2, 3: 13, 4: 14, 5: 15, 6: 16, 7: 17, 8: 18}

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from .grid import isosurface, plane_cut
-from .probe_sites import (AROMATIC, SATURATED, atom_sites, bonded_neighbours,  # noqa: F401  (re-exported)
+from .probe_sites import (AROMATIC, SATURATED, atom_sites, bonded_neighbours,
                           carbon_sites, fold_sites, group_gap)
 
 #: points closer than this to a nucleus are left out of the cut measures (Å)

@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 from .. import AtomintError
-from ..data.batch import ACSF_KEY, AtomsData, molecule_pairs
+from ..data.batch import AtomsData, molecule_pairs
+from ..properties import ACSF_KEY
 from ..properties import R_KEY
 
 #: displacement (Å) that turns a gradient into an energy: about the root-mean-square zero-point

@@ -139,7 +139,7 @@ class AtomisticModel(nn.Module):
     def fit_statistics(self, data, rows: np.ndarray, batch_size: int = 500) -> None:
         """Fit the head's per-element shift/scale and (BP) the descriptor standardization on ``rows`` of
         an :class:`~atomint_helpers.data.batch.AtomsData` (the training set only)."""
-        from ..data.batch import ranges
+        from ..data.qm9 import ranges
 
         rows = np.asarray(rows, dtype=np.int64)
         n = data.n_atoms[rows]

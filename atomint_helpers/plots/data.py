@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.elements import GROUP_NAMES, periodic_position  # noqa: F401
+from ..data.elements import periodic_position
 from .style import (
     ACCENT_COLOR,
     COLUMN_WIDTH,

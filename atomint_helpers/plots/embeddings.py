@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.elements import GROUP_NAMES, periodic_position  # noqa: F401
 from .data import periodic_table
 from .style import ACCENT_COLOR, COLUMN_WIDTH, MAIN_COLOR, figure, panel_label, paper_style
 

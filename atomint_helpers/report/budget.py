@@ -15,8 +15,7 @@ from typing import Sequence
 
 from .. import AtomintError
 from ..io import atomic_write_json
-from .budget_rule import (NUMBER_TEST, budget, claim_tests, crossing, finite, monotone, number_entry,  # noqa: F401
-                          number_test, stage_verdicts, trend)
+from .budget_rule import NUMBER_TEST, budget, claim_tests, finite
 from .registry import HOLDING, Claim
 
 #: the committed results of the claims on the stages, one file per chapter (``bench/stages/run.py``)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..interpret.probe_maps import AROMATIC, SATURATED, group_gap
+from ..interpret.probe_sites import AROMATIC, SATURATED, group_gap
 from .budget import annotate_values
 from .claims import QUICK_NOTE
 from .probe_checks import implementation_rows

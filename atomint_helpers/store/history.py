@@ -33,13 +33,16 @@ _HIDDEN = (".",)
 @dataclass(frozen=True)
 class Stage:
     """One committed state of a run: ``epochs`` trained, best validation MAE (the run's unit, kcal/mol for
-    energies) and status as its provenance at ``commit`` records them."""
+    energies), status and the weights' sha256 as its provenance at ``commit`` records them. The weights
+    identify the stage: a later commit that only rewrote the folder's records (a migration) is the same
+    stage under another commit."""
 
     run: str
     commit: str
     epochs: int
     val_mae: float | None
     status: str
+    weights_sha256: str | None = None
 
     @property
     def label(self) -> str:
@@ -77,7 +80,7 @@ def stages(run: str, repo_root) -> list[Stage]:
             continue
         val = prov.get("metrics", {}).get("val", {}).get("mae")
         found.setdefault(prov["epochs"], Stage(run, commit, prov["epochs"], None if val is None else float(val),
-                                               str(prov.get("status", "?"))))
+                                               str(prov.get("status", "?")), prov.get("weights_sha256")))
     if not found:
         raise AtomintError(f"no committed history of models/{run} in {repo_root} (see models/INDEX.md for the runs)")
     return [found[e] for e in sorted(found)]

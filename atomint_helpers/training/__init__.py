@@ -47,7 +47,8 @@ from ..properties import TARGETS
 from ..store import run_name
 from .inputs import (attach_descriptors, crystal_rows, crystal_split, fold_split, load_crystal_data,
                      load_training_data)
-from .loop import LOG_FIELDS, metrics, predict, read_log, write_log
+from .loop import LOG_FIELDS, read_log, write_log
+from ..models.predict import metrics, predict
 from . import extension
 from .profiles import (CRYSTAL_ELEMENTS, CRYSTAL_PROFILES, GOALS, PROFILES, Profile, fixed_schedule, get_profile,
                        resolve)

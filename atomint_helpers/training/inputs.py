@@ -84,7 +84,7 @@ def attach_descriptors(model, data: AtomsData, batch_size: int = 1000, rows=None
     the run's split cannot train or predict silently on zeros."""
     if model.config["model"] != "bp":
         return
-    from ..data.batch import ranges
+    from ..data.qm9 import ranges
 
     rep = model.representation
     rows = np.arange(len(data)) if rows is None else np.unique(np.asarray(rows, dtype=np.int64))

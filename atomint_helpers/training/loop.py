@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 
 from .. import store
-from ..models.predict import metrics, predict  # noqa: F401  (re-exported)
 
 
 LOG_FIELDS = ["epoch", "wall_s", "lr", "train_loss", "train_mae", "val_mae", "val_rmse"]

@@ -32,7 +32,8 @@ from ..properties import TARGETS
 from ..store.migrate import MIGRATED_FROM
 from .lightning import fit_run
 from .inputs import attach_descriptors, load_run_data
-from .loop import epoch_rows, metrics, predict, read_log, write_log
+from .loop import epoch_rows, read_log, write_log
+from ..models.predict import metrics, predict
 from . import budget, parallel
 from .parallel import Ranks, step_loss
 from .profiles import Profile

@@ -73,7 +73,7 @@ class SignMonitor:
     FIELDS = ["epoch", "element", "neighbours", "atoms", "agree"]
 
     def __init__(self, ds, data: AtomsData, val_rows, n_molecules: int = 3000):
-        from ..data.batch import ranges
+        from ..data.qm9 import ranges
         from ..data.bonds import neighbour_counts
 
         self.rows = np.asarray(val_rows)[:n_molecules]

@@ -41,7 +41,7 @@ import numpy as np
 
 from atomint_helpers import AtomintError
 from atomint_helpers.interpret import stages as S
-from atomint_helpers.report import budget
+from atomint_helpers.report import budget, budget_rule
 
 REPO = Path(__file__).resolve().parents[2]
 FOLDS = (0, 1, 2)
@@ -95,7 +95,7 @@ def table1_claims(errors: dict) -> list[dict]:
 
         ev[(c.id, "")] = {"MAE ratio": ratio("mae"), "RMSE ratio": ratio("rmse")}
         target_of[c.id] = t
-    return [{**e, "target": target_of[e["id"]]} for e in budget.stage_verdicts(table1.CLAIMS, ev)]
+    return [{**e, "target": target_of[e["id"]]} for e in budget_rule.stage_verdicts(table1.CLAIMS, ev)]
 
 
 def measure(chapter: str, dirs: dict, ds, errors: dict) -> tuple[list[dict], dict]:
@@ -117,7 +117,7 @@ def measure(chapter: str, dirs: dict, ds, errors: dict) -> tuple[list[dict], dic
             ev = energies.evidence(study, env, descriptor_retention.study_retention(study, ds))
         except ImportError:  # a version of the package without the descriptor retention
             ev = energies.evidence(study, env)
-        claims = budget.stage_verdicts(energies.CLAIMS + (energies.CARBON_PEAKS_SCHNET,), ev)
+        claims = budget_rule.stage_verdicts(energies.CLAIMS + (energies.CARBON_PEAKS_SCHNET,), ev)
         return claims, {"n_molecules": study.n_molecules, "molecules": study.data}
     if chapter == "fig3":
         from atomint_helpers.interpret import rings
@@ -126,7 +126,7 @@ def measure(chapter: str, dirs: dict, ds, errors: dict) -> tuple[list[dict], dic
         table = rings.rings_cached(ds)
         study = latent_study.study(dirs["energy"], "energy", "cpu", list(FOLDS), ds, rows=rings.ring_rows(table))
         scored = {m: rings.scores_by_fold(table, study.frames[m], ds) for m in study.models()}
-        claims = budget.stage_verdicts(report.CLAIMS, report.evidence(scored, table, study, ds))
+        claims = budget_rule.stage_verdicts(report.CLAIMS, report.evidence(scored, table, study, ds))
         return claims, {"n_molecules": study.n_molecules, "molecules": study.data}
     if chapter == "fig4":
         from atomint_helpers.interpret import charge_signs
@@ -135,7 +135,7 @@ def measure(chapter: str, dirs: dict, ds, errors: dict) -> tuple[list[dict], dic
         charges = latent_study.study(dirs["dipole"], "dipole", "cpu", list(FOLDS), ds)
         flipped = charge_signs.flipped_checkpoints(charges)
         energies = latent_study.study(dirs["energy"], "energy", "cpu", list(FOLDS), ds)
-        claims = budget.stage_verdicts(report.CLAIMS, report.evidence(charges, energies))
+        claims = budget_rule.stage_verdicts(report.CLAIMS, report.evidence(charges, energies))
         return claims, {"n_molecules": charges.n_molecules, "molecules": charges.data, "flipped": list(flipped)}
     if chapter in MAPS:
         return MAPS[chapter](dirs)
@@ -143,7 +143,7 @@ def measure(chapter: str, dirs: dict, ds, errors: dict) -> tuple[list[dict], dic
 
 
 def _keyed(ev: dict, label: str, rename=None) -> dict:
-    """A chapter's ``{claim: {test: Measurement}}`` as :func:`budget.stage_verdicts` reads it."""
+    """A chapter's ``{claim: {test: Measurement}}`` as :func:`budget_rule.stage_verdicts` reads it."""
     return {((rename or {}).get(c.id, c.id), label): tests for c, tests in ev.items()}
 
 
@@ -166,7 +166,7 @@ def fig5_claims(dirs: dict) -> tuple[list[dict], dict]:
         by = report.map_evidence(measures[label])
         by.update(report.site_evidence(sites[label]))
         ev.update(_keyed(by, label, None if label == "SchNet" else {c: b.id for c, b in report.BP_CLAIMS.items()}))
-    claims = budget.stage_verdicts(report.CLAIMS + tuple(report.BP_CLAIMS.values()), ev)
+    claims = budget_rule.stage_verdicts(report.CLAIMS + tuple(report.BP_CLAIMS.values()), ev)
     return claims, {"maps_of": {k: m.checkpoint.name for k, m in models.items()}}
 
 
@@ -186,7 +186,7 @@ def fig6_claims(dirs: dict) -> tuple[list[dict], dict]:
     signs = esp.fold_signs(esp.fold_charges(d, "cpu", FOLDS, mols), mols)
     ev = _keyed(report.pair_evidence(pairs, similarity), "")
     ev.update({(c.id, label): tests for (c, label), tests in report.sign_evidence(signs).items()})
-    return budget.stage_verdicts(report.CLAIMS, ev), {"pairs_of": {k: m.checkpoint.name for k, m in models.items()}}
+    return budget_rule.stage_verdicts(report.CLAIMS, ev), {"pairs_of": {k: m.checkpoint.name for k, m in models.items()}}
 
 
 def fig7_claims(dirs: dict) -> tuple[list[dict], dict]:
@@ -199,7 +199,7 @@ def fig7_claims(dirs: dict) -> tuple[list[dict], dict]:
     f = es.fig7(model, prov["seed"])
     ev = _keyed(report.evidence(f), "SchNet")
     ev[(report.EXPLAINED.id, "SchNet")] = {"value": Measurement(round(f.pca.explained_percent, 1))}
-    return budget.stage_verdicts(report.CLAIMS, ev), {"elements": [int(z) for z in f.Z]}
+    return budget_rule.stage_verdicts(report.CLAIMS, ev), {"elements": [int(z) for z in f.Z]}
 
 
 #: the chapters measured by one function of their checkpoint folders
