@@ -135,3 +135,27 @@ def test_descriptor_retention_scores_a_function_of_the_descriptors_high_and_nois
     lin, knn = retention_scores(rng.normal(size=600), X, sym, elements=("C",))["C"]
     assert lin < 0.1 and knn < 0.1
     assert all(np.isnan(v) for v in retention_scores(linear[:10], X[:10], sym[:10], elements=("C",))["C"])
+
+
+def test_retention_r2_is_bounded_when_a_rare_symmetry_function_leaves_its_training_range():
+    """A symmetry function non-zero for two atoms only (one of them 1e-6) made the plain standardised ridge's
+    cross-validated R² about −5e7 on this set; clipped to the training atoms' range, the linear R² reads the
+    five informative features (true R² ≈ 0.998)."""
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import KFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from atomint_helpers.interpret.descriptor_retention import RIDGE_ALPHA, retention_scores
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 5))
+    y = X @ np.array([1.0, 2.0, 0.0, 0.0, 1.0]) + 0.1 * rng.normal(size=600)
+    rare = np.zeros(600)
+    rare[3], rare[400] = 1e-6, 5.0
+    X = np.column_stack([X, rare])
+    plain = np.mean(cross_val_score(make_pipeline(StandardScaler(), Ridge(alpha=RIDGE_ALPHA)), X, y,
+                                    cv=KFold(5, shuffle=True, random_state=0), scoring="r2"))
+    assert plain < -1e3  # the failure the clipping removes
+    linear, neighbour = retention_scores(y, X, np.array(["C"] * 600), elements=("C",))["C"]
+    assert 0.99 < linear <= 1.0 and 0.5 < neighbour <= 1.0

@@ -3,7 +3,7 @@ energies retain the patterns of its symmetry functions).
 
 For one element at a time, the latent energy of an atom is predicted from that atom's atom-centred symmetry
 functions (the BP checkpoint's own ACSF set, standardised), by two regressions scored out of sample
-(5-fold cross-validated R²): a linear one (ridge) and a local one (the mean of the 10 nearest atoms in
+(5-fold cross-validated R²): a linear one (ridge, on descriptors clipped to the training atoms' range) and a local one (the mean of the 10 nearest atoms in
 descriptor space). The same atoms and descriptors serve every model, so BP's and SchNet's scores compare
 directly: a higher score means the latent energy is closer to a function of the fixed descriptors.
 """
@@ -19,6 +19,27 @@ CV_FOLDS = 5
 #: descriptor-space neighbours of the local regression
 NEIGHBOURS = 10
 RIDGE_ALPHA = 1.0
+
+
+class TrainingRange:
+    """Clips features to the range seen in fit (a scikit-learn transformer): an out-of-sample atom whose
+    symmetry function lies beyond every training atom's is held at the edge, as BP's own ``clip_features``
+    does, instead of scaling a rare feature (non-zero for a handful of atoms, its training spread tiny) into
+    a prediction of any size."""
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, float)
+        self.low_, self.high_ = X.min(axis=0), X.max(axis=0)
+        return self
+
+    def transform(self, X):
+        return np.clip(np.asarray(X, float), self.low_, self.high_)
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
 
 
 def atom_descriptors(bp_model, data, rows) -> np.ndarray:
@@ -57,7 +78,7 @@ def retention_scores(values, features, symbols, elements=FIG_ELEMENTS, seed: int
         keep = X.std(axis=0) > 0
         X = X[:, keep]
         cv = KFold(CV_FOLDS, shuffle=True, random_state=seed)
-        lin = make_pipeline(StandardScaler(), Ridge(alpha=RIDGE_ALPHA))
+        lin = make_pipeline(TrainingRange(), StandardScaler(), Ridge(alpha=RIDGE_ALPHA))
         knn = make_pipeline(StandardScaler(), KNeighborsRegressor(NEIGHBOURS))
         out[e] = tuple(float(np.mean(cross_val_score(m, X, y, cv=cv, scoring="r2"))) for m in (lin, knn))
     return out
