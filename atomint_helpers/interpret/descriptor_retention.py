@@ -3,8 +3,8 @@ energies retain the patterns of its symmetry functions).
 
 For one element at a time, the latent energy of an atom is predicted from that atom's atom-centred symmetry
 functions (the BP checkpoint's own ACSF set, standardised), by two regressions scored out of sample
-(5-fold cross-validated R²): a linear one (ridge, on descriptors clipped to the training atoms' range) and a local one (the mean of the 10 nearest atoms in
-descriptor space). The same atoms and descriptors serve every model, so BP's and SchNet's scores compare
+(5-fold cross-validated R²): a linear one (ridge, on descriptors clipped to the training atoms' range) and a
+local one (the mean of the 10 nearest atoms in descriptor space). The same atoms and descriptors serve every model, so BP's and SchNet's scores compare
 directly: a higher score means the latent energy is closer to a function of the fixed descriptors.
 """
 from __future__ import annotations
