@@ -71,6 +71,7 @@ class Run:
     data_s: float | None = None
     processes: int = 1
     schedule: budget.Schedule | None = None  # a wall-time budget's (:mod:`.budget`)
+    migrated_from: dict | None = None  # the former hashes of a migrated run's folder, kept in every save
 
     @property
     def model_name(self) -> str:
@@ -146,9 +147,8 @@ class Run:
             prov["data_preparation_s"] = round(self.data_s, 1)
         if test is not None:
             prov["metrics"]["test"] = test
-        previous = store.read_json(folder / store.PROVENANCE) if (folder / store.PROVENANCE).is_file() else {}
-        if MIGRATED_FROM in previous:  # a migrated run keeps the record of its former hashes
-            prov[MIGRATED_FROM] = previous[MIGRATED_FROM]
+        if self.migrated_from is not None:
+            prov[MIGRATED_FROM] = self.migrated_from
         store.atomic_write_json(save.dir / store.PROVENANCE, prov)
 
 
@@ -173,6 +173,8 @@ def _restore(run: Run, opt, sched, source: Path, announce: bool = True) -> None:
         run.model.fit_statistics(run.data, run.rows["train"])
         return
     st = store.safe_torch_load(path)
+    if (run.folder / store.PROVENANCE).is_file():  # read once: every save of the run writes it back
+        run.migrated_from = store.read_json(run.folder / store.PROVENANCE).get(MIGRATED_FROM)
     run.epoch, run.best_val, run.best_epoch = int(st["epoch"]), float(st["best_val"]), int(st["best_epoch"])
     run.wall, run.done = float(st["wall_s"]), bool(st["done"])
     if run.prof.lightning:  # Lightning resumes from its own last.ckpt
