@@ -10,6 +10,11 @@ times the profile's, with the peak learning rate scaled by √k (Adam). On idle 
     python bench/pilot_budget.py --minutes 30 --peak-lr 2e-3 --batch-scale 2 --processes 2 --out /tmp/budget-pilots
     python bench/pilot_budget.py --plot --out /tmp/budget-pilots    # val MAE against wall time, every pilot
 
+The declared pilots and the rule that chooses among them are in
+:mod:`atomint_helpers.training.budget_pilots`: ``--plan N`` runs pilot ``N`` of that plan (0-based; its
+settings replace ``--peak-lr``, ``--batch-scale``, ``--minutes`` and ``--processes``), ``--choose`` prints the
+chosen pilot of those finished in ``--out``.
+
 Each pilot's ``log.csv`` (per epoch: wall time, learning rate, validation MAE) is its curve; one line per
 finished pilot goes to ``<out>/pilots.csv`` (recipe, epochs, wall time, best validation MAE); ``--plot``
 draws every pilot's curve into ``<out>/curves.png``. ``--profile quick`` runs the same on the embedded
@@ -23,7 +28,7 @@ import math
 from pathlib import Path
 
 from atomint_helpers import AtomintError, store, training
-from atomint_helpers.training import budget
+from atomint_helpers.training import budget, budget_pilots
 
 SUMMARY = "pilots.csv"
 FIELDS = ["name", "profile", "processes", "minutes", "peak_lr", "warmup", "start_factor", "min_lr", "ema_decay",
@@ -76,6 +81,25 @@ def _read(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def planned(args) -> None:
+    """Replace the recipe arguments by pilot ``args.plan`` of the declared plan."""
+    if not 0 <= args.plan < len(budget_pilots.PILOTS):
+        raise AtomintError(f"--plan must lie in 0..{len(budget_pilots.PILOTS) - 1}, got {args.plan}")
+    pilot = budget_pilots.PILOTS[args.plan]
+    args.peak_lr, args.batch_scale = pilot.peak_lr, pilot.batch_scale
+    args.minutes, args.processes = budget_pilots.PILOT_MINUTES, budget_pilots.PILOT_PROCESSES
+
+
+def choose(out: Path) -> str:
+    """The chosen pilot among those finished in ``out`` (declared rule: ``budget_pilots.choose``)."""
+    rows = [r for r in _read(out / SUMMARY) if r["profile"] == "cpu"]
+    results = [budget_pilots.PilotResult(r["name"], float(r["peak_lr"]), int(r["batch_size"]),
+                                         float(r["best_val_mae"])) for r in rows]
+    best = budget_pilots.choose(results)
+    return (f"chosen of {len(results)} pilots: {best.name} (peak lr {best.peak_lr:.3g}, batch {best.batch_size}, "
+            f"best validation MAE {best.best_val_mae:.4f} kcal/mol)")
+
+
 def plot(out: Path) -> Path:
     """Every pilot's validation MAE against wall time (minutes), log scale, into ``<out>/curves.png``."""
     import matplotlib
@@ -110,10 +134,15 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads per process")
     ap.add_argument("--profile", default="cpu", choices=["cpu", "quick"], help="quick: a smoke run only")
     ap.add_argument("--plot", action="store_true", help="draw the pilots' curves in --out and exit")
+    ap.add_argument("--plan", type=int, default=None, metavar="N",
+                    help="run pilot N of the declared plan (atomint_helpers.training.budget_pilots.PILOTS)")
+    ap.add_argument("--choose", action="store_true", help="print the chosen pilot of those in --out and exit")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
     try:
-        print(plot(Path(args.out)) if args.plot else run_pilot(args))
+        if args.plan is not None:
+            planned(args)
+        print(plot(Path(args.out)) if args.plot else choose(Path(args.out)) if args.choose else run_pilot(args))
     except AtomintError as e:
         raise SystemExit(f"pilot_budget: error: {e}") from None
 

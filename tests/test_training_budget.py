@@ -213,3 +213,18 @@ def test_the_command_line_refuses_a_bad_budget_in_one_line(tmp_path, capsys):
         rc = main(["train", "--model", "schnet", "--target", "energy", "--models-dir", str(tmp_path), *argv])
         err = capsys.readouterr().err.strip()
         assert rc == EXIT_INPUT and err.startswith("atomint: error: --budget-minutes") and "\n" not in err
+
+
+def test_the_pilot_choice_takes_the_lowest_validation_mae_and_the_gentler_recipe_among_ties():
+    """The declared rule both ways: a clear winner wins whatever its recipe; within the tie margin the smaller
+    peak learning rate (then batch) wins; no pilot is an error naming what to run."""
+    from atomint_helpers.training.budget_pilots import TIE_KCAL, PilotResult, choose
+
+    gentle, bold = PilotResult("a", 1e-3, 100, 0.62), PilotResult("b", 2.83e-3, 200, 0.55)
+    assert choose([gentle, bold]) is bold
+    near = PilotResult("b", 2.83e-3, 200, 0.62 - TIE_KCAL / 2)
+    assert choose([near, gentle]) is gentle
+    same_lr = PilotResult("c", 1e-3, 200, 0.62 - TIE_KCAL / 2)
+    assert choose([same_lr, gentle]) is gentle
+    with pytest.raises(AtomintError, match="no finished pilot"):
+        choose([])

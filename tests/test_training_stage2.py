@@ -215,3 +215,42 @@ def test_an_extension_continues_a_finished_run_in_next_and_leaves_it_untouched(t
     assert prov["profile_settings"]["extension"] == "t" and prov["epochs"] == 6
     assert store.sha256_file(src / store.WEIGHTS) == before
     store.load_model(out)  # weights and config verified against provenance
+
+
+def test_adopting_an_extension_moves_all_finished_folds_or_none(tmp_path):
+    """Two folds extended by one epoch: adoption is refused while one is not extended or unfinished (nothing
+    moves), then moves both over their committed folders (the index lists the extended epochs, the old
+    weights are gone), and a kill between a folder's two renames is completed by the next call."""
+    from atomint_helpers.training import extension
+
+    kw = dict(profile="quick", progress=False, threads=1)
+    ext = extension.Extension("t", "schnet", "quick", epochs=1, lr=5e-4, why="test")
+    srcs = [train("schnet", "energy", fold=k, models_dir=tmp_path, max_epochs=3, overrides={"extend": EXT}, **kw)
+            for k in (0, 1)]
+    old = [store.sha256_file(s / store.WEIGHTS) for s in srcs]
+    with pytest.raises(AtomintError, match="no run extended"):
+        extension.adopt(tmp_path, ext)
+    plans = [extension.plan(srcs[0], ext)]
+    done = train("schnet", "energy", fold=0, models_dir=plans[0].folder.parent, name=plans[0].folder.name,
+                 max_epochs=plans[0].max_epochs, overrides=plans[0].overrides, **kw)
+    with pytest.raises(AtomintError, match=f"{srcs[1].name} has not been extended with 't'"):
+        extension.adopt(tmp_path, ext)
+    plans.append(extension.plan(srcs[1], ext))
+    with pytest.raises(AtomintError, match=f"{srcs[1].name} has not finished extension 't'"):
+        extension.adopt(tmp_path, ext)
+    assert store.sha256_file(srcs[0] / store.WEIGHTS) == old[0] and done.is_dir()
+    train("schnet", "energy", fold=1, models_dir=plans[1].folder.parent, name=plans[1].folder.name,
+          max_epochs=plans[1].max_epochs, overrides=plans[1].overrides, **kw)
+    new = [store.sha256_file(p.folder / store.WEIGHTS) for p in plans]
+    # a kill after fold 0's committed folder was set aside, before its successor moved in
+    srcs[0].rename(tmp_path / extension.REPLACED.format(srcs[0].name))
+    adopted = extension.adopt(tmp_path, ext)
+    assert adopted == srcs and not list((tmp_path / extension.NEXT).glob("*/config.json"))
+    assert not list(tmp_path.glob(".*.replaced"))
+    for s, before, after in zip(srcs, old, new):
+        prov = store.provenance(s)
+        assert prov["epochs"] == 4 and prov["profile_settings"]["extension"] == "t"
+        assert store.sha256_file(s / store.WEIGHTS) == after != before
+        store.load_model(s)
+    index = (tmp_path / "INDEX.md").read_text()
+    assert all(f"`{s.name}` | schnet | energy | quick | {k} | 1,000 | 4 |" in index for k, s in enumerate(srcs))

@@ -2,11 +2,14 @@
 
 Folders searched, first match wins: ``$ATOMINT_MODELS``, ``./models``, the repository's ``models/``
 (``--models-dir`` replaces them). One row per checkpoint: name, model, target, training profile, fold,
-recorded test MAE with its unit (kcal/mol, D or eV/atom), status.
+recorded test MAE with its unit (kcal/mol, D or eV/atom), status. ``--adopt EXTENSION`` moves the finished
+runs of a declared extension (``atomint train ... --extend EXTENSION``) from ``<models-dir>/next/`` over the
+committed folders, all of them or none.
 """
 from __future__ import annotations
 
 from .. import MissingError, store
+from ..training import extension
 from .output import add_json_option, emit_json, say
 
 _COLUMNS = (("name", "checkpoint"), ("model", "model"), ("target", "target"), ("profile", "profile"),
@@ -30,6 +33,11 @@ def format_models(rows: list[dict]) -> str:
 
 
 def _cli_models(args) -> int:
+    if args.adopt:
+        adopted = extension.adopt(args.models_dir or "models", extension.get_extension(args.adopt))
+        say(args, "\n".join(f"adopted {f.name} (extension {args.adopt})" for f in adopted))
+        emit_json(args, {"adopted": [str(f) for f in adopted]})
+        return 0
     places = store.model_dirs(args.models_dir)
     rows = store.catalogue(args.models_dir)
     if not rows:
@@ -47,5 +55,9 @@ def add_cli(sub) -> None:
     p.add_argument("--models-dir", default=None, metavar="DIR",
                    help="list only this folder of checkpoints (default: $ATOMINT_MODELS, ./models, the "
                         "repository's models/)")
+    p.add_argument("--adopt", default=None, choices=list(extension.EXTENSIONS), metavar="EXTENSION",
+                   help="move every finished run of this extension from <models-dir>/next/ over its committed "
+                        "folder (default folder: models), all or none, and rewrite INDEX.md; accepted: "
+                        f"{', '.join(extension.EXTENSIONS)}")
     add_json_option(p, "the list (one object per checkpoint)")
     p.set_defaults(func=_cli_models)

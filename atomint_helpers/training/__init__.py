@@ -10,9 +10,11 @@
 ``restarts``       restart screening (which seed a dipole run starts from) and its record
 ``run``            :func:`train`: one run into its checkpoint folder, resumable, with provenance
 ``lightning``      the ``paper`` profile through PyTorch Lightning
-``extension``      declared recipes that continue a finished run (a second cosine cycle), in ``models/next/``
+``extension``      declared recipes that continue a finished run (a second cosine cycle), in ``models/next/``,
+                   and their adoption over the committed folders (all folds or none)
 ``parallel``       data-parallel runs on several CPU processes (``--processes N``: DDP, gloo)
 ``budget``         the schedule of a wall-time budget (``--budget-minutes``; its recipe not yet chosen by pilots)
+``budget_pilots``  the declared pilots that are to choose that recipe, and the rule that chooses
 =================  ====================================================================================
 
 

@@ -5,9 +5,14 @@ A finished ``cpu`` SchNet run ends its stage-2 cosine at ``min_lr``. An extensio
 continues it there with a warm restart: a further cosine cycle from ``lr`` down to ``min_lr`` over
 ``epochs`` more epochs, the weight average carried on. The recipe is fixed here before any extended run
 is seen and is the same for every fold; it is never chosen by test-set results.
+
+:func:`adopt` moves the finished extended runs over their committed folders, all folds of an extension
+together or none (the book compares folds, so a set is never half extended), whatever their test MAE.
 """
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +78,96 @@ def plan(source: Path, ext: Extension) -> Plan:
         cycles.append([base, float(ext.lr)])
     return Plan(folder, {"extend": {ext.model: {**stage2, "cycles": cycles}}, "extension": ext.name},
                 base + ext.epochs)
+
+
+#: the committed folder set aside while its extension moves in (``<models>/.<name>.replaced``)
+REPLACED = ".{}.replaced"
+
+
+def extended_runs(models_dir: str | os.PathLike, ext: Extension) -> list[Path]:
+    """The runs in ``<models_dir>/next/`` under way or finished with ``ext`` (a copy not yet trained counts:
+    it is an extension planned), with the committed folds of the same runs (``<run>-fold<K>`` beside them in
+    ``models_dir``) that have no copy in ``next/`` yet and were not adopted already, sorted by name."""
+    root = Path(models_dir)
+    runs = []
+    for folder in store.list_checkpoints(root / NEXT):
+        prov = store.read_json(folder / store.PROVENANCE)
+        if (prov.get("profile_settings", {}).get("extension") or ext.name) == ext.name \
+                and prov.get("model") == ext.model and prov.get("profile") == ext.profile:
+            runs.append(folder)
+    families = {re.sub(r"-fold\d+$", "", f.name) for f in runs}
+    missing = [root / NEXT / f.name for fam in families for f in store.list_checkpoints(root)
+               if re.fullmatch(rf"{re.escape(fam)}-fold\d+", f.name) and not (root / NEXT / f.name).is_dir()
+               and not _extended_with(f, ext)]
+    return sorted(runs + missing)
+
+
+def _extended_with(folder: Path, ext: Extension) -> bool:
+    """Whether the committed ``folder`` is an adopted run of ``ext``."""
+    return store.read_json(folder / store.PROVENANCE).get("profile_settings", {}).get("extension") == ext.name
+
+
+def adopt(models_dir: str | os.PathLike, ext: Extension) -> list[Path]:
+    """Move every run extended with ``ext`` from ``<models_dir>/next/`` over the committed folder of its name,
+    and rewrite ``INDEX.md``; returns the adopted folders. All or none: each run must have finished its extra
+    cycle (``stopped: max_epochs`` at the planned epoch, test metrics recorded) and load with its weights and
+    config verified, else nothing moves and the error names the run. A kill between the two renames of a
+    folder is finished by the next call (the committed folder waits in ``.<name>.replaced`` until its
+    successor is in place)."""
+    root = Path(models_dir)
+    completed = _finish_interrupted(root)
+    runs = extended_runs(root, ext)
+    if not runs and completed:
+        store.write_index(root)
+        return completed
+    if not runs:
+        raise AtomintError(f"no run extended with {ext.name!r} in {root / NEXT}; extend one first: atomint train "
+                           f"... --extend {ext.name}")
+    for folder in runs:
+        _check_finished(folder, ext)
+    for folder in runs:
+        dest, aside = root / folder.name, root / REPLACED.format(folder.name)
+        with folder_lock(folder, "adoption"):
+            if dest.exists():
+                with folder_lock(dest, "adoption"):
+                    dest.rename(aside)
+            folder.rename(dest)
+        shutil.rmtree(aside, ignore_errors=True)
+    store.write_index(root)
+    return sorted(completed + [root / f.name for f in runs])
+
+
+def _check_finished(folder: Path, ext: Extension) -> None:
+    if not folder.is_dir():
+        raise AtomintError(f"{folder.name} has not been extended with {ext.name!r}; extend every fold before "
+                           f"adopting (atomint train ... --fold K --extend {ext.name})")
+    prov = store.read_json(folder / store.PROVENANCE)
+    settings = prov.get("profile_settings", {})
+    cycles = settings.get("extend", {}).get(ext.model, {}).get("cycles", [])
+    planned = int(cycles[-1][0]) + ext.epochs if cycles and settings.get("extension") == ext.name else None
+    status = str(prov.get("status", ""))
+    if not status.startswith("stopped: max_epochs") or prov.get("epochs") != planned:
+        raise AtomintError(f"{folder.name} has not finished extension {ext.name!r} (epoch {prov.get('epochs')} of "
+                           f"{planned or '?'}, {status or 'no status'}); resume it with atomint train ... --extend "
+                           f"{ext.name}, then adopt")
+    if "mae" not in prov.get("metrics", {}).get("test", {}):
+        raise AtomintError(f"{folder.name} has no test metrics; evaluate it (atomint evaluate) before adopting")
+    store.load_model(folder)  # weights and config verified against provenance
+
+
+def _finish_interrupted(root: Path) -> list[Path]:
+    """Complete adoptions killed between setting a committed folder aside and moving its successor in; returns
+    the folders it moved in."""
+    moved = []
+    for aside in root.glob(REPLACED.format("*")):
+        name = aside.name[1:-len(".replaced")]
+        dest, new = root / name, root / NEXT / name
+        if not dest.exists() and new.is_dir():
+            new.rename(dest)
+            moved.append(dest)
+        if dest.exists():
+            shutil.rmtree(aside, ignore_errors=True)
+    return moved
 
 
 def _copy(source: Path, ext: Extension) -> Path:
