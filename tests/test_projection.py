@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from atomint_helpers.report import projection
-from atomint_helpers.report import training as report
+from atomint_helpers.report import training_goals as report
 from atomint_helpers.training import GOALS, fixed_schedule
 
 CPU = (100, 300)  # the cpu profile's SchNet schedule: first stage, last epoch
@@ -169,3 +169,56 @@ def test_a_finished_run_that_dipped_below_its_goal_but_ended_above_reads_as_abov
     row = report.projection_rows({"schnet-energy-cpu-fold1": log}, CPU, {"energy": 0.4})[0]
     assert row["goal epoch"] is None and row["epochs for goal"] > 300
     assert report.projection_table([row])["goal reached at"].iloc[0].endswith("(longer schedule)")
+
+
+def test_an_extended_run_is_read_from_the_epoch_it_ended():
+    """A run extended 100 epochs past the schedule (training.extension) ends at epoch 400: the schedule that
+    would reach its goal is counted from there, and the text says where the extension began."""
+    log = _curve(1.1, 300) + [{"epoch": e, "val_mae": 0.43, "lr": 1e-5} for e in range(301, 401)]
+    row = report.projection_rows({"schnet-energy-cpu-fold2": log}, CPU, {"energy": 0.4})[0]
+    assert row["finished"] and row["ended"] == 400 and row["final epoch"] == 300
+    alpha = projection.schedule_exponent((100, min(r["val_mae"] for r in log[:100])), (300, log[299]["val_mae"]))
+    assert row["exponent"] == pytest.approx(alpha)
+    assert row["epochs for goal"] == pytest.approx(400 * (0.43 / 0.4) ** (1 / alpha))
+    text = report.projection_what_we_see([row], [], {"energy": "kcal/mol"}.get)
+    assert ("schnet-energy-cpu-fold2 finished at 0.43 kcal/mol after 400 epochs (the schedule's 300 and 100 of an "
+            "extension), above the 0.40 kcal/mol goal") in text
+
+
+def _extended(tmp_path, name: str, before: float, after: float, epochs=(300, 400)):
+    import json
+
+    folder = tmp_path / name
+    folder.mkdir()
+    prov = {"model": "schnet", "epochs": epochs[1], "metrics": {"test": {"mae": after}},
+            "profile_settings": {"extension": "cycle2", "extend": {"schnet": {"cycles": [[epochs[0], 1e-4]]}}},
+            "extended_from": {"epochs": epochs[0], "metrics": {"test": {"mae": before}, "val": {}}}}
+    (folder / "provenance.json").write_text(json.dumps(prov))
+    return folder
+
+
+def test_an_adopted_extension_reports_each_folds_gain_and_projects_the_folds_above_the_goal(tmp_path):
+    """Before → after per fold from the provenance; a fold above the goal gets the schedule length of the
+    power law through its two test MAEs (brute force below); a cycle that did not lower the error is said so,
+    never 'about inf epochs'; no extended run: no paragraph."""
+    present = {"schnet-energy-cpu-fold0": _extended(tmp_path, "a", 0.3928, 0.3746),
+               "schnet-energy-cpu-fold2": _extended(tmp_path, "b", 0.4385, 0.4200)}
+    text = report.extension_what_we_see(present, {"energy": 0.40}, {"energy": "kcal/mol"}.get)
+    assert "fold 0 0.393 → **0.375** and fold 2 0.439 → **0.420**" in text
+    assert "from epoch 300 to 400, peak learning rate 0.0001" in text
+    alpha = math.log(0.4385 / 0.4200) / math.log(400 / 300)
+    need = 400 * (0.42 / 0.40) ** (1 / alpha)
+    first = next(t for t in range(400, 100_000) if 0.42 * (t / 400) ** (-alpha) <= 0.40)  # by brute force
+    assert first - 1 < need <= first
+    assert f"(exponent {alpha:.2f} from 300 to 400), puts the goal at about {need:,.0f} epochs" in text
+    assert "Test MAE (kcal/mol)" in text and "Goal ≤ 0.40 kcal/mol: fold 2 stays above it" in text
+    assert "fold 0 stays above" not in text
+    worse = {"schnet-energy-cpu-fold1": _extended(tmp_path, "c", 0.41, 0.42)}
+    assert "did not lower its error" in report.extension_what_we_see(worse, {"energy": 0.40})
+    met = report.extension_what_we_see({"schnet-energy-cpu-fold0": present["schnet-energy-cpu-fold0"]},
+                                       {"energy": 0.40})
+    assert met.endswith("Goal ≤ 0.40: met on every fold.")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "provenance.json").write_text('{"model": "schnet", "epochs": 300, "metrics": {"test": {"mae": 0.4}}}')
+    assert report.extension_what_we_see({"schnet-energy-cpu-fold1": plain}, {"energy": 0.40}) == ""

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from atomint_helpers.report import explain, scorecard, scorecard_page, table1, training
+from atomint_helpers.report import explain, scorecard, scorecard_page, table1, training, training_goals
 
 
 def _table(schnet_mae: float) -> pd.DataFrame:
@@ -67,12 +67,12 @@ def test_goal_reading_counts_every_fold_against_the_goal_and_bp():
                          "test MAE": [0.39, 0.42, None, 0.46, 0.41]},
                         index=["schnet-energy-cpu-fold0", "schnet-energy-cpu-fold1", "schnet-energy-cpu-fold2",
                                "bp-energy-cpu-fold0", "bp-energy-cpu-fold1"])
-    text = training.goal_what_we_see(runs, {"energy": 0.40, "dipole": 0.030})
+    text = training_goals.goal_what_we_see(runs, {"energy": 0.40, "dipole": 0.030})
     assert "Energy (test MAE ≤ 0.40 kcal/mol): met on fold 0 (0.39); missed on fold 1 (0.42)" in text
     assert "still training on fold 2 (validation 0.45 so far)" in text
     assert "below BP's on fold 0 (0.39 against 0.46); not below BP's on fold 1 (0.42 against 0.41)" in text
     assert "ipole" not in text  # no dipole run: nothing to say
-    assert training.goal_what_we_see(runs, None) == ""  # a profile without goals (quick, paper)
+    assert training_goals.goal_what_we_see(runs, None) == ""  # a profile without goals (quick, paper)
     runs["epochs"], runs["wall time (min)"] = 300, 60.0
     assert training.what_we_see(runs, False, {"energy": 0.40}).endswith("\n\n" + text)  # its own paragraph
     assert training.what_we_see(runs, True, None).endswith("seconds of training)")  # nothing trails without goals

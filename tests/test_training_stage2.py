@@ -242,14 +242,19 @@ def test_adopting_an_extension_moves_all_finished_folds_or_none(tmp_path):
     train("schnet", "energy", fold=1, models_dir=plans[1].folder.parent, name=plans[1].folder.name,
           max_epochs=plans[1].max_epochs, overrides=plans[1].overrides, **kw)
     new = [store.sha256_file(p.folder / store.WEIGHTS) for p in plans]
-    # a kill after fold 0's committed folder was set aside, before its successor moved in
+    old_test = [store.provenance(s)["metrics"]["test"]["mae"] for s in srcs]
+    # a kill after fold 0's committed folder was recorded and set aside, before its successor moved in
+    extension._record_source(plans[0].folder, srcs[0])
     srcs[0].rename(tmp_path / extension.REPLACED.format(srcs[0].name))
     adopted = extension.adopt(tmp_path, ext)
     assert adopted == srcs and not list((tmp_path / extension.NEXT).glob("*/config.json"))
     assert not list(tmp_path.glob(".*.replaced"))
-    for s, before, after in zip(srcs, old, new):
+    for s, before, after, test in zip(srcs, old, new, old_test):
         prov = store.provenance(s)
         assert prov["epochs"] == 4 and prov["profile_settings"]["extension"] == "t"
+        source = prov[store.EXTENDED_FROM]  # what the adopted run replaced
+        assert source["epochs"] == 3 and source["weights_sha256"] == before
+        assert source["metrics"]["test"]["mae"] == test != prov["metrics"]["test"]["mae"]
         assert store.sha256_file(s / store.WEIGHTS) == after != before
         store.load_model(s)
     index = (tmp_path / "INDEX.md").read_text()

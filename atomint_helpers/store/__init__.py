@@ -36,8 +36,8 @@ from __future__ import annotations
 from ..io import (atomic_torch_save, atomic_write_bytes, atomic_write_json, atomic_write_text,
                   remove_stale_temporaries, sha256_file)
 from .commit import reading, recover, saving
-from .files import (CONFIG, LOG, PROVENANCE, SPLIT, STATE, WEIGHTS, is_checkpoint, list_checkpoints, provenance,
-                    read_json, safe_torch_load, save_weights)
+from .files import (CONFIG, EXTENDED_FROM, LOG, PROVENANCE, SPLIT, STATE, WEIGHTS, is_checkpoint,
+                    list_checkpoints, provenance, read_json, safe_torch_load, save_weights)
 from .finder import (FoldSet, catalogue, find_checkpoint, find_folds, load_first, model_dirs, resolve_folders,
                      run_name, train_command)
 from .index import write_index
@@ -52,7 +52,8 @@ __all__ = [
     # commit
     "reading", "recover", "saving",
     # files
-    "CONFIG", "LOG", "PROVENANCE", "SPLIT", "STATE", "WEIGHTS", "is_checkpoint", "list_checkpoints",
+    "CONFIG", "EXTENDED_FROM", "LOG", "PROVENANCE", "SPLIT", "STATE", "WEIGHTS", "is_checkpoint",
+    "list_checkpoints",
     "provenance", "read_json", "safe_torch_load", "save_weights",
     # finder
     "FoldSet", "catalogue", "find_checkpoint", "find_folds", "load_first", "model_dirs", "resolve_folders",

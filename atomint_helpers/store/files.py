@@ -19,6 +19,9 @@ from .commit import reading
 
 WEIGHTS, CONFIG, PROVENANCE, LOG, SPLIT, STATE = ("weights.pt", "config.json", "provenance.json", "log.csv",
                                                   "split.npz", "state.pt")
+#: the provenance key of a run adopted from an extension (``training.extension.adopt``): what the committed
+#: run it replaced was (epochs, weights' sha256, validation and test metrics)
+EXTENDED_FROM = "extended_from"
 
 
 def safe_torch_load(path: Path):

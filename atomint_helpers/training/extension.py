@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import AtomintError, store
-from ..io import folder_lock
+from ..io import atomic_write_json, folder_lock
 
 #: where extended runs train until they are adopted (moved over the committed folder)
 NEXT = "next"
@@ -109,9 +109,11 @@ def _extended_with(folder: Path, ext: Extension) -> bool:
 
 def adopt(models_dir: str | os.PathLike, ext: Extension) -> list[Path]:
     """Move every run extended with ``ext`` from ``<models_dir>/next/`` over the committed folder of its name,
-    and rewrite ``INDEX.md``; returns the adopted folders. All or none: each run must have finished its extra
-    cycle (``stopped: max_epochs`` at the planned epoch, test metrics recorded) and load with its weights and
-    config verified, else nothing moves and the error names the run. A kill between the two renames of a
+    and rewrite ``INDEX.md``; returns the adopted folders. Each adopted provenance records the run it replaced
+    (:data:`~atomint_helpers.store.EXTENDED_FROM`: epochs, weights' sha256, validation and test metrics).
+    All or none: each run must have finished its extra cycle (``stopped: max_epochs`` at the planned epoch,
+    test metrics recorded) and load with its weights and config verified, else nothing moves and the error
+    names the run. A kill between the two renames of a
     folder is finished by the next call (the committed folder waits in ``.<name>.replaced`` until its
     successor is in place)."""
     root = Path(models_dir)
@@ -130,11 +132,24 @@ def adopt(models_dir: str | os.PathLike, ext: Extension) -> list[Path]:
         with folder_lock(folder, "adoption"):
             if dest.exists():
                 with folder_lock(dest, "adoption"):
+                    _record_source(folder, dest)
                     dest.rename(aside)
             folder.rename(dest)
         shutil.rmtree(aside, ignore_errors=True)
     store.write_index(root)
     return sorted(completed + [root / f.name for f in runs])
+
+
+def _record_source(folder: Path, source: Path) -> None:
+    """Write into ``folder``'s provenance what the committed ``source`` it replaces was: epochs, weights' sha256
+    and its validation and test metrics (the book reads the extension's gain from it; git keeps the rest)."""
+    prov, old = store.read_json(folder / store.PROVENANCE), store.read_json(source / store.PROVENANCE)
+    if store.EXTENDED_FROM in prov:
+        return
+    prov[store.EXTENDED_FROM] = {"epochs": old.get("epochs"), "weights_sha256": old.get("weights_sha256"),
+                           "metrics": {k: old.get("metrics", {}).get(k, {}) for k in ("val", "test")}}
+    with store.saving(folder) as save:
+        atomic_write_json(save.dir / store.PROVENANCE, prov)
 
 
 def _check_finished(folder: Path, ext: Extension) -> None:
