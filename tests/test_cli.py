@@ -167,6 +167,17 @@ def test_atomint_models_lists_the_search_path_first_match_first(tmp_path):
                    code=EXIT_MISSING)
 
 
+def test_atomint_models_adopt_refuses_in_one_line_when_nothing_was_extended(tmp_path):
+    """``--adopt`` with no extended run, or an unknown extension: one line, nothing moved (the adoption itself
+    is tested in test_training_stage2)."""
+    shutil.copytree(REPOSITORY_MODELS / "bp-energy-quick-fold0", tmp_path / "bp-energy-quick-fold0")
+    one_line_error(cli("models", "--adopt", "cycle2", "--models-dir", tmp_path, cwd=tmp_path),
+                   "no run extended with 'cycle2'", "--extend cycle2", code=EXIT_MISSING)
+    assert (tmp_path / "bp-energy-quick-fold0" / store.WEIGHTS).is_file()
+    one_line_error(cli("models", "--adopt", "cycle9", "--models-dir", tmp_path, cwd=tmp_path), "cycle9",
+                   code=EXIT_USAGE)
+
+
 # ------------------------------------------------------------------------------------------ data fetch
 def test_download_progress_bar_only_when_asked_or_on_a_terminal(tmp_path, capsys):
     from atomint_helpers.data import fetch

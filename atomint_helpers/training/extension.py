@@ -17,7 +17,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import AtomintError, store
+from .. import AtomintError, MissingError, store
 from ..io import atomic_write_json, folder_lock
 
 #: where extended runs train until they are adopted (moved over the committed folder)
@@ -123,7 +123,7 @@ def adopt(models_dir: str | os.PathLike, ext: Extension) -> list[Path]:
         store.write_index(root)
         return completed
     if not runs:
-        raise AtomintError(f"no run extended with {ext.name!r} in {root / NEXT}; extend one first: atomint train "
+        raise MissingError(f"no run extended with {ext.name!r} in {root / NEXT}; extend one first: atomint train "
                            f"... --extend {ext.name}")
     for folder in runs:
         _check_finished(folder, ext)
