@@ -51,12 +51,50 @@ def test_moving_away_from_a_flip_or_staying_is_stable():
     assert wide["verdict"] == "stable" and not wide["tests"]["ratio"]["moves"]
     # a large change that is not monotone stays too
     zigzag = budget.budget(CLAIM, _stages([1.3, 1.0, 1.1], [0.2, 0.2, 0.2]), MAES, 0.35)
-    assert zigzag["verdict"] == "stable" and "not monotone" in zigzag["why"]
+    assert zigzag["verdict"] == "stable" and "do not move in one direction" in zigzag["why"]
+
+
+def test_a_verdict_that_changes_between_the_stages_is_sensitive_whatever_the_trends():
+    """The same values as a stable claim (ratio moving away from a flip), but the stages' own verdicts differ:
+    the verdict already depends on the training budget; the path is named."""
+    values = _stages([1.1, 1.2, 1.3], [0.2, 0.2, 0.2])
+    b = budget.budget(CLAIM, values, MAES, 0.35, verdicts=["holds", "holds", "inconclusive"])
+    assert b["verdict"] == "sensitive" and "changes between the stages (holds → holds → inconclusive)" in b["why"]
+    assert budget.budget(CLAIM, values, MAES, 0.35, verdicts=["differs"] * 3)["verdict"] == "stable"
+
+
+def test_a_trend_that_reaches_the_threshold_only_at_zero_error_is_no_flip():
+    """ratio 1.9 → 1.8 → 1.7 over test MAEs 0.6 → 0.5 → 0.4: toward holding, but the line reaches 1 at a test
+    MAE of −0.3 (brute force below): no training gets there, so the claim is stable and says why."""
+    b = budget.budget(CLAIM, _stages([1.9, 1.8, 1.7], [0.2, 0.2, 0.2]), MAES, 0.35)
+    t = b["tests"]["ratio"]
+    assert t["toward_threshold"] and not t["toward_flip"] and t["crossing_mae"] == pytest.approx(-0.3)
+    assert b["verdict"] == "stable" and "zero or below" in b["why"]
+
+
+def test_a_number_that_passed_the_papers_value_moves_away_from_it():
+    """RMSE 0.088 → 0.085 → 0.0449 against the paper's 0.05 (tolerance 10 %): the unsigned distance shrinks
+    (0.76 → 0.70 → 0.102, toward reproduced), but the value has gone through 0.05 and keeps falling with the
+    test MAE: read on the signed deviation it moves away; its verdicts (higher, higher, lower) differ."""
+    num = Claim("t.num", "§0", "A quote.", "RMSE", paper_value=0.05, tolerance=0.1, unit="D")
+    vals = [0.088, 0.085, 0.0449]
+    dist = [abs(v - 0.05) / 0.05 for v in vals]
+    st = [{budget_rule.NUMBER_TEST: {"value": d, "fold_values": [d]}} for d in dist]
+    unsigned = budget.budget(num, st, [0.05, 0.045, 0.03], 0.025, "D")
+    assert unsigned["tests"][budget_rule.NUMBER_TEST]["direction"] == "toward holding"
+    signed = budget.budget(num, st, [0.05, 0.045, 0.03], 0.025, "D", numbers=vals)
+    tr = signed["tests"][budget_rule.NUMBER_TEST]
+    assert tr["direction"] == "away from holding" and not tr["toward_flip"] and signed["verdict"] == "stable"
+    assert budget_rule.signed_number_values(num, vals)[-1] == pytest.approx((0.1 - 0.102) / 0.1)
+    path = budget.budget(num, st, [0.05, 0.045, 0.03], 0.025, "D", numbers=vals, verdicts=["higher", "higher", "lower"])
+    assert path["verdict"] == "sensitive"
 
 
 def test_missing_values_or_stages_are_untested():
     assert budget.budget(CLAIM, [], MAES, 0.35)["verdict"] == "untested"
     assert budget.budget(CLAIM, _stages([1.3, None, 1.1], [0.2, 0.2, 0.2]), MAES, 0.35)["verdict"] == "untested"
+    never = budget.budget(CLAIM, _stages([None, None, None], [0.2, 0.2, 0.2]), MAES, 0.35)
+    assert never["verdict"] == "untested" and "ratio has no value at any stage, as in the row itself" in never["why"]
 
 
 def _results(ratios):
@@ -144,7 +182,7 @@ def test_the_stages_apply_only_to_a_study_of_the_last_stage_checkpoints(tmp_path
 def test_budget_cell():
     row = budget.annotate([{"id": CLAIM.id, "kind": "paper", "model": ""}], (CLAIM,), quick=False,
                           results=_results([1.3, 1.2, 0.9]))[0]
-    assert budget.budget_cell(row) == "stable: differs (0.60) → differs (0.50) → holds (0.40)"
+    assert budget.budget_cell(row) == "sensitive: differs (0.60) → differs (0.50) → holds (0.40)"
     assert budget.budget_cell({}) == "—"
 
 
@@ -183,14 +221,21 @@ def test_folds_with_fewer_committed_stages_are_named():
     for i, s in enumerate(res["stages"]):
         s["checkpoints"] = {"bp": {"0": {"commit": f"a{i}"}, "1": {"commit": "b"}},
                             "schnet": {"0": {"commit": f"c{i}"}}}
-    assert budget.thin_stages(res, ("bp", "schnet")) == "BP fold 1 has 1 distinct committed stage of 3"
+    assert budget.thin_stages(res, ("bp", "schnet")) == ("BP fold 1 was saved at fewer epochs than the stages ask "
+                                                         "for, so one model stands at all 3 stages")
     assert budget.thin_stages(res, ("schnet",)) == ""
+    two = _results([1.3, 1.2, 1.1])  # stages 2 and 3 of a fold share the model saved at epoch 150
+    for s, (commit, epochs) in zip(two["stages"], [("x0", 38), ("x1", 150), ("x1", 150)]):
+        s["checkpoints"] = {"bp": {"2": {"commit": commit, "epochs": epochs}}}
+    assert budget.thin_stages(two, ("bp",)) == ("BP fold 2 was saved at fewer epochs than the stages ask for, so "
+                                                "one model (epoch 150) stands at stages 2 and 3")
     for i, s in enumerate(res["stages"]):
         for by in s["checkpoints"].values():
             for c in by.values():
                 c["epochs"] = 10 * (i + 1)
     b, listing = budget.claim_budget(CLAIM, "", res)
-    assert b["why"].endswith("BP fold 1 has 1 distinct committed stage of 3")
+    assert b["why"].endswith("BP fold 1 was saved at fewer epochs than the stages ask for, so one model (epoch 10) "
+                             "stands at all 3 stages")
     assert listing[1]["epochs"] == {"bp": [20, 20], "schnet": [20]}
 
 
@@ -208,7 +253,8 @@ def test_budget_tally_counts_every_paper_row_and_names_the_sensitive_ones():
             {"kind": "paper", "claim": "c", "model": "SchNet", "budget": {"verdict": "untested", "why": "none"}},
             {"kind": "setup", "claim": "d", "model": "", "budget": {"verdict": "sensitive", "why": "x"}}]
     text = budget_words.tally(rows)
-    assert "Of the paper's 3 rows, 1 is stable" in text and "1 budget-sensitive and 1 not evaluated" in text
+    assert "Of the paper's 3 rows, 1 is stable" in text and "1 budget-sensitive (a verdict that changes" in text
+    assert "and 1 not evaluated" in text
     assert text.endswith("The budget-sensitive ones:\n\n- b: crosses at 0.39.") and "d:" not in text
     none = budget_words.tally([{**r, "budget": {"verdict": "stable", "why": ""}} for r in rows[:1]])
     assert "budget-sensitive ones" not in none and budget_words.tally([]) == ""

@@ -61,13 +61,13 @@ def test_a_crystal_claim_moving_toward_a_flip_is_sensitive_with_its_crossing_in_
     for t in embeddings.HYDROGEN.tests:
         assert trend[t.name]["crossing_mae"] == pytest.approx(-icpt / slope, rel=1e-6)
         assert 0 < trend[t.name]["crossing_mae"] < CRYSTAL_MAE[-1]
-    assert "eV/atom (the paper's model: 0.035)" in b["why"] and "one fold" in b["why"]
+    assert "eV/atom (SchNet's published crystal model, not this paper's: 0.035)" in b["why"] and "one fold" in b["why"]
 
 
 def test_a_crystal_claim_that_stays_is_stable_and_so_is_a_number_that_does_not_move():
     res = _fig7_results()
     b, _ = budget.claim_budget(embeddings.CLUSTER, "SchNet", res)
-    assert b["verdict"] == "stable" and "stays" in b["why"] and "one fold" in b["why"]
+    assert b["verdict"] == "stable" and "does not move" in b["why"] and "one fold" in b["why"]
     n, listing = budget.claim_budget(embeddings.EXPLAINED, "SchNet", res)
     assert n["verdict"] == "stable" and listing[-1]["verdict"] == "differs"
 

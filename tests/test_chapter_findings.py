@@ -79,8 +79,8 @@ def test_fig2_on_the_cpu_rows_leads_with_the_schnet_picture_not_holding():
     why = text.split("\n\n")[1]
     assert why.startswith("**Why.** Four rows differ in every test")
     # the one row whose verdict moves with training is named as such, the others are stable
-    assert "10 of these 11 rows keep their verdict" in why
-    assert "BP's energies retaining its descriptors' patterns moves towards the other verdict" in why
+    assert "10 of these 11 rows keep their verdict at every earlier training stage" in why
+    assert "BP's energies retaining its descriptors' patterns depends on how long the models trained" in why
     assert "Design confound" in why
 
 
@@ -187,8 +187,9 @@ def test_why_is_empty_when_every_decided_row_holds_and_reads_untested_budgets():
                  "cause": "a finding: every test differs", "tests": [], "budget": {"verdict": "sensitive"}})
     text = findings.why(rows, {"y": "y small"})
     assert text == ("**Why.** One row differs in every test, pooled and on most folds, a finding about our models "
-                    "rather than one fold's accident: y small for BP. Y small for BP moves towards the other verdict "
-                    "as training goes on, so better-trained models may change it.")
+                    "rather than one fold's accident: y small for BP. Y small for BP depends on how long the models "
+                    "trained (a verdict that changes between the stages, or a test heading for the other side of its "
+                    "threshold), so better-trained models may decide it otherwise.")
 
 
 def test_tally_counts_only_the_decided_paper_rows():

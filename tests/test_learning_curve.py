@@ -123,6 +123,10 @@ def test_advantage_grows_verdicts(ratio, verdict):
     assert row["verdict"] == verdict
     assert [t["name"] for t in row["tests"]] == ["curve slope", "1k → 100k"]
     assert (row["cause"] is None) == (verdict == "holds")
+    assert row["budget"]["verdict"] == "untested" and row["stages"] == []
+    if verdict != "holds":  # a row that does not hold says in its cause why it has no training-stage reading
+        assert row["cause"].endswith("Training budget: untested (decided on learning curves over the training-set "
+                                     "size, not on earlier training stages).")
 
 
 def test_slope_is_exact_on_a_power_law():

@@ -48,7 +48,10 @@ def test_record_roundtrip(tmp_path):
     assert blocks[1] == ("molecules — not comparable values paper 130,831 molecules · atomint 2,000 molecules "
                          "note sample")
     assert doc["rows"][1]["budget"]["verdict"] == "untested" and "budget" not in doc["rows"][0]
-    assert blocks[0] == ("SchNet MAE ▼ lower values paper 0.31 kcal/mol · atomint 0.25 kcal/mol rule reproduced "
+    # the budget column: the header once per table, the paper row's budget beside its verdict, set-up rows blank
+    assert "<th>budget</th>" in md and '<td class="atomint-extra">untested</td>' in md
+    assert '<td class="atomint-extra"></td>' in md
+    assert blocks[0] == ("SchNet MAE ▼ lower untested values paper 0.31 kcal/mol · atomint 0.25 kcal/mol rule reproduced "
                          "within ±10 % why our models: smaller training budget untested — not evaluated on earlier "
                          "training stages")
     # a number lower than the paper's does not count as holding; the setup row does not count at all

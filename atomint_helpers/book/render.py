@@ -175,6 +175,7 @@ div.scorecard table { font-size: 0.8em; }
 table.atomint-claims { width: 100%; table-layout: fixed; border-collapse: collapse; margin: 0.5em 0 1.5em; }
 div.cell_output table.atomint-claims, div.scorecard table.atomint-claims { font-size: 0.8em; }
 table.atomint-claims col.atomint-verdict-col { width: 8.5em; }
+table.atomint-claims col.atomint-extra-col { width: 6.5em; }
 table.atomint-claims th, table.atomint-claims td { text-align: left; vertical-align: top; padding: 0.3em 0.5em;
   white-space: normal; overflow-wrap: anywhere; border: none; }
 table.atomint-claims thead th { border-bottom: 2px solid #888; }

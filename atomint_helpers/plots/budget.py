@@ -53,7 +53,9 @@ def budget_trends(series: list[dict], paper_mae: dict | None = None, *, height: 
             ax.set_yscale("symlog", linthresh=1.0)
             if paper_mae and name in paper_mae:
                 ax.axvline(paper_mae[name], color=ACCENT_COLOR, lw=0.8, ls=":")
-                ax.text(paper_mae[name], 1.0, " paper", transform=ax.get_xaxis_transform(), color=ACCENT_COLOR,
+                unit = next((s["unit"] for s in mine if s.get("unit")), "kcal/mol")
+                ref = " published SchNet" if unit == "eV/atom" else " paper"  # the crystals: not this paper's model
+                ax.text(paper_mae[name], 1.0, ref, transform=ax.get_xaxis_transform(), color=ACCENT_COLOR,
                         ha="left", va="top", fontsize=9)
             lo, hi = ax.get_xlim()
             ax.set_xlim(max(lo, hi), min(lo, hi))
@@ -62,5 +64,5 @@ def budget_trends(series: list[dict], paper_mae: dict | None = None, *, height: 
             ax.set_title(f"against the training stages of {name}", fontsize=9)
             ax.legend(fontsize=9, frameon=False, loc="upper left", bbox_to_anchor=(0.0, -0.28), ncol=1)
         for row in axes:
-            row[0].set_ylabel("normalised value (> 0 holds)")
+            row[0].set_ylabel("(value − threshold) / |threshold|\n(> 0 holds; log beyond ±1)")
     return fig

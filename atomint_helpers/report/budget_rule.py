@@ -17,9 +17,18 @@ The rule (declared before any stage's value was computed):
   holding one falling) moves **toward a flip**. Its crossing is the test MAE at which the least-squares line
   of normalised value against test MAE through the stages reaches 0; it is reported beside the paper
   model's MAE (:data:`~atomint_helpers.interpret.stages.PAPER_MAE`).
-* A claim is ``sensitive`` when any of its tests moves toward a flip; ``stable`` when none does (no test
-  moves, or those that move go away from a flip: training strengthens the verdict); ``untested`` where no
-  stages were evaluated or a test has no value at some stage.
+* A trend line that reaches 0 only at a test MAE of 0 or below does not move toward a flip: no amount of
+  training brings it there.
+* A number of the paper is read on its signed deviation (:func:`signed_number_values`): a value that passes
+  through the paper's and goes on to the other side moves away from it.
+* A claim is ``sensitive`` when its verdict differs between the stages (it already depends on how long the
+  models trained) or any of its tests moves toward a flip; ``stable`` when every stage gives the same verdict
+  and no test moves toward a flip (no test moves, or those that move go away from a flip: training
+  strengthens the verdict); ``untested`` where no stages were evaluated or a test has no value at some stage.
+  The three conditions above (a verdict that changes, a crossing at a positive test MAE, the signed
+  deviation of a number) were added after the first ``cpu`` build, where a reading of it found rows called
+  stable whose verdict changed between the stages, rows called sensitive whose trend could not cross, and a
+  number called sensitive that had already passed the paper's value; no threshold was changed.
 
 How the chapters' claims enter the rule:
 
@@ -111,16 +120,37 @@ def trend(maes: Sequence[float], ys: Sequence[float], last_folds: Sequence[float
     change = float(ys[-1] - ys[0])
     moves = abs(change) > spread and monotone(ys)
     direction = ("toward holding" if change > 0 else "away from holding") if moves else "stays"
-    toward_flip = bool(moves and (ys[-1] < 0) == (change > 0))
+    toward = bool(moves and (ys[-1] < 0) == (change > 0))  # toward the other side of the threshold
+    cross = crossing(maes, ys) if toward else None
+    # a trend that reaches the threshold only at a test MAE of 0 or below never flips with training
+    toward_flip = bool(toward and cross is not None and cross > 0)
     return {"moves": bool(moves), "direction": direction, "toward_flip": toward_flip, "change": change,
-            "spread": spread, "crossing_mae": crossing(maes, ys) if toward_flip else None}
+            "spread": spread, "crossing_mae": cross, "toward_threshold": toward}
+
+
+def signed_number_values(claim: Claim, pooled: Sequence[float]) -> list[float]:
+    """A number's values by stage, normalised to its tolerance on the side of the paper's value where the last
+    stage lies: ``(tol − side · d) / tol`` with ``d = (v − paper) / |paper|`` and ``side`` the sign of the
+    last ``d`` (> 0 reproduced). A value that passes through the paper's and goes on to the other side moves
+    away from it, which the unsigned distance would hide."""
+    tol = float(claim.tolerance)
+    d = [(float(v) - claim.paper_value) / abs(claim.paper_value) for v in pooled]
+    side = 1.0 if d[-1] >= 0 else -1.0
+    return [(tol - side * x) / tol for x in d]
 
 
 def budget(claim: Claim, stage_tests: Sequence[dict], maes: Sequence[float], paper_mae: float | None,
-           unit: str = "kcal/mol") -> dict:
+           unit: str = "kcal/mol", *, verdicts: Sequence[str] | None = None,
+           numbers: Sequence[float] | None = None, reference: str = "the paper's model") -> dict:
     """The budget verdict of a claim for one model: ``stage_tests`` per stage ``{test name: {"value",
-    "fold_values"}}`` (raw, as decided), ``maes`` each stage's test MAE (in ``unit``). Returns ``{"verdict",
-    "why", "tests": {name: trend}}``."""
+    "fold_values"}}`` (raw, as decided), ``maes`` each stage's test MAE (in ``unit``), ``verdicts`` the
+    claim's verdict at each stage, ``numbers`` a number's own pooled value at each stage (its test then reads
+    :func:`signed_number_values`), ``reference`` what ``paper_mae`` is. Returns ``{"verdict", "why", "tests":
+    {name: trend}}``.
+
+    ``sensitive`` when the verdict differs between the stages (it already depends on how long the models
+    trained) or a test moves toward a flip; ``stable`` when every stage gives the same verdict and no test
+    moves toward a flip."""
     tests = claim_tests(claim)
     if not stage_tests or claim.untestable is not None or not tests:
         return {"verdict": "untested", "why": "no earlier stage was evaluated for this claim", "tests": {}}
@@ -129,24 +159,35 @@ def budget(claim: Claim, stage_tests: Sequence[dict], maes: Sequence[float], pap
     for t in tests:
         if any(t.name not in s for s in stage_tests):
             return {"verdict": "untested", "why": f"{t.name} has no value at some stage", "tests": {}}
-        ys = [t.normalised(s[t.name]["value"]) for s in stage_tests]
+        signed = claim.is_number and numbers is not None and all(finite(v) for v in numbers)
+        ys = (signed_number_values(claim, numbers) if signed else
+              [t.normalised(s[t.name]["value"]) for s in stage_tests])
         last = [t.normalised(v) for v in stage_tests[-1][t.name].get("fold_values", ())]
         tr = trend(maes, ys, last)
         if tr["moves"] is None:
-            return {"verdict": "untested", "why": f"{t.name} has no finite value at some stage", "tests": {}}
+            where = "any stage, as in the row itself" if not any(finite(y) for y in ys) else "one of the stages"
+            return {"verdict": "untested", "why": f"{t.name} has no value at {where}", "tests": {}}
         trends[t.name] = tr
+        side = "toward" if ys[-1] < 0 else "away from"  # a differing test flips to holding, a holding one away
         if tr["toward_flip"]:
-            cross = tr["crossing_mae"]
-            at = (f"its trend reaches the threshold at a test MAE of {cross:.{digits}f} {unit}" if cross is not None
-                  and cross > 0 else "its trend line does not reach the threshold at a positive test MAE")
-            paper = f" (the paper's model: {paper_mae:.{digits}f})" if paper_mae is not None else ""
-            words.append(f"{t.name} moves {tr['direction']} as the test MAE falls, toward a flip: {at}{paper}")
+            paper = f" ({reference}: {paper_mae:.{digits}f})" if paper_mae is not None else ""
+            words.append(f"{t.name} moves {tr['direction']} as the test MAE falls, a flip {side} the paper: its trend "
+                         f"reaches the threshold at a test MAE of {tr['crossing_mae']:.{digits}f} {unit}{paper}")
+        elif tr["toward_threshold"]:
+            words.append(f"{t.name} moves {tr['direction']} as the test MAE falls, but its trend line reaches the "
+                         "threshold only at a test MAE of zero or below: no flip within reach of training")
         elif tr["moves"]:
-            words.append(f"{t.name} moves {tr['direction']}, away from a flip (training strengthens the verdict)")
+            words.append(f"{t.name} moves {tr['direction']}, away from the threshold (training strengthens the "
+                         "verdict)")
         else:
-            words.append(f"{t.name} stays (change {tr['change']:+.2f} of the threshold, fold spread "
-                         f"{tr['spread']:.2f}{'' if monotone(ys) else ', not monotone'})")
-    verdict = "sensitive" if any(tr["toward_flip"] for tr in trends.values()) else "stable"
+            why_not = ("its stages do not move in one direction" if not monotone(ys) else
+                       "its change is smaller than the spread between the folds at the last stage")
+            words.append(f"{t.name} does not move: {why_not} (change {tr['change']:+.2f}, fold spread "
+                         f"{tr['spread']:.2f}, in units of the threshold)")
+    changed = verdicts is not None and len(set(verdicts)) > 1
+    if changed:
+        words.insert(0, "its verdict changes between the stages (" + " → ".join(verdicts) + ")")
+    verdict = "sensitive" if changed or any(tr["toward_flip"] for tr in trends.values()) else "stable"
     return {"verdict": verdict, "why": "; ".join(words), "tests": trends}
 
 

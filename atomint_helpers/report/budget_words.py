@@ -23,8 +23,10 @@ def tally(rows: Iterable[Mapping]) -> str:
     n = len(rows)
     k = len(by["stable"])
     head = (f"**Would more training change a verdict?** Of the paper's {n} rows, {k} {'is' if k == 1 else 'are'} "
-            f"stable across three training stages (their tests do not move toward the other side of the "
-            f"threshold as the test error falls), {len(by['sensitive'])} budget-sensitive and "
+            f"stable across three training stages (the same verdict at every stage, and no test moving toward "
+            f"the other side of its threshold as the test error falls), {len(by['sensitive'])} budget-sensitive "
+            f"(a verdict that changes between the stages, or a test whose trend crosses its threshold at a "
+            f"test error training could reach) and "
             f"{len(by['untested'])} not evaluated on earlier stages.")
     if by["sensitive"]:
         head += " The budget-sensitive ones:\n\n" + "\n".join(

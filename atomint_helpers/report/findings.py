@@ -112,12 +112,13 @@ def budget_sentence(rows, names: Mapping[str, str] | None = None) -> str:
                 "them is open.")
     parts = []
     if stable:
-        parts.append(f"{len(stable)} of these {len(rows)} rows keep their verdict at earlier training stages (not an "
-                     f"artefact of how long the models trained)")
+        parts.append(f"{len(stable)} of these {len(rows)} rows keep their verdict at every earlier training stage, "
+                     f"and no test of theirs moves toward the other side of its threshold")
     if sensitive:
-        parts.append(f"{_names(sensitive, names)} {'moves' if len(sensitive) == 1 else 'move'} towards the other "
-                     f"verdict as training goes on, so better-trained models may change "
-                     f"{'it' if len(sensitive) == 1 else 'them'}")
+        parts.append(f"{_names(sensitive, names)} {'depends' if len(sensitive) == 1 else 'depend'} on how long the "
+                     f"models trained (a verdict that changes between the stages, or a test heading for the other "
+                     f"side of its threshold), so better-trained models may decide {'it' if len(sensitive) == 1 else 'them'} "
+                     f"otherwise")
     if untested:
         parts.append(f"{untested} {'was' if untested == 1 else 'were'} not measured at earlier stages")
     text = "; ".join(parts)

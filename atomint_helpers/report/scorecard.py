@@ -299,15 +299,20 @@ def _values(r: Mapping[str, Any]) -> list[str]:
     return paper + [f"atomint {format_value(r['atomint'])}{unit}"]
 
 
-def claims_html(rows: Iterable[Mapping[str, Any]], *, extra=None) -> str:
+def claims_html(rows: Iterable[Mapping[str, Any]], *, extra=None, column=None) -> str:
     """The rows as one HTML table of two columns that fits the book's text column: per row, its section and
     model, the claim in words and the paper's sentence (once for consecutive rows that quote the same one)
     beside the verdict; under them, across both columns, the tests (each rule in full, its value on all
     the data and on each fold), the values of a row without tests, the note and why it does not hold.
     ``extra(row)`` may add ``(label, text)`` lines (the scorecard page: the training budget). No line of
-    it is cut short; no blank line inside (a raw HTML block of Markdown)."""
-    lines = ['<table class="atomint-claims">', '<colgroup><col><col class="atomint-verdict-col"></colgroup>',
-             "<thead><tr><th>claim</th><th>verdict</th></tr></thead>"]
+    it is cut short; no blank line inside (a raw HTML block of Markdown). ``column=(title, cell)`` adds a
+    narrow third column after the verdict, ``cell(row)`` its text (the scorecard page: the training budget)."""
+    third = column is not None
+    lines = ['<table class="atomint-claims">',
+             '<colgroup><col><col class="atomint-verdict-col">'
+             + ('<col class="atomint-extra-col">' if third else "") + "</colgroup>",
+             "<thead><tr><th>claim</th><th>verdict</th>" + (f"<th>{_esc(column[0])}</th>" if third else "")
+             + "</tr></thead>"]
     prev_quote = None
     for i, r in enumerate(rows):
         r = normalize_row(r, i)
@@ -336,10 +341,11 @@ def claims_html(rows: Iterable[Mapping[str, Any]], *, extra=None) -> str:
         detail += [_line(label, text) for label, text in (extra(r) if extra else ())]
         colour = VERDICT_COLOUR[r["verdict"]]
         mark = _esc(VERDICT_MARK[r["verdict"]])
+        cell = f'<td class="atomint-extra">{_esc(column[1](r))}</td>' if third else ""
         lines += ["<tbody>", f'<tr class="atomint-head"><td>{head}</td>'
-                  f'<td class="atomint-verdict" style="background:{colour}">{mark}</td></tr>']
+                  f'<td class="atomint-verdict" style="background:{colour}">{mark}</td>{cell}</tr>']
         if detail:
-            lines.append(f'<tr class="atomint-detail"><td colspan="2">{"".join(detail)}</td></tr>')
+            lines.append(f'<tr class="atomint-detail"><td colspan="{3 if third else 2}">{"".join(detail)}</td></tr>')
         lines.append("</tbody>")
     return "\n".join(lines + ["</table>"])
 

@@ -197,7 +197,7 @@ def summary_markdown(chapters: list[dict], *, link: bool = True, build_info: str
 def _table(rows: list[dict]) -> list[str]:
     """``rows`` as :func:`~.scorecard.claims_html` (a block per row: section, the paper's words, every test
     with its rule in full and its folds, the verdict and why), a claim of the paper with its training
-    budget, followed by a blank line."""
+    budget (a column with its verdict, a line with the stages and why), followed by a blank line."""
     from .budget import budget_cell
     from .findings import base_cause
 
@@ -207,9 +207,12 @@ def _table(rows: list[dict]) -> list[str]:
         why = (r.get("budget") or {}).get("why")
         return [("training budget", budget_cell(r) + (f" — {why}" if why else ""))]
 
+    def budget_word(r: dict) -> str:
+        return ((r.get("budget") or {}).get("verdict") or "—") if r["kind"] == "paper" else ""
+
     # the budget has its own line here, so the cause is shown without the budget paragraph it carries
     shown = [{**r, "cause": base_cause(r["cause"])} if r.get("cause") else r for r in rows]
-    return [claims_html(shown, extra=budget), ""]
+    return [claims_html(shown, extra=budget, column=("budget", budget_word)), ""]
 
 
 def to_markdown(chapters: list[dict], *, missing: Iterable[str] = (), link: bool = True,

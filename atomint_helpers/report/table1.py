@@ -21,10 +21,10 @@ import numpy as np
 
 from ..interpret.evaluation import CPU_TARGET_MAE, MODEL_NAMES, PAPER_TABLE1, schnet_better_on_folds
 from ..properties import goal_text
-from .budget import annotate_errors
+from .budget import annotate_errors, budget_paragraph
 from .claims import QUICK_NOTE, dash_or
 from .findings import base_cause, budget_sentence
-from .registry import Cause, Claim, Measurement, Test, decide, decide_number
+from .registry import HOLDING, Cause, Claim, Measurement, Test, decide, decide_number
 
 #: relative tolerance within which a published error counts as reproduced
 REL_TOL = 0.10
@@ -127,9 +127,6 @@ def rows(table, per_fold, *, quick: bool, profile: str, curve=None) -> list[dict
         out.append(decide(claim, "", {"MAE ratio": ratio("MAE"), "RMSE ratio": ratio("RMSE")}, why_not=why).row())
     out = annotate_errors(out, NUMBERS + ORDER, per_fold, quick)
     grows = curve_row(curve if curve is not None else curve_frame([], per_fold.iloc[:0]), quick=quick)
-    # its evidence is models trained on fewer molecules, not the committed runs at earlier epochs
-    grows["budget"], grows["stages"] = {"verdict": "untested", "why": "decided on learning curves over the "
-                                        "training-set size, not on earlier training stages"}, []
     return out + [grows]
 
 
@@ -224,7 +221,13 @@ def curve_row(frame, *, quick: bool) -> dict:
                   "weight-averaged cosine stage)")
         fit = curve_fit(frame, folds)
         note += f"; {fit}" if fit else ""
-    return decide(GROWS, "", measured, why_not=why, note=note).row()
+    row = decide(GROWS, "", measured, why_not=why, note=note).row()
+    # its evidence is models trained on fewer molecules, not the committed runs at earlier epochs
+    row["budget"], row["stages"] = {"verdict": "untested", "why": "decided on learning curves over the "
+                                    "training-set size, not on earlier training stages"}, []
+    if row.get("cause") and row.get("verdict") not in HOLDING:
+        row["cause"] = f"{row['cause'].rstrip('. ')}. {budget_paragraph(row)}"
+    return row
 
 
 def paper_layout(per_fold):
