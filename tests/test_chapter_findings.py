@@ -188,8 +188,8 @@ def test_why_is_empty_when_every_decided_row_holds_and_reads_untested_budgets():
     text = findings.why(rows, {"y": "y small"})
     assert text == ("**Why.** One row differs in every test, pooled and on most folds, a finding about our models "
                     "rather than one fold's accident: y small for BP. Y small for BP depends on how long the models "
-                    "trained (a verdict that changes between the stages, or a test heading for the other side of its "
-                    "threshold), so better-trained models may decide it otherwise.")
+                    "trained: a verdict that changed between the stages, or a test heading for the other side of its "
+                    "threshold (the scorecard says which).")
 
 
 def test_tally_counts_only_the_decided_paper_rows():

@@ -116,9 +116,8 @@ def budget_sentence(rows, names: Mapping[str, str] | None = None) -> str:
                      f"and no test of theirs moves toward the other side of its threshold")
     if sensitive:
         parts.append(f"{_names(sensitive, names)} {'depends' if len(sensitive) == 1 else 'depend'} on how long the "
-                     f"models trained (a verdict that changes between the stages, or a test heading for the other "
-                     f"side of its threshold), so better-trained models may decide {'it' if len(sensitive) == 1 else 'them'} "
-                     f"otherwise")
+                     f"models trained: a verdict that changed between the stages, or a test heading for the other "
+                     f"side of its threshold (the scorecard says which)")
     if untested:
         parts.append(f"{untested} {'was' if untested == 1 else 'were'} not measured at earlier stages")
     text = "; ".join(parts)
