@@ -137,7 +137,7 @@ def test_trend_series_and_figure_one_line_per_claim_and_test():
     # the ratio moves toward a flip: coloured and named; the gap stays at 0.2: grey, unnamed, counted
     assert series[1]["budget"] == "stable"
     named = [line.get_label() for line in ax.get_lines() if not line.get_label().startswith("_")]
-    assert "claim: ratio" in named and "claim: gap" not in named and "1 other tests (stable or untested)" in named
+    assert "claim: ratio" in named and "claim: gap" not in named and "1 other tests (none heading for a flip)" in named
     grey = next(line for line in ax.get_lines() if line.get_label() == "_claim: gap")
     assert grey.get_color() != next(line for line in ax.get_lines() if line.get_label() == "claim: ratio").get_color()
     assert ax.get_xlim()[0] > ax.get_xlim()[1]  # training runs left to right: MAE falls

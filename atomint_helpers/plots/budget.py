@@ -48,7 +48,7 @@ def budget_trends(series: list[dict], paper_mae: dict | None = None, *, height: 
                 ax.plot(x, y, marker=MARKERS[i % len(MARKERS)], ms=4, color=colours(i % 10), lw=1.4, ls="-",
                         label=s["label"], zorder=3)
             ax.plot([], [], color=OTHER_COLOR, lw=0.7, marker=".", ms=3,
-                    label=f"{len(mine) - len(sensitive)} other tests (stable or untested)")
+                    label=f"{len(mine) - len(sensitive)} other tests (none heading for a flip)")
             ax.axhline(0, color="black", lw=0.6)
             ax.set_yscale("symlog", linthresh=1.0)
             if paper_mae and name in paper_mae:
