@@ -239,7 +239,8 @@ def extension_what_we_see(present: dict, goals: dict | None = None, unit_of=lamb
     for name, folder in sorted(present.items()):
         prov = store.provenance(folder)
         if store.EXTENDED_FROM in prov and prov["metrics"].get("test", {}).get("mae") is not None:
-            by_target.setdefault(model_target_fold(name)[1], []).append((model_target_fold(name)[2], prov))
+            _, target, fold = model_target_fold(name)
+            by_target.setdefault(target, []).append((fold, prov))
     parts = []
     for target, folds in sorted(by_target.items()):
         unit, goal = unit_of(target) or "", (goals or {}).get(target)
