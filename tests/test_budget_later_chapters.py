@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from atomint_helpers import AtomintError
 from atomint_helpers.report import budget, budget_rule, embeddings, esp
 from atomint_helpers.report.registry import Measurement
 
@@ -172,6 +173,18 @@ def test_the_crystal_stages_are_those_since_the_run_s_configuration_last_changed
     assert found == [3, 35, 70, 100]  # 30 and 60 belong to the other recipe
     chosen = stages.choose_crystals(tmp_path)
     assert [s.epochs for s in chosen["schnet"][0]] == [35, 70, 100]
+
+
+def test_the_last_stage_is_the_final_save_however_long_the_run_trained():
+    from atomint_helpers.interpret import stages
+    from atomint_helpers.store.history import Stage
+
+    saves = [Stage("schnet-energy-cpu-fold0", f"c{e}", e, None, "finished", f"w{e}") for e in (6, 98, 205, 300, 400)]
+    assert [stages.pick(saves, e).epochs for e in stages.STAGE_EPOCHS["schnet"]] == [98, 205, 400]
+    assert stages.pick(saves[:4], stages.FINAL).epochs == 300  # before the extension: its end then
+    assert stages.pick(saves[:1], stages.FINAL) is saves[0]
+    with pytest.raises(AtomintError, match="no stages"):
+        stages.pick([], stages.FINAL)
 
 
 def test_this_build_is_recognised_through_float_noise_but_not_through_another_checkpoint():

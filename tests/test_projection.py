@@ -92,20 +92,14 @@ def test_chapter_rows_read_finished_first_stage_and_second_stage_runs():
     dip = rows["schnet-dipole-cpu-fold0"]  # no dipole run finished: read against the energy run's schedule
     assert dip["reference"] == "schnet-energy-cpu-fold0" and dip["projected"] == pytest.approx(0.028)
     assert dip["goal epoch"] is not None and dip["goal epoch"] <= 300  # 0.028 ≤ the 0.030 goal
-    text = report.projection_what_we_see(list(rows.values()), report.projection_backtest(logs, CPU),
-                                         {"energy": "kcal/mol", "dipole": "D"}.get)
-    assert "**0.44 kcal/mol**" in text and "above the 0.40 kcal/mol goal" in text
     alpha = projection.schedule_exponent((100, logs["schnet-energy-cpu-fold0"][99]["val_mae"]), (300, 0.4))
-    assert one["exponent"] == pytest.approx(alpha) and f"exponent {alpha:.2f}, from schnet-energy-cpu-fold0" in text
-    assert f"reaching the 0.030 D goal at epoch {dip['goal epoch']}" in text
-    assert "in the first stage" in text and "within 0.0 %" in text
-    table = report.projection_table(list(rows.values()))
-    assert not table.astype(str).isin(["None", "nan", "NaN"]).any().any()
+    assert one["exponent"] == pytest.approx(alpha)
+    assert one["epochs for goal"] == pytest.approx(300 * (0.44 / 0.4) ** (1 / alpha))
+    assert not rows["schnet-energy-cpu-fold2"]["stage 2"]
 
 
 def test_a_profile_without_a_fixed_end_projects_nothing():
     assert report.projection_rows({"schnet-energy-quick-fold0": _curve(1.0, 4)}, fixed_schedule("quick")) == []
-    assert "Nothing to project" in report.projection_what_we_see([], [])
 
 
 def test_learning_curves_mark_the_projected_end_and_the_goal():
@@ -134,8 +128,6 @@ def test_goals_are_written_as_they_were_set():
     from atomint_helpers.properties import goal_text
 
     assert [goal_text(g) for g in (0.4, 0.03, 0.025, 0.35, 0.073)] == ["0.40", "0.030", "0.025", "0.35", "0.073"]
-    rows = report.projection_rows({"schnet-energy-cpu-fold0": _curve(1.0, 300)}, CPU, {"energy": 0.4})
-    assert report.projection_table(rows)["goal"].tolist() == ["0.40"]
 
 
 def test_a_finished_run_says_where_it_reached_its_goal_or_what_schedule_would():
@@ -152,15 +144,6 @@ def test_a_finished_run_says_where_it_reached_its_goal_or_what_schedule_would():
     alpha = projection.schedule_exponent((100, min(r["val_mae"] for r in own[:100])), (300, own[-1]["val_mae"]))
     assert above["goal epoch"] is None and above["exponent"] == pytest.approx(alpha)
     assert above["epochs for goal"] == pytest.approx(300 * (0.44 / 0.4) ** (1 / alpha))
-    table = report.projection_table(list(rows.values()))["goal reached at"]
-    assert table["schnet-energy-cpu-fold0"] == "epoch 300"
-    assert table["schnet-energy-cpu-fold1"] == f"about {above['epochs for goal']:,.0f} (longer schedule)"
-    text = report.projection_what_we_see(list(rows.values()), [], {"energy": "kcal/mol"}.get)
-    assert "schnet-energy-cpu-fold0 finished at 0.4 kcal/mol, at or below the 0.40 kcal/mol goal (first reached " \
-           "at epoch 300)" in text
-    assert (f"schnet-energy-cpu-fold1 finished at 0.44 kcal/mol, above the 0.40 kcal/mol goal; by its own curve "
-            f"(best after 100 and 300 epochs, exponent {alpha:.2f}) a schedule of about "
-            f"{above['epochs for goal']:,.0f} epochs would reach it") in text
 
 
 def test_a_finished_run_that_dipped_below_its_goal_but_ended_above_reads_as_above():
@@ -168,21 +151,17 @@ def test_a_finished_run_that_dipped_below_its_goal_but_ended_above_reads_as_abov
     log[250]["val_mae"] = 0.39  # one noisy epoch below the goal
     row = report.projection_rows({"schnet-energy-cpu-fold1": log}, CPU, {"energy": 0.4})[0]
     assert row["goal epoch"] is None and row["epochs for goal"] > 300
-    assert report.projection_table([row])["goal reached at"].iloc[0].endswith("(longer schedule)")
 
 
 def test_an_extended_run_is_read_from_the_epoch_it_ended():
     """A run extended 100 epochs past the schedule (training.extension) ends at epoch 400: the schedule that
-    would reach its goal is counted from there, and the text says where the extension began."""
+    would reach its goal is counted from there."""
     log = _curve(1.1, 300) + [{"epoch": e, "val_mae": 0.43, "lr": 1e-5} for e in range(301, 401)]
     row = report.projection_rows({"schnet-energy-cpu-fold2": log}, CPU, {"energy": 0.4})[0]
     assert row["finished"] and row["ended"] == 400 and row["final epoch"] == 300
     alpha = projection.schedule_exponent((100, min(r["val_mae"] for r in log[:100])), (300, log[299]["val_mae"]))
     assert row["exponent"] == pytest.approx(alpha)
     assert row["epochs for goal"] == pytest.approx(400 * (0.43 / 0.4) ** (1 / alpha))
-    text = report.projection_what_we_see([row], [], {"energy": "kcal/mol"}.get)
-    assert ("schnet-energy-cpu-fold2 finished at 0.43 kcal/mol after 400 epochs (the schedule's 300 and 100 of an "
-            "extension), above the 0.40 kcal/mol goal") in text
 
 
 def _extended(tmp_path, name: str, before: float, after: float, epochs=(300, 400)):

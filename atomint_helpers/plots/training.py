@@ -72,7 +72,7 @@ def learning_curves(logs: dict, *, unit_of=lambda name: "", projections: dict | 
     (``model-target-profile-foldK``) to its list of per-epoch rows (``training.read_log``). Epochs, not
     wall time: the runs shared their cores with other work, so their wall times are not comparable.
     ``projections`` (run name → (epoch, validation MAE)) adds a hollow marker where a run still training is
-    projected to end (``report.training.projection_rows``), joined to its last epoch by a dotted line;
+    projected to end (``report.training_goals.projection_rows``), joined to its last epoch by a dotted line;
     ``goals`` (target → MAE) a grey dashed line per panel."""
     import matplotlib.ticker as mticker
 

@@ -5,11 +5,9 @@ same fixed-end schedule (:func:`projection_rows`, the learning curves' hollow ma
 from __future__ import annotations
 
 import math
-import statistics
 
 from .. import store
 from ..properties import goal_text
-from .claims import dash_or
 from .findings import join
 
 
@@ -86,93 +84,6 @@ def projected_ends(rows: list[dict]) -> dict[str, tuple[int, float]]:
     a projection: the hollow markers of ``plots.learning_curves``."""
     return {r["run"]: (r["final epoch"], r["projected"]) for r in rows
             if r["projected"] is not None and not r["finished"]}
-
-
-def projection_table(rows: list[dict], unit_of=lambda target: ""):
-    """The projection rows for reading: numbers rounded, a dash where a run has no projection."""
-    import pandas as pd
-
-    def epochs(r):
-        if r["projected"] is None or r["goal"] is None:
-            return "—"
-        if r["goal epoch"] is not None:
-            return f"epoch {r['goal epoch']}"
-        return f"about {r['epochs for goal']:,.0f} (longer schedule)"
-
-    return pd.DataFrame({
-        "unit": [unit_of(r["target"]) for r in rows],
-        "last epoch": [r["epoch"] for r in rows],
-        "val MAE": [dash_or(r["val MAE"], ".4g") for r in rows],
-        "read against": [r["reference"] or ("—" if r["finished"] or r["stage 2"] else "— (first stage)")
-                         for r in rows],
-        "ratio": [dash_or(r["ratio"], ".3f") for r in rows],
-        "val MAE at the end": [("" if r["finished"] else "projected ") + dash_or(r["projected"], ".4g")
-                               if r["projected"] is not None else "—" for r in rows],
-        "goal": ["—" if r["goal"] is None else goal_text(r["goal"]) for r in rows],
-        "goal reached at": [epochs(r) for r in rows],
-    }, index=pd.Index([r["run"] for r in rows], name="run"))
-
-
-def projection_backtest(logs: dict[str, list[dict]], schedule: tuple[int, int] | None, *, model: str = "schnet",
-                        after: int = 10) -> list[dict]:
-    """``report.projection.backtest`` over the runs of ``model`` in ``logs``, read from ``after`` epochs
-    into the second stage of the fixed-end ``schedule`` (``None``: no rows)."""
-    from . import projection
-
-    if schedule is None:
-        return []
-    return projection.backtest({n: log for n, log in logs.items() if n.startswith(f"{model}-") and log},
-                               schedule[0] + after)
-
-
-def projection_what_we_see(rows: list[dict], backtest: list[dict], unit_of=lambda target: "") -> str:
-    """'What we see' for the projections, from the numbers: per run still training, where it is heading
-    against its goal; per finished run, where it ended; and how well the projection predicted the runs'
-    own later epochs (``report.projection.backtest``)."""
-    parts = []
-    for r in rows:
-        unit = unit_of(r["target"])
-        goal = "" if r["goal"] is None else f"the {goal_text(r['goal'])} {unit} goal"
-        if r["finished"]:
-            text = f"{r['run']} finished at {r['projected']:.4g} {unit}"
-            if r["ended"] > r["final epoch"]:
-                text += (f" after {r['ended']} epochs (the schedule's {r['final epoch']} and "
-                         f"{r['ended'] - r['final epoch']} of an extension)")
-            if goal and r["projected"] <= r["goal"]:
-                text += f", at or below {goal} (first reached at epoch {r['goal epoch']})"
-            elif goal:
-                text += (f", above {goal}; by its own curve (best after {r['first stage']} and {r['final epoch']} "
-                         f"epochs, exponent {r['exponent']:.2f}) a schedule of about {r['epochs for goal']:,.0f} "
-                         "epochs would reach it")
-            parts.append(text)
-        elif not r["stage 2"]:
-            parts.append(f"{r['run']} is at {r['val MAE']:.4g} {unit} after epoch {r['epoch']}, in the first stage; "
-                         "it is projected once it has trained a few epochs of the second")
-        elif r["projected"] is None:
-            parts.append(f"{r['run']} is at {r['val MAE']:.4g} {unit} after epoch {r['epoch']}; no finished run "
-                         "of its recipe to read it against yet")
-        else:
-            text = (f"{r['run']} is at {r['val MAE']:.4g} {unit} after epoch {r['epoch']}, {r['ratio']:.3f} times "
-                    f"{r['reference']}: at that ratio it ends near **{r['projected']:.4g} {unit}** at epoch "
-                    f"{r['final epoch']}")
-            if goal:
-                text += (f", reaching {goal} at epoch {r['goal epoch']}" if r["goal epoch"] is not None else
-                         f", above {goal}; a schedule of about {r['epochs for goal']:,.0f} epochs would reach it "
-                         f"if the error keeps falling as a power law of the schedule length (exponent "
-                         f"{r['exponent']:.2f}, from {r['reference']} after {r['first stage']} and {r['final epoch']} epochs)")
-            parts.append(text)
-    if not parts:
-        return ("**What we see.** Nothing to project: this profile's schedule has no fixed end (the learning rate "
-                "halves on plateaus and the runs stop early), so a run ends where its own curve flattens.")
-    text = "**What we see.**\n\n" + "\n".join(f"- {p}." for p in parts)
-    if backtest:
-        errs = [abs(b["error"]) for b in backtest]
-        median = statistics.median(errs)
-        text += (f"\n\nChecked on the runs themselves: read against each other from epoch {backtest[0]['from']} on, "
-                 f"the {len(backtest)} ordered pairs of runs predicted the validation MAE they logged later "
-                 f"(up to epoch {max(b['to'] for b in backtest)}) within {100 * max(errs):.1f} % "
-                 f"(median {100 * median:.1f} %).")
-    return text
 
 
 def goal_what_we_see(runs, goals: dict | None) -> str:
