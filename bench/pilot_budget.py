@@ -18,7 +18,7 @@ chosen pilot of those finished in ``--out``.
 Each pilot's ``log.csv`` (per epoch: wall time, learning rate, validation MAE) is its curve; one line per
 finished pilot goes to ``<out>/pilots.csv`` (recipe, epochs, wall time, best validation MAE); ``--plot``
 draws every pilot's curve into ``<out>/curves.png``. ``--profile quick`` runs the same on the embedded
-sample in seconds (a smoke run of this script, not a pilot).
+sample for 30 seconds, ``--plan`` included (a smoke run of this script, not a pilot; ``--choose`` ignores it).
 """
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ from atomint_helpers import AtomintError, store, training
 from atomint_helpers.training import budget, budget_pilots
 
 SUMMARY = "pilots.csv"
+#: the budget of a ``--profile quick`` smoke run (minutes), with or without ``--plan``
+QUICK_MINUTES = 0.5
 FIELDS = ["name", "profile", "processes", "minutes", "peak_lr", "warmup", "start_factor", "min_lr", "ema_decay",
           "batch_size", "epochs", "wall_s", "best_epoch", "best_val_mae"]
 
@@ -51,6 +53,8 @@ def pilot_name(r: dict, minutes: float, processes: int) -> str:
 
 
 def run_pilot(args) -> Path:
+    if args.minutes is None:
+        args.minutes = QUICK_MINUTES if args.profile == "quick" else budget_pilots.PILOT_MINUTES
     if not 0 < args.minutes <= 30:
         raise AtomintError(f"a pilot's --minutes must lie in (0, 30], got {args.minutes}")
     r = recipe(args, training.get_profile(args.profile).batch_size)
@@ -86,13 +90,16 @@ def planned(args) -> None:
     if not 0 <= args.plan < len(budget_pilots.PILOTS):
         raise AtomintError(f"--plan must lie in 0..{len(budget_pilots.PILOTS) - 1}, got {args.plan}")
     pilot = budget_pilots.PILOTS[args.plan]
-    args.peak_lr, args.batch_scale = pilot.peak_lr, pilot.batch_scale
-    args.minutes, args.processes = budget_pilots.PILOT_MINUTES, budget_pilots.PILOT_PROCESSES
+    args.peak_lr, args.batch_scale, args.processes = pilot.peak_lr, pilot.batch_scale, budget_pilots.PILOT_PROCESSES
+    if args.profile != "quick":  # a quick smoke of a planned pilot keeps its own (short) --minutes
+        args.minutes = budget_pilots.PILOT_MINUTES
 
 
 def choose(out: Path) -> str:
-    """The chosen pilot among those finished in ``out`` (declared rule: ``budget_pilots.choose``)."""
-    rows = [r for r in _read(out / SUMMARY) if r["profile"] == "cpu"]
+    """The chosen pilot among the declared pilots finished in ``out`` (``cpu`` profile, the plan's minutes and
+    processes; declared rule: ``budget_pilots.choose``)."""
+    rows = [r for r in _read(out / SUMMARY) if r["profile"] == "cpu" and int(r["processes"]) ==
+            budget_pilots.PILOT_PROCESSES and float(r["minutes"]) == budget_pilots.PILOT_MINUTES]
     results = [budget_pilots.PilotResult(r["name"], float(r["peak_lr"]), int(r["batch_size"]),
                                          float(r["best_val_mae"])) for r in rows]
     best = budget_pilots.choose(results)
@@ -122,7 +129,8 @@ def plot(out: Path) -> Path:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="scratch folder for the pilot runs")
-    ap.add_argument("--minutes", type=float, default=30.0, help="the pilot's budget (≤ 30 min)")
+    ap.add_argument("--minutes", type=float, default=None,
+                    help=f"the pilot's budget (≤ 30 min; default 30, with --profile quick {QUICK_MINUTES:g})")
     ap.add_argument("--peak-lr", type=float, default=budget.CANDIDATE["peak_lr"],
                     help="peak learning rate at the profile's batch size (scaled by √k with --batch-scale k)")
     ap.add_argument("--min-lr", type=float, default=budget.CANDIDATE["min_lr"])
