@@ -113,14 +113,14 @@ def adopt(models_dir: str | os.PathLike, ext: Extension) -> list[Path]:
     (:data:`~atomint_helpers.store.EXTENDED_FROM`: epochs, weights' sha256, validation and test metrics).
     All or none: each run must have finished its extra cycle (``stopped: max_epochs`` at the planned epoch,
     test metrics recorded) and load with its weights and config verified, else nothing moves and the error
-    names the run. A kill between the two renames of a
-    folder is finished by the next call (the committed folder waits in ``.<name>.replaced`` until its
+    names the run. ``next/INDEX.md`` is rewritten (removed with ``next/`` once it is empty). A kill between
+    the two renames of a folder is finished by the next call (the committed folder waits in ``.<name>.replaced`` until its
     successor is in place)."""
     root = Path(models_dir)
     completed = _finish_interrupted(root)
     runs = extended_runs(root, ext)
     if not runs and completed:
-        store.write_index(root)
+        _write_indexes(root)
         return completed
     if not runs:
         raise MissingError(f"no run extended with {ext.name!r} in {root / NEXT}; extend one first: atomint train "
@@ -136,8 +136,20 @@ def adopt(models_dir: str | os.PathLike, ext: Extension) -> list[Path]:
                     dest.rename(aside)
             folder.rename(dest)
         shutil.rmtree(aside, ignore_errors=True)
-    store.write_index(root)
+    _write_indexes(root)
     return sorted(completed + [root / f.name for f in runs])
+
+
+def _write_indexes(root: Path) -> None:
+    """``INDEX.md`` of the committed folders, and of ``next/`` while it holds runs (an emptied ``next/`` goes)."""
+    store.write_index(root)
+    nxt = root / NEXT
+    if store.list_checkpoints(nxt):
+        store.write_index(nxt)
+    elif nxt.is_dir():
+        (nxt / "INDEX.md").unlink(missing_ok=True)
+        if not any(nxt.iterdir()):
+            nxt.rmdir()
 
 
 def _record_source(folder: Path, source: Path) -> None:
