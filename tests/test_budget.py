@@ -54,6 +54,15 @@ def test_moving_away_from_a_flip_or_staying_is_stable():
     assert zigzag["verdict"] == "stable" and "do not move in one direction" in zigzag["why"]
 
 
+def test_a_test_that_crossed_its_threshold_between_the_stages_says_so():
+    """ratio (holds below 1) 0.9 → 1.0 → 1.2: it held at the first stage and differs at the last; its trend
+    goes on away from the threshold, so it moves toward no flip, and the words name the crossing."""
+    b = budget.budget(CLAIM, _stages([0.9, 1.0, 1.2], [0.2, 0.2, 0.2]), MAES, 0.35, verdicts=["x"] * 3)
+    assert b["verdict"] == "stable" and not b["tests"]["ratio"]["toward_flip"]
+    assert "ratio moves away from holding and crossed its threshold between the stages (it held at the first)" in b["why"]
+    assert "training strengthens" not in b["why"]
+
+
 def test_a_verdict_that_changes_between_the_stages_is_sensitive_whatever_the_trends():
     """The same values as a stable claim (ratio moving away from a flip), but the stages' own verdicts differ:
     the verdict already depends on the training budget; the path is named."""

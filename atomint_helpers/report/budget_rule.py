@@ -25,6 +25,8 @@ The rule (declared before any stage's value was computed):
   models trained) or any of its tests moves toward a flip; ``stable`` when every stage gives the same verdict
   and no test moves toward a flip (no test moves, or those that move go away from a flip: training
   strengthens the verdict); ``untested`` where no stages were evaluated or a test has no value at some stage.
+  A test that moved across its threshold between the stages and goes on away from it is named as such in
+  the words (the claim's verdict decides the budget, as above).
   The three conditions above (a verdict that changes, a crossing at a positive test MAE, the signed
   deviation of a number) were added after the first ``cpu`` build, where a reading of it found rows called
   stable whose verdict changed between the stages, rows called sensitive whose trend could not cross, and a
@@ -176,6 +178,10 @@ def budget(claim: Claim, stage_tests: Sequence[dict], maes: Sequence[float], pap
         elif tr["toward_threshold"]:
             words.append(f"{t.name} moves {tr['direction']} as the test MAE falls, but its trend line reaches the "
                          "threshold only at a test MAE of zero or below: no flip within reach of training")
+        elif tr["moves"] and (ys[0] < 0) != (ys[-1] < 0):  # its first stage stood on the other side
+            words.append(f"{t.name} moves {tr['direction']} and crossed its threshold between the stages (it "
+                         f"{'differed' if ys[0] < 0 else 'held'} at the first); its trend goes on away from the "
+                         "threshold")
         elif tr["moves"]:
             words.append(f"{t.name} moves {tr['direction']}, away from the threshold (training strengthens the "
                          "verdict)")
