@@ -69,7 +69,8 @@ def rows(runs, quick: bool) -> list[dict]:
     return [dict(decide_number(TRAIN_SIZE, MODEL_LABELS.get(str(name).split("-", 1)[0], ""), int(r["n train"]),
                                why_not=QUICK_NOTE if quick else None,
                                note=("quick profile: 1,000 sample molecules by design; " if quick else "")
-                               + f"{r['epochs']} epochs so far; status: {r['status']}").row(),
+                               + f"{r['epochs']} epochs{' so far' if r['status'] == 'training' else ''}; "
+                               f"status: {r['status']}").row(),
                  claim=f"training molecules, {name}") for name, r in runs.iterrows()]
 
 
