@@ -114,8 +114,8 @@ def adopt(models_dir: str | os.PathLike, ext: Extension) -> list[Path]:
     All or none: each run must have finished its extra cycle (``stopped: max_epochs`` at the planned epoch,
     test metrics recorded) and load with its weights and config verified, else nothing moves and the error
     names the run. ``next/INDEX.md`` is rewritten (removed with ``next/`` once it is empty). A kill between
-    the two renames of a folder is finished by the next call (the committed folder waits in ``.<name>.replaced`` until its
-    successor is in place)."""
+    the two renames of a folder is finished by the next call (the committed folder waits in
+    ``.<name>.replaced`` until its successor is in place)."""
     root = Path(models_dir)
     completed = _finish_interrupted(root)
     runs = extended_runs(root, ext)
