@@ -238,6 +238,10 @@ def test_folds_with_fewer_committed_stages_are_named():
         s["checkpoints"] = {"bp": {"2": {"commit": commit, "epochs": epochs}}}
     assert budget.thin_stages(two, ("bp",)) == ("BP fold 2 was saved at fewer epochs than the stages ask for, so "
                                                 "one model (epoch 150) stands at stages 2 and 3")
+    # the same weights under two commits (a later commit only rewrote the folder's records) are one model
+    for s, (commit, sha) in zip(two["stages"], [("x0", "w38"), ("x1", "w150"), ("x2", "w150")]):
+        s["checkpoints"]["bp"]["2"].update(commit=commit, weights_sha256=sha)
+    assert budget.thin_stages(two, ("bp",)).endswith("one model (epoch 150) stands at stages 2 and 3")
     for i, s in enumerate(res["stages"]):
         for by in s["checkpoints"].values():
             for c in by.values():

@@ -125,8 +125,8 @@ def thin_stages(results: dict, models: Sequence[str], target: str | None = None)
         for k in sorted({k for c in ckpts for k in c.get(m, {})}):
             at = [(i + 1, c[m][k]) for i, c in enumerate(ckpts) if k in c.get(m, {})]
             groups: dict[str, list[tuple[int, dict]]] = {}
-            for i, ck in at:
-                groups.setdefault(str(ck.get("commit")), []).append((i, ck))
+            for i, ck in at:  # a stage is its weights: one model may sit at two commits (a records migration)
+                groups.setdefault(str(ck.get("weights_sha256") or ck.get("commit")), []).append((i, ck))
             for same in (g for g in groups.values() if len(g) > 1):
                 stages = [str(i) for i, _ in same]
                 where = (f"all {n} stages" if len(same) == n else
