@@ -292,3 +292,12 @@ def test_table1_says_when_mae_and_rmse_disagree_with_the_paper():
     assert ("SchNet's energy MAE is higher than the paper's but its RMSE lower: the shapes of the error "
             "distributions differ (RMSE/MAE 2.00 here, 2.69 in the paper") in text
     assert "BP's energy MAE is" not in text.split("**Why.**")[0].split("kcal/mol is below")[-1]
+
+
+def test_table1_causes_name_the_epochs_of_each_target_s_runs():
+    """SchNet's energy runs extended to 400 epochs, its dipole runs at 300: the two causes say which is which."""
+    pf = _both_targets([0.42] * 3)
+    pf["epochs"] = np.where(pf["model"] == "SchNet", np.where(pf["target"] == "energy", 400, 300), 150)
+    text = table1.what_we_find(table1.rows(_table(0.42), pf, quick=False, profile="cpu"), quick=False)
+    assert "trained for 400 epochs (the energy models)" in text and "trained for 300 epochs (the dipole models)" in text
+    assert text.count("128-64 network per element, 150 epochs") == 1  # BP's one sentence for both targets

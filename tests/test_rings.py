@@ -212,6 +212,9 @@ def test_ring_claims_are_judged_fold_by_fold():
     # the fused ring stays among the top three in every fold: the looser reading holds, the claim is inconclusive
     assert o5["tests"][1]["verdict"] == "holds" and o5["verdict"] == "inconclusive"
     assert o5["cause"].startswith("several readings")
+    top10 = report.top_rings(scored["schnet"], report.TOP_N)  # the note names the molecules that carry the motif
+    carriers = top10["molecule"][top10["fused_O5"].astype(bool)].astype(int).tolist()
+    assert carriers and f"carry it (QM9 ids {', '.join(map(str, carriers[:5]))})" in o5["note"]
     assert by[(report.MORE_ENERGY.id, "")]["verdict"] == "holds"
     assert by[(report.MESOMERIC.id, "SchNet")]["verdict"] == "not comparable"  # no data set: no substituents
     assert by[(report.CHEMISTRY.id, "SchNet")]["verdict"] == "not testable"

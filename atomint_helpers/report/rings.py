@@ -237,7 +237,9 @@ def _note(claim, rings, scored, label) -> str:
         m = _KEY[label]
         top = top_rings(scored[m], TOP_N)
         ids = ", ".join(str(int(x)) for x in top["molecule"].head(3))
-        return (f"fold-mean top ten: {_has(top, _MOTIFS[motif])} of {len(top)} carry it (first QM9 ids {ids}); "
+        carriers = ", ".join(str(int(x)) for x in top["molecule"][top[list(_MOTIFS[motif])].any(axis=1)].head(5))
+        return (f"fold-mean top ten (first QM9 ids {ids}): {_has(top, _MOTIFS[motif])} of {len(top)} carry it"
+                + (f" (QM9 ids {carriers})" if carriers else "") + "; "
                 f"share among the {len(comparable(rings)):,} molecules with an aromatic six-membered carbon ring "
                 f"{100 * base[motif]:.1f} %; each fold ranked by its own scores")
     if claim.id in _SHIFT_CLASS:

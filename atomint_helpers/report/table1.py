@@ -74,6 +74,11 @@ _OFF = {
 }
 
 
+#: the epochs in a cause's words, per architecture (``{t}``: the target; SchNet's energy and dipole runs may
+#: differ in length, BP's do not)
+_EPOCH_PHRASE = {"bp": ", {{}} epochs", "schnet": " for {{}} epochs (the {t} models)"}
+
+
 def _epochs(d, phrase: str) -> str:
     """``phrase`` with the epochs the folds of ``d`` trained (``400`` or ``300–400``); empty where no fold
     records them."""
@@ -111,7 +116,7 @@ def rows(table, per_fold, *, quick: bool, profile: str, curve=None) -> list[dict
                          + (f"missed on {', '.join(missed)}" if missed else "met"))
         pooled = round(float(np.mean(finite)), 4) if finite else None
         v = decide_number(claim, claim.models[0], pooled, vals, why_not=why, note=note,
-                          if_off=Cause("our models", _OFF[m].format(epochs=_epochs(d, ", {} epochs" if m == "bp" else " for {} epochs"))))
+                          if_off=Cause("our models", _OFF[m].format(epochs=_epochs(d, _EPOCH_PHRASE[m].format(t=t)))))
         out.append(v.row())
     for claim in ORDER:
         t = claim.id.rsplit(".", 1)[1]
@@ -217,8 +222,7 @@ def curve_row(frame, *, quick: bool) -> dict:
         note = (f"decided on fold{'s' if len(folds) != 1 else ''} {', '.join(map(str, folds)) or 'none'}"
                 + (f"; {missing} of {2 * len(SIZES) * len(FOLDS)} curve runs still to train" if missing else "")
                 + f"; {stopped} of {len(curve)} curve runs ended by early stopping, the others at the 200-epoch "
-                  "cap; the 100k points are the committed models (longer recipe: BP 150 epochs, SchNet 300 with a "
-                  "weight-averaged cosine stage)")
+                  f"cap; the 100k points are the committed models (longer recipe: {_committed_epochs(frame)})")
         fit = curve_fit(frame, folds)
         note += f"; {fit}" if fit else ""
     row = decide(GROWS, "", measured, why_not=why, note=note).row()
@@ -228,6 +232,13 @@ def curve_row(frame, *, quick: bool) -> dict:
     if row.get("cause") and row.get("verdict") not in HOLDING:
         row["cause"] = f"{row['cause'].rstrip('. ')}. {budget_paragraph(row)}"
     return row
+
+
+def _committed_epochs(frame) -> str:
+    """The committed models' epochs per model in words, from the curve frame's 100k rows."""
+    full = frame[frame["recipe"] == "committed"]
+    parts = [f"{m}{_epochs(full[full['model'] == m], ' {} epochs')}" for m in sorted(full["model"].unique())]
+    return ", ".join(parts) + "; SchNet's last epochs with a weight-averaged cosine stage"
 
 
 def paper_layout(per_fold):

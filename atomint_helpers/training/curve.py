@@ -16,7 +16,7 @@ down before any curve run trained and corrected after the first run (BP on 1,000
 other result: with patience counted in epochs of the subset and unclipped descriptors, that run stopped after 340
 steps (patience was then counted in steps, and then, as saving after every 10-step epoch was too slow, in epochs of
 at least 10,000 molecules). It is never changed by the curve's results. The committed 100k models trained
-longer (BP 150 epochs, SchNet 300 with a weight-averaged cosine stage), so the curve's three sizes decide on
+longer (BP 150 epochs, SchNet 300–400 with a weight-averaged cosine stage), so the curve's three sizes decide on
 their own; the 100k point is a second reading.
 
     python -m atomint_helpers.training.curve --models bp --threads 1     # one lane per core
