@@ -116,6 +116,27 @@ def _results(ratios):
     return {"paper_mae": {"schnet": 0.35, "bp": 0.77}, "stages": stages}
 
 
+def test_a_verdict_that_changed_when_the_final_models_were_replaced_is_sensitive():
+    """Three stages moving away from a flip with one verdict (stable); the final models that the last stage
+    replaced (an adopted extension) gave another verdict: sensitive, the replaced runs and the change named.
+    The same verdict on the replaced models leaves it stable."""
+    res = _results([1.1, 1.2, 1.3])
+    for s in res["stages"]:
+        s["checkpoints"] = {"schnet": {str(k): {"epochs": 100 * (s["stage"] + 1), "weights_sha256": f"s{s['stage']}{k}"}
+                                       for k in range(3)},
+                            "bp": {str(k): {"epochs": 150, "weights_sha256": f"b{k}"} for k in range(3)}}
+    assert budget.claim_budget(CLAIM, "", res)[0]["verdict"] == "stable"
+    old = {"test_mae": {"bp": 1.0, "schnet": 0.45}, "claims": [dict(res["stages"][-1]["claims"][0], verdict="holds")],
+           "checkpoints": {"schnet": {str(k): {"epochs": 250, "weights_sha256": f"old{k}"} for k in range(3)},
+                           "bp": res["stages"][-1]["checkpoints"]["bp"]}}
+    b, _ = budget.claim_budget(CLAIM, "", {**res, "target": "energy", "superseded": [old]})
+    assert b["verdict"] == "sensitive" and b["superseded"]["verdict"] == "holds"
+    assert b["why"].startswith("its verdict changed when the final models were replaced (SchNet energy 250 → 300 "
+                               "epochs: holds → differs)")
+    same = dict(old, claims=[res["stages"][-1]["claims"][0]])
+    assert budget.claim_budget(CLAIM, "", {**res, "superseded": [same]})[0]["verdict"] == "stable"
+
+
 def test_rows_gain_budget_and_stages():
     rows = [{"id": CLAIM.id, "kind": "paper", "model": ""}, {"id": "other", "kind": "paper", "model": ""}]
     out = budget.annotate(rows, (CLAIM,), quick=False, results=_results([1.3, 1.2, 1.1]))

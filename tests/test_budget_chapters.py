@@ -181,6 +181,15 @@ def test_the_runner_keeps_computed_stages_and_recomputes_those_asked(tmp_path, m
     run.run("fig4", out, tmp_path, only=[0])
     assert calls == [["dipole-cpu0", "energy-cpu0"]]
     assert [s["stage"] for s in budget.read_results(out)["stages"]] == [0, 1, 2]
+    assert "superseded" not in budget.read_results(out)  # the same weights recomputed: nothing replaced
+    # the final energy models replaced (an extension adopted): the last stage recomputed keeps the one it replaces
+    monkeypatch.setattr(run, "stage_checkpoints", lambda chosen, i, d, ds: (
+        {"x": {"0": {"dir": d.name, "mae": 1.0, "rmse": 1.0, "weights_sha256": f"{d.name}-new"}}}, {"schnet": 0.3}))
+    res = run.run("fig4", out, tmp_path, only=[2])
+    assert len(res["superseded"]) == 1
+    assert res["superseded"][0]["targets"]["energy"]["checkpoints"]["x"]["0"] == {"dir": "energy-cpu2", "mae": 1.0,
+                                                                                "rmse": 1.0}
+    assert res["stages"][2]["test_mae"] == {"schnet": 0.3}
 
 
 def test_the_check_names_every_difference_from_today():

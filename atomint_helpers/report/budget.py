@@ -104,8 +104,46 @@ def claim_budget(claim: Claim, label: str, results: dict | None) -> tuple[dict, 
     one = "one fold (the one run the chapter reads)" if len(results.get("folds", (0, 1, 2))) == 1 else ""
     notes = "; ".join(x for x in (thin, one) if x)
     flips = [name for name, tr in b["tests"].items() if tr["toward_flip"]]
-    return {"verdict": b["verdict"], "why": b["why"] + (f"; {notes}" if notes else ""),
-            **({"toward_flip": flips} if flips else {})}, listing
+    replaced = superseded_change(claim, label, results, hits[-1]["verdict"])
+    verdict, why = b["verdict"], b["why"]
+    if replaced:
+        verdict, why = "sensitive", f"{replaced['why']}; {why}"
+    return {"verdict": verdict, "why": why + (f"; {notes}" if notes else ""),
+            **({"toward_flip": flips} if flips else {}), **({"superseded": replaced} if replaced else {})}, listing
+
+
+def superseded_change(claim: Claim, label: str, results: dict, final: str) -> dict | None:
+    """Where the claim's verdict on final models that were since replaced (the results' ``superseded``
+    stages: an extension adopted after the stages were evaluated) differs from ``final``, today's:
+    ``{"verdict", "runs", "why"}`` of the latest such stage; ``None`` where none differs."""
+    for sup in reversed(results.get("superseded", [])):
+        hit = next((c for c in sup.get("claims", ()) if c["id"] == claim.id and c["model"] == label), None)
+        if hit is not None and hit["verdict"] != final:
+            runs = replaced_runs(sup, results["stages"][-1], results.get("target", "energy"))
+            return {"verdict": hit["verdict"], "runs": runs,
+                    "why": f"its verdict changed when the final models were replaced ({runs}: {hit['verdict']} → "
+                           f"{final})"}
+    return None
+
+
+def replaced_runs(old: dict, new: dict, own: str) -> str:
+    """Which runs differ between two stages, in words ("SchNet energy 300 → 400 epochs"): per target and
+    architecture whose weights differ, the epochs of the folds before and after."""
+    def by_target(stage):
+        return {own: stage.get("checkpoints", {}),
+                **{t: v.get("checkpoints", {}) for t, v in stage.get("targets", {}).items()}}
+
+    def span(by):
+        e = sorted({c.get("epochs") for c in by.values() if c.get("epochs") is not None})
+        return "?" if not e else str(e[0]) if len(e) == 1 else f"{e[0]}–{e[-1]}"
+
+    before, after, parts = by_target(old), by_target(new), []
+    for t, ck in after.items():
+        for m, by in sorted(ck.items()):
+            was = before.get(t, {}).get(m, {})
+            if {c.get("weights_sha256") for c in by.values()} != {c.get("weights_sha256") for c in was.values()}:
+                parts.append(f"{_PANEL.get(m, m)} {t} {span(was)} → {span(by)} epochs")
+    return ", ".join(parts) or "the same runs"
 
 
 def reference_name(unit: str) -> str:

@@ -31,6 +31,11 @@ The rule (declared before any stage's value was computed):
   deviation of a number) were added after the first ``cpu`` build, where a reading of it found rows called
   stable whose verdict changed between the stages, rows called sensitive whose trend could not cross, and a
   number called sensitive that had already passed the paper's value; no threshold was changed.
+* A claim is ``sensitive`` too when its verdict on final models that were since replaced (an extension
+  adopted after the stages were evaluated: the results' ``superseded`` stage) differs from today's
+  (:func:`~atomint_helpers.report.budget.superseded_change`). This condition was added when the SchNet energy
+  runs were extended from 300 to 400 epochs and the last stage became the 400-epoch save: three verdicts
+  changed with the extension, which the stages alone no longer showed.
 
 How the chapters' claims enter the rule:
 

@@ -27,8 +27,10 @@ The paper's §1 saliency remark has no stage results: its claim is declared unte
 method, no number of the models decides it), so its rows stay ``untested`` whatever the stages.
 
 The file is rewritten after every stage and a stage already in it is kept (``--only`` recomputes the
-stages named); the budget rule (:mod:`atomint_helpers.report.budget`) reads it. ``--check``: the last stage
-must give today's values, decided on ``models/`` (the same weights); writes ``final_check`` into the file.
+stages named). A recomputed last stage whose checkpoints are other weights than before (the final models were
+replaced, e.g. an extension adopted) keeps the stage it replaces under ``superseded``. The budget rule
+(:mod:`atomint_helpers.report.budget`) reads the file. ``--check``: the last stage must give today's values,
+decided on ``models/`` (the same weights); writes ``final_check`` into the file.
 """
 from __future__ import annotations
 
@@ -220,6 +222,12 @@ def stage_checkpoints(chosen: dict, i: int, d: Path, ds) -> tuple[dict, dict]:
     return ckpts, maes
 
 
+def weights_of(stage: dict) -> set:
+    """The weights' sha256 of every checkpoint of a stage, every target."""
+    by_target = [stage.get("checkpoints", {}), *(t.get("checkpoints", {}) for t in stage.get("targets", {}).values())]
+    return {c.get("weights_sha256") for ck in by_target for by in ck.values() for c in by.values()}
+
+
 def errors_of(ckpts_by_target: dict) -> dict:
     """``{target: {model: {fold: {"mae", "rmse"}}}}`` from the checkpoints of each target."""
     return {t: {m: {int(k): {"mae": c["mae"], "rmse": c["rmse"]} for k, c in by.items()} for m, by in ck.items()}
@@ -247,7 +255,8 @@ def run(chapter: str, out: Path, repo: Path, only=None) -> dict:
     old = budget.read_results(out) or {}
     done = {s["stage"]: s for s in old.get("stages", [])}
     results = {**old, **header(chapter, ds), "stages": []}
-    for i in range(len(dirs[targets[0]])):
+    last = len(dirs[targets[0]]) - 1
+    for i in range(last + 1):
         if i in done and (only is None or i not in only):
             results["stages"].append(done[i])
             continue
@@ -257,9 +266,13 @@ def run(chapter: str, out: Path, repo: Path, only=None) -> dict:
             ckpts[t], maes[t] = stage_checkpoints(chosen[t], i, dirs[t][i], ds)
         claims, extra = measure(chapter, {t: dirs[t][i] for t in targets}, ds, errors_of(ckpts))
         own = targets[0]
-        results["stages"].append({"stage": i, "test_mae": maes[own], "checkpoints": ckpts[own], "claims": claims,
-                                  "targets": {t: {"test_mae": maes[t], "checkpoints": ckpts[t]} for t in targets[1:]},
-                                  **extra})
+        new = {"stage": i, "test_mae": maes[own], "checkpoints": ckpts[own], "claims": claims,
+               "targets": {t: {"test_mae": maes[t], "checkpoints": ckpts[t]} for t in targets[1:]}, **extra}
+        if i == last and i in done and weights_of(done[i]) != weights_of(new):
+            # the final models were replaced (an extension adopted): the verdicts on the ones the book read
+            # before stay in the results (budget.claim_budget reads them)
+            results["superseded"] = [*old.get("superseded", []), {k: v for k, v in done[i].items() if k != "stage"}]
+        results["stages"].append(new)
         results["stages"].sort(key=lambda s: s["stage"])
         results.pop("final_check", None)  # a recomputed stage is checked again
         budget.write_results(out, results)
