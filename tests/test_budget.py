@@ -296,3 +296,18 @@ def test_budget_tally_counts_every_paper_row_and_names_the_sensitive_ones():
               {"axis": "BP", "budget": "untested"}]
     assert budget_words.series_sentence(series) == ("The figure draws SchNet: 2 tests, 1 moving toward a flip; "
                                                     "BP: 1 test, 0 moving toward a flip.")
+
+
+def test_the_verdicts_changed_by_replaced_final_models_are_told():
+    from atomint_helpers.report import budget_words
+
+    changes = [{"chapter": "fig3", "claim": "A statement", "model": "SchNet", "runs": "SchNet energy 300 → 400 epochs",
+                "before": "inconclusive", "after": "differs"},
+               {"chapter": "fig2", "claim": "Another", "model": "", "runs": "SchNet energy 300 → 400 epochs",
+                "before": "differs", "after": "inconclusive"}]
+    assert budget_words.superseded_sentence(changes) == (
+        "When the final models were replaced (SchNet energy 300 → 400 epochs), 2 verdicts changed: “A statement” "
+        "(SchNet), inconclusive → differs; “Another”, differs → inconclusive.")
+    assert budget_words.superseded_sentence([]) == ""
+    for c in budget.all_superseded_changes():  # the committed results: every change is one
+        assert c["before"] != c["after"] and "→" in c["runs"]

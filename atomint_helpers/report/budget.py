@@ -368,6 +368,23 @@ def chapter_claims() -> dict[str, tuple[Claim, ...]]:
             "fig7": embeddings.CLAIMS}
 
 
+def all_superseded_changes() -> list[dict]:
+    """Every claim and model of the committed results whose verdict changed when the final models were replaced
+    (:func:`superseded_change`): ``{"chapter", "claim", "model", "runs", "before", "after"}``."""
+    out = []
+    for chapter, claims in chapter_claims().items():
+        results = read_results(results_path(chapter)) or {}
+        if not results.get("superseded") or not results.get("stages"):
+            continue
+        for hit in results["stages"][-1]["claims"]:
+            claim = next((c for c in claims if c.id == hit["id"]), None)
+            change = claim and superseded_change(claim, hit["model"], results, hit["verdict"])
+            if change:
+                out.append({"chapter": chapter, "claim": claim.statement, "model": hit["model"],
+                            "runs": change["runs"], "before": change["verdict"], "after": hit["verdict"]})
+    return out
+
+
 def all_figure_inputs() -> tuple[list[dict], dict]:
     """:func:`figure_inputs` over every chapter's committed results (one figure for the book)."""
     series, paper = [], {}

@@ -25,8 +25,8 @@ def tally(rows: Iterable[Mapping]) -> str:
     head = (f"**Would more training change a verdict?** Of the paper's {n} rows, {k} {'is' if k == 1 else 'are'} "
             f"stable across three training stages (the same verdict at every stage, and no test moving toward "
             f"the other side of its threshold as the test error falls), {len(by['sensitive'])} budget-sensitive "
-            f"(a verdict that changes between the stages, or a test whose trend crosses its threshold at a "
-            f"test error training could reach) and "
+            f"(a verdict that changes between the stages or changed when the final models were replaced, or a "
+            f"test whose trend crosses its threshold at a test error training could reach) and "
             f"{len(by['untested'])} not evaluated on earlier stages.")
     if by["sensitive"]:
         head += " The budget-sensitive ones:\n\n" + "\n".join(
@@ -46,3 +46,18 @@ def series_sentence(series: list[dict]) -> str:
              f"{sum(s.get('budget') == 'sensitive' for s in lines)} moving toward a flip"
              for axis, lines in panels.items()]
     return "The figure draws " + "; ".join(parts) + "."
+
+
+def superseded_sentence(changes: list[dict]) -> str:
+    """The verdicts that changed when the final models were replaced (:func:`.budget.all_superseded_changes`),
+    grouped by the runs replaced; empty when none changed."""
+    groups: dict[str, list[dict]] = {}
+    for c in changes:
+        groups.setdefault(c["runs"], []).append(c)
+    parts = []
+    for runs, cs in groups.items():
+        n = len(cs)
+        parts.append(f"When the final models were replaced ({runs}), {n} verdict{'s' if n != 1 else ''} changed: "
+                     + "; ".join(f"“{c['claim']}”" + (f" ({c['model']})" if c.get("model") else "")
+                                 + f", {c['before']} → {c['after']}" for c in cs) + ".")
+    return " ".join(parts)
