@@ -61,6 +61,11 @@ def test_a_test_that_crossed_its_threshold_between_the_stages_says_so():
     assert b["verdict"] == "stable" and not b["tests"]["ratio"]["toward_flip"]
     assert "ratio moves away from holding and crossed its threshold between the stages (it held at the first)" in b["why"]
     assert "training strengthens" not in b["why"]
+    # the same crossing within the last stage's fold spread: it does not move, but the words say it crossed
+    wide = budget.budget(CLAIM, _stages([0.9, 1.0, 1.2], [0.2, 0.2, 0.2], ratio_last_folds=(0.7, 1.2, 1.5)),
+                         MAES, 0.35, verdicts=["x"] * 3)
+    assert not wide["tests"]["ratio"]["moves"]
+    assert "in units of the threshold); its pooled value crossed the threshold between the stages" in wide["why"]
 
 
 def test_a_verdict_that_changes_between_the_stages_is_sensitive_whatever_the_trends():

@@ -193,8 +193,10 @@ def budget(claim: Claim, stage_tests: Sequence[dict], maes: Sequence[float], pap
         else:
             why_not = ("its stages do not move in one direction" if not monotone(ys) else
                        "its change is smaller than the spread between the folds at the last stage")
+            crossed = ("; its pooled value crossed the threshold between the stages"
+                       if (ys[0] < 0) != (ys[-1] < 0) else "")
             words.append(f"{t.name} does not move: {why_not} (change {tr['change']:+.2f}, fold spread "
-                         f"{tr['spread']:.2f}, in units of the threshold)")
+                         f"{tr['spread']:.2f}, in units of the threshold){crossed}")
     changed = verdicts is not None and len(set(verdicts)) > 1
     if changed:
         words.insert(0, "its verdict changes between the stages (" + " → ".join(verdicts) + ")")
