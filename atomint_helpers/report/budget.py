@@ -65,6 +65,25 @@ def _axis(results: dict, stage: dict, target: str | None) -> tuple[dict, dict, s
     return other.get("test_mae", {}), other.get("checkpoints", {}), UNITS.get(target, "")
 
 
+def checkpoints_by_target(stage: dict, own: str) -> dict:
+    """``{target: {model: {fold: checkpoint}}}`` of one stage: the results' own target (``own``) and every other
+    target the chapter reads."""
+    return {own: stage.get("checkpoints", {}),
+            **{t: other.get("checkpoints", {}) for t, other in stage.get("targets", {}).items()}}
+
+
+def _hit(claims: Sequence[dict], claim: Claim, label: str) -> dict | None:
+    """The stage result of ``claim`` for model ``label`` among ``claims``, or ``None``."""
+    return next((c for c in claims if c["id"] == claim.id and c["model"] == label), None)
+
+
+def with_budget_paragraph(row: dict) -> dict:
+    """``row`` whose cause, where it does not hold, ends in its :func:`budget_paragraph` (in place)."""
+    if row.get("cause") and row.get("verdict") not in HOLDING:
+        row["cause"] = f"{row['cause'].rstrip('. ')}. {budget_paragraph(row)}"
+    return row
+
+
 def _paper_mae(results: dict, target: str | None, m: str) -> float | None:
     own = target is None or target == results.get("target", "energy")
     return (results.get("paper_mae", {}) if own else results.get("target_paper_mae", {}).get(target, {})).get(m)
@@ -78,7 +97,7 @@ def claim_budget(claim: Claim, label: str, results: dict | None) -> tuple[dict, 
     per_stage, maes, listing, hits, target, unit = [], [], [], [], None, ""
     tests = claim_tests(claim)
     for s in results["stages"]:
-        hit = next((c for c in s["claims"] if c["id"] == claim.id and c["model"] == label), None)
+        hit = _hit(s["claims"], claim, label)
         if hit is None:
             return {"verdict": "untested", "why": "this claim was not measured on every stage"}, []
         target = hit.get("target")
@@ -117,7 +136,7 @@ def superseded_change(claim: Claim, label: str, results: dict, final: str) -> di
     stages: an extension adopted after the stages were evaluated) differs from ``final``, today's:
     ``{"verdict", "runs", "why"}`` of the latest such stage; ``None`` where none differs."""
     for sup in reversed(results.get("superseded", [])):
-        hit = next((c for c in sup.get("claims", ()) if c["id"] == claim.id and c["model"] == label), None)
+        hit = _hit(sup.get("claims", ()), claim, label)
         if hit is not None and hit["verdict"] != final:
             runs = replaced_runs(sup, results["stages"][-1], results.get("target", "energy"))
             return {"verdict": hit["verdict"], "runs": runs,
@@ -129,15 +148,11 @@ def superseded_change(claim: Claim, label: str, results: dict, final: str) -> di
 def replaced_runs(old: dict, new: dict, own: str) -> str:
     """Which runs differ between two stages, in words ("SchNet energy 300 → 400 epochs"): per target and
     architecture whose weights differ, the epochs of the folds before and after."""
-    def by_target(stage):
-        return {own: stage.get("checkpoints", {}),
-                **{t: v.get("checkpoints", {}) for t, v in stage.get("targets", {}).items()}}
-
     def span(by):
         e = sorted({c.get("epochs") for c in by.values() if c.get("epochs") is not None})
         return "?" if not e else str(e[0]) if len(e) == 1 else f"{e[0]}–{e[-1]}"
 
-    before, after, parts = by_target(old), by_target(new), []
+    before, after, parts = checkpoints_by_target(old, own), checkpoints_by_target(new, own), []
     for t, ck in after.items():
         for m, by in sorted(ck.items()):
             was = before.get(t, {}).get(m, {})
@@ -191,8 +206,7 @@ def annotate(rows: list[dict], claims: Sequence[Claim], quick: bool, results: di
             r["budget"], r["stages"] = {"verdict": "untested", "why": "not testable"}, []
         else:
             r["budget"], r["stages"] = claim_budget(c, r.get("model", ""), results)
-            if r.get("cause") and r.get("verdict") not in HOLDING:
-                r["cause"] = f"{r['cause'].rstrip('. ')}. {budget_paragraph(r)}"
+            with_budget_paragraph(r)
     return rows
 
 
@@ -224,9 +238,7 @@ def annotate_errors(rows: list[dict], claims: Sequence[Claim], per_fold, quick: 
     if results and results.get("stages"):
         from ..interpret.evaluation import MODEL_NAMES
 
-        last = results["stages"][-1]
-        sets = {results.get("target", "energy"): last["checkpoints"],
-                **{t: o.get("checkpoints", {}) for t, o in last.get("targets", {}).items()}}
+        sets = checkpoints_by_target(results["stages"][-1], results.get("target", "energy"))
         known = {(MODEL_NAMES[m], t, int(k)): c["mae"] for t, ck in sets.items() for m, by in ck.items()
                  for k, c in by.items()}
         mine = {(r["model"], r["target"], int(r["fold"])): r["MAE"] for _, r in per_fold.iterrows()}

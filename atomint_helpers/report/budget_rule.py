@@ -176,6 +176,7 @@ def budget(claim: Claim, stage_tests: Sequence[dict], maes: Sequence[float], pap
             return {"verdict": "untested", "why": f"{t.name} has no value at {where}", "tests": {}}
         trends[t.name] = tr
         side = "toward" if ys[-1] < 0 else "away from"  # a differing test flips to holding, a holding one away
+        crossed = (ys[0] < 0) != (ys[-1] < 0)  # its first stage stood on the other side of the threshold
         if tr["toward_flip"]:
             paper = f" ({reference}: {paper_mae:.{digits}f})" if paper_mae is not None else ""
             words.append(f"{t.name} moves {tr['direction']} as the test MAE falls, a flip {side} the paper: its trend "
@@ -183,7 +184,7 @@ def budget(claim: Claim, stage_tests: Sequence[dict], maes: Sequence[float], pap
         elif tr["toward_threshold"]:
             words.append(f"{t.name} moves {tr['direction']} as the test MAE falls, but its trend line reaches the "
                          "threshold only at a test MAE of zero or below: no flip within reach of training")
-        elif tr["moves"] and (ys[0] < 0) != (ys[-1] < 0):  # its first stage stood on the other side
+        elif tr["moves"] and crossed:
             words.append(f"{t.name} moves {tr['direction']} and crossed its threshold between the stages (it "
                          f"{'differed' if ys[0] < 0 else 'held'} at the first); its trend goes on away from the "
                          "threshold")
@@ -193,10 +194,9 @@ def budget(claim: Claim, stage_tests: Sequence[dict], maes: Sequence[float], pap
         else:
             why_not = ("its stages do not move in one direction" if not monotone(ys) else
                        "its change is smaller than the spread between the folds at the last stage")
-            crossed = ("; its pooled value crossed the threshold between the stages"
-                       if (ys[0] < 0) != (ys[-1] < 0) else "")
             words.append(f"{t.name} does not move: {why_not} (change {tr['change']:+.2f}, fold spread "
-                         f"{tr['spread']:.2f}, in units of the threshold){crossed}")
+                         f"{tr['spread']:.2f}, in units of the threshold)"
+                         + ("; its pooled value crossed the threshold between the stages" if crossed else ""))
     changed = verdicts is not None and len(set(verdicts)) > 1
     if changed:
         words.insert(0, "its verdict changes between the stages (" + " → ".join(verdicts) + ")")

@@ -21,10 +21,10 @@ import numpy as np
 
 from ..interpret.evaluation import CPU_TARGET_MAE, MODEL_NAMES, PAPER_TABLE1, schnet_better_on_folds
 from ..properties import goal_text
-from .budget import annotate_errors, budget_paragraph
+from .budget import annotate_errors, with_budget_paragraph
 from .claims import QUICK_NOTE, dash_or
 from .findings import base_cause, budget_sentence
-from .registry import HOLDING, Cause, Claim, Measurement, Test, decide, decide_number
+from .registry import Cause, Claim, Measurement, Test, decide, decide_number
 
 #: relative tolerance within which a published error counts as reproduced
 REL_TOL = 0.10
@@ -229,9 +229,7 @@ def curve_row(frame, *, quick: bool) -> dict:
     # its evidence is models trained on fewer molecules, not the committed runs at earlier epochs
     row["budget"], row["stages"] = {"verdict": "untested", "why": "decided on learning curves over the "
                                     "training-set size, not on earlier training stages"}, []
-    if row.get("cause") and row.get("verdict") not in HOLDING:
-        row["cause"] = f"{row['cause'].rstrip('. ')}. {budget_paragraph(row)}"
-    return row
+    return with_budget_paragraph(row)
 
 
 def _committed_epochs(frame) -> str:

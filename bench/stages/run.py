@@ -224,7 +224,7 @@ def stage_checkpoints(chosen: dict, i: int, d: Path, ds) -> tuple[dict, dict]:
 
 def weights_of(stage: dict) -> set:
     """The weights' sha256 of every checkpoint of a stage, every target."""
-    by_target = [stage.get("checkpoints", {}), *(t.get("checkpoints", {}) for t in stage.get("targets", {}).values())]
+    by_target = budget.checkpoints_by_target(stage, "own").values()
     return {c.get("weights_sha256") for ck in by_target for by in ck.values() for c in by.values()}
 
 
