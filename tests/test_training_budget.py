@@ -59,6 +59,8 @@ from atomint_helpers.training import budget, read_log, run as run_module, train 
 #: timed over budget.FIRST_STEPS (20) steps after budget.WARM_STEPS (10) and then paced; a long warm-up so that steps fall on it
 RECIPE = {"batch_size": 25, "warmup": 0.3, "ema_decay": 0.9}
 MINUTES = 0.11  # 6.6 s of the fake clock: epochs of 3, 1, 1 ticks, then the next would overrun it
+#: a budget run's folder is named after its budget, beside the profile's own run
+RUN = "schnet-energy-quick-fold0-0.11min"
 STEPS = 40
 
 
@@ -107,7 +109,7 @@ def _expected_lrs(log: list[dict]) -> list[float]:
     """The schedule step by step from the epoch log alone: progress = (wall at the epoch's start + step ×
     the previous epoch's seconds per step) / budget; in the first epoch, 0 until step 30, then the mean of
     steps 10–29 (1 tick / 20 on the fake clock)."""
-    b = {**budget.CANDIDATE, **RECIPE}
+    b = {**budget.DEFAULT_RECIPE, **RECIPE}
     budget_s, walls, out = MINUTES * 60, [0.0] + [r["wall_s"] for r in log], []
     for e in range(1, len(log) + 1):
         start = walls[e - 1]
@@ -123,7 +125,7 @@ def budget_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("budget")
     with pytest.MonkeyPatch.context() as mp:
         lrs = _budget_run(folder, mp)
-    return folder / "schnet-energy-quick-fold0", lrs
+    return folder / RUN, lrs
 
 
 def test_a_budget_run_sets_the_schedules_rate_at_every_step_and_ends_within_its_budget(budget_run):
@@ -131,12 +133,12 @@ def test_a_budget_run_sets_the_schedules_rate_at_every_step_and_ends_within_its_
     log, prov = read_log(folder), store.provenance(folder)
     assert [r["wall_s"] for r in log] == [3.0, 4.0, 5.0]  # 6.6 s: a fourth epoch (mean 1.67 s) would overrun
     assert prov["status"].startswith("stopped: finished its time budget of 0.11 min")
-    assert prov["profile_settings"]["budget"] == {**budget.CANDIDATE, **RECIPE, "minutes": MINUTES}
+    assert prov["profile_settings"]["budget"] == {**budget.DEFAULT_RECIPE, **RECIPE, "minutes": MINUTES}
     assert prov["profile_settings"]["batch_size"] == 25 and prov["profile_settings"]["extend"] == {}
     assert len(lrs) == 3 * STEPS
     assert np.allclose(lrs, _expected_lrs(log), rtol=1e-9, atol=0)
-    peak = budget.CANDIDATE["peak_lr"]
-    assert lrs[0] == pytest.approx(peak * budget.CANDIDATE["start_factor"])  # warm-up from its start
+    peak = budget.DEFAULT_RECIPE["peak_lr"]
+    assert lrs[0] == pytest.approx(peak * budget.DEFAULT_RECIPE["start_factor"])  # warm-up from its start
     assert max(lrs) < peak and lrs[-1] < lrs[STEPS]  # past the peak (p = 0.3), decaying
     # the log's rate is the epoch's last step's: no plateau halving on top
     assert [r["lr"] for r in log] == pytest.approx([lrs[STEPS - 1], lrs[2 * STEPS - 1], lrs[-1]], rel=1e-5)
@@ -153,7 +155,7 @@ def test_a_budget_run_sets_the_schedules_rate_at_every_step_and_ends_within_its_
 def test_a_budget_run_resumed_after_a_kill_continues_its_schedule(budget_run, tmp_path, monkeypatch):
     folder, lrs = budget_run
     first = _budget_run(tmp_path, monkeypatch, kill_after=2)
-    resumed = tmp_path / "schnet-energy-quick-fold0"
+    resumed = tmp_path / RUN
     assert [r["epoch"] for r in read_log(resumed)] == [1, 2]
     assert np.allclose(first, lrs[:2 * STEPS], rtol=1e-12, atol=0)
     after = _budget_run(tmp_path, monkeypatch)  # a fresh clock: only the durations it measures count
@@ -165,14 +167,18 @@ def test_a_budget_run_resumed_after_a_kill_continues_its_schedule(budget_run, tm
 def test_a_run_continues_only_under_the_budget_it_was_trained_with(budget_run, tmp_path, kwargs, before):
     import shutil
 
-    folder = shutil.copytree(budget_run[0], tmp_path / "schnet-energy-quick-fold0")
+    folder = shutil.copytree(budget_run[0], tmp_path / "run")
     with pytest.raises(AtomintError, match=f"was trained with the time budget .*'minutes': {before}.* re-run it as it was"):
-        train("schnet", "energy", 0, "quick", tmp_path, progress=False, threads=1, **kwargs)
+        train("schnet", "energy", 0, "quick", tmp_path, progress=False, threads=1, name="run", **kwargs)
     assert read_log(folder) == read_log(budget_run[0])
 
 
-def test_a_budget_run_stops_before_overrunning_a_real_clock(tmp_path):
+def test_a_budget_run_stops_before_overrunning_a_real_clock_beside_the_profiles_own_run(tmp_path):
+    own = train("schnet", "energy", 0, "quick", tmp_path, progress=False, threads=1, max_epochs=1)
+    before = (own / store.LOG).read_bytes()
     folder = train("schnet", "energy", 0, "quick", tmp_path, progress=False, threads=1, budget_minutes=0.05)
+    assert folder == tmp_path / "schnet-energy-quick-fold0-0.05min"  # never resumes the profile's run
+    assert (own / store.LOG).read_bytes() == before
     log = read_log(folder)
     epochs = np.diff([0.0] + [r["wall_s"] for r in log])
     assert log[-1]["wall_s"] <= 0.05 * 60 + epochs.max()

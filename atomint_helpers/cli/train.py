@@ -43,10 +43,12 @@ def add_cli(sub) -> None:
     p.add_argument("--budget-minutes", type=float, default=None, metavar="M",
                    help="train to a wall-time budget of M minutes (all resumes together): learning rate per step "
                         "from the time used (warm-up, then a cosine to the budget's end), weight average from the "
-                        "first step, no early stopping; quick/cpu profiles, not with --max-minutes. Its recipe "
-                        f"(peak lr {budget.CANDIDATE['peak_lr']:g}, warm-up {budget.CANDIDATE['warmup']:g} of the budget, "
-                        f"weight-average decay {budget.CANDIDATE['ema_decay']:g}, the profile's batch size) is to "
-                        "be chosen by pilots (issue 37), not yet chosen")
+                        "first step, no early stopping; quick/cpu profiles, not with --max-minutes; the run's "
+                        "folder is named after its budget (e.g. schnet-energy-cpu-fold0-60min). Its recipe, chosen "
+                        "by pilots: "
+                        f"peak lr {budget.DEFAULT_RECIPE['peak_lr']:g}, warm-up {budget.DEFAULT_RECIPE['warmup']:g} "
+                        f"of the budget, weight-average decay {budget.DEFAULT_RECIPE['ema_decay']:g}, the profile's "
+                        "batch size")
     p.add_argument("--max-epochs", type=positive_int, default=None,
                    help="stop after this many epochs in total, over all resumes (default: the profile's)")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")

@@ -13,8 +13,8 @@
 ``extension``      declared recipes that continue a finished run (a second cosine cycle), in ``models/next/``,
                    and their adoption over the committed folders (all folds or none)
 ``parallel``       data-parallel runs on several CPU processes (``--processes N``: DDP, gloo)
-``budget``         the schedule of a wall-time budget (``--budget-minutes``; its recipe not yet chosen by pilots)
-``budget_pilots``  the declared pilots that are to choose that recipe, and the rule that chooses
+``budget``         the schedule of a wall-time budget (``--budget-minutes``) and its recipe
+``budget_pilots``  the declared pilots that chose that recipe, and the rule that chose it
 =================  ====================================================================================
 
 

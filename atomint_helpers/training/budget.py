@@ -2,9 +2,9 @@
 
 A run with ``Profile.budget`` (:func:`settings`, set by ``train(..., budget_minutes=M)``) follows this
 schedule instead of the profile's (:class:`Schedule`, driven from :func:`~atomint_helpers.training.run.train_epoch`).
-Its constants (:data:`CANDIDATE`: peak learning rate, warm-up, batch size, decay of the weight average) are
-**to be chosen by pilots (issue 37), not yet chosen**: pilots on fold 0's **validation** MAE against wall
-time, on idle cores (≤ 30 min each, ``bench/pilot_budget.py``). What is settled is its shape:
+Its constants (:data:`DEFAULT_RECIPE`: peak learning rate, warm-up, decay of the weight average; the
+profile's batch size) were chosen by four declared pilots on fold 0's **validation** MAE after 30 minutes on
+two idle processes (:mod:`.budget_pilots`, ``bench/pilot_budget.py``, bench/RESULTS.md). Its shape:
 
 * **Progress is time.** ``p = trained seconds / budget seconds`` (:func:`progress`: ``Run.wall`` at the
   epoch's start, which ``state.pt`` keeps, plus the epoch's steps so far at the previous epoch's mean step
@@ -15,8 +15,7 @@ time, on idle cores (≤ 30 min each, ``bench/pilot_budget.py``). What is settle
   broadcast after every epoch), never read from a rank's own clock, so every rank sets the same rate.
 * **Learning rate per optimizer step** (:func:`budget_lr`): a linear warm-up from ``peak_lr · start_factor`` to
   ``peak_lr`` over ``p ∈ [0, warmup]``, then a cosine from ``peak_lr`` down to ``min_lr`` at ``p = 1`` (one
-  cycle). Candidates for the pilots: peak 1e-3 to 2e-3 (the ``cpu`` recipe's 5e-4 was set for 300 epochs),
-  warm-up 2–5 % of the budget.
+  cycle). The peak is higher than the ``cpu`` recipe's 5e-4, which was set for 300 epochs.
 * **Batch size with the learning rate scaled**: a global batch ``k`` times the profile's takes the peak
   learning rate ``√k`` times (Adam); with ``--processes 2`` a larger global batch also halves the number of
   all-reduces per epoch.
@@ -46,10 +45,12 @@ if TYPE_CHECKING:
 #: deterministic one
 clock = time.time
 
-#: the recipe's constants, **to be chosen by pilots (issue 37), not yet chosen**: peak and final learning
-#: rate, warm-up (fraction of the budget), the warm-up's start (fraction of the peak), decay of the weight
-#: average per optimizer step; the batch size is the profile's unless a recipe gives one
-CANDIDATE = {"peak_lr": 1e-3, "min_lr": 1e-6, "warmup": 0.05, "start_factor": 0.1, "ema_decay": 0.999}
+#: the recipe a budget run follows unless given another: peak and final learning rate, warm-up (fraction of
+#: the budget), the warm-up's start (fraction of the peak), decay of the weight average per optimizer step;
+#: the batch size is the profile's. Chosen by the declared pilots (:mod:`.budget_pilots`, bench/RESULTS.md):
+#: of peaks 1e-3 and 2e-3 at batches of 100 and 200, the peak 2e-3 at the profile's batch of 100 ended
+#: lowest (fold 0's validation MAE after 30 minutes on two processes: 0.679 against 0.799–1.092 kcal/mol)
+DEFAULT_RECIPE = {"peak_lr": 2e-3, "min_lr": 1e-6, "warmup": 0.05, "start_factor": 0.1, "ema_decay": 0.999}
 #: optimizer steps over which rank 0 times the first epoch's steps, after :data:`WARM_STEPS` untimed ones (the
 #: first steps of a run also compile SchNet's interaction blocks); the rate before then: the warm-up's start
 FIRST_STEPS = 20
@@ -92,15 +93,15 @@ def stops_before_next_epoch(wall_s: float, budget_s: float, epoch_s: list[float]
 
 
 def settings(minutes: float | None, recipe: dict | None, batch_size: int) -> dict:
-    """``Profile.budget`` of a run: :data:`CANDIDATE` with ``recipe``'s constants (a pilot's, e.g.
+    """``Profile.budget`` of a run: :data:`DEFAULT_RECIPE` with ``recipe``'s constants (a pilot's, e.g.
     ``{"peak_lr": 2e-3, "batch_size": 200}``; it may give the ``minutes``), the profile's ``batch_size``
     unless the recipe gives one, and ``minutes`` of training wall time (all resumes together), checked."""
     recipe = dict(recipe or {})
-    unknown = sorted(set(recipe) - set(CANDIDATE) - {"batch_size", "minutes"})
+    unknown = sorted(set(recipe) - set(DEFAULT_RECIPE) - {"batch_size", "minutes"})
     if unknown:
         raise AtomintError(f"unknown budget recipe constants {', '.join(unknown)}; accepted: "
-                           f"{', '.join([*CANDIDATE, 'batch_size', 'minutes'])}")
-    out = {**CANDIDATE, "batch_size": batch_size, **recipe}
+                           f"{', '.join([*DEFAULT_RECIPE, 'batch_size', 'minutes'])}")
+    out = {**DEFAULT_RECIPE, "batch_size": batch_size, **recipe}
     if minutes is not None:
         out["minutes"] = minutes
     m = out.get("minutes")

@@ -1,10 +1,10 @@
-"""The pilots that choose the wall-time budget recipe (:mod:`.budget`, issue 37), and the rule that reads the
-choice off them, both declared before any pilot ran.
+"""The pilots that chose the wall-time budget recipe (:data:`.budget.DEFAULT_RECIPE`, issue 37), and the rule
+that read the choice off them, both declared before any pilot ran (the outcome: bench/RESULTS.md).
 
 Every pilot trains SchNet (the ``cpu`` architecture, 64×3) on the energy of fold 0 from scratch, on idle cores
 with two data-parallel processes of one thread each, to a budget of :data:`PILOT_MINUTES`, under one recipe of
 :data:`PILOTS`; the warm-up (5 % of the budget from 0.1 × the peak), ``min_lr`` and the weight average's decay
-are :data:`~.budget.CANDIDATE`'s in every pilot, so the pilots vary the two settings a short budget is most
+are the same in every pilot (those of :data:`~.budget.DEFAULT_RECIPE`), so the pilots vary the two settings a short budget is most
 sensitive to: the peak learning rate and the batch (a batch ``k`` times the profile's with the peak scaled
 by √k, as Adam's noise scale asks). ``bench/pilot_budget.py --plan N`` runs pilot ``N``.
 

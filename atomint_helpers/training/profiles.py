@@ -58,7 +58,7 @@ class Profile:
     #: a wall-time budget (:mod:`.budget`): ``{"minutes", "peak_lr", "min_lr", "warmup", "start_factor",
     #: "ema_decay", "batch_size"}``; it replaces the profile's schedule (the learning rate per step from the
     #: time used, the weight average from the first step, no plateau halving, no early stopping, no second
-    #: stage, no restart screening). Its constants are to be chosen by pilots (issue 37), not yet chosen
+    #: stage, no restart screening). Its constants: :data:`.budget.DEFAULT_RECIPE`, chosen by pilots
     budget: dict | None = None
 
 

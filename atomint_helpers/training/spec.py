@@ -74,7 +74,11 @@ class RunSpec:
                                f"processes or GPUs instead of --processes")
         if processes > 1 and threads is None:
             threads = 1  # one torch thread per process (and SchNet's compiled interaction blocks)
-        folder = Path(models_dir) / (name or store.run_name(model_name, target, profile, fold))
+        # a budget run is named after its budget, so that it never resumes (or meets) the profile's own run
+        default = store.run_name(model_name, target, profile, fold)
+        if prof.budget:
+            default += f"-{prof.budget['minutes']:g}min"
+        folder = Path(models_dir) / (name or default)
         return cls(model=model_name, target=target, fold=int(fold), profile=profile, prof=prof, folder=folder,
                    models_dir=Path(models_dir), data_dir=data_dir, threads=threads, seed=seed, name=name,
                    devices=devices, overrides=copy.deepcopy(overrides), head=copy.deepcopy(head),
