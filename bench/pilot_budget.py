@@ -131,12 +131,12 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="scratch folder for the pilot runs")
     ap.add_argument("--minutes", type=float, default=None,
                     help=f"the pilot's budget (≤ 30 min; default 30, with --profile quick {QUICK_MINUTES:g})")
-    ap.add_argument("--peak-lr", type=float, default=budget.CANDIDATE["peak_lr"],
+    ap.add_argument("--peak-lr", type=float, default=budget.DEFAULT_RECIPE["peak_lr"],
                     help="peak learning rate at the profile's batch size (scaled by √k with --batch-scale k)")
-    ap.add_argument("--min-lr", type=float, default=budget.CANDIDATE["min_lr"])
-    ap.add_argument("--warmup", type=float, default=budget.CANDIDATE["warmup"], help="fraction of the budget")
-    ap.add_argument("--start-factor", type=float, default=budget.CANDIDATE["start_factor"])
-    ap.add_argument("--ema", type=float, default=budget.CANDIDATE["ema_decay"], help="weight-average decay per step")
+    ap.add_argument("--min-lr", type=float, default=budget.DEFAULT_RECIPE["min_lr"])
+    ap.add_argument("--warmup", type=float, default=budget.DEFAULT_RECIPE["warmup"], help="fraction of the budget")
+    ap.add_argument("--start-factor", type=float, default=budget.DEFAULT_RECIPE["start_factor"])
+    ap.add_argument("--ema", type=float, default=budget.DEFAULT_RECIPE["ema_decay"], help="weight-average decay per step")
     ap.add_argument("--batch-scale", type=int, default=1, help="global batch = k × the profile's")
     ap.add_argument("--processes", type=int, default=1, help="data-parallel processes (DDP)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads per process")
