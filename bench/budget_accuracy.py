@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import fcntl
 import os
 import time
 from pathlib import Path
@@ -80,13 +81,15 @@ def run(args) -> dict:
            "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
            "started_utc": started.strftime("%Y-%m-%d %H:%M")}
     summary = Path(args.out) / SUMMARY
-    rows = [x for x in read(summary) if x["name"] != name] + [row]
-    tmp = summary.with_suffix(f".tmp-{os.getpid()}")
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, summary)
+    with open(Path(args.out) / ".accuracy.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # runs side by side end together: one read-and-rewrite at a time
+        rows = [x for x in read(summary) if x["name"] != name] + [row]
+        tmp = summary.with_suffix(f".tmp-{os.getpid()}")
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
+            w.writeheader()
+            w.writerows(rows)
+        os.replace(tmp, summary)
     return row
 
 
