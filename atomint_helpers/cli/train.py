@@ -45,10 +45,9 @@ def add_cli(sub) -> None:
                         "from the time used (warm-up, then a cosine to the budget's end), weight average from the "
                         "first step, no early stopping; quick/cpu profiles, not with --max-minutes; the run's "
                         "folder is named after its budget (e.g. schnet-energy-cpu-fold0-60min). Its recipe, chosen "
-                        "by pilots: "
-                        f"peak lr {budget.DEFAULT_RECIPE['peak_lr']:g}, warm-up {budget.DEFAULT_RECIPE['warmup']:g} "
-                        f"of the budget, weight-average decay {budget.DEFAULT_RECIPE['ema_decay']:g}, the profile's "
-                        "batch size")
+                        f"by pilots: peak lr {budget.DEFAULT_RECIPE['peak_lr']:g}, warm-up "
+                        f"{budget.DEFAULT_RECIPE['warmup']:g} of the budget, weight-average decay "
+                        f"{budget.DEFAULT_RECIPE['ema_decay']:g}, the profile's batch size")
     p.add_argument("--max-epochs", type=positive_int, default=None,
                    help="stop after this many epochs in total, over all resumes (default: the profile's)")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")

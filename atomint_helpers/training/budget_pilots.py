@@ -4,9 +4,9 @@ that read the choice off them, both declared before any pilot ran (the outcome: 
 Every pilot trains SchNet (the ``cpu`` architecture, 64×3) on the energy of fold 0 from scratch, on idle cores
 with two data-parallel processes of one thread each, to a budget of :data:`PILOT_MINUTES`, under one recipe of
 :data:`PILOTS`; the warm-up (5 % of the budget from 0.1 × the peak), ``min_lr`` and the weight average's decay
-are the same in every pilot (those of :data:`~.budget.DEFAULT_RECIPE`), so the pilots vary the two settings a short budget is most
-sensitive to: the peak learning rate and the batch (a batch ``k`` times the profile's with the peak scaled
-by √k, as Adam's noise scale asks). ``bench/pilot_budget.py --plan N`` runs pilot ``N``.
+are the same in every pilot (those of :data:`~.budget.DEFAULT_RECIPE`), so the pilots vary the two settings
+a short budget is most sensitive to: the peak learning rate and the batch (a batch ``k`` times the profile's
+with the peak scaled by √k, as Adam's noise scale asks). ``bench/pilot_budget.py --plan N`` runs pilot ``N``.
 
 The rule (:func:`choose`): the pilot with the lowest **validation** MAE of its kept weights wins; pilots within
 :data:`TIE_KCAL` of the lowest are tied (the epoch-to-epoch noise of a validation MAE near 0.5 kcal/mol), and
