@@ -22,33 +22,24 @@ raise it to about their number). The test MAE that every run records is not read
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
-import fcntl
 import os
 import time
 from pathlib import Path
 
 from atomint_helpers import store, training
-from time_to_accuracy import THRESHOLDS
+from atomint_helpers.properties import TARGETS
+from pilot_budget import read_rows, upsert_row
+from time_to_accuracy import THRESHOLDS, first_reaching
 
 SUMMARY = "accuracy.csv"
 FIELDS = ["name", "profile", "target", "fold", "processes", "minutes", "peak_lr", "batch_size", "epochs",
           "first_epoch_s", "epoch_s", "reached_epoch", "reached_min", "outside_epochs_s", "last_val_mae",
           "best_val_mae", "load_before", "load_after", "started_utc"]
-UNITS = {"energy": "kcal/mol", "dipole": "D"}
 
 
 def run_name(target: str, fold: int, minutes: float, processes: int) -> str:
     return f"schnet-{target}-fold{fold}-{minutes:g}min-p{processes}"
-
-
-def reached(log: list[dict], threshold: float) -> tuple[int, float] | None:
-    """The first epoch whose validation MAE is at or below ``threshold`` and its training wall time (min)."""
-    for row in log:
-        if row["val_mae"] <= threshold:
-            return int(row["epoch"]), row["wall_s"] / 60
-    return None
 
 
 def epoch_seconds(log: list[dict]) -> tuple[float, float | None]:
@@ -69,35 +60,19 @@ def run(args) -> dict:
     log = training.read_log(folder)
     settings = store.provenance(folder)["profile_settings"]["budget"]
     first_s, epoch_s = epoch_seconds(log)
-    hit = reached(log, THRESHOLDS[args.target])
+    hit_epoch, hit_s, _ = first_reaching(folder / store.LOG, THRESHOLDS[args.target])
     row = {"name": name, "profile": args.profile, "target": args.target, "fold": args.fold,
            "processes": args.processes, "minutes": args.minutes,
            "peak_lr": settings["peak_lr"], "batch_size": settings["batch_size"],
            "epochs": len(log), "first_epoch_s": round(first_s, 1),
            "epoch_s": round(epoch_s, 1) if epoch_s else "",
-           "reached_epoch": hit[0] if hit else "", "reached_min": round(hit[1], 1) if hit else "",
+           "reached_epoch": hit_epoch or "", "reached_min": round(hit_s / 60, 1) if hit_epoch else "",
            "outside_epochs_s": round(total_s - log[-1]["wall_s"], 1),
            "last_val_mae": round(log[-1]["val_mae"], 4), "best_val_mae": round(min(r["val_mae"] for r in log), 4),
            "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
            "started_utc": started.strftime("%Y-%m-%d %H:%M")}
-    summary = Path(args.out) / SUMMARY
-    with open(Path(args.out) / ".accuracy.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # runs side by side end together: one read-and-rewrite at a time
-        rows = [x for x in read(summary) if x["name"] != name] + [row]
-        tmp = summary.with_suffix(f".tmp-{os.getpid()}")
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
-            w.writeheader()
-            w.writerows(rows)
-        os.replace(tmp, summary)
+    upsert_row(Path(args.out) / SUMMARY, row, FIELDS)
     return row
-
-
-def read(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def table(out: Path) -> str:
@@ -105,9 +80,9 @@ def table(out: Path) -> str:
     heads = ["target", "fold", "processes", "budget (min)", "epochs", "s per epoch (first; others)",
              "first epoch at the target", "minutes to the target", "s outside the epochs", "last validation MAE"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-    for r in sorted(read(out / SUMMARY), key=lambda r: (r["target"] != "energy", int(r["processes"]) == 1,
+    for r in sorted(read_rows(out / SUMMARY), key=lambda r: (r["target"] != "energy", int(r["processes"]) == 1,
                                                          int(r["fold"]))):
-        goal = f"{THRESHOLDS[r['target']]:g} {UNITS[r['target']]}"
+        goal = f"{THRESHOLDS[r['target']]:g} {TARGETS[r['target']].unit}"
         to = f"{float(r['reached_min']):.1f}" if r["reached_min"] else f"not reached in {float(r['minutes']):g}"
         lines.append(f"| {r['target']} (≤ {goal}) | {r['fold']} | {r['processes']} | {float(r['minutes']):g} | "
                      f"{r['epochs']} | {r['first_epoch_s']}; {r['epoch_s']} | {r['reached_epoch'] or '—'} | {to} | "
@@ -138,7 +113,7 @@ def main() -> None:
     r = run(args)
     to = f"reached at epoch {r['reached_epoch']} after {r['reached_min']} min" if r["reached_epoch"] else "not reached"
     print(f"{r['name']}: {r['epochs']} epochs, target {to}; last validation MAE {r['last_val_mae']} "
-          f"{UNITS[args.target]}")
+          f"{TARGETS[args.target].unit}")
 
 
 if __name__ == "__main__":

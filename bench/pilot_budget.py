@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import fcntl
 import math
+import os
 from pathlib import Path
 
 from atomint_helpers import AtomintError, store, training
@@ -67,22 +69,32 @@ def run_pilot(args) -> Path:
     row = {"name": name, "profile": args.profile, "processes": args.processes, "minutes": args.minutes, **r,
            "epochs": len(log), "wall_s": round(log[-1]["wall_s"], 1), "best_epoch": best["epoch"],
            "best_val_mae": round(best["val_mae"], 4)}
-    summary = Path(args.out) / SUMMARY
-    rows = [x for x in _read(summary) if x["name"] != name] + [row]
-    with open(summary, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
+    upsert_row(Path(args.out) / SUMMARY, row, FIELDS)
     print(f"{name}: {len(log)} epochs in {log[-1]['wall_s'] / 60:.1f} min, best validation MAE "
           f"{best['val_mae']:.4f} kcal/mol at epoch {best['epoch']} ({prov['status']})")
     return folder
 
 
-def _read(path: Path) -> list[dict]:
+def read_rows(path: Path) -> list[dict]:
+    """The rows of a summary CSV (empty if there is none yet)."""
     if not path.is_file():
         return []
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
+
+
+def upsert_row(path: Path, row: dict, fields: list[str]) -> None:
+    """Put ``row`` into the summary CSV ``path`` in place of the row of the same ``name``, atomically; runs
+    that end together (side by side) read and rewrite it one at a time."""
+    with open(path.parent / f".{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rows = [x for x in read_rows(path) if x["name"] != row["name"]] + [row]
+        tmp = path.with_suffix(f".tmp-{os.getpid()}")
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+            w.writeheader()
+            w.writerows(rows)
+        os.replace(tmp, path)
 
 
 def planned(args) -> None:
@@ -98,7 +110,7 @@ def planned(args) -> None:
 def choose(out: Path) -> str:
     """The chosen pilot among the declared pilots finished in ``out`` (``cpu`` profile, the plan's minutes and
     processes; declared rule: ``budget_pilots.choose``)."""
-    rows = [r for r in _read(out / SUMMARY) if r["profile"] == "cpu" and int(r["processes"]) ==
+    rows = [r for r in read_rows(out / SUMMARY) if r["profile"] == "cpu" and int(r["processes"]) ==
             budget_pilots.PILOT_PROCESSES and float(r["minutes"]) == budget_pilots.PILOT_MINUTES]
     results = [budget_pilots.PilotResult(r["name"], float(r["peak_lr"]), int(r["batch_size"]),
                                          float(r["best_val_mae"])) for r in rows]
@@ -115,7 +127,7 @@ def plot(out: Path) -> Path:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for row in _read(out / SUMMARY):
+    for row in read_rows(out / SUMMARY):
         log = training.read_log(out / row["name"])
         ax.plot([x["wall_s"] / 60 for x in log], [x["val_mae"] for x in log], marker=".", label=row["name"])
     ax.set(xlabel="training wall time (min)", ylabel="validation MAE (kcal/mol)", yscale="log",
