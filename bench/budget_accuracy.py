@@ -15,7 +15,7 @@ raise it to about their number). The test MAE that every run records is not read
 
     python bench/budget_accuracy.py --target energy --fold 0 --processes 2 --minutes 60 --out /tmp/accuracy
     python bench/budget_accuracy.py --target dipole --fold 0 --processes 1 --minutes 100 --out /tmp/accuracy
-    python bench/budget_accuracy.py --table --out /tmp/accuracy      # the Markdown table of bench/RESULTS.md
+    python bench/budget_accuracy.py --table /tmp/accuracy [DIR ...]   # the Markdown table of bench/RESULTS.md
 
 ``--profile quick`` runs the same on the embedded sample for ``--minutes`` (a smoke run of this script).
 """
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import platform
 import time
 from pathlib import Path
 
@@ -35,7 +36,18 @@ from time_to_accuracy import THRESHOLDS, first_reaching
 SUMMARY = "accuracy.csv"
 FIELDS = ["name", "profile", "target", "fold", "processes", "minutes", "peak_lr", "batch_size", "epochs",
           "first_epoch_s", "epoch_s", "reached_epoch", "reached_min", "outside_epochs_s", "last_val_mae",
-          "best_val_mae", "load_before", "load_after", "started_utc"]
+          "best_val_mae", "load_before", "load_after", "started_utc", "cpu"]
+
+
+def cpu_model() -> str:
+    """The processor's model name (``/proc/cpuinfo``; the platform's word elsewhere): timings of different
+    machines are never compared with each other, so every row names its own."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+    except OSError:
+        names = []
+    return f"{names[0]} × {len(names)}" if names else platform.processor() or platform.machine()
 
 
 def run_name(target: str, fold: int, minutes: float, processes: int) -> str:
@@ -70,21 +82,23 @@ def run(args) -> dict:
            "outside_epochs_s": round(total_s - log[-1]["wall_s"], 1),
            "last_val_mae": round(log[-1]["val_mae"], 4), "best_val_mae": round(min(r["val_mae"] for r in log), 4),
            "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2),
-           "started_utc": started.strftime("%Y-%m-%d %H:%M")}
+           "started_utc": started.strftime("%Y-%m-%d %H:%M"), "cpu": cpu_model()}
     upsert_row(Path(args.out) / SUMMARY, row, FIELDS)
     return row
 
 
-def table(out: Path) -> str:
-    """The finished runs of ``out`` as a Markdown table (minutes to the target, epochs, per-epoch seconds)."""
-    heads = ["target", "fold", "processes", "budget (min)", "epochs", "s per epoch (first; others)",
+def table(outs: list[Path]) -> str:
+    """The finished runs of the folders ``outs`` as a Markdown table (minutes to the target, epochs, per-epoch
+    seconds), machine by machine."""
+    heads = ["machine", "target", "fold", "processes", "budget (min)", "epochs", "s per epoch (first; others)",
              "first epoch at the target", "minutes to the target", "s outside the epochs", "last validation MAE"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-    for r in sorted(read_rows(out / SUMMARY), key=lambda r: (r["target"] != "energy", int(r["processes"]) == 1,
-                                                         int(r["fold"]))):
+    rows = [r for out in outs for r in read_rows(out / SUMMARY)]
+    for r in sorted(rows, key=lambda r: (r.get("cpu") or "", r["target"] != "energy", int(r["processes"]) == 1,
+                                         int(r["fold"]))):
         goal = f"{THRESHOLDS[r['target']]:g} {TARGETS[r['target']].unit}"
         to = f"{float(r['reached_min']):.1f}" if r["reached_min"] else f"not reached in {float(r['minutes']):g}"
-        lines.append(f"| {r['target']} (≤ {goal}) | {r['fold']} | {r['processes']} | {float(r['minutes']):g} | "
+        lines.append(f"| {r.get('cpu') or 'not recorded'} | {r['target']} (≤ {goal}) | {r['fold']} | {r['processes']} | {float(r['minutes']):g} | "
                      f"{r['epochs']} | {r['first_epoch_s']}; {r['epoch_s']} | {r['reached_epoch'] or '—'} | {to} | "
                      f"{float(r['outside_epochs_s']):.0f} | "
                      f"{float(r['last_val_mae']):.4g} |")
@@ -93,20 +107,23 @@ def table(out: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True, help="scratch folder for the runs")
+    ap.add_argument("--out", help="scratch folder for the runs")
     ap.add_argument("--target", choices=list(THRESHOLDS), default="energy")
     ap.add_argument("--fold", type=int, default=0)
     ap.add_argument("--processes", type=int, default=2, help="data-parallel processes, one torch thread each")
     ap.add_argument("--minutes", type=float, default=None,
                     help="the budget (default 60 with two or more processes, 100 with one)")
     ap.add_argument("--profile", default="cpu", choices=["cpu", "quick"], help="quick: a smoke run only")
-    ap.add_argument("--table", action="store_true", help="print the table of the finished runs in --out and exit")
+    ap.add_argument("--table", nargs="+", metavar="DIR",
+                    help="print the table of the finished runs in these folders (one per machine) and exit")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args()
-    out = Path(args.out)
     if args.table:
-        print(table(out))
+        print(table([Path(d) for d in args.table]))
         return
+    if not args.out:
+        ap.error("--out DIR is required for a run (the scratch folder of its checkpoints and accuracy.csv)")
+    out = Path(args.out)
     if args.minutes is None:
         args.minutes = 60.0 if args.processes > 1 else 100.0
     out.mkdir(parents=True, exist_ok=True)
